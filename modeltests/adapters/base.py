@@ -1,0 +1,165 @@
+"""The model adapter protocol: how modeltests talks to any model.
+
+An adapter turns a suite's ``model:`` section into a loaded model that answers
+:meth:`ModelAdapter.predict`. Built-in adapters (``transformers``, ``torch``, ``callable``,
+``http``) and a user's own adapters register the same way, through the
+``pytest_modeltests_register_adapters`` hook::
+
+    # conftest.py
+    from modeltests import AdapterKind, AdapterParams, ModelAdapter, Predictions
+
+    class EchoParams(AdapterParams):
+        adapter: Literal["echo"] = "echo"
+
+    class EchoModel(ModelAdapter):
+        labels = ["negative", "positive"]
+        def predict(self, texts):
+            return Predictions.from_labels(["positive"] * len(texts), self.labels)
+
+    def pytest_modeltests_register_adapters(registry):
+        registry.add_adapter(AdapterKind("echo", EchoParams, lambda params, ctx: EchoModel()))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modeltests.errors import UnsupportedCapabilityError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+
+class AdapterParams(BaseModel):
+    """Parameters shared by every adapter; subclasses add their own and fix ``adapter``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    adapter: str = Field(description="Which adapter loads the model.")
+    labels: list[str] | None = Field(
+        default=None, description="Label names in output order; defaults to the model's own."
+    )
+    batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per forward call.")
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """Where a model is loaded from: relative paths resolve against ``base_dir`` (the suite's)."""
+
+    base_dir: Path
+    rootdir: Path
+    location: str = ""
+
+    def resolve(self, path: str) -> Path:
+        """``path`` made absolute against the suite's directory (``~`` expanded)."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+
+@dataclass
+class Predictions:
+    """Predicted label names, and class probabilities when the model gives them.
+
+    ``probabilities`` has shape ``(n, len(label_names))`` with rows in input order.
+    """
+
+    labels: list[str]
+    label_names: list[str]
+    probabilities: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def from_probabilities(cls, probabilities: Any, label_names: Sequence[str]) -> Predictions:
+        """Build predictions from an ``(n, k)`` probability matrix (argmax picks the label)."""
+        import numpy as np
+
+        matrix = np.asarray(probabilities, dtype=np.float64)
+        if matrix.ndim != 2:
+            from modeltests.errors import ModelOutputError
+
+            raise ModelOutputError(
+                f"expected probabilities of shape (n, {len(label_names)}), got shape {matrix.shape}"
+            )
+        names = list(label_names)
+        picked = matrix.argmax(axis=1) if len(matrix) else np.zeros(0, dtype=int)
+        return cls(labels=[names[i] for i in picked], label_names=names, probabilities=matrix)
+
+    @classmethod
+    def from_labels(cls, labels: Sequence[str], label_names: Sequence[str]) -> Predictions:
+        """Build predictions from label names alone (no probabilities)."""
+        return cls(labels=[str(x) for x in labels], label_names=list(label_names))
+
+    def subset(self, indices: Sequence[int]) -> Predictions:
+        """The predictions at ``indices``, in that order."""
+        probs = None if self.probabilities is None else self.probabilities[list(indices)]
+        return Predictions([self.labels[i] for i in indices], self.label_names, probs)
+
+    def confidence(self) -> list[float | None]:
+        """Probability of the predicted label for each row (None without probabilities)."""
+        if self.probabilities is None:
+            return [None] * len(self.labels)
+        return [float(row.max()) for row in self.probabilities]
+
+
+class ModelAdapter:
+    """A loaded model. Subclass it and implement :meth:`predict`.
+
+    Optional capabilities raise :class:`UnsupportedCapabilityError` unless overridden; checks
+    that need them (quantization, model-only latency) skip with that reason.
+    """
+
+    #: Label names in the order of the probability columns.
+    labels: list[str] = []
+    #: Where the model runs ("cpu", "cuda:0", "remote", ...).
+    device: str = "cpu"
+
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        """Predict labels (and probabilities when available) for ``texts``, in order."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for the report: adapter name, parameter count, size on disk, device..."""
+        return {"device": self.device}
+
+    def torch_module(self) -> torch.nn.Module:
+        """The underlying ``torch.nn.Module`` (for quantization, pruning, memory)."""
+        raise UnsupportedCapabilityError(f"{type(self).__name__} exposes no torch module")
+
+    def with_module(self, module: torch.nn.Module) -> ModelAdapter:
+        """A copy of this adapter that runs ``module`` instead of its own weights."""
+        raise UnsupportedCapabilityError(f"{type(self).__name__} cannot swap its torch module")
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        """Turn texts into the model's input batch (tokenization), for model-only timing."""
+        raise UnsupportedCapabilityError(f"{type(self).__name__} has no separate encode step")
+
+    def forward(self, batch: Any) -> Any:
+        """Run the model on an encoded batch (no tokenization), for model-only timing."""
+        raise UnsupportedCapabilityError(f"{type(self).__name__} has no separate forward step")
+
+    def close(self) -> None:
+        """Release resources (called at the end of the session)."""
+
+
+Loader = Callable[[AdapterParams, LoadContext], ModelAdapter]
+
+
+@dataclass(frozen=True)
+class AdapterKind:
+    """A way to load models: the ``adapter:`` name, its parameter model and its loader."""
+
+    name: str
+    params: type[AdapterParams]
+    load: Loader
+    description: str = ""
+    examples: list[str] = field(default_factory=list)
+
+
+DeviceName = Literal["cpu", "cuda", "auto"]

@@ -1,0 +1,77 @@
+"""Any Python function ``texts -> probabilities or labels``, named by import path."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Literal, Sequence
+
+from pydantic import Field
+
+from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.imports import resolve_import_path
+from modeltests.errors import ModelLoadError, ModelOutputError
+
+
+class CallableParams(AdapterParams):
+    """A function taking a list of texts and returning, per text, a label or probabilities."""
+
+    adapter: Literal["callable"] = "callable"
+    target: str = Field(description="Import path 'package.module:function' (or a factory).")
+    factory: bool = Field(
+        default=False, description="Call target() once at load time to get the predict function."
+    )
+    labels: list[str] = Field(description="Label names, in the order of probability columns.")
+
+
+class CallableModel(ModelAdapter):
+    """Wraps a plain function; labels may come back as names, indices or probability rows.
+
+    Also the cheapest honest test double for modeltests' own tests: ``CallableModel(fn, labels)``.
+    """
+
+    def __init__(self, function: Callable[[list[str]], Any], labels: Sequence[str],
+                 batch_size: int = 32, name: str = "callable") -> None:
+        self.function = function
+        self.labels = list(labels)
+        self.batch_size = batch_size
+        self.name = name
+        self.device = "cpu"
+
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        outputs: list[Any] = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = list(texts[start:start + self.batch_size])
+            answer = list(self.function(chunk))
+            if len(answer) != len(chunk):
+                raise ModelOutputError(f"{self.name} returned {len(answer)} outputs for "
+                                       f"{len(chunk)} texts")
+            outputs.extend(answer)
+        return self._to_predictions(outputs)
+
+    def _to_predictions(self, outputs: list[Any]) -> Predictions:
+        if outputs and all(isinstance(o, str) for o in outputs):
+            return Predictions.from_labels(outputs, self.labels)
+        if outputs and all(isinstance(o, int) and not isinstance(o, bool) for o in outputs):
+            bad = [o for o in outputs if not 0 <= o < len(self.labels)]
+            if bad:
+                raise ModelOutputError(f"{self.name} returned label index {bad[0]} outside "
+                                       f"0..{len(self.labels) - 1}")
+            return Predictions.from_labels([self.labels[o] for o in outputs], self.labels)
+        try:
+            return Predictions.from_probabilities(outputs, self.labels) if outputs else \
+                Predictions.from_labels([], self.labels)
+        except (TypeError, ValueError) as exc:
+            raise ModelOutputError(f"{self.name} must return, per text, a label name, a label "
+                                   f"index or a list of probabilities ({exc})") from None
+
+    def describe(self) -> dict[str, Any]:
+        return {"adapter": "callable", "target": self.name, "device": self.device}
+
+
+def load_callable(params: CallableParams, context: LoadContext) -> CallableModel:
+    function = resolve_import_path(params.target, context, "model.target")
+    if params.factory:
+        function = function()
+    if not callable(function):
+        raise ModelLoadError(f"{context.location}: model.target: {params.target!r} is not "
+                             "callable")
+    return CallableModel(function, params.labels, params.batch_size, params.target)

@@ -1,0 +1,85 @@
+"""A ``torch.nn.Module`` built by a factory, with the user's own collate function."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence
+
+from pydantic import Field
+
+from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.imports import resolve_import_path
+from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
+from modeltests.errors import ModelLoadError
+
+
+class TorchParams(AdapterParams):
+    """``factory()`` returns the module; ``collate(texts)`` returns its input batch."""
+
+    adapter: Literal["torch"] = "torch"
+    factory: str = Field(description="Import path 'package.module:build_model'.")
+    collate: str = Field(description="Import path of texts -> tensor or dict of tensors.")
+    labels: list[str] = Field(description="Label names, in the order of the output logits.")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    outputs: Literal["logits", "probabilities"] = Field(
+        default="logits", description="Whether the module returns logits or probabilities."
+    )
+
+
+class TorchModel(ModelAdapter):
+    """Runs ``module(collate(texts))`` under ``torch.inference_mode``."""
+
+    def __init__(self, module: Any, collate: Any, params: TorchParams, device: str) -> None:
+        self.module = module
+        self.collate = collate
+        self.params = params
+        self.device = device
+        self.labels = list(params.labels)
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        batch = self.collate(list(texts))
+        if isinstance(batch, dict):
+            return {k: v.to(self.device) for k, v in batch.items()}
+        return batch.to(self.device)
+
+    def forward(self, batch: Any) -> Any:
+        import torch
+
+        with torch.inference_mode():
+            out = self.module(**batch) if isinstance(batch, dict) else self.module(batch)
+        return getattr(out, "logits", out)
+
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        import numpy as np
+
+        rows = []
+        for start in range(0, len(texts), self.params.batch_size):
+            output = self.forward(self.encode(texts[start:start + self.params.batch_size]))
+            if self.params.outputs == "logits":
+                rows.append(probabilities_from_logits(output))
+            else:
+                rows.append(output.detach().double().cpu().numpy())
+        matrix = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
+        return Predictions.from_probabilities(matrix, self.labels)
+
+    def torch_module(self) -> Any:
+        return self.module
+
+    def with_module(self, module: Any) -> TorchModel:
+        return TorchModel(module, self.collate, self.params, self.device)
+
+    def describe(self) -> dict[str, Any]:
+        return {"adapter": "torch", "factory": self.params.factory, "device": self.device,
+                **module_facts(self.module)}
+
+
+def load_torch(params: TorchParams, context: LoadContext) -> TorchModel:
+    device = pick_device(params.device, context.location)
+    factory = resolve_import_path(params.factory, context, "model.factory")
+    collate = resolve_import_path(params.collate, context, "model.collate")
+    module = factory()
+    if not hasattr(module, "parameters") or not callable(module):
+        raise ModelLoadError(f"{context.location}: model.factory: {params.factory!r} returned "
+                             f"{type(module).__name__}, not a torch.nn.Module")
+    module.eval()
+    module.to(device)
+    return TorchModel(module, collate, params, device)

@@ -1,0 +1,158 @@
+"""Hugging Face transformers sequence classifiers, from a local directory or a hub id."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+from pydantic import Field
+
+from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.torch_utils import (
+    module_facts,
+    pick_device,
+    probabilities_from_logits,
+    size_on_disk,
+)
+from modeltests.errors import ModelLoadError
+
+BUILTIN_PREFIX = "builtin:"
+BUILTIN_MODELS = ("sentiment-minilm",)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class TransformersParams(AdapterParams):
+    """``AutoModelForSequenceClassification`` + ``AutoTokenizer``."""
+
+    adapter: Literal["transformers"] = "transformers"
+    path: str = Field(
+        description="Local model directory (relative to the suite), a hub id, or "
+        "'builtin:sentiment-minilm' for the embedded demo model (built on first use)."
+    )
+    revision: str | None = Field(default=None, description="Hub revision (branch, tag, commit).")
+    max_length: int = Field(default=256, ge=1, le=65536, description="Tokens kept per text.")
+    device: Literal["cpu", "cuda", "auto"] = Field(default="cpu")
+    trust_remote_code: bool = Field(
+        default=False, description="Run code shipped with the model (off unless you trust it)."
+    )
+    sort_by_length: bool = Field(
+        default=True, description="Batch texts of similar length together (same outputs, faster)."
+    )
+
+    def static_problems(self, context: LoadContext) -> list[tuple[str, str]]:
+        """Problems found without loading anything: a local path that does not exist."""
+        if self.path.startswith(BUILTIN_PREFIX):
+            name = self.path[len(BUILTIN_PREFIX):]
+            if name not in BUILTIN_MODELS:
+                return [("path", f"unknown built-in model {name!r} (allowed: "
+                                 f"{', '.join(BUILTIN_PREFIX + m for m in BUILTIN_MODELS)})")]
+            return []
+        if _looks_local(self.path) and not context.resolve(self.path).is_dir():
+            return [("path", f"model directory does not exist: {context.resolve(self.path)}")]
+        return []
+
+
+def _looks_local(path: str) -> bool:
+    return path.startswith((".", "/", "~")) or not _HUB_ID.match(path)
+
+
+class TransformersModel(ModelAdapter):
+    """A loaded transformers classifier; batches are padded to their longest text."""
+
+    def __init__(self, model: Any, tokenizer: Any, params: TransformersParams, source: Path | str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.params = params
+        self.source = source
+        self.device = str(next(model.parameters()).device)
+        config_labels = getattr(model.config, "id2label", None) or {}
+        self.labels = [str(config_labels[i]) for i in sorted(config_labels)]
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        batch = self.tokenizer(list(texts), padding=True, truncation=True,
+                               max_length=self.params.max_length, return_tensors="pt")
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    def forward(self, batch: Any) -> Any:
+        import torch
+
+        with torch.inference_mode():
+            return self.model(**batch).logits
+
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        import numpy as np
+
+        order = self._order(texts)
+        rows = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        size = self.params.batch_size
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
+            logits = self.forward(self.encode([texts[i] for i in chunk]))
+            rows[chunk] = probabilities_from_logits(logits)
+        return Predictions.from_probabilities(rows, self.labels)
+
+    def _order(self, texts: Sequence[str]) -> list[int]:
+        indices = list(range(len(texts)))
+        if not self.params.sort_by_length or len(texts) <= self.params.batch_size:
+            return indices
+        lengths = [len(t) for t in texts]  # characters: a cheap, monotone proxy for tokens
+        return sorted(indices, key=lambda i: lengths[i])
+
+    def torch_module(self) -> Any:
+        return self.model
+
+    def with_module(self, module: Any) -> TransformersModel:
+        clone = TransformersModel(module, self.tokenizer, self.params, self.source)
+        clone.labels = list(self.labels)
+        return clone
+
+    def describe(self) -> dict[str, Any]:
+        facts = {"adapter": "transformers", "source": str(self.source), "device": self.device,
+                 "architecture": type(self.model).__name__}
+        facts.update(module_facts(self.model))
+        if isinstance(self.source, Path):
+            facts["size_on_disk_bytes"] = size_on_disk(self.source)
+        return facts
+
+    def close(self) -> None:
+        self.model = None
+
+
+def load_transformers(params: TransformersParams, context: LoadContext) -> TransformersModel:
+    """Load tokenizer and model; ``trust_remote_code`` stays off unless the suite opts in."""
+    source = _resolve_source(params, context)
+    device = pick_device(params.device, context.location)
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"trust_remote_code": params.trust_remote_code}
+    if params.revision:
+        kwargs["revision"] = params.revision
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
+        model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
+    except OSError as exc:
+        raise ModelLoadError(_explain_os_error(params.path, source, context, exc)) from None
+    model.eval()
+    model.to(device)
+    return TransformersModel(model, tokenizer, params, source)
+
+
+def _resolve_source(params: TransformersParams, context: LoadContext) -> Path | str:
+    if params.path.startswith(BUILTIN_PREFIX):
+        from modeltests.demo.build import ensure_default_model
+
+        return ensure_default_model(progress=True)
+    local = context.resolve(params.path)
+    if local.is_dir():
+        return local
+    if _looks_local(params.path):
+        raise ModelLoadError(f"model directory does not exist: {local}")
+    return params.path
+
+
+def _explain_os_error(path: str, source: Path | str, context: LoadContext, exc: OSError) -> str:
+    if isinstance(source, Path):
+        return f"cannot load a transformers model from {source}: {exc}"
+    return (f"model {path!r} is neither a local directory (looked for {context.resolve(path)}) "
+            f"nor a hub model available offline ({type(exc).__name__}: {str(exc).splitlines()[0]})")

@@ -1,0 +1,42 @@
+"""modeltests' own check kinds and adapters, registered through the public hooks.
+
+This module is a pytest plugin like a user's ``conftest.py``: the built-ins take the same path as
+any extension, so every run exercises the extension point. Each check module defines
+``CHECK_KINDS``; importing it loads pydantic models only, never torch or transformers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modeltests.registry import Registry
+
+CHECK_MODULES = [
+    "modeltests.checks.availability",
+    "modeltests.checks.accuracy",
+]
+
+
+def pytest_modeltests_register_adapters(registry: Registry) -> None:
+    from modeltests.adapters.base import AdapterKind
+    from modeltests.adapters.callable import CallableParams, load_callable
+    from modeltests.adapters.http import HttpParams, load_http
+    from modeltests.adapters.torch_module import TorchParams, load_torch
+    from modeltests.adapters.transformers import TransformersParams, load_transformers
+
+    registry.add_adapter(AdapterKind("transformers", TransformersParams, load_transformers,
+                                     "Hugging Face sequence classifier (local dir or hub id)"))
+    registry.add_adapter(AdapterKind("torch", TorchParams, load_torch,
+                                     "torch.nn.Module from a factory, with a collate function"))
+    registry.add_adapter(AdapterKind("callable", CallableParams, load_callable,
+                                     "any Python function texts -> labels or probabilities"))
+    registry.add_adapter(AdapterKind("http", HttpParams, load_http,
+                                     "a model served over HTTP (JSON in, JSON out)"))
+
+
+def pytest_modeltests_register_checks(registry: Registry) -> None:
+    for name in CHECK_MODULES:
+        for kind in importlib.import_module(name).CHECK_KINDS:
+            registry.add_check(kind)

@@ -1,0 +1,120 @@
+"""``accuracy``: accuracy, precision, recall, F1, confusion matrix, per slice, with thresholds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
+from modeltests.context import CheckContext
+from modeltests.data import SliceSpec, slice_indices
+
+
+class SliceThresholds(SliceSpec):
+    """A slice plus the thresholds that apply to it."""
+
+    min_accuracy: float | None = threshold("Lowest accuracy on the slice.", ge=0, le=1)
+    min_f1_macro: float | None = threshold("Lowest macro F1 on the slice.", ge=0, le=1)
+    min_samples: int = Field(default=1, ge=0, description="Fail when the slice is smaller.")
+
+
+class AccuracyParams(CheckParams):
+    """Classification quality on a labelled dataset."""
+
+    kind: str = "accuracy"
+    dataset: str = Field(description="Name of a dataset under 'datasets:'.")
+    min_accuracy: float | None = threshold("Lowest overall accuracy.", ge=0, le=1)
+    min_precision_macro: float | None = threshold("Lowest macro precision.", ge=0, le=1)
+    min_recall_macro: float | None = threshold("Lowest macro recall.", ge=0, le=1)
+    min_f1_macro: float | None = threshold("Lowest macro F1.", ge=0, le=1)
+    min_f1_micro: float | None = threshold("Lowest micro F1.", ge=0, le=1)
+    min_f1_weighted: float | None = threshold("Lowest weighted F1.", ge=0, le=1)
+    min_class_recall: float | None = threshold("Lowest recall of any single class.", ge=0, le=1)
+    min_class_f1: float | None = threshold("Lowest F1 of any single class.", ge=0, le=1)
+    slices: list[SliceThresholds] = Field(default_factory=list)
+
+
+def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
+    """Compute the metrics once per dataset (predictions are shared) and gate on them."""
+    from modeltests.stats import classification_report, wilson_interval
+
+    dataset = context.dataset(params.dataset)
+    predictions = context.predictions(params.dataset)
+    labels = context.model().labels
+    report = classification_report(dataset.labels, predictions.labels, labels)
+    metrics = _headline_metrics(report)
+    correct = sum(t == p for t, p in zip(dataset.labels, predictions.labels))
+    intervals = {"accuracy": wilson_interval(correct, len(dataset))}
+    result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals)
+    result.thresholds = context.evaluate(metrics, intervals)
+    result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
+                      "per_class": report["per_class"], "slices": []}
+    wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
+    result.examples = _examples(dataset, predictions, wrong[: context.max_examples])
+    result.details["errors"] = len(wrong)
+    _warn_unresolved(result, result.thresholds, len(dataset))
+    for spec in params.slices:
+        _score_slice(context, spec, dataset, predictions, labels, result)
+    return result
+
+
+def _headline_metrics(report: dict[str, Any]) -> dict[str, float]:
+    keys = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro", "f1_weighted")
+    metrics = {k: float(report[k]) for k in keys}
+    per_class = report["per_class"].values()
+    metrics["class_recall"] = min((c["recall"] for c in per_class), default=0.0)
+    metrics["class_f1"] = min((c["f1"] for c in per_class), default=0.0)
+    return metrics
+
+
+def _score_slice(context: CheckContext, spec: SliceThresholds, dataset: Any, predictions: Any,
+                 labels: list[str], result: CheckResult) -> None:
+    from modeltests.stats import classification_report, wilson_interval
+
+    index = next(i for i, s in enumerate(context.params.slices) if s is spec)
+    indices = slice_indices(dataset, spec, context.location("slices", index))
+    truth = [dataset.labels[i] for i in indices]
+    predicted = [predictions.labels[i] for i in indices]
+    entry: dict[str, Any] = {"name": spec.name, "n": len(indices)}
+    if indices:
+        report = classification_report(truth, predicted, labels)
+        correct = sum(t == p for t, p in zip(truth, predicted))
+        interval = wilson_interval(correct, len(indices))
+        entry.update(accuracy=report["accuracy"], f1_macro=report["f1_macro"],
+                     interval=list(interval))
+        metrics = {"accuracy": report["accuracy"], "f1_macro": report["f1_macro"],
+                   "samples": float(len(indices))}
+        result.metrics[f"slice.{spec.name}.accuracy"] = report["accuracy"]
+        result.intervals[f"slice.{spec.name}.accuracy"] = interval
+        thresholds = context.evaluate(metrics, {"accuracy": interval}, scope=spec.name,
+                                      params=spec)
+    else:
+        metrics = {"samples": 0.0}
+        thresholds = context.evaluate(metrics, scope=spec.name, params=spec)
+    thresholds += context.evaluate(metrics, scope=spec.name,
+                                   limits=[("samples", ">=", float(spec.min_samples))])
+    entry["thresholds"] = [t.to_json() for t in thresholds]
+    _warn_unresolved(result, thresholds, len(indices))
+    result.thresholds.extend(thresholds)
+    result.details["slices"].append(entry)
+
+
+def _examples(dataset: Any, predictions: Any, indices: list[int]) -> list[dict[str, Any]]:
+    confidence = predictions.confidence()
+    return [{"text": dataset.texts[i], "expected": dataset.labels[i],
+             "predicted": predictions.labels[i], "confidence": confidence[i]} for i in indices]
+
+
+def _warn_unresolved(result: CheckResult, thresholds: list[Any], n: int) -> None:
+    for t in thresholds:
+        if not t.resolved and t.interval is not None:
+            result.warnings.append(
+                f"{t.scope + ' ' if t.scope else ''}{t.metric}: the 95% interval "
+                f"{t.interval[0]:.3f}-{t.interval[1]:.3f} contains the threshold {t.limit:g}; "
+                f"n={n} is too small to decide it"
+            )
+
+
+CHECK_KINDS = [CheckKind("accuracy", AccuracyParams, run_accuracy,
+                         "accuracy / precision / recall / F1 overall and per slice")]

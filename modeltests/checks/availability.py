@@ -1,0 +1,175 @@
+"""``availability``: the model loads, answers, gives valid outputs on odd inputs, repeatably."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pydantic import Field
+
+from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
+from modeltests.context import CheckContext
+from modeltests.errors import ModelTestsError
+from modeltests.runtime import validate_predictions
+
+SMOKE_INPUTS = [
+    "This is a perfectly ordinary sentence.",
+    "I really enjoyed it.",
+    "It was a complete waste of time.",
+]
+
+EDGE_INPUTS: dict[str, str] = {
+    "empty string": "",
+    "whitespace only": " \t\n  ",
+    "20,000 characters": ("The service was fine and the food arrived on time. " * 400)[:20000],
+    "single character": "a",
+    "digits and symbols": "1234567890 !@#$%^&*() <>?/\\|{}[]",
+    "Chinese": "这部电影非常好看，我很喜欢。",
+    "Arabic": "كان الفيلم رائعا جدا",
+    "Russian": "Фильм был просто ужасен.",
+    "Hindi": "यह फिल्म बहुत अच्छी थी।",
+    "emoji": "😍🔥👍 loved it 🎉🎉",
+    "control characters": "bad\x00input\x07with\x1bcontrol\x7fchars",
+    "HTML markup": "<script>alert('x')</script><b>great</b>",
+    "repeated token": "good " * 3000,
+    "mixed scripts": "Great 很好 отлично ممتاز 👍",
+}
+
+
+class AvailabilityParams(CheckParams):
+    """Load, smoke, validity, edge inputs, determinism, batch invariance, generated texts."""
+
+    kind: str = "availability"
+    smoke_inputs: list[str] = Field(default_factory=lambda: list(SMOKE_INPUTS), min_length=1)
+    extra_edge_inputs: list[str] = Field(default_factory=list,
+                                         description="More odd inputs to try, besides the built-in ones.")
+    generated_examples: int = Field(default=40, ge=0, le=2000,
+                                    description="Hypothesis-generated texts to try (0 disables).")
+    seed: int | None = Field(default=None, description="Seed for generated texts.")
+    batch_tolerance: float = Field(default=1e-4, ge=0, description="Allowed probability difference "
+                                   "between batched and one-by-one outputs when counting agreement.")
+    max_load_seconds: float | None = threshold("Slowest acceptable load.", gt=0)
+    max_parameters: float | None = threshold("Largest parameter count.", gt=0)
+    max_size_on_disk_mb: float | None = threshold("Largest size on disk, MB.", gt=0)
+    max_load_rss_mb: float | None = threshold("Largest resident memory taken by the load, MB.", gt=0)
+    min_smoke_pass_rate: float | None = threshold("Share of smoke inputs answered validly.",
+                                                  ge=0, le=1, default=1.0)
+    min_edge_pass_rate: float | None = threshold("Share of edge inputs answered validly.",
+                                                 ge=0, le=1, default=1.0)
+    max_determinism_diff: float | None = threshold("Largest probability change between two "
+                                                   "identical calls.", ge=0, default=1e-6)
+    max_batch_diff: float | None = threshold("Largest probability difference between batched "
+                                             "and one-by-one outputs.", ge=0, default=1e-4)
+    min_generated_pass_rate: float | None = threshold("Share of generated texts answered validly.",
+                                                      ge=0, le=1, default=1.0)
+
+
+def run_availability(context: CheckContext, params: AvailabilityParams) -> CheckResult:
+    """Each aspect is a metric; failures keep the input and the reason as examples."""
+    model = context.model()
+    record = context.load_record()
+    facts = model.describe()
+    metrics: dict[str, float] = {"load_seconds": record.seconds}
+    for source, target, scale in (("parameters", "parameters", 1),
+                                  ("size_on_disk_bytes", "size_on_disk_mb", 1e-6)):
+        if isinstance(facts.get(source), (int, float)):
+            metrics[target] = facts[source] * scale
+    if record.rss_delta_bytes is not None:
+        metrics["load_rss_mb"] = record.rss_delta_bytes / 1e6
+    failures: list[dict[str, Any]] = []
+    predict = lambda texts: context.runtime.predict(model, texts)  # noqa: E731
+    smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(params.smoke_inputs)},
+                      model.labels, failures)
+    metrics["smoke_pass_rate"] = smoke
+    edges = dict(EDGE_INPUTS)
+    edges.update({f"extra {i}": t for i, t in enumerate(params.extra_edge_inputs)})
+    metrics["edge_pass_rate"] = _try_each(predict, edges, model.labels, failures)
+    texts = list(params.smoke_inputs) + list(EDGE_INPUTS.values())[:6]
+    metrics.update(_repeatability(predict, texts, params.batch_tolerance, failures))
+    generated = _generated_texts(params.generated_examples, context.seed)
+    if generated:
+        named = {f"generated {i}": t for i, t in enumerate(generated)}
+        metrics["generated_pass_rate"] = _try_each(predict, named, model.labels, failures,
+                                                   batched=True)
+    result = CheckResult(metrics=metrics, sample_size=len(params.smoke_inputs) + len(edges)
+                         + len(generated))
+    result.thresholds = context.evaluate(metrics)
+    result.examples = failures[: max(context.max_examples, 1) * 3]
+    result.details = {"model": facts, "edge_inputs": list(edges)}
+    return result
+
+
+def _try_each(predict: Callable, named: dict[str, str], labels: list[str],
+              failures: list[dict[str, Any]], batched: bool = False) -> float:
+    """Share of inputs answered validly; batched mode tries one call first, then each text."""
+    if not named:
+        return 1.0
+    if batched:
+        try:
+            predict(list(named.values()))
+            return 1.0
+        except ModelTestsError:
+            pass  # find out which inputs fail
+    passed = 0
+    for name, text in named.items():
+        try:
+            predict([text])
+            passed += 1
+        except ModelTestsError as exc:
+            failures.append({"input": name, "text": text[:300], "error": str(exc)})
+    return passed / len(named)
+
+
+def _repeatability(predict: Callable, texts: list[str], tolerance: float,
+                   failures: list[dict[str, Any]]) -> dict[str, float]:
+    import numpy as np
+
+    try:
+        first, second = predict(texts), predict(texts)
+        singles = [predict([t]) for t in texts]
+    except ModelTestsError as exc:
+        failures.append({"input": "repeatability", "text": "", "error": str(exc)})
+        return {"determinism_diff": float("inf"), "batch_diff": float("inf")}
+    metrics = {"label_agreement_repeat": float(first.labels == second.labels)}
+    if first.probabilities is None:
+        same = first.labels == second.labels
+        batch_same = [s.labels[0] for s in singles] == first.labels
+        return {"determinism_diff": 0.0 if same else 1.0, "batch_diff": 0.0 if batch_same else 1.0}
+    determinism = float(np.abs(first.probabilities - second.probabilities).max())
+    stacked = np.vstack([s.probabilities for s in singles])
+    per_text = np.abs(first.probabilities - stacked).max(axis=1)
+    for index in np.flatnonzero(per_text > tolerance):
+        failures.append({"input": "batch invariance", "text": texts[index][:300],
+                         "error": f"batched vs single differ by {per_text[index]:.2e}"})
+    metrics.update(determinism_diff=determinism, batch_diff=float(per_text.max()))
+    return metrics
+
+
+def _generated_texts(count: int, seed: int) -> list[str]:
+    """``count`` texts from hypothesis, reproducible for a given seed."""
+    if count <= 0:
+        return []
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    from modeltests.strategies import texts
+
+    collected: list[str] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=count, derandomize=False, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(texts())
+    def collect(text: str) -> None:
+        collected.append(text)
+
+    collect()
+    return collected[:count]
+
+
+def validate_one(predictions: Any, text: str, labels: list[str]) -> None:
+    """Validate a single prediction (kept for user checks that need the same rules)."""
+    validate_predictions(predictions, [text], labels)
+
+
+CHECK_KINDS = [CheckKind("availability", AvailabilityParams, run_availability,
+                         "loads, answers, valid outputs on odd inputs, repeatable")]

@@ -1,0 +1,229 @@
+"""What a check is: its parameters, its result, and the thresholds it gates on.
+
+A check kind is a :class:`CheckKind`: a name (the suite's ``kind:``), a pydantic parameter model
+derived from :class:`CheckParams`, and a ``run(context, params) -> CheckResult`` function. The
+built-in kinds and a user's own register the same way, through the
+``pytest_modeltests_register_checks`` hook (see :mod:`modeltests.hookspecs`).
+
+Thresholds are parameters named ``min_<metric>`` or ``max_<metric>``: ``min_accuracy: 0.9`` passes
+when the metric ``accuracy`` is at least 0.9. :func:`evaluate_thresholds` applies them to a
+result's metrics, so a new check only has to compute metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from modeltests.context import CheckContext
+
+GateMode = Literal["estimate", "bound"]
+THRESHOLD_MARK = "x-modeltests-threshold"
+
+
+def threshold(
+    description: str, ge: float | None = None, le: float | None = None, gt: float | None = None,
+    default: float | None = None,
+) -> Any:
+    """Declare a ``min_<metric>`` / ``max_<metric>`` parameter as a threshold (default unset).
+
+    >>> class Params(CheckParams):
+    ...     min_accuracy: float | None = threshold("Lowest accuracy that passes.", ge=0, le=1)
+    """
+    return Field(
+        default=default, ge=ge, le=le, gt=gt, description=description,
+        json_schema_extra={THRESHOLD_MARK: True},
+    )
+
+
+class CheckParams(BaseModel):
+    """Parameters every check accepts; a kind's own model adds fields and thresholds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = Field(description="The check kind.")
+    name: str | None = Field(default=None, description="Shown in the test id: kind[name].")
+    description: str | None = Field(default=None, description="Free text shown in the report.")
+    xfail: str | None = Field(
+        default=None,
+        description="Expect this check to fail, with this reason (a strict xfail: a pass fails).",
+    )
+    gate: GateMode | None = Field(
+        default=None,
+        description="'estimate' compares the measured value with each threshold; 'bound' "
+        "requires the confidence interval to clear it. Defaults to the suite's defaults.gate.",
+    )
+
+    def label(self, index: int) -> str:
+        """The part of the test id in brackets: the name, else the dataset, else the index."""
+        if self.name:
+            return self.name
+        dataset = getattr(self, "dataset", None)
+        return str(dataset) if isinstance(dataset, str) and dataset else str(index)
+
+    def threshold_limits(self) -> list[tuple[str, str, float]]:
+        """``(metric, operator, limit)`` for every threshold field that is set."""
+        return threshold_limits(self)
+
+
+def threshold_limits(params: BaseModel) -> list[tuple[str, str, float]]:
+    """``(metric, operator, limit)`` for every field of ``params`` declared with :func:`threshold`.
+
+    ``min_accuracy: 0.9`` gives ``("accuracy", ">=", 0.9)``; ``max_p95_ms: 50`` gives
+    ``("p95_ms", "<=", 50.0)``.
+    """
+    limits = []
+    for key, info in type(params).model_fields.items():
+        extra = info.json_schema_extra
+        if not (isinstance(extra, dict) and extra.get(THRESHOLD_MARK)):
+            continue
+        value = getattr(params, key)
+        if value is None:
+            continue
+        if key.startswith("min_"):
+            limits.append((key[4:], ">=", float(value)))
+        elif key.startswith("max_"):
+            limits.append((key[4:], "<=", float(value)))
+    return limits
+
+
+@dataclass
+class ThresholdResult:
+    """One threshold applied to one metric."""
+
+    metric: str
+    operator: str
+    limit: float
+    value: float | None
+    passed: bool
+    interval: tuple[float, float] | None = None
+    resolved: bool = True
+    scope: str = ""
+
+    @property
+    def key(self) -> str:
+        """The suite key that set it, e.g. ``min_accuracy`` (prefixed by a slice scope)."""
+        prefix = "min_" if self.operator == ">=" else "max_"
+        return f"{self.scope + '.' if self.scope else ''}{prefix}{self.metric}"
+
+    def describe(self) -> str:
+        """``accuracy 0.812 < 0.850 (min_accuracy)``-style one-liner."""
+        shown = "n/a" if self.value is None else _fmt(self.value)
+        relation = self.operator if self.passed else {">=": "<", "<=": ">"}[self.operator]
+        text = f"{self.scope + ' ' if self.scope else ''}{self.metric} {shown} {relation} {_fmt(self.limit)}"
+        if self.interval is not None:
+            text += f" (95% CI {_fmt(self.interval[0])}-{_fmt(self.interval[1])})"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "key": self.key,
+            "operator": self.operator,
+            "limit": self.limit,
+            "value": self.value,
+            "held": self.passed,
+            "interval": list(self.interval) if self.interval else None,
+            "resolved": self.resolved,
+            "scope": self.scope or None,
+        }
+
+
+@dataclass
+class CheckResult:
+    """What a check measured. ``passed`` follows from the thresholds."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    thresholds: list[ThresholdResult] = field(default_factory=list)
+    sample_size: int | None = None
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    skip_reason: str | None = None
+    headline: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(t.passed for t in self.thresholds)
+
+    def failed_thresholds(self) -> list[ThresholdResult]:
+        return [t for t in self.thresholds if not t.passed]
+
+    def key_metric(self) -> str:
+        """A one-line summary for the terminal table."""
+        if self.headline:
+            return self.headline
+        shown = self.failed_thresholds() or self.thresholds
+        if shown:
+            return "; ".join(t.describe() for t in shown[:2])
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in list(self.metrics.items())[:3])
+
+
+RunFunction = Callable[["CheckContext", Any], CheckResult]
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """A kind of check: ``kind:`` name, parameter model, and the function that runs it.
+
+    ``needs_model`` is False for checks that load the model themselves (or none).
+    """
+
+    name: str
+    params: type[CheckParams]
+    run: RunFunction
+    description: str = ""
+    needs_model: bool = True
+
+
+def evaluate_thresholds(
+    params: BaseModel,
+    metrics: dict[str, float],
+    intervals: dict[str, tuple[float, float]] | None = None,
+    gate: GateMode = "estimate",
+    scope: str = "",
+    limits: list[tuple[str, str, float]] | None = None,
+) -> list[ThresholdResult]:
+    """Apply ``params``' ``min_*``/``max_*`` limits to ``metrics``.
+
+    A metric that is missing (None or absent) fails its threshold: a gate never passes on a
+    number it could not measure. With ``gate="bound"`` the interval's far side must clear the limit.
+    """
+    from modeltests.stats import threshold_resolved
+
+    intervals = intervals or {}
+    results = []
+    for metric, operator, limit in limits if limits is not None else threshold_limits(params):
+        value = metrics.get(metric)
+        interval = intervals.get(metric)
+        passed = value is not None and _holds(value, operator, limit)
+        resolved = True
+        if interval is not None and value is not None:
+            resolved = threshold_resolved(interval[0], interval[1], limit)
+            if gate == "bound":
+                passed = _holds(interval[0] if operator == ">=" else interval[1], operator, limit)
+        results.append(
+            ThresholdResult(metric, operator, limit, value, passed, interval, resolved, scope)
+        )
+    return results
+
+
+def _holds(value: float, operator: str, limit: float) -> bool:
+    return value >= limit if operator == ">=" else value <= limit
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 10:
+        return str(int(value))
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.3f}" if abs(value) >= 0.001 or value == 0 else f"{value:.2e}"
+
+
+format_number = _fmt

@@ -1,0 +1,176 @@
+"""Datasets: read with pandas, mapped to texts and labels, and sliced without executing code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modeltests.errors import DatasetError
+from modeltests.registry import close_matches
+from modeltests.suite.schema import DatasetSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A labelled dataset: texts, expected labels, and the full table for slicing."""
+
+    name: str
+    path: Path
+    texts: list[str]
+    labels: list[str]
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+_READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".json": "jsonl",
+            ".parquet": "parquet", ".pq": "parquet"}
+
+
+def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str) -> Dataset:
+    """Read ``spec`` (relative to ``base_dir``); ``location`` prefixes every error message."""
+    import pandas as pd
+
+    path = Path(spec.path).expanduser()
+    path = path if path.is_absolute() else (base_dir / path)
+    if not path.is_file():
+        raise DatasetError(f"{location}: datasets.{name}.path: dataset file not found: {path}")
+    fmt = spec.format if spec.format != "auto" else _READERS.get(path.suffix.lower())
+    if fmt is None:
+        raise DatasetError(f"{location}: datasets.{name}.format: cannot tell the format of "
+                           f"{path.name}; set format to one of csv, jsonl, parquet")
+    try:
+        frame = _read(pd, path, fmt)
+    except Exception as exc:  # pandas raises many types; the user needs the reason, not a trace
+        raise DatasetError(f"{location}: datasets.{name}: cannot read {path.name} as {fmt}: "
+                           f"{type(exc).__name__}: {exc}") from None
+    for key, column in (("text_column", spec.text_column), ("label_column", spec.label_column)):
+        if column not in frame.columns:
+            columns = [str(c) for c in frame.columns]
+            hint = close_matches(column, columns)
+            raise DatasetError(
+                f"{location}: datasets.{name}.{key}: column {column!r} not found in {path.name}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" (columns: {', '.join(columns)})"
+            )
+    if spec.limit is not None:
+        frame = frame.head(spec.limit)
+    frame = frame.reset_index(drop=True)
+    texts = ["" if _missing(v) else str(v) for v in frame[spec.text_column]]
+    labels = [_label(v, spec.label_map) for v in frame[spec.label_column]]
+    return Dataset(name=name, path=path, texts=texts, labels=labels, frame=frame)
+
+
+def _read(pd: Any, path: Path, fmt: str) -> pd.DataFrame:
+    if fmt == "csv":
+        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    if fmt == "jsonl":
+        return pd.read_json(path, lines=path.suffix.lower() != ".json")
+    return pd.read_parquet(path)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _label(value: Any, label_map: dict[str, str] | None) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    if label_map is not None:
+        return label_map.get(text, text)
+    return text
+
+
+def check_labels_known(dataset: Dataset, model_labels: Sequence[str], location: str) -> None:
+    """Raise when the dataset has labels the model cannot predict."""
+    unknown = sorted(set(dataset.labels) - set(model_labels))
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5])
+        raise DatasetError(
+            f"{location}: datasets.{dataset.name}: label(s) {shown} are not labels of the model "
+            f"(model labels: {', '.join(model_labels)}); map them with datasets.{dataset.name}"
+            f".label_map or set model.labels"
+        )
+
+
+class SliceSpec(BaseModel):
+    """A subset of a dataset, declared as data (never code).
+
+    All conditions that are set must hold: a column value (``column`` + ``equals`` or ``in``),
+    a text length range in characters or words, a regular expression on the text.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Slice name shown in reports.")
+    column: str | None = Field(default=None, description="Column compared with equals / in.")
+    equals: str | int | float | bool | None = None
+    in_: list[str | int | float | bool] | None = Field(default=None, alias="in")
+    regex: str | None = Field(default=None, description="Python regular expression (search).")
+    ignore_case: bool = True
+    min_chars: int | None = Field(default=None, ge=0)
+    max_chars: int | None = Field(default=None, ge=0)
+    min_words: int | None = Field(default=None, ge=0)
+    max_words: int | None = Field(default=None, ge=0)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> SliceSpec:
+        if self.column is not None and self.equals is None and self.in_ is None:
+            raise ValueError("a slice on a column needs 'equals' or 'in'")
+        if (self.equals is not None or self.in_ is not None) and self.column is None:
+            raise ValueError("'equals' / 'in' need 'column'")
+        conditions = (self.column, self.regex, self.min_chars, self.max_chars, self.min_words,
+                      self.max_words)
+        if all(c is None for c in conditions):
+            raise ValueError("a slice needs a condition: column, regex, min/max_chars or "
+                             "min/max_words")
+        return self
+
+
+def slice_indices(dataset: Dataset, spec: SliceSpec, location: str) -> list[int]:
+    """Row indices of ``dataset`` that belong to the slice."""
+    mask = [True] * len(dataset)
+    if spec.column is not None:
+        if spec.column not in dataset.frame.columns:
+            columns = [str(c) for c in dataset.frame.columns]
+            hint = close_matches(spec.column, columns)
+            raise DatasetError(f"{location}: slice {spec.name!r}: column {spec.column!r} not in "
+                               f"dataset {dataset.name!r}"
+                               + (f"; did you mean {hint[0]!r}?" if hint else "")
+                               + f" (columns: {', '.join(columns)})")
+        wanted = {str(v) for v in (spec.in_ if spec.in_ is not None else [spec.equals])}
+        values = [str(_label(v, None)) for v in dataset.frame[spec.column]]
+        mask = [m and v in wanted for m, v in zip(mask, values)]
+    if spec.regex is not None:
+        pattern = re.compile(spec.regex, re.IGNORECASE if spec.ignore_case else 0)
+        mask = [m and bool(pattern.search(t)) for m, t in zip(mask, dataset.texts)]
+    for attr, measure, is_min in (("min_chars", len, True), ("max_chars", len, False),
+                                  ("min_words", _words, True), ("max_words", _words, False)):
+        limit = getattr(spec, attr)
+        if limit is not None:
+            mask = [m and (measure(t) >= limit if is_min else measure(t) <= limit)
+                    for m, t in zip(mask, dataset.texts)]
+    return [i for i, keep in enumerate(mask) if keep]
+
+
+def _words(text: str) -> int:
+    return len(text.split())

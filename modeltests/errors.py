@@ -1,0 +1,51 @@
+"""Domain exceptions of modeltests.
+
+Every error that a user can act on is a :class:`ModelTestsError`; the plugin renders it as a short
+message (file, line, key, what is allowed, what it got) instead of a traceback. Anything else that
+escapes a check is a bug and keeps pytest's normal traceback.
+
+::
+
+    ModelTestsError
+    ├── SuiteError                 the suite file is wrong (syntax, schema, references)
+    ├── DatasetError               a dataset cannot be read or lacks a column / label
+    ├── ModelLoadError             the model cannot be loaded (missing directory, bad import path)
+    ├── ModelPredictError          the model raised while predicting
+    ├── ModelOutputError           the model answered with invalid outputs (NaN, wrong shape)
+    ├── MissingResourceError       an optional resource (NLTK data, embeddings, a GPU) is absent
+    └── UnsupportedCapabilityError the model adapter cannot do what the check needs
+"""
+
+from __future__ import annotations
+
+
+class ModelTestsError(Exception):
+    """Base of every error modeltests reports as a plain message."""
+
+
+class SuiteError(ModelTestsError):
+    """A suite file is invalid; the message lists every problem with file and line."""
+
+
+class DatasetError(ModelTestsError):
+    """A dataset is missing, unreadable, or does not match the suite's description."""
+
+
+class ModelLoadError(ModelTestsError):
+    """The model described by a suite could not be loaded."""
+
+
+class ModelPredictError(ModelTestsError):
+    """The model raised an exception while predicting."""
+
+
+class ModelOutputError(ModelTestsError):
+    """The model returned outputs that are not valid predictions."""
+
+
+class MissingResourceError(ModelTestsError):
+    """A resource the check needs is not available on this machine."""
+
+
+class UnsupportedCapabilityError(ModelTestsError):
+    """The model adapter does not offer a capability the check needs (e.g. torch weights)."""

@@ -1,0 +1,111 @@
+"""The pytest plugin: options, suite collection, fixtures, and report writing.
+
+Imports nothing heavy: ``pytest --collect-only suites/`` must not import torch, transformers or
+textattack. Check kinds and adapters come from :mod:`modeltests.builtin` and users' plugins,
+through the hooks in :mod:`modeltests.hookspecs`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Generator
+
+import pytest
+
+from modeltests import builtin, hookspecs
+from modeltests.state import COLLECTOR_KEY, RESULT_KEY, RUNTIME_KEY, USER_TEST_KEY, runtime_of
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("modeltests", "model release gates (modeltests)")
+    group.addoption("--modeltests-json", metavar="PATH", default=None,
+                    help="write the JSON results here (default: reports/modeltests.json)")
+    group.addoption("--modeltests-html", metavar="PATH", default=None,
+                    help="write the HTML report here (default: reports/modeltests.html)")
+    group.addoption("--modeltests-no-reports", action="store_true", default=False,
+                    help="write neither the JSON results nor the HTML report")
+    parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
+                  help="directory names whose YAML files are collected as suites")
+    parser.addini("modeltests_json", default="reports/modeltests.json",
+                  help="default path of the JSON results")
+    parser.addini("modeltests_html", default="reports/modeltests.html",
+                  help="default path of the HTML report")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from modeltests.registry import Registry
+    from modeltests.reporting.collector import ResultCollector
+    from modeltests.reporting.writer import ReportWriter
+    from modeltests.runtime import Runtime
+
+    if not config.pluginmanager.has_plugin("modeltests.builtin"):
+        config.pluginmanager.register(builtin, "modeltests.builtin")
+    registry = Registry()
+    config.hook.pytest_modeltests_register_adapters.call_historic(kwargs={"registry": registry})
+    config.hook.pytest_modeltests_register_checks.call_historic(kwargs={"registry": registry})
+    capture = config.pluginmanager.getplugin("capturemanager")
+    suspend = capture.global_and_fixture_disabled if capture is not None else None
+    config.stash[RUNTIME_KEY] = Runtime(registry=registry, rootdir=config.rootpath,
+                                        suspend_capture=suspend)
+    config.stash[COLLECTOR_KEY] = ResultCollector(started=time.time())
+    config.pluginmanager.register(ReportWriter(config), "modeltests.reports")
+    config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
+    for kind in registry.checks():
+        config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in YAML_SUFFIXES:
+        return None
+    suite_dirs = set(parent.config.getini("modeltests_suite_dirs"))
+    in_suite_dir = any(part in suite_dirs for part in file_path.parent.parts)
+    if not (in_suite_dir or parent.session.isinitpath(file_path)):
+        return None
+    from modeltests.collect import SuiteFile
+
+    return SuiteFile.from_parent(parent, path=file_path)
+
+
+@pytest.fixture
+def modeltests(request: pytest.FixtureRequest) -> Any:
+    """Reach a suite's model from a plain Python test, sharing the session's loaded models.
+
+    ::
+
+        def test_negation(modeltests):
+            model = modeltests.model("suites/sentiment.yaml")
+            assert model.predict(["not good"]).labels == ["negative"]
+    """
+    from modeltests.fixtures import ModelTestsFixture
+
+    handle = ModelTestsFixture(runtime_of(request.config), request)
+    request.node.stash[USER_TEST_KEY] = handle.record
+    return handle
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator:
+    report = yield
+    from modeltests.reporting.collector import entry_for
+
+    entry = entry_for(item, call, report, item.stash.get(RESULT_KEY, None),
+                      item.stash.get(USER_TEST_KEY, None))
+    if entry is not None:
+        item.config.hook.pytest_modeltests_result(item=item, entry=entry)
+        report.modeltests = entry
+        for name, value in entry.get("metrics", {}).items():
+            if isinstance(value, (int, float)):
+                report.user_properties.append((f"modeltests.{name}", value))
+    return report
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUNTIME_KEY in config.stash:
+        config.stash[RUNTIME_KEY].close()

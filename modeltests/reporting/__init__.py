@@ -1,0 +1,1 @@
+"""Reports: terminal summary, JSON results, self-contained HTML."""

@@ -1,0 +1,65 @@
+"""Session-level hooks that gather entries and write the reports (controller only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modeltests.state import COLLECTOR_KEY, runtime_of
+
+
+class ReportWriter:
+    """Registered as a plugin object at configure time; holds its config."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.written = False
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        entry = getattr(report, "modeltests", None)
+        if entry is not None:
+            self.config.stash[COLLECTOR_KEY].add(entry)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from modeltests.reporting.terminal import write_summary
+
+        collector = self.config.stash[COLLECTOR_KEY]
+        if self.is_worker or not collector.entries:
+            return
+        write_summary(terminalreporter, collector)
+        for path in self.write():
+            terminalreporter.write_line(f"modeltests: wrote {path}")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # An interrupted run may never print a summary: write what we have now.
+        if not self.is_worker and not self.written:
+            self.write()
+
+    def paths(self) -> dict[str, Path]:
+        if self.config.getoption("modeltests_no_reports"):
+            return {}
+        root = self.config.rootpath
+        json_path = self.config.getoption("modeltests_json") or self.config.getini("modeltests_json")
+        html_path = self.config.getoption("modeltests_html") or self.config.getini("modeltests_html")
+        return {"json": root / json_path, "html": root / html_path}
+
+    def write(self) -> list[Path]:
+        """Write JSON then HTML; returns the paths written (none when nothing ran)."""
+        from modeltests.reporting.html import write_html
+        from modeltests.reporting.json_report import build_document, write_json
+
+        collector = self.config.stash[COLLECTOR_KEY]
+        paths = self.paths()
+        if not paths or not collector.entries:
+            return []
+        document = build_document(collector, runtime_of(self.config), self.config)
+        write_json(document, paths["json"])
+        write_html(document, paths["html"])
+        self.written = True
+        return [paths["json"], paths["html"]]

@@ -1,0 +1,239 @@
+"""YAML file -> validated suite: every problem in the file is found in one pass.
+
+The result keeps going as far as it can: a broken check entry does not hide the valid ones, so
+the plugin can run the good checks and report each bad one with its own located message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from modeltests.adapters.base import AdapterParams, LoadContext
+from modeltests.checks.base import CheckParams
+from modeltests.registry import Registry
+from modeltests.suite.errors import (
+    Problem,
+    problem_at,
+    problems_from_validation,
+    unknown_name_message,
+)
+from modeltests.suite.schema import DatasetSpec, Defaults, SuiteHeader
+from modeltests.suite.source import YamlSource
+
+DEFAULT_ADAPTER = "transformers"
+SUITE_KEYS = ("model", "checks")
+
+
+@dataclass
+class CheckEntry:
+    """One item of ``checks:``: its parameters when valid, else the problems found."""
+
+    index: int
+    kind: str
+    line: int
+    params: CheckParams | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.params is not None:
+            return self.params.label(self.index)
+        return str(self.index)
+
+
+@dataclass
+class Suite:
+    """A suite file after validation."""
+
+    path: Path
+    source: YamlSource
+    name: str
+    model: AdapterParams | None
+    models: dict[str, AdapterParams]
+    datasets: dict[str, DatasetSpec]
+    defaults: Defaults
+    checks: list[CheckEntry]
+    problems: list[Problem]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def line_of(self, *key: Any) -> int:
+        return self.source.line_of(tuple(key))
+
+    def location(self, *key: Any) -> str:
+        """``suite.yaml:12`` for messages raised after validation (e.g. at load time)."""
+        return f"{self.path.name}:{self.line_of(*key)}"
+
+
+def looks_like_suite(data: Any) -> bool:
+    """True when the YAML document is a mapping with a ``model`` or ``checks`` key."""
+    return isinstance(data, dict) and any(key in data for key in SUITE_KEYS)
+
+
+def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
+    """Validate a parsed suite file against the registry; collect every problem."""
+    data = source.data if isinstance(source.data, dict) else {}
+    problems: list[Problem] = []
+    if not isinstance(source.data, dict):
+        problems.append(problem_at(source, (), "a suite file must be a mapping with "
+                                   "'model' and 'checks' keys"))
+    header = _validate_header(source, data, problems)
+    context = LoadContext(base_dir=source.path.parent, rootdir=rootdir)
+    model = _validate_model(source, ("model",), data.get("model"), registry, context, problems)
+    models = {
+        name: spec
+        for name, raw in (data.get("models") or {}).items()
+        if isinstance(data.get("models"), dict)
+        and (spec := _validate_model(source, ("models", name), raw, registry, context, problems))
+    }
+    datasets = dict(header.datasets) if header else {}
+    _check_dataset_files(source, datasets, problems)
+    raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
+    checks = [
+        _validate_check(source, index, raw, registry, datasets, set(models))
+        for index, raw in enumerate(raw_checks)
+    ]
+    _dedupe_labels(checks)
+    return Suite(
+        path=source.path,
+        source=source,
+        name=(header.name if header and header.name else source.path.stem),
+        model=model,
+        models=models,
+        datasets=datasets,
+        defaults=header.defaults if header else Defaults(),
+        checks=checks,
+        problems=problems,
+    )
+
+
+def _validate_header(source: YamlSource, data: dict, problems: list[Problem]) -> SuiteHeader | None:
+    try:
+        return SuiteHeader.model_validate(data)
+    except ValidationError as error:
+        problems.extend(problems_from_validation(source, (), data, SuiteHeader, error))
+    # Keep what is valid so that the rest of the file can still be checked.
+    try:
+        salvage = {k: v for k, v in data.items() if k in ("datasets", "defaults", "name")}
+        return SuiteHeader.model_validate({"model": {}, "checks": [], **salvage})
+    except ValidationError:
+        return None
+
+
+def _validate_model(
+    source: YamlSource,
+    key: tuple,
+    raw: Any,
+    registry: Registry,
+    context: LoadContext,
+    problems: list[Problem],
+) -> AdapterParams | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.append(problem_at(source, key, f"must be a mapping with an 'adapter' key "
+                                   f"(got {raw!r})"))
+        return None
+    name = raw.get("adapter", DEFAULT_ADAPTER)
+    adapter = registry.get_adapter(str(name))
+    if adapter is None:
+        message = unknown_name_message(f"unknown model adapter {name!r}", str(name),
+                                       registry.adapter_names)
+        problems.append(problem_at(source, key + ("adapter",), message))
+        return None
+    params = _validate(source, key, {"adapter": name, **raw}, adapter.params, problems)
+    if params is not None:
+        for sub_key, message in _static_problems(params, context):
+            problems.append(problem_at(source, key + (sub_key,), message))
+    return params
+
+
+def _static_problems(params: AdapterParams, context: LoadContext) -> list[tuple[str, str]]:
+    check = getattr(params, "static_problems", None)
+    return list(check(context)) if callable(check) else []
+
+
+def _validate(
+    source: YamlSource, key: tuple, raw: dict, model: type[BaseModel], problems: list[Problem]
+) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems.extend(problems_from_validation(source, key, raw, model, error))
+        return None
+
+
+def _check_dataset_files(
+    source: YamlSource, datasets: dict[str, DatasetSpec], problems: list[Problem]
+) -> None:
+    for name, spec in datasets.items():
+        path = Path(spec.path).expanduser()
+        full = path if path.is_absolute() else source.path.parent / path
+        if not full.is_file():
+            problems.append(problem_at(source, ("datasets", name, "path"),
+                                       f"dataset file not found: {full}"))
+
+
+def _validate_check(
+    source: YamlSource,
+    index: int,
+    raw: Any,
+    registry: Registry,
+    datasets: dict[str, DatasetSpec],
+    model_names: set[str],
+) -> CheckEntry:
+    key = ("checks", index)
+    line = source.line_of(key)
+    if not isinstance(raw, dict):
+        problem = problem_at(source, key, f"each check must be a mapping with a 'kind' key "
+                             f"(got {raw!r})")
+        return CheckEntry(index, "invalid", line, None, [problem])
+    kind_name = raw.get("kind")
+    if kind_name is None:
+        problem = problem_at(source, key, "required key 'kind' is missing (allowed: "
+                             f"{', '.join(registry.check_names)})")
+        return CheckEntry(index, "invalid", line, None, [problem])
+    kind = registry.get_check(str(kind_name))
+    if kind is None:
+        message = unknown_name_message(f"unknown check kind {kind_name!r}", str(kind_name),
+                                       registry.check_names)
+        return CheckEntry(index, str(kind_name), line, None,
+                          [problem_at(source, key + ("kind",), message)])
+    problems: list[Problem] = []
+    params = _validate(source, key, raw, kind.params, problems)
+    problems.extend(_reference_problems(source, key, raw, datasets, model_names))
+    return CheckEntry(index, kind.name, line, None if problems else params, problems)
+
+
+def _reference_problems(
+    source: YamlSource, key: tuple, raw: dict, datasets: dict, model_names: set[str]
+) -> list[Problem]:
+    """Names that must refer to the suite's ``datasets:`` / ``models:``."""
+    problems = []
+    for field_name, known, noun in (("dataset", datasets, "dataset"),
+                                    ("compare_to", model_names, "model")):
+        value = raw.get(field_name)
+        if isinstance(value, str) and value not in known:
+            declared = "datasets" if noun == "dataset" else "models"
+            message = unknown_name_message(f"unknown {noun} {value!r}", value, sorted(known))
+            if not known:
+                message += f" (the suite declares no '{declared}:')"
+            problems.append(problem_at(source, key + (field_name,), message))
+    return problems
+
+
+def _dedupe_labels(checks: list[CheckEntry]) -> None:
+    seen: dict[str, int] = {}
+    for entry in checks:
+        ident = f"{entry.kind}[{entry.label}]"
+        seen[ident] = seen.get(ident, 0) + 1
+        if seen[ident] > 1 and entry.params is not None:
+            entry.params = entry.params.model_copy(
+                update={"name": f"{entry.label}-{seen[ident]}"}
+            )

@@ -1,0 +1,100 @@
+"""The suite file's top level: model, datasets, defaults, checks.
+
+``model`` and each entry of ``checks`` are validated against the parameter model of their
+adapter / kind, looked up in the registry; this module holds the parts that are the same for
+every suite. :func:`suite_json_schema` exports the whole format for editors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from modeltests.checks.base import GateMode
+
+
+class DatasetSpec(BaseModel):
+    """A labelled dataset read with pandas (CSV, JSONL or Parquet)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="File path, relative to the suite file.")
+    format: Literal["auto", "csv", "jsonl", "parquet"] = Field(
+        default="auto", description="File format; 'auto' picks it from the file extension."
+    )
+    text_column: str = Field(default="text", description="Column holding the input text.")
+    label_column: str = Field(default="label", description="Column holding the expected label.")
+    label_map: dict[str, str] | None = Field(
+        default=None, description="Rename dataset labels to the model's (e.g. {0: negative})."
+    )
+    limit: int | None = Field(default=None, ge=1, description="Use only the first N rows.")
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+class Defaults(BaseModel):
+    """Settings every check inherits unless it sets its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = Field(default=0, description="Seed for sampling and generated inputs.")
+    gate: GateMode = Field(
+        default="estimate",
+        description="'estimate': the measured value must meet each threshold; 'bound': the 95% "
+        "confidence interval must clear it (stricter, needs larger samples).",
+    )
+    max_examples: int = Field(
+        default=5, ge=0, le=100, description="Failing examples kept per check in the reports."
+    )
+
+
+class SuiteHeader(BaseModel):
+    """Everything in a suite file except the contents of ``model`` and ``checks``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(default=None, description="Suite name (defaults to the file name).")
+    description: str | None = None
+    model: dict[str, Any] = Field(description="How to load the model under test.")
+    models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Other named models, for checks that compare models."
+    )
+    datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
+    defaults: Defaults = Field(default_factory=Defaults)
+    checks: list[Any] = Field(description="The checks; each has a 'kind' and its parameters.")
+
+
+def suite_json_schema(registry: Any) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) for suite files, covering every registered kind and adapter."""
+    schema = SuiteHeader.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "modeltests suite"
+    model_refs = []
+    for adapter in registry.adapters():
+        sub = adapter.params.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(sub.pop("$defs", {}))
+        sub.setdefault("properties", {})["adapter"] = {"const": adapter.name}
+        name = f"adapter_{adapter.name}"
+        defs[name] = sub
+        model_refs.append({"$ref": f"#/$defs/{name}"})
+    check_refs = []
+    for kind in registry.checks():
+        sub = kind.params.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(sub.pop("$defs", {}))
+        sub.setdefault("properties", {})["kind"] = {"const": kind.name}
+        sub["required"] = sorted(set(sub.get("required", [])) | {"kind"})
+        name = f"check_{kind.name}"
+        defs[name] = sub
+        check_refs.append({"$ref": f"#/$defs/{name}"})
+    props = schema["properties"]
+    props["model"] = {"oneOf": model_refs, "description": "How to load the model under test."}
+    props["models"] = {"type": "object", "additionalProperties": {"oneOf": model_refs}}
+    props["checks"] = {"type": "array", "items": {"oneOf": check_refs}}
+    return schema

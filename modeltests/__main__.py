@@ -1,0 +1,3 @@
+from modeltests.cli import main
+
+raise SystemExit(main())

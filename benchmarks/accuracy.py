@@ -1,0 +1,127 @@
+"""Benchmark: the accuracy check versus a bare batched inference loop, and the demo run.
+
+Run: ``python benchmarks/accuracy.py`` (builds the demo model on first use).
+
+1. The same model, the same >= 1,000 texts of mixed length, the same batch size and threads:
+   the check's code path (length-ordered batches, each padded to its own longest text) against a
+   naive loop over the texts in dataset order. Prints both times, the ratio, and whether the
+   predictions agree (argmax equal, probabilities within 1e-5).
+2. The whole ``pytest suites/`` run as a subprocess: wall time and peak resident memory.
+All figures come from this one run; the torch thread count is printed with them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mixed_length_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """``n`` labelled texts of widely mixed length, from the demo evaluation set."""
+    from modeltests.demo.corpus import evaluation_examples
+
+    rows = evaluation_examples()
+    rng = random.Random(seed)
+    texts, labels = [], []
+    while len(texts) < n:
+        first = rng.choice(rows)
+        extra = rng.choice([0, 0, 0, 1, 2, 4, 8])  # mostly short, some long
+        same = [r for r in rng.sample(rows, 40) if r["label"] == first["label"]][:extra]
+        texts.append(" ".join([first["text"]] + [r["text"] for r in same]))
+        labels.append(first["label"])
+    return texts, labels
+
+
+def naive_loop(model, tokenizer, texts, batch_size, max_length):
+    import torch
+
+    rows = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                              max_length=max_length, return_tensors="pt")
+            rows.append(torch.softmax(model(**batch).logits.double(), dim=-1))
+    return torch.cat(rows).numpy()
+
+
+def check_path(suite_path: Path):
+    """Run the accuracy check exactly as the plugin does (fresh caches)."""
+    from modeltests.checks.accuracy import run_accuracy
+    from modeltests.cli import default_registry
+    from modeltests.context import CheckContext
+    from modeltests.runtime import Runtime
+    from modeltests.suite.loader import build_suite
+    from modeltests.suite.source import load_yaml
+
+    registry = default_registry()
+    suite = build_suite(load_yaml(suite_path), registry, ROOT)
+    runtime = Runtime(registry=registry, rootdir=ROOT)
+    runtime.model(suite)  # load outside the timed region
+    entry = suite.checks[0]
+    started = time.perf_counter()
+    result = run_accuracy(CheckContext(runtime, suite, entry, entry.params), entry.params)
+    seconds = time.perf_counter() - started
+    predictions = runtime.predictions(suite, "bench")
+    return seconds, result, predictions, runtime.model(suite)
+
+
+def main() -> None:
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from modeltests.demo.build import ensure_default_model
+
+    model_dir = ensure_default_model(progress=True)
+    texts, labels = mixed_length_texts(1200)
+    batch_size, max_length = 32, 256
+    with tempfile.TemporaryDirectory() as tmp:
+        pd.DataFrame({"text": texts, "label": labels}).to_csv(Path(tmp) / "bench.csv", index=False)
+        suite = Path(tmp) / "bench.yaml"
+        suite.write_text(
+            f"model:\n  adapter: transformers\n  path: {model_dir}\n  batch_size: {batch_size}\n"
+            f"  max_length: {max_length}\ndatasets:\n  bench:\n    path: bench.csv\n"
+            "checks:\n  - kind: accuracy\n    dataset: bench\n", encoding="utf-8")
+        check_seconds, result, predictions, adapter = check_path(suite)
+        naive_started = time.perf_counter()
+        naive = naive_loop(adapter.model, adapter.tokenizer, texts, batch_size, max_length)
+        naive_seconds = time.perf_counter() - naive_started
+        check_seconds_2, *_ = check_path(suite)
+    ours = predictions.probabilities
+    lengths = [len(t.split()) for t in texts]
+    print(f"texts: {len(texts)}, words per text min/median/max: {min(lengths)}/"
+          f"{int(np.median(lengths))}/{max(lengths)}; batch {batch_size}; "
+          f"torch threads {torch.get_num_threads()}")
+    print(f"accuracy check: {check_seconds:.2f} s and {check_seconds_2:.2f} s (two runs); "
+          f"naive loop: {naive_seconds:.2f} s")
+    print(f"ratio check/naive: {min(check_seconds, check_seconds_2) / naive_seconds:.2f}")
+    print(f"argmax equal: {bool((ours.argmax(1) == naive.argmax(1)).all())}; "
+          f"max |p - p_naive|: {float(np.abs(ours - naive).max()):.2e}; "
+          f"accuracy {result.metrics['accuracy']:.4f}")
+    demo_run()
+
+
+def demo_run() -> None:
+    """``pytest suites/`` once the model is cached: wall time and peak RSS of the process."""
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-m", "pytest", "suites/", "-q", "-p",
+                                "no:cacheprovider", "--modeltests-no-reports"], cwd=ROOT,
+                               capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    last = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+    print(f"pytest suites/: exit {completed.returncode}, {wall:.1f} s wall, peak RSS "
+          f"{peak_mb:.0f} MB ({last})")
+
+
+if __name__ == "__main__":
+    main()

@@ -149,16 +149,16 @@ class Runtime:
         """Run the model and validate its answer; model errors become clear messages."""
         texts = list(texts)
         self.prediction_counts[id(adapter)] = self.prediction_counts.get(id(adapter), 0) + len(texts)
+        where = f"{location}: " if location else ""
         try:
             predictions = adapter.predict(texts)
-        except ModelTestsError:
-            raise
+            validate_predictions(predictions, texts, adapter.labels)
+        except ModelTestsError as exc:
+            raise _prefixed(exc, location) if location else exc
         except Exception as exc:
-            where = f" (model at {location})" if location else ""
             raise ModelPredictError(
-                f"model raised {type(exc).__name__} in predict{where}: {exc}"
+                f"{where}model raised {type(exc).__name__} in predict: {exc}"
             ) from exc
-        validate_predictions(predictions, texts, adapter.labels)
         return predictions
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ _VERDICT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SK
 
 def failure_message(item: Any, result: CheckResult) -> str:
     """Metric, value, threshold, interval, sample size and a few failing examples."""
-    location = f"{item.path.name}:{item.entry.line}"
+    location = item.suite.location("checks", item.entry.index)
     lines = [f"{item.name} failed ({location}, n={result.sample_size})"]
     for t in result.failed_thresholds():
         lines.append(f"  {t.describe()}  [{t.key}]")
@@ -70,7 +70,7 @@ def write_summary(terminal: Any, collector: ResultCollector) -> None:
 def _key_metric(entry: dict[str, Any]) -> str:
     if entry.get("headline"):
         return str(entry["headline"])
-    if entry["outcome"] in ("error", "skipped") and entry.get("message"):
+    if entry["outcome"] in ("error", "skipped", "failed") and entry.get("message"):
         return _clip(entry["message"].splitlines()[-1], 90)
     metrics = entry.get("metrics") or {}
     return ", ".join(f"{k}={format_number(v)}" for k, v in list(metrics.items())[:3]

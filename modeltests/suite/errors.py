@@ -138,8 +138,10 @@ def _literal_values(expected: str) -> list[str]:
 def _model_at(model: type[BaseModel] | None, key: KeyPath) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping found at ``key`` inside ``model``."""
     current: Any = model
+    mapping_key = False  # the next part is a key of a ``dict[str, Model]`` field
     for part in key:
-        if isinstance(part, int):
+        if isinstance(part, int) or mapping_key:
+            mapping_key = False
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
@@ -147,6 +149,7 @@ def _model_at(model: type[BaseModel] | None, key: KeyPath) -> type[BaseModel] | 
         if field is None:
             return None
         current = _inner_model(field.annotation)
+        mapping_key = typing.get_origin(field.annotation) is dict
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 

@@ -58,6 +58,7 @@ class Suite:
     defaults: Defaults
     checks: list[CheckEntry]
     problems: list[Problem]
+    rootdir: Path | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -67,8 +68,17 @@ class Suite:
         return self.source.line_of(tuple(key))
 
     def location(self, *key: Any) -> str:
-        """``suite.yaml:12`` for messages raised after validation (e.g. at load time)."""
-        return f"{self.path.name}:{self.line_of(*key)}"
+        """``suites/x.yaml:12`` for messages raised after validation (e.g. at load time).
+
+        The path is shown relative to the rootdir, as in collection errors.
+        """
+        shown = self.path.name
+        if self.rootdir is not None:
+            try:
+                shown = str(self.path.resolve().relative_to(self.rootdir.resolve()))
+            except ValueError:
+                shown = str(self.path)
+        return f"{shown}:{self.line_of(*key)}"
 
 
 def looks_like_suite(data: Any) -> bool:
@@ -95,8 +105,11 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
     datasets = dict(header.datasets) if header else {}
     _check_dataset_files(source, datasets, problems)
     raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
+    # Declared names count as known even when their own entry is invalid (reported once there).
+    declared = {str(k): v for k, v in data["datasets"].items()} \
+        if isinstance(data.get("datasets"), dict) else datasets
     checks = [
-        _validate_check(source, index, raw, registry, datasets, set(models))
+        _validate_check(source, index, raw, registry, declared, set(models))
         for index, raw in enumerate(raw_checks)
     ]
     _dedupe_labels(checks)
@@ -110,6 +123,7 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         defaults=header.defaults if header else Defaults(),
         checks=checks,
         problems=problems,
+        rootdir=rootdir,
     )
 
 
@@ -118,10 +132,24 @@ def _validate_header(source: YamlSource, data: dict, problems: list[Problem]) ->
         return SuiteHeader.model_validate(data)
     except ValidationError as error:
         problems.extend(problems_from_validation(source, (), data, SuiteHeader, error))
-    # Keep what is valid so that the rest of the file can still be checked.
+    # Keep what is valid (each part on its own) so that the rest of the file can be checked.
+    salvage: dict[str, Any] = {"model": {}, "checks": []}
+    for key in ("defaults", "name"):
+        try:
+            SuiteHeader.model_validate({**salvage, key: data.get(key)})
+            salvage[key] = data.get(key)
+        except ValidationError:
+            pass
+    raw_datasets = data.get("datasets")
+    if isinstance(raw_datasets, dict):
+        salvage["datasets"] = {}
+        for name, raw in raw_datasets.items():
+            try:
+                salvage["datasets"][name] = DatasetSpec.model_validate(raw)
+            except ValidationError:
+                pass
     try:
-        salvage = {k: v for k, v in data.items() if k in ("datasets", "defaults", "name")}
-        return SuiteHeader.model_validate({"model": {}, "checks": [], **salvage})
+        return SuiteHeader.model_validate(salvage)
     except ValidationError:
         return None
 

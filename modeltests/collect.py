@@ -101,10 +101,28 @@ class CheckItem(pytest.Item):
             pytest.fail(render_problems(self.problems, self.config.rootpath), pytrace=False)
         runtime = runtime_of(self.config)
         kind = runtime.registry.get_check(self.entry.kind)
+        labels = None
         if kind is not None and kind.needs_model:
             record = runtime.load_record(self.suite)
             if record.error is not None:
                 pytest.fail(str(record.error), pytrace=False)
+            labels = record.adapter.labels if record.adapter is not None else None
+        self._setup_dataset(runtime, labels)
+
+    def _setup_dataset(self, runtime: Any, labels: list[str] | None) -> None:
+        """A dataset that cannot be read, or whose labels the model lacks, is an ERROR in setup
+        (bad input), not a FAILED verdict on the model."""
+        from modeltests.data import check_labels_known
+
+        name = getattr(self.entry.params, "dataset", None)
+        if not isinstance(name, str) or name not in self.suite.datasets:
+            return
+        try:
+            dataset = runtime.dataset(self.suite, name)
+            if labels is not None:
+                check_labels_known(dataset, labels, self.suite.location("datasets", name))
+        except ModelTestsError as exc:
+            pytest.fail(str(exc), pytrace=False)
 
     def runtest(self) -> None:
         runtime = runtime_of(self.config)

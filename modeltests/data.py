@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,17 +35,21 @@ _READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".json": "jsonl",
             ".parquet": "parquet", ".pq": "parquet"}
 
 
-def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str) -> Dataset:
-    """Read ``spec`` (relative to ``base_dir``); ``location`` prefixes every error message."""
+def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
+                 locate: Callable[[str], str] | None = None) -> Dataset:
+    """Read ``spec`` (relative to ``base_dir``); ``location`` prefixes every error message, or
+    ``locate(key)`` for errors about one key of the dataset (``label_column``...)."""
     import pandas as pd
+
+    at = locate or (lambda key: location)
 
     path = Path(spec.path).expanduser()
     path = path if path.is_absolute() else (base_dir / path)
     if not path.is_file():
-        raise DatasetError(f"{location}: datasets.{name}.path: dataset file not found: {path}")
+        raise DatasetError(f"{at('path')}: datasets.{name}.path: dataset file not found: {path}")
     fmt = spec.format if spec.format != "auto" else _READERS.get(path.suffix.lower())
     if fmt is None:
-        raise DatasetError(f"{location}: datasets.{name}.format: cannot tell the format of "
+        raise DatasetError(f"{at('format')}: datasets.{name}.format: cannot tell the format of "
                            f"{path.name}; set format to one of csv, jsonl, parquet")
     try:
         frame = _read(pd, path, fmt)
@@ -57,7 +61,7 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str) ->
             columns = [str(c) for c in frame.columns]
             hint = close_matches(column, columns)
             raise DatasetError(
-                f"{location}: datasets.{name}.{key}: column {column!r} not found in {path.name}"
+                f"{at(key)}: datasets.{name}.{key}: column {column!r} not found in {path.name}"
                 + (f"; did you mean {hint[0]!r}?" if hint else "")
                 + f" (columns: {', '.join(columns)})"
             )

@@ -129,8 +129,9 @@ class Runtime:
         key = (str(suite.path), name)
         if key not in self._datasets:
             spec = suite.datasets[name]
-            self._datasets[key] = load_dataset(name, spec, suite.base_dir,
-                                               suite.location("datasets", name))
+            self._datasets[key] = load_dataset(
+                name, spec, suite.base_dir, suite.location("datasets", name),
+                locate=lambda field: suite.location("datasets", name, field))
         return self._datasets[key]
 
     # -- predictions ----------------------------------------------------------------------------

@@ -90,9 +90,23 @@ def write_json(document: dict[str, Any], path: Path) -> None:
     """Write atomically (a crash mid-write never leaves half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2, default=_default, allow_nan=False),
-                         encoding="utf-8")
+    temporary.write_text(json.dumps(_finite(document), indent=2, default=_default,
+                                    allow_nan=False), encoding="utf-8")
     temporary.replace(path)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: NaN becomes null, infinities the strings "inf" / "-inf"
+    (a model that answers NaN must not stop its own report from being written)."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _default(value: Any) -> Any:

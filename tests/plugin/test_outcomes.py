@@ -1,0 +1,163 @@
+"""Outcomes: a failed threshold is FAILED with a short message, a model that cannot load makes
+its checks ERROR while other suites go on, ``xfail:`` is an expected failure, a summary table."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .helpers import PASSING_SUITE, assert_no_traceback, lit, make_project, write_suite
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def test_failed_threshold_message(pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace("min_accuracy: 0.8",
+                                                 "min_accuracy: 0.95\n    min_f1_macro: 0.9"))
+    result = pytester.runpytest("suites/")
+    result.stdout.fnmatch_lines([
+        "suites/sentiment.yaml F.*",
+        "*= FAILURES =*",
+        "_*_ " + lit("accuracy[dev] (accuracy check)") + " _*_",
+        "accuracy[dev] failed (suites/sentiment.yaml:10, n=8)",
+        "  accuracy 0.875 < 0.950 (95% CI 0.529-0.978)  [[]min_accuracy]",
+        "  f1_macro 0.873 < 0.900  [[]min_f1_macro]",
+        "  failing examples (1 of 1):",
+        "    - 'not good at all' expected negative predicted positive (p=0.80)",
+        "  warning: accuracy: the 95% interval 0.529-0.978 contains the threshold 0.95; "
+        "n=8 is too small to decide it",
+    ])
+    result.stdout.fnmatch_lines([
+        "FAILED suites/sentiment.yaml::accuracy[[]dev] - accuracy[[]dev] failed *",
+    ])
+    result.assert_outcomes(passed=1, failed=1, warnings=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert_no_traceback(result.stdout.str())
+
+
+def test_slice_threshold_failure_names_the_slice(pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace("min_accuracy: 0.8", """min_accuracy: 0.8
+    slices:
+      - name: food
+        column: topic
+        equals: food
+        min_accuracy: 0.9
+      - name: tiny
+        max_words: 0
+        min_samples: 1"""))
+    result = pytester.runpytest("suites/", "-m", "accuracy")
+    result.stdout.fnmatch_lines([
+        "accuracy[[]dev] failed (suites/sentiment.yaml:10, n=8)",
+        "  food accuracy 0.667 < 0.900 (95% CI 0.208-0.939)  [[]food.min_accuracy]",
+        "  tiny samples 0.000 < 1.000  [[]tiny.min_samples]",
+    ])
+
+
+def test_model_load_failure_errors_every_check_once_without_traceback(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(pytester)
+    write_suite(pytester, "suites/broken.yaml", """model:
+  adapter: callable
+  target: fakemodel:no_such_function
+  labels: [negative, positive]
+datasets:
+  dev:
+    path: data.csv
+checks:
+  - kind: accuracy
+    dataset: dev
+  - kind: availability
+    name: smoke
+""")
+    result = pytester.runpytest("suites/")
+    message = ("suites/broken.yaml:1: model.target: module 'fakemodel' has no attribute "
+               "'no_such_function'")
+    result.stdout.fnmatch_lines([
+        "suites/broken.yaml EE*",
+        "suites/sentiment.yaml ..*",
+        lit("*_ ERROR at setup of accuracy[dev] (accuracy check) _*"),
+        message,
+        lit("*_ ERROR at setup of availability[smoke] (availability check) _*"),
+        message,
+    ])
+    result.assert_outcomes(passed=2, errors=2)
+    assert_no_traceback(result.stdout.str())
+
+
+def test_model_loads_once_whatever_the_number_of_checks(pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace("target: fakemodel:predict",
+                                                 "target: fakemodel:counted_factory\n"
+                                                 "  factory: true") + """  - kind: accuracy
+    name: again
+    dataset: dev
+""")
+    pytester.runpytest("suites/").assert_outcomes(passed=3)
+    assert (pytester.path / "loads.txt").read_text() == "load\n"
+
+
+def test_model_raising_at_load_errors_with_the_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(failing_load="""
+def factory():
+    raise MemoryError("not enough RAM for 7B parameters")
+""")
+    make_project(pytester)
+    write_suite(pytester, "suites/broken.yaml", """model:
+  adapter: callable
+  target: failing_load:factory
+  factory: true
+  labels: [negative, positive]
+checks:
+  - kind: availability
+""")
+    result = pytester.runpytest("suites/")
+    result.stdout.fnmatch_lines([
+        "suites/broken.yaml:1: model failed to load: MemoryError: "
+        "not enough RAM for 7B parameters",
+    ])
+    result.assert_outcomes(passed=2, errors=1)
+
+
+def test_xfail_check_is_xfailed_and_exit_code_zero(pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace(
+        "min_accuracy: 0.8", "min_accuracy: 0.99\n    xfail: negation is a known weakness"))
+    result = pytester.runpytest("suites/", "-rx")
+    result.assert_outcomes(passed=1, xfailed=1)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "suites/sentiment.yaml  accuracy[[]dev]  * XFAIL  *accuracy 0.875 < 0.990*",
+        "XFAIL suites/sentiment.yaml::accuracy[[]dev] - negation is a known weakness",
+    ])
+
+
+def test_xfail_check_that_passes_is_a_strict_failure(pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace(
+        "min_accuracy: 0.8", "min_accuracy: 0.8\n    xfail: should fail"))
+    result = pytester.runpytest("suites/")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*[[]XPASS(strict)] should fail*"])
+
+
+def test_summary_table_after_the_run(pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace("min_accuracy: 0.8", "min_accuracy: 0.95"))
+    result = pytester.runpytest("suites/")
+    result.stdout.fnmatch_lines([
+        "*= modeltests summary =*",
+        "suite                  check                verdict  key metric vs threshold",
+        "suites/sentiment.yaml  accuracy[[]dev]        FAIL     accuracy 0.875 < 0.950 "
+        "(95% CI 0.529-0.978)",
+        "suites/sentiment.yaml  availability[[]smoke]  PASS     smoke_pass_rate 1.000 >= 1.000; "
+        "edge_pass_rate 1.000 >= 1.000",
+        "modeltests: 2 checks: 1 failed, 1 passed",
+        "modeltests: wrote */reports/modeltests.json",
+        "modeltests: wrote */reports/modeltests.html",
+    ])
+
+
+def test_no_summary_when_no_check_ran(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "modeltests summary" not in result.stdout.str()
+    assert not (pytester.path / "reports").exists()

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
+    "modeltests.checks.quantization",
+    "modeltests.checks.robustness",
+    "modeltests.checks.latency",
 ]
 
 

@@ -17,8 +17,6 @@ CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
     "modeltests.checks.quantization",
-    "modeltests.checks.robustness",
-    "modeltests.checks.latency",
 ]
 
 

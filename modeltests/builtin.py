@@ -17,6 +17,7 @@ CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
     "modeltests.checks.quantization",
+    "modeltests.checks.robustness",
 ]
 
 

@@ -1,0 +1,134 @@
+"""``quantization`` / ``pruning`` as a user sees them: bad parameters get one located message,
+a model without reachable weights skips with a reason, ``compare_to`` compares two suite models.
+
+The models are the ``callable`` fakes of :mod:`tests.plugin.helpers`: these tests are about the
+plugin. Real quantization of a real model lives in ``tests/real/test_quantization.py``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .helpers import assert_no_traceback, checks_by_nodeid, lit, make_project, read_report, write_suite
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# A second fake: also right on "not good at all" (it reads the negation), so it disagrees with
+# the reference on exactly that row of the 8 and gets all 8 right.
+CANDIDATE = '''
+def predict(texts):
+    return [[0.9, 0.1] if "not" in t else
+            [0.3, 0.7] if ("good" in t or "great" in t) else [0.8, 0.2] for t in texts]
+'''
+
+HEADER = """model:
+  adapter: callable
+  target: fakemodel:predict
+  labels: [negative, positive]
+models:
+  int8:
+    adapter: callable
+    target: candidate:predict
+    labels: [negative, positive]
+datasets:
+  dev:
+    path: data.csv
+checks:
+"""  # checks[0] starts on line 14
+
+
+def run_suite(pytester: pytest.Pytester, checks: str) -> pytest.RunResult:
+    make_project(pytester, suite=None)
+    pytester.makepyfile(candidate=CANDIDATE)
+    write_suite(pytester, "suites/q.yaml", HEADER + checks)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    return result
+
+
+def test_unknown_scheme_lists_the_valid_ones_with_a_close_match(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n"
+                                 "    scheme: int8_dynamc\n")
+    result.stdout.fnmatch_lines([
+        "suites/q.yaml:16: checks[[]0].scheme: must be one of 'int8_dynamic', 'bf16', 'fp16', "
+        "'torchao_int8_weight_only' or 'torchao_int8_dynamic' (got 'int8_dynamc'); "
+        "did you mean 'int8_dynamic'?",
+    ])
+    result.assert_outcomes(errors=1)
+
+
+def test_sparsity_out_of_range(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: pruning\n    dataset: dev\n    sparsity: 1.5\n")
+    result.stdout.fnmatch_lines([
+        "suites/q.yaml:16: checks[[]0].sparsity: must be a number in (0, 1) (got 1.5)",
+    ])
+    result.assert_outcomes(errors=1)
+
+
+def test_unknown_compare_to_model(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n"
+                                 "    compare_to: int9\n")
+    result.stdout.fnmatch_lines([
+        "suites/q.yaml:16: checks[[]0].compare_to: unknown model 'int9'; did you mean 'int8'?*",
+    ])
+    result.assert_outcomes(errors=1)
+
+
+def test_scheme_or_compare_to_is_required(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n")
+    result.stdout.fnmatch_lines([
+        "suites/q.yaml:14: checks[[]0]: set exactly one of 'scheme' (quantize a copy of the "
+        "model) or 'compare_to' (a model under 'models:')",
+    ])
+    result.assert_outcomes(errors=1)
+
+
+def test_min_speedup_needs_timing(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n    scheme: bf16\n"
+                                 "    speed_examples: 0\n    min_speedup: 1.5\n")
+    result.stdout.fnmatch_lines([
+        "suites/q.yaml:14: checks[[]0]: min_speedup needs speed_examples > 0 "
+        "(speed_examples: 0 turns timing off)",
+    ])
+
+
+def test_callable_model_skips_with_a_reason(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n"
+                                 "    scheme: int8_dynamic\n"
+                                 "  - kind: pruning\n    dataset: dev\n    sparsity: 0.5\n")
+    result.stdout.fnmatch_lines([
+        lit("suites/q.yaml  quantization[int8_dynamic]  SKIP     int8_dynamic needs the model's "
+            "torch weights (CallableModel exposes no torch module); nam*"),
+        lit("suites/q.yaml  pruning[l1-0.5]             SKIP     prune_l1 0.5 needs the model's "
+            "torch weights*"),
+    ])
+    entry = checks_by_nodeid(read_report(pytester))["suites/q.yaml::quantization[int8_dynamic]"]
+    assert entry["outcome"] == "skipped"
+    assert entry["message"].endswith(
+        "int8_dynamic needs the model's torch weights (CallableModel exposes no torch module); "
+        "name an already-compressed model under 'models:' and set compare_to instead")
+    result.assert_outcomes(skipped=2)
+
+
+def test_compare_to_gives_paired_metrics(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n    compare_to: int8\n"
+                                 "    min_agreement: 0.9\n    max_accuracy_drop: 0.0\n")
+    result.stdout.fnmatch_lines([
+        "quantization[[]int8] failed (suites/q.yaml:14, n=8)",
+        "  agreement 0.875 < 0.900 (95% CI 0.529-0.978)  [[]min_agreement]",
+        "  failing examples (1 of 1):",
+        "    - 'not good at all' expected negative predicted negative (p=0.90)",
+    ])
+    entry = checks_by_nodeid(read_report(pytester))["suites/q.yaml::quantization[int8]"]
+    metrics = entry["metrics"]
+    assert metrics["accuracy_reference"] == 7 / 8
+    assert metrics["accuracy_compressed"] == 1.0
+    assert metrics["accuracy_drop"] == pytest.approx(-1 / 8)
+    assert metrics["agreement"] == 7 / 8
+    assert metrics["relative_accuracy"] == pytest.approx(8 / 7)
+    assert metrics["max_prob_change"] == pytest.approx(0.7)
+    assert "size_ratio" not in metrics  # callables have no weights to measure
+    assert entry["details"]["timing"]["mode"] == "predict"
+    assert entry["examples"][0]["reference"] == "positive"

@@ -103,6 +103,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for name, value in entry.get("metrics", {}).items():
             if isinstance(value, (int, float)):
                 report.user_properties.append((f"modeltests.{name}", value))
+                if call.when == "call":
+                    # junitxml writes the properties of the teardown report, built from the item.
+                    item.user_properties.append((f"modeltests.{name}", value))
     return report
 
 

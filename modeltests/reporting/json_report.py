@@ -34,6 +34,8 @@ def build_document(collector: ResultCollector, runtime: Any, config: pytest.Conf
             "argv": list(config.invocation_params.args),
             "rootdir": str(config.rootpath),
             "environment": environment_fingerprint(),
+            "device": _devices(runtime),
+            "seeds": _seeds(runtime, config),
             "models": _models(runtime),
         },
         "summary": collector.counts(),
@@ -80,6 +82,25 @@ def _models(runtime: Any) -> list[dict[str, Any]]:
             facts["load_error"] = str(record.error)
         models.append(facts)
     return models
+
+
+def _devices(runtime: Any) -> str | None:
+    """The devices the loaded models ran on, e.g. ``cpu`` (None when no model loaded)."""
+    devices = sorted({str(getattr(r.adapter, "device", "cpu"))
+                      for r in getattr(runtime, "_models", {}).values() if r.adapter is not None})
+    return ", ".join(devices) or None
+
+
+def _seeds(runtime: Any, config: pytest.Config) -> dict[str, int]:
+    """``defaults.seed`` of each collected suite, by path relative to the rootdir."""
+    seeds = {}
+    for path, suite in getattr(runtime, "suites", {}).items():
+        try:
+            shown = str(path.relative_to(config.rootpath.resolve()))
+        except ValueError:
+            shown = str(path)
+        seeds[shown] = suite.defaults.seed
+    return seeds
 
 
 def _iso(timestamp: float) -> str:

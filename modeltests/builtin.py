@@ -18,6 +18,8 @@ CHECK_MODULES = [
     "modeltests.checks.accuracy",
     "modeltests.checks.quantization",
     "modeltests.checks.robustness",
+    "modeltests.checks.behavior",
+    "modeltests.checks.property_search",
 ]
 
 

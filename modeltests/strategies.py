@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 
 def texts(max_size: int = 200) -> Any:
@@ -22,3 +22,57 @@ def texts(max_size: int = 200) -> Any:
 
 _WORDS = ["good", "bad", "not", "the", "movie", "was", "great", "terrible", "service", "I",
           "loved", "hated", "it", "very", "never", "again", "!", "?", "...", "and", "but"]
+
+
+def typos(sentence: str, max_edits: int = 3) -> Any:
+    """Perturbations of ``sentence`` by 1..``max_edits`` character edits (swap, delete, insert,
+    substitute). Edits are drawn as ``(kind, position, letter)``, so hypothesis shrinks a
+    failing one towards fewer edits near the start of the sentence::
+
+        @given(typos("The service was excellent."))
+        def test_typos_keep_label(modeltests, text):
+            assert modeltests.predict("suites/sentiment.yaml", [text]).labels == ["positive"]
+    """
+    from hypothesis import strategies as st
+
+    from modeltests.perturb import EDIT_KINDS, apply_char_edits
+
+    edit = st.tuples(st.sampled_from(EDIT_KINDS), st.integers(0, max(0, len(sentence) - 1)),
+                     st.sampled_from("abcdefghijklmnopqrstuvwxyz"))
+    return st.lists(edit, min_size=1, max_size=max_edits).map(
+        lambda edits: apply_char_edits(sentence, edits))
+
+
+def insertions(sentence: str, max_words: int = 2, words: Sequence[str] | None = None) -> Any:
+    """``sentence`` with 1..``max_words`` neutral words ("really", "today" ...) inserted."""
+    from hypothesis import strategies as st
+
+    from modeltests.perturb import NEUTRAL_WORDS, insert_words
+
+    pool = list(words) if words is not None else list(NEUTRAL_WORDS)
+    insertion = st.tuples(st.integers(0, len(sentence.split(" "))), st.sampled_from(pool))
+    return st.lists(insertion, min_size=1, max_size=max_words).map(
+        lambda chosen: insert_words(sentence, chosen))
+
+
+def perturbations(sentence: str, kinds: Sequence[str] = ("typos", "insertions"),
+                  max_edits: int = 3) -> Any:
+    """Any of the ``kinds`` of perturbation of ``sentence``: "typos", "insertions", or a
+    built-in perturbation name from :data:`modeltests.perturb.PERTURBATIONS` (seeded)."""
+    from hypothesis import strategies as st
+
+    from modeltests.perturb import PERTURBATIONS, perturb
+
+    options = []
+    for kind in kinds:
+        if kind == "typos":
+            options.append(typos(sentence, max_edits))
+        elif kind == "insertions":
+            options.append(insertions(sentence, max_edits))
+        elif kind in PERTURBATIONS:
+            options.append(st.integers(0, 2**16).map(
+                lambda seed, k=kind: perturb(sentence, k, seed) or sentence))
+        else:
+            raise ValueError(f"unknown perturbation {kind!r} (allowed: typos, insertions, "
+                             f"{', '.join(PERTURBATIONS)})")
+    return st.one_of(options)

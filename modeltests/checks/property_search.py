@@ -1,0 +1,108 @@
+"""``property_search``: hypothesis searches for a small perturbation that flips the prediction.
+
+For each seed sentence, hypothesis draws perturbations (character typos, inserted neutral
+words) from :mod:`modeltests.strategies`, looks for one that changes the model's label, and
+shrinks it to a minimal one (fewest edits). The search is seeded (``random=Random(seed)``,
+no example database), so CI sees the same counterexamples every run::
+
+    - kind: property_search
+      texts: ["The service was excellent.", "I hated the ending."]
+      edits: [typos, insertions]
+      max_edits: 2
+      budget: 100
+      max_flip_rate: 0.5
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Literal
+
+from pydantic import Field
+
+from modeltests.checks.base import CheckKind, CheckResult, threshold
+from modeltests.checks.behavior import TextSource
+from modeltests.context import CheckContext
+
+
+class PropertySearchParams(TextSource):
+    """Search for prediction-flipping perturbations of seed sentences."""
+
+    kind: str = "property_search"
+    samples: int = Field(default=10, ge=1, le=10_000, description="Seed sentences searched.")
+    edits: list[Literal["typos", "insertions"]] = Field(
+        default_factory=lambda: ["typos", "insertions"], min_length=1,
+        description="Perturbations hypothesis may draw.")
+    max_edits: int = Field(default=3, ge=1, le=20, description="Most edits in one perturbation.")
+    budget: int = Field(default=100, ge=1, le=100_000,
+                        description="Perturbations hypothesis tries per sentence.")
+    max_flip_rate: float | None = threshold("Highest share of sentences with a flip found.",
+                                            ge=0, le=1)
+
+
+def run_property_search(context: CheckContext, params: PropertySearchParams) -> CheckResult:
+    """Search each sentence; report the share flipped and each minimal counterexample."""
+    from modeltests.checks.behavior import source_texts
+    from modeltests.stats import wilson_interval
+
+    texts = source_texts(context, params)
+    cache: dict[str, str] = {}
+    originals = context.predict(texts).labels
+    found: list[dict[str, Any]] = []
+    for i, text in enumerate(texts):
+        flip = find_flip(lambda t: _label(context, cache, t), text, originals[i], params,
+                         context.seed + i)
+        if flip is not None:
+            found.append({"original": text, "perturbed": flip, "expected": originals[i],
+                          "predicted": _label(context, cache, flip),
+                          "edits": _edit_count(text, flip)})
+    n = len(texts)
+    metrics = {"flip_rate": len(found) / n if n else 0.0, "sentences": float(n),
+               "flipped": float(len(found)), "model_queries": float(len(cache))}
+    intervals = {"flip_rate": wilson_interval(len(found), n)} if n else {}
+    result = CheckResult(metrics=metrics, sample_size=n, intervals=intervals)
+    result.thresholds = context.evaluate(metrics, intervals)
+    result.examples = found[: context.max_examples]
+    result.details = {"errors": len(found), "budget_per_sentence": params.budget,
+                      "seed": context.seed}
+    return result
+
+
+def _label(context: CheckContext, cache: dict[str, str], text: str) -> str:
+    if text not in cache:
+        cache[text] = context.predict([text]).labels[0]
+    return cache[text]
+
+
+def find_flip(label_of: Any, text: str, original: str, params: PropertySearchParams,
+              seed: int) -> str | None:
+    """The minimal perturbation of ``text`` whose label differs from ``original``, or None."""
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample
+
+    from modeltests.strategies import perturbations
+
+    strategy = perturbations(text, kinds=tuple(params.edits), max_edits=params.max_edits)
+    config = settings(max_examples=params.budget, database=None, deadline=None,
+                      phases=[Phase.generate, Phase.shrink], derandomize=False,
+                      suppress_health_check=list(HealthCheck))
+    try:
+        return find(strategy, lambda t: t != text and label_of(t) != original, settings=config,
+                    random=random.Random(seed))
+    except NoSuchExample:
+        return None
+
+
+def _edit_count(a: str, b: str) -> int:
+    """Levenshtein distance in characters (small strings only)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+CHECK_KINDS = [CheckKind("property_search", PropertySearchParams, run_property_search,
+                         "hypothesis searches minimal perturbations that flip the prediction")]

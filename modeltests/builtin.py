@@ -20,6 +20,7 @@ CHECK_MODULES = [
     "modeltests.checks.robustness",
     "modeltests.checks.behavior",
     "modeltests.checks.property_search",
+    "modeltests.checks.latency",
 ]
 
 

@@ -144,13 +144,14 @@ def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
     device, reason = resolve_device(params.device)
     if reason:
         return CheckResult(skip_reason=reason)
+    baseline = _baseline_entry(context, params) if params.baseline else None
     adapter = _on_device(context, context.model(), device)
     try:
         with torch_threads(params.threads) as threads:
             run = _measure_all(context, params, adapter, device, threads)
     finally:
         _release(adapter, context.model(), device)
-    return build_result(context, params, run)
+    return build_result(context, params, run, baseline)
 
 
 def resolve_device(requested: str) -> tuple[str, str | None]:
@@ -372,7 +373,8 @@ def exact_length_text(tokenizer: Any, length: int) -> str:
 # ------------------------------------------------------------------------------ result
 
 
-def build_result(context: CheckContext, params: LatencyParams, run: dict[str, Any]) -> CheckResult:
+def build_result(context: CheckContext, params: LatencyParams, run: dict[str, Any],
+                 baseline: tuple[Path, dict | str] | None = None) -> CheckResult:
     """Headline metrics, intervals, thresholds, baseline verdict, warnings and details."""
     from modeltests.timing import fingerprint
 
@@ -393,7 +395,7 @@ def build_result(context: CheckContext, params: LatencyParams, run: dict[str, An
     _check_percentile_claims(context, result, head)
     current = {"config": head["config"], "mode": head["mode"], "p50_ms": head["p50_ms"],
                "iqr_ms": head["iqr_ms"], "fingerprint": fingerprint(run["threads"], run["device"])}
-    comparison = _compare(context, params, head, current, result) if params.baseline else None
+    comparison = _compare(params, head, current, result, baseline, context) if baseline else None
     result.warnings.extend(_loop_warnings(run, context, params))
     result.details = {
         "device": run["device"], "threads": run["threads"], "modes": run["modes"],
@@ -455,11 +457,13 @@ def _check_percentile_claims(context: CheckContext, result: CheckResult, head: d
                                    "bound, so gate 'bound' cannot pass; raise min_iterations")
 
 
-def _compare(context: CheckContext, params: LatencyParams, head: dict[str, Any],
-             current: dict[str, Any], result: CheckResult) -> dict[str, Any]:
+def _compare(params: LatencyParams, head: dict[str, Any], current: dict[str, Any],
+             result: CheckResult, baseline: tuple[Path, dict | str], context: CheckContext
+             ) -> dict[str, Any]:
+    """Compare with the saved headline; a regression adds a failing ``baseline`` threshold."""
     from modeltests.timing import compare_to_baseline
 
-    path, saved = _baseline_entry(context, params)
+    path, saved = baseline
     if isinstance(saved, str):
         comparison = {"compared": False, "reason": saved}
     else:

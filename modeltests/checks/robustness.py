@@ -106,8 +106,9 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
         result.warnings.append(f"time budget of {params.time_budget_s:g} s reached: attacked "
                                f"{len(outcomes)} of {len(indices)} examples")
     if attempted and attempted < 30:
-        result.warnings.append(f"only {attempted} examples were attacked (the others were "
-                               f"misclassified already): the success rate is a rough estimate")
+        result.warnings.append(f"only {attempted} of {len(outcomes)} examples could be attacked "
+                               f"(the others were misclassified already): the success rate is "
+                               f"a rough estimate")
     return result
 
 

@@ -101,7 +101,8 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     result.examples = _examples(outcomes, adapter.labels, context.max_examples)
     result.details = {"attack": describe_attack(params), "seed": context.seed,
                       "indices": indices[:len(outcomes)], "errors": int(metrics["succeeded"]),
-                      "stopped_by_time_budget": stopped}
+                      "stopped_by_time_budget": stopped,
+                      "outcomes": [_outcome(r) for r in outcomes]}
     if stopped:
         result.warnings.append(f"time budget of {params.time_budget_s:g} s reached: attacked "
                                f"{len(outcomes)} of {len(indices)} examples")
@@ -242,6 +243,15 @@ def _examples(results: list[Any], labels: list[str], limit: int) -> list[dict[st
         if isinstance(result, SuccessfulAttackResult):
             examples.append(describe_result(result, labels))
     return examples
+
+
+def _outcome(result: Any) -> dict[str, Any]:
+    """The kind of one result and, when the attack succeeded, the perturbed text."""
+    kind = type(result).__name__.replace("AttackResult", "").lower()
+    entry: dict[str, Any] = {"result": kind, "queries": int(result.num_queries)}
+    if kind == "successful":
+        entry["perturbed"] = result.perturbed_result.attacked_text.text
+    return entry
 
 
 def describe_result(result: Any, labels: list[str]) -> dict[str, Any]:

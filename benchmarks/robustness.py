@@ -1,0 +1,129 @@
+"""DeepWordBug through the ``robustness`` check vs. TextAttack's stock ``Attacker`` +
+``HuggingFaceModelWrapper``, on the same model and the same examples, in one run.
+
+    HF_HUB_OFFLINE=1 python benchmarks/robustness.py                 # default demo model
+    HF_HUB_OFFLINE=1 python benchmarks/robustness.py --model-dir DIR --data eval.csv -n 20
+
+Prints both times and their ratio (the check aims at <= 0.15 of the stock time), both attack
+success rates, whether the perturbed texts are identical, and torch's thread count. Model
+loading and ``import textattack`` are outside both timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def check_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, dict[str, Any]]:
+    """Run the ``robustness`` check as pytest would (Runtime, Suite, CheckContext)."""
+    from modeltests.checks.robustness import run_robustness
+    from modeltests.cli import default_registry
+    from modeltests.context import CheckContext
+    from modeltests.runtime import Runtime
+
+    folder = Path(tempfile.mkdtemp(prefix="modeltests-bench-"))
+    suite_file = folder / "bench.yaml"
+    suite_file.write_text(
+        f"model:\n  adapter: transformers\n  path: {model_dir}\n  max_length: 128\n"
+        f"datasets:\n  eval:\n    path: {data}\ndefaults:\n  seed: {seed}\nchecks:\n"
+        f"  - kind: robustness\n    dataset: eval\n    recipe: deepwordbug\n"
+        f"    num_examples: {n}\n")
+    runtime = Runtime(registry=default_registry(), rootdir=folder)
+    suite = runtime.suite(suite_file)
+    entry = suite.checks[0]
+    context = CheckContext(runtime, suite, entry, entry.params)
+    context.model()  # load outside the timing
+    started = time.perf_counter()
+    result = run_robustness(context, entry.params)
+    return time.perf_counter() - started, result.details | {"metrics": result.metrics}
+
+
+def stock_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, list[Any]]:
+    """TextAttack's own way: HuggingFaceModelWrapper + DeepWordBugGao2018 + Attacker."""
+    import pandas as pd
+    import transformers
+    from textattack import AttackArgs, Attacker
+    from textattack.attack_recipes import DeepWordBugGao2018
+    from textattack.datasets import Dataset
+    from textattack.models.wrappers import HuggingFaceModelWrapper
+
+    from modeltests.checks.robustness import sample_indices
+
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
+    label2id = model.config.label2id
+    frame = pd.read_csv(data)
+    rows = sample_indices(len(frame), n, seed)
+    dataset = Dataset([(frame.text[i], label2id[frame.label[i]]) for i in rows])
+    attack = DeepWordBugGao2018.build(HuggingFaceModelWrapper(model, tokenizer))
+    args = AttackArgs(num_examples=len(rows), random_seed=seed, silent=True, disable_stdout=True)
+    started = time.perf_counter()
+    results = Attacker(attack, dataset, args).attack_dataset()
+    return time.perf_counter() - started, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="a transformers classifier directory (default: the demo model)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="CSV with text,label (default: the demo evaluation set)")
+    parser.add_argument("-n", "--num-examples", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from modeltests.checks.robustness import attack_metrics
+    from modeltests.textattack_support import import_textattack
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_dir = args.model_dir or _demo_model()
+    data = args.data or _demo_data()
+    import_textattack()
+    check_s, details = check_path(model_dir, data, args.num_examples, args.seed)
+    stock_s, results = stock_path(model_dir, data, args.num_examples, args.seed)
+    stock = attack_metrics(results, stock_s)
+    ours = [o.get("perturbed") for o in details["outcomes"]]
+    theirs = [r.perturbed_result.attacked_text.text if type(r).__name__ ==
+              "SuccessfulAttackResult" else None for r in results]
+    print(f"model: {model_dir}  examples: {args.num_examples}  seed: {args.seed}  "
+          f"torch threads: {torch.get_num_threads()}")
+    print(f"check (adapter, padded per batch): {check_s:8.2f} s  "
+          f"success rate {details['metrics']['attack_success_rate']:.3f}")
+    print(f"stock (HuggingFaceModelWrapper):   {stock_s:8.2f} s  "
+          f"success rate {stock['attack_success_rate']:.3f}")
+    print(f"time ratio check/stock: {check_s / stock_s:.3f} (aim <= 0.15)")
+    same = ours == theirs
+    print(f"perturbed texts identical: {same} "
+          f"({sum(a == b for a, b in zip(ours, theirs))}/{len(theirs)})")
+    return 0
+
+
+def _demo_model() -> Path:
+    from modeltests.demo.build import ensure_default_model
+
+    return ensure_default_model(progress=True)
+
+
+def _demo_data() -> Path:
+    shipped = Path(__file__).resolve().parents[1] / "suites" / "data" / "sentiment_eval.csv"
+    if shipped.is_file():
+        return shipped
+    from modeltests.demo.corpus import write_evaluation_csv
+
+    return write_evaluation_csv(Path(tempfile.mkdtemp()) / "sentiment_eval.csv")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

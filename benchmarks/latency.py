@@ -141,7 +141,7 @@ def compare_once(runner: CheckRunner, args: argparse.Namespace, threads: int) ->
     return {"check_p50": record["p50_ms"], "check_mean": record["mean_ms"],
             "check_iqr": record["iqr_ms"], "check_n": record["n"], "threads": record["threads"],
             "timer_median": median, "timer_iqr": iqr, "timer_calls": calls,
-            "ratio": record["p50_ms"] / median}
+            "ratio": record["p50_ms"] / median, "record": record, "metrics": result.metrics}
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

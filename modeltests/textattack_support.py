@@ -76,7 +76,8 @@ def isolated(block_downloads: bool = True) -> Iterator[None]:
 
     With ``block_downloads`` ``nltk.download`` returns False at once inside the block.
     """
-    environment = dict(os.environ)  # before importing nltk: it imports scikit-learn, which sets KMP_*
+    # before importing nltk: it imports scikit-learn, which sets KMP_* variables
+    environment = dict(os.environ)
     import nltk
 
     loggers = {name: logger.disabled for name, logger in logging.root.manager.loggerDict.items()

@@ -74,7 +74,8 @@ class RobustnessParams(CheckParams):
     @model_validator(mode="after")
     def _one_attack(self) -> RobustnessParams:
         if self.recipe is not None and self.transformation is not None:
-            raise ValueError("set either 'recipe' or 'transformation' (a composed attack), not both")
+            raise ValueError("set either 'recipe' or 'transformation' (a composed attack), "
+                             "not both")
         return self
 
 

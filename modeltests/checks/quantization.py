@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import random
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
@@ -185,8 +186,12 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
 def compare(context: CheckContext, params: CompressionParams, candidate: Candidate) -> CheckResult:
     """Paired metrics, size and speed of ``candidate`` against the reference; thresholds."""
     dataset = context.dataset(params.dataset)
+    if not len(dataset):
+        raise context.error("dataset", f"dataset {params.dataset!r} has no rows to compare on")
     reference = context.model()
     ref_predictions = context.predictions(params.dataset)
+    candidate.predictions = aligned(candidate.predictions, ref_predictions.label_names,
+                                    context.location("compare_to"))
     metrics, intervals, details = paired_metrics(dataset.labels, ref_predictions,
                                                  candidate.predictions)
     result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
@@ -209,6 +214,24 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
                      result)
     _warn(result, candidate)
     return result
+
+
+def aligned(predictions: Predictions, label_names: list[str], location: str) -> Predictions:
+    """``predictions`` with probability columns in ``label_names`` order (a model under
+    ``models:`` may list the same labels in another order)."""
+    from modeltests.adapters.base import Predictions
+    from modeltests.errors import ModelOutputError
+
+    if predictions.label_names == label_names:
+        return predictions
+    if sorted(predictions.label_names) != sorted(label_names):
+        raise ModelOutputError(f"{location}: the compared model's labels "
+                               f"{predictions.label_names} differ from the reference's "
+                               f"{label_names}; set models.<name>.labels to match")
+    probabilities = predictions.probabilities
+    if probabilities is not None:
+        probabilities = probabilities[:, [predictions.label_names.index(n) for n in label_names]]
+    return Predictions(list(predictions.labels), list(label_names), probabilities)
 
 
 def paired_metrics(truth: Sequence[str], reference: Predictions, candidate: Predictions
@@ -283,8 +306,6 @@ def time_alternately(reference: ModelAdapter, candidate: ModelAdapter, texts: li
     ``forward``, else end to end (``predict``). ``speedup`` = median reference time / median
     candidate time; values above 1 mean the candidate is faster.
     """
-    import torch
-
     chunks = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
     runners, mode = _runners(reference, candidate, chunks)
     for run in runners:  # warm-up: first calls allocate and pick kernels
@@ -300,7 +321,13 @@ def time_alternately(reference: ModelAdapter, candidate: ModelAdapter, texts: li
     return {"speedup": ref_s / new_s if new_s > 0 else float("inf"), "mode": mode,
             "examples": len(texts), "batch_size": batch_size, "rounds": rounds,
             "reference_seconds": seconds[0], "compressed_seconds": seconds[1],
-            "torch_threads": torch.get_num_threads()}
+            "torch_threads": _torch_threads()}
+
+
+def _torch_threads() -> int | None:
+    """torch's intra-op thread count, when torch is loaded (not imported for a callable)."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
 
 
 def _runners(reference: ModelAdapter, candidate: ModelAdapter, chunks: list[list[str]]

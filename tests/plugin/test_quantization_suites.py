@@ -132,3 +132,19 @@ def test_compare_to_gives_paired_metrics(pytester: pytest.Pytester) -> None:
     assert "size_ratio" not in metrics  # callables have no weights to measure
     assert entry["details"]["timing"]["mode"] == "predict"
     assert entry["examples"][0]["reference"] == "positive"
+
+
+def test_compare_to_aligns_a_different_label_order(pytester: pytest.Pytester) -> None:
+    make_project(pytester, suite=None)
+    pytester.makepyfile(reordered="def predict(texts):\n"
+                                  "    return [[0.8, 0.2] if ('good' in t or 'great' in t) "
+                                  "else [0.1, 0.9] for t in texts]\n")
+    suite = HEADER.replace("    target: candidate:predict\n    labels: [negative, positive]",
+                           "    target: reordered:predict\n    labels: [positive, negative]")
+    write_suite(pytester, "suites/q.yaml", suite + "  - kind: quantization\n    dataset: dev\n"
+                                                  "    compare_to: int8\n    max_mean_kl: 0\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    metrics = read_report(pytester)["checks"][0]["metrics"]
+    assert metrics["agreement"] == 1.0
+    assert metrics["max_prob_change"] == pytest.approx(0.0, abs=1e-12)

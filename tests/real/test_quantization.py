@@ -1,0 +1,226 @@
+"""``quantization`` / ``pruning`` on a real BERT: the check's metrics equal the same numbers
+computed by hand (torch quantization + two evaluations + numpy), and the reference is untouched."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+pytestmark = pytest.mark.real
+
+ROWS = 200  # of the 600 evaluation rows: enough flips to compare, quick on two busy cores
+BATCH = 50
+
+SUITE = """model:
+  adapter: transformers
+  path: {model}
+  batch_size: {batch}
+  sort_by_length: false
+models:
+  rebatched:
+    adapter: transformers
+    path: {model}
+    batch_size: 25
+    sort_by_length: false
+datasets:
+  eval:
+    path: {csv}
+    limit: {rows}
+checks:
+  - kind: quantization
+    dataset: eval
+    scheme: int8_dynamic
+    speed_examples: 20
+    speed_rounds: 2
+    slices:
+      - name: negation
+        column: phenomenon
+        equals: negation
+  - kind: pruning
+    dataset: eval
+    sparsity: 0.5
+    speed_examples: 0
+  - kind: quantization
+    dataset: eval
+    compare_to: rebatched
+    speed_examples: 10
+    speed_rounds: 1
+  - kind: quantization
+    dataset: eval
+    scheme: torchao_int8_dynamic
+    speed_examples: 0
+"""
+
+
+@pytest.fixture(scope="module")
+def session(tiny_model_dir: Path, eval_csv: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> Any:
+    """A runtime and suite as the plugin builds them, without a pytest run around them."""
+    from modeltests import builtin
+    from modeltests.registry import Registry
+    from modeltests.runtime import Runtime
+    from modeltests.suite.loader import build_suite
+    from modeltests.suite.source import load_yaml
+
+    directory = tmp_path_factory.mktemp("quantization")
+    path = directory / "suite.yaml"
+    path.write_text(SUITE.format(model=tiny_model_dir, csv=eval_csv, rows=ROWS, batch=BATCH))
+    registry = Registry()
+    builtin.pytest_modeltests_register_adapters(registry)
+    builtin.pytest_modeltests_register_checks(registry)
+    suite = build_suite(load_yaml(path), registry, directory)
+    assert not suite.problems, suite.problems
+    return Runtime(registry=registry, rootdir=directory), suite
+
+
+def run_check(session: Any, index: int) -> Any:
+    from modeltests.context import CheckContext
+
+    runtime, suite = session
+    entry = suite.checks[index]
+    context = CheckContext(runtime, suite, entry, entry.params)
+    return runtime.registry.get_check(entry.kind).run(context, entry.params)
+
+
+@pytest.fixture(scope="module")
+def by_hand(tiny_model_dir: Path, eval_csv: Path) -> dict[str, Any]:
+    """Texts, labels, tokenizer and an fp32 model loaded independently of modeltests."""
+    import pandas as pd
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    frame = pd.read_csv(eval_csv).head(ROWS)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    return {"texts": list(frame["text"]), "labels": list(frame["label"]),
+            "phenomenon": list(frame["phenomenon"]), "model": model,
+            "tokenizer": AutoTokenizer.from_pretrained(tiny_model_dir)}
+
+
+def probabilities(model: Any, tokenizer: Any, texts: list[str], batch: int = BATCH) -> Any:
+    import numpy as np
+    import torch
+
+    rows = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch):
+            encoded = tokenizer(texts[start:start + batch], padding=True, truncation=True,
+                                max_length=256, return_tensors="pt")
+            logits = model(**encoded).logits
+            rows.append(torch.softmax(logits.to(torch.float64), dim=-1).numpy())
+    return np.concatenate(rows)
+
+
+def hand_metrics(labels: list[str], names: list[str], p: Any, q: Any) -> dict[str, float]:
+    import numpy as np
+
+    truth = np.array(labels)
+    ref, new = np.array(names)[p.argmax(1)], np.array(names)[q.argmax(1)]
+    eps = 1e-12
+    pc, qc = np.clip(p, eps, 1), np.clip(q, eps, 1)
+    pc, qc = pc / pc.sum(1, keepdims=True), qc / qc.sum(1, keepdims=True)
+    acc_ref, acc_new = float((ref == truth).mean()), float((new == truth).mean())
+    return {"accuracy_reference": acc_ref, "accuracy_compressed": acc_new,
+            "accuracy_drop": acc_ref - acc_new, "relative_accuracy": acc_new / acc_ref,
+            "agreement": float((ref == new).mean()),
+            "mean_kl": float((pc * np.log(pc / qc)).sum(1).mean()),
+            "max_prob_change": float(np.abs(p - q).max())}
+
+
+def state_of(module: Any) -> dict[str, Any]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def assert_same_state(before: dict[str, Any], module: Any) -> None:
+    import torch
+
+    after = module.state_dict()
+    assert after.keys() == before.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(type(m).__name__ != "DynamicQuantizedLinear" for m in module.modules())
+
+
+def test_int8_dynamic_metrics_equal_a_hand_computation(session: Any, by_hand: dict) -> None:
+    import torch
+
+    runtime, suite = session
+    reference = runtime.model(suite).torch_module()
+    before = state_of(reference)
+    result = run_check(session, 0)
+    assert_same_state(before, reference)
+
+    model, tokenizer, texts = by_hand["model"], by_hand["tokenizer"], by_hand["texts"]
+    quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear},
+                                                       dtype=torch.qint8)
+    p = probabilities(model, tokenizer, texts)
+    q = probabilities(quantized, tokenizer, texts)
+    names = [model.config.id2label[i] for i in range(p.shape[1])]
+    expected = hand_metrics(by_hand["labels"], names, p, q)
+    for key, value in expected.items():
+        assert result.metrics[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    assert result.sample_size == ROWS
+    changed = int((p.argmax(1) != q.argmax(1)).sum())
+    assert result.details["changed"] == changed
+    assert len(result.examples) == min(changed, suite.defaults.max_examples)
+    negation = [i for i, ph in enumerate(by_hand["phenomenon"]) if ph == "negation"]
+    sliced = hand_metrics([by_hand["labels"][i] for i in negation], names, p[negation],
+                          q[negation])
+    assert result.metrics["slice.negation.agreement"] == pytest.approx(sliced["agreement"])
+    assert result.metrics["size_compressed_mb"] < result.metrics["size_reference_mb"]
+    assert result.details["timing"]["mode"] == "forward"
+    assert result.metrics["speedup"] > 0
+
+
+def test_pruning_reaches_the_sparsity_and_matches_a_hand_pruned_model(session: Any,
+                                                                      by_hand: dict) -> None:
+    import torch
+    from torch.nn.utils import prune
+
+    runtime, suite = session
+    reference = runtime.model(suite).torch_module()
+    before = state_of(reference)
+    result = run_check(session, 1)
+    assert_same_state(before, reference)
+    assert result.metrics["sparsity"] == pytest.approx(0.5, abs=1e-3)
+    assert "speedup" not in result.metrics  # speed_examples: 0
+
+    pruned = copy.deepcopy(by_hand["model"])
+    for layer in pruned.modules():
+        if isinstance(layer, torch.nn.Linear):
+            prune.l1_unstructured(layer, "weight", amount=0.5)
+            prune.remove(layer, "weight")
+    p = probabilities(by_hand["model"], by_hand["tokenizer"], by_hand["texts"])
+    q = probabilities(pruned, by_hand["tokenizer"], by_hand["texts"])
+    names = [by_hand["model"].config.id2label[i] for i in range(p.shape[1])]
+    for key, value in hand_metrics(by_hand["labels"], names, p, q).items():
+        assert result.metrics[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_compare_to_a_second_suite_model(session: Any) -> None:
+    result = run_check(session, 2)
+    assert result.metrics["agreement"] == 1.0  # same weights, other batching
+    assert result.metrics["accuracy_drop"] == 0.0
+    assert result.metrics["mean_kl"] < 1e-8
+    assert result.metrics["size_ratio"] == 1.0
+    assert result.details["candidate"] == "models.rebatched"
+
+
+def test_torchao_int8_dynamic(session: Any) -> None:
+    pytest.importorskip("torchao", reason="torchao is the optional extra modeltests[torchao]")
+    result = run_check(session, 3)
+    assert result.metrics["agreement"] >= 0.9
+
+
+def test_torchao_missing_is_a_clear_message(session: Any) -> None:
+    from modeltests.compress import torchao_available
+    from modeltests.errors import MissingResourceError
+
+    if torchao_available():
+        pytest.skip("torchao is installed")
+    with pytest.raises(MissingResourceError, match=r"checks\[3\]\.scheme: scheme "
+                       r"torchao_int8_dynamic needs torchao.*pip install modeltests\[torchao\]"):
+        run_check(session, 3)

@@ -504,16 +504,20 @@ def _baseline_entry(context: CheckContext, params: LatencyParams) -> tuple[Path,
 
 
 def _loop_warnings(run: dict[str, Any], context: CheckContext, params: LatencyParams) -> list[str]:
+    """One line per kind of trouble, listing the configurations it hit."""
+    records = run["records"]
+    unsettled = [f"{r['config']} {r['mode']} ({r['warmup_iterations']} calls)"
+                 for r in records if not r["warmup_stable"]]
+    short = [f"{r['config']} {r['mode']} ({r['n']} calls, {r['stop_reason']})"
+             for r in records if r["stop_reason"] in ("max_seconds", "max_iterations")]
     warnings = []
-    for r in run["records"]:
-        where = f"{r['config']} {r['mode']}"
-        if not r["warmup_stable"]:
-            warnings.append(f"{where}: warm-up did not settle within {r['warmup_iterations']} "
-                            "calls (median still moving by more than 5%)")
-        if r["stop_reason"] in ("max_seconds", "max_iterations"):
-            warnings.append(f"{where}: stopped at {r['stop_reason']} after {r['n']} calls "
-                            f"and {r['seconds']:.1f} s, before min_iterations "
-                            f"{params.min_iterations} and min_seconds {params.min_seconds:g}")
+    if unsettled:
+        warnings.append(f"warm-up did not settle (median still moving by more than 5%) in "
+                        f"{len(unsettled)} of {len(records)} runs: {', '.join(unsettled)}")
+    if short:
+        warnings.append(f"{len(short)} of {len(records)} runs stopped before min_iterations "
+                        f"{params.min_iterations} and min_seconds {params.min_seconds:g}: "
+                        f"{', '.join(short)}; raise max_seconds or lower the sweep")
     if params.max_cold_start_ms is not None and not run["cold_start"]["first_use_of_model"]:
         warnings.append("cold_start_ms: the model had already answered other checks, so the "
                         "first call of this check is not the first call after load")

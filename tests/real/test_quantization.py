@@ -12,7 +12,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real,
+              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated")]
 
 ROWS = 200  # of the 600 evaluation rows: enough flips to compare, quick on two busy cores
 BATCH = 50

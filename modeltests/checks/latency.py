@@ -450,11 +450,11 @@ def _check_percentile_claims(context: CheckContext, result: CheckResult, head: d
         if not head[f"{name}_supported"]:
             result.warnings.append(
                 f"{t.metric}: {head['n']} timed calls are fewer than the {head[f'{name}_min_samples']} "
-                f"MLPerf requires for a {name} claim; raise min_iterations")
+                f"MLPerf requires for a {name} claim; increase min_iterations")
         if context.gate == "bound" and t.interval is None:
-            t.passed, t.resolved = False, False
+            t.passed, t.resolved, t.value = False, False, None  # the gated bound is n/a
             result.warnings.append(f"{t.metric}: {head['n']} calls are too few for a 95% upper "
-                                   "bound, so gate 'bound' cannot pass; raise min_iterations")
+                                   "bound, so gate 'bound' cannot pass; increase min_iterations")
 
 
 def _compare(params: LatencyParams, head: dict[str, Any], current: dict[str, Any],
@@ -517,7 +517,7 @@ def _loop_warnings(run: dict[str, Any], context: CheckContext, params: LatencyPa
     if short:
         warnings.append(f"{len(short)} of {len(records)} runs stopped before min_iterations "
                         f"{params.min_iterations} and min_seconds {params.min_seconds:g}: "
-                        f"{', '.join(short)}; raise max_seconds or lower the sweep")
+                        f"{', '.join(short)}; increase max_seconds or shrink the sweep")
     if params.max_cold_start_ms is not None and not run["cold_start"]["first_use_of_model"]:
         warnings.append("cold_start_ms: the model had already answered other checks, so the "
                         "first call of this check is not the first call after load")

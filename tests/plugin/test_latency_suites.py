@@ -171,3 +171,32 @@ def test_missing_baseline_file_is_a_located_error(pytester: pytest.Pytester) -> 
         "*suites/nowhere.json",
     ])
     result.assert_outcomes(failed=1)
+
+
+def test_slowdown_beyond_tolerance_and_spread_fails_against_the_baseline(
+        pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, FAST)
+    saved = read_report(pytester)
+    headline = saved["checks"][0]["details"]["headline"]
+    headline.update(p50_ms=headline["p50_ms"] / 1000, iqr_ms=0.0)  # a 1000x faster past
+    (pytester.path / "base.json").write_text(json.dumps(saved))
+    result = run_suite(pytester, FAST + "    baseline: ../base.json\n    max_slowdown: 0.5\n")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "latency[[]dev] failed (suites/latency.yaml:9, n=30)",
+        "  baseline p50_ms * > *  [[]baseline.max_p50_ms]",
+    ])
+    comparison = read_report(pytester)["checks"][0]["details"]["baseline"]
+    assert comparison["regression"] is True and comparison["slowdown"] > 0.5
+
+
+def test_bound_gate_without_enough_calls_for_a_bound_fails(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, FAST + "    gate: bound\n    max_p99_ms: 100000\n")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "  p99_ms n/a > 100000  [[]max_p99_ms]",
+        "  warning: p99_ms: * timed calls are fewer than the 662 MLPerf requires for a p99 claim; "
+        "increase min_iterations",
+        "  warning: p99_ms: * calls are too few for a 95% upper bound, so gate 'bound' cannot "
+        "pass; increase min_iterations",
+    ])

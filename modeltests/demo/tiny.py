@@ -1,0 +1,94 @@
+"""A tiny BERT sentiment classifier trained from scratch in seconds: the fast model for tests.
+
+It is a real ``transformers`` model (2 layers, hidden 64) with its own WordPiece tokenizer,
+saved with ``save_pretrained`` so that ``AutoTokenizer`` and
+``AutoModelForSequenceClassification.from_pretrained(directory)`` reload it offline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modeltests.demo.build import MARKER, evaluate, train_classifier
+from modeltests.demo.corpus import evaluation_examples, training_examples
+
+if TYPE_CHECKING:
+    from transformers import BertTokenizerFast
+
+TINY_RECIPE = "tiny-bert-v2"
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+VOCAB_SIZE = 2000
+TRAIN_SIZE = 6000
+EPOCHS = 3
+LEARNING_RATE = 2e-3
+
+
+def train_wordpiece(texts: Sequence[str], vocab_size: int = VOCAB_SIZE) -> BertTokenizerFast:
+    """A lower-casing WordPiece tokenizer trained on ``texts``, wrapped for transformers."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import WordPieceTrainer
+    from transformers import BertTokenizerFast
+
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece()
+    trainer = WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    return BertTokenizerFast(
+        tokenizer_object=tokenizer, model_max_length=128, unk_token="[UNK]",
+        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+    )
+
+
+def _tiny_config(vocab_size: int, labels: Sequence[str]) -> Any:
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=128, max_position_embeddings=128,
+        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
+    )
+
+
+def build_tiny_bert(
+    directory: Path, seed: int = 0, labels: Sequence[str] = ("negative", "positive")
+) -> Path:
+    """Train a tiny BERT on 6,000 :func:`training_examples` and save it into ``directory``.
+
+    Takes about 10-20 s on two cores. ``labels`` are the label names in class-id order; the
+    generated corpus uses "negative" and "positive", so only their order may change. The
+    directory also gets ``BUILD_OK.json`` with the evaluation accuracy.
+    """
+    import torch
+    from transformers import BertForSequenceClassification
+
+    started = time.perf_counter()
+    directory = Path(directory)
+    examples = training_examples(seed, TRAIN_SIZE)
+    tokenizer = train_wordpiece([text for text, _ in examples])
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(_tiny_config(len(tokenizer), labels))
+    train_classifier(model, tokenizer, examples, epochs=EPOCHS, learning_rate=LEARNING_RATE,
+                     seed=seed, desc="training tiny BERT", label2id=model.config.label2id)
+    scores = evaluate(model, tokenizer, evaluation_examples())
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    marker = {"recipe": TINY_RECIPE, "accuracy": scores["overall"],
+              "accuracy_by_phenomenon": {k: v for k, v in scores.items() if k != "overall"},
+              "seconds": round(time.perf_counter() - started, 1), "seed": seed,
+              "threads": torch.get_num_threads()}
+    (directory / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    return directory

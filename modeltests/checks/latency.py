@@ -134,7 +134,7 @@ class LatencyParams(CheckParams):
         return TimingPlan(warmup=self.warmup if self.warmup == "auto" else int(self.warmup),
                           min_iterations=self.min_iterations, min_seconds=self.min_seconds,
                           max_iterations=self.max_iterations, max_seconds=self.max_seconds,
-                          warmup_seconds=max(1.0, self.max_seconds / 4))
+                          warmup_seconds=max(2.0, self.max_seconds / 2))
 
 
 def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:

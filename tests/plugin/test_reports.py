@@ -131,7 +131,7 @@ def test_xdist_gives_the_same_json_checks_as_a_serial_run(pytester: pytest.Pytes
     serial = pytester.runpytest("suites/")
     serial.assert_outcomes(passed=3, failed=1)
     expected = _comparable(read_report(pytester))
-    parallel = pytester.runpytest("suites/", "-n", "2")
+    parallel = pytester.runpytest("suites/", "-n", "2", "-p", "no:benchmark")
     parallel.assert_outcomes(passed=3, failed=1)
     parallel.stdout.fnmatch_lines(["*= modeltests summary =*", "modeltests: 4 checks: *"])
     got = _comparable(read_report(pytester))

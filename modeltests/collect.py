@@ -134,7 +134,7 @@ class CheckItem(pytest.Item):
         for warning in result.warnings:
             self.warn(pytest.PytestWarning(f"{self.nodeid}: {warning}"))
         if result.skip_reason:
-            pytest.skip(result.skip_reason)
+            raise pytest.skip.Exception(result.skip_reason, _use_item_location=True)
         if not result.passed:
             raise CheckFailed(result)
 

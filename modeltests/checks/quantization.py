@@ -392,13 +392,16 @@ def _score_slice(context: CheckContext, params: CompressionParams, spec: SliceDr
         entry.update(accuracy_drop=metrics["accuracy_drop"], agreement=metrics["agreement"])
     thresholds = context.evaluate(metrics, intervals, scope=spec.name, params=spec)
     entry["thresholds"] = [t.to_json() for t in thresholds]
+    for t in thresholds:
+        _warn_unresolved(result, t, len(indices))
     result.thresholds.extend(thresholds)
     result.details.setdefault("slices", []).append(entry)
 
 
 def _warn(result: CheckResult, candidate: Candidate) -> None:
     for t in result.thresholds:
-        _warn_unresolved(result, t)
+        if not t.scope:  # slices warn with their own sample size
+            _warn_unresolved(result, t, result.sample_size or 0)
     if "mean_kl" not in result.metrics:
         result.warnings.append("mean_kl / max_prob_change not measured: a model gave labels "
                                "without probabilities")
@@ -411,12 +414,12 @@ def _warn(result: CheckResult, candidate: Candidate) -> None:
                                        "with a sparse or compressed format")
 
 
-def _warn_unresolved(result: CheckResult, t: ThresholdResult) -> None:
+def _warn_unresolved(result: CheckResult, t: ThresholdResult, n: int) -> None:
     if not t.resolved and t.interval is not None:
         result.warnings.append(
             f"{t.scope + ' ' if t.scope else ''}{t.metric}: the 95% interval "
             f"{t.interval[0]:.3f}-{t.interval[1]:.3f} contains the threshold {t.limit:g}; "
-            f"n={result.sample_size} is too small to decide it")
+            f"n={n} is too small to decide it")
 
 
 CHECK_KINDS = [

@@ -90,6 +90,8 @@ def ensure_default_model(progress: bool = True) -> Path:
 
 
 def _build_into(target: Path, progress: bool) -> None:
+    for stale in sorted(target.parent.glob(f".{target.name}.*")):  # left by a killed build;
+        shutil.rmtree(stale, ignore_errors=True)  # we hold the lock, so none is running
     workdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         marker = _build_default(workdir, progress)

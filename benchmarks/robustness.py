@@ -7,6 +7,10 @@
 Prints both times and their ratio (the check aims at <= 0.15 of the stock time), both attack
 success rates, whether the perturbed texts are identical, and torch's thread count. Model
 loading and ``import textattack`` are outside both timings.
+
+Measured here (sentiment-minilm-v2, 20 examples, seed 0, 2 shared cores): with one torch thread
+4.1 s vs 57.7 s (ratio 0.070), success rate 0.895 both, perturbed texts identical (20/20); with
+two threads while another run kept the cores busy, 86 s vs 173 s (0.50), identical again.
 """
 
 from __future__ import annotations

@@ -15,12 +15,24 @@ pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real BERT classifier (negative/positive), trained here in seconds, saved with
-    ``save_pretrained`` so tests load it with ``from_pretrained``."""
-    from modeltests.demo.tiny import build_tiny_bert
+def tiny_model_dir() -> Path:
+    """A small real BERT classifier (negative/positive) trained here, saved with
+    ``save_pretrained`` so tests load it with ``from_pretrained``.
 
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert") / "model")
+    Built once per recipe into the modeltests cache (outside the repository) and reused: a build
+    takes ~30 s on a quiet machine and many minutes beside other busy processes.
+    """
+    from filelock import FileLock
+
+    from modeltests.demo.build import cache_dir, is_built
+    from modeltests.demo.tiny import TINY_RECIPE, build_tiny_bert
+
+    target = cache_dir() / "test-models" / TINY_RECIPE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not is_built(target, TINY_RECIPE):
+            build_tiny_bert(target)
+    return target
 
 
 @pytest.fixture(scope="session")

@@ -23,23 +23,6 @@ def suite_text(model_dir: Path, eval_csv: Path, checks: str) -> str:
             f"datasets:\n  eval:\n    path: {eval_csv}\ndefaults:\n  seed: 0\nchecks:\n{checks}")
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir() -> Path:
-    """The tiny BERT of ``modeltests.demo.tiny``, built once into the modeltests cache and reused
-    across sessions (a rebuild takes 15 s on a quiet machine, minutes on a busy one)."""
-    from filelock import FileLock
-
-    from modeltests.demo.build import cache_dir, is_built
-    from modeltests.demo.tiny import TINY_RECIPE, build_tiny_bert
-
-    target = cache_dir() / "test-models" / TINY_RECIPE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if not is_built(target, TINY_RECIPE):
-            build_tiny_bert(target)
-    return target
-
-
 ATTACK = "  - kind: robustness\n    name: dwb\n    dataset: eval\n    num_examples: 8\n"
 
 

@@ -88,6 +88,29 @@ checks:
 """
 
 
+# The fake model's suite head; a check appended to it starts on line 9.
+CALLABLE_HEAD = """model:
+  adapter: callable
+  target: fakemodel:predict
+  labels: [negative, positive]
+datasets:
+  dev:
+    path: data.csv
+checks:
+"""
+
+
+def run_suite_text(pytester: pytest.Pytester, relpath: str, text: str, *args: str
+                   ) -> pytest.RunResult:
+    """Write the fake project plus one suite file, run pytest on it, and assert that the output
+    reads as messages (no traceback)."""
+    make_project(pytester, suite=None)
+    write_suite(pytester, relpath, text)
+    result = pytester.runpytest(relpath, "-p", "no:cacheprovider", *args)
+    assert_no_traceback(result.stdout.str())
+    return result
+
+
 def make_project(pytester: pytest.Pytester, suite: str | None = PASSING_SUITE,
                  name: str = "sentiment") -> Path:
     """Write ``fakemodel.py``, ``suites/data.csv`` and (unless None) ``suites/<name>.yaml``."""

@@ -16,20 +16,12 @@ import pytest
 # (a second import of torch in one process fails)
 import torch
 
-from .helpers import assert_no_traceback, checks_by_nodeid, lit, make_project, read_report, write_suite
+from .helpers import (CALLABLE_HEAD, assert_no_traceback, checks_by_nodeid, lit, make_project,
+                      read_report, write_suite)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-HEADER = """model:
-  adapter: callable
-  target: fakemodel:predict
-  labels: [negative, positive]
-datasets:
-  dev:
-    path: data.csv
-checks:
-  - kind: latency
-"""  # the check starts on line 9; its first parameter is on line 10
+HEADER = CALLABLE_HEAD + "  - kind: latency\n"  # the check starts on line 9; its first parameter is on line 10
 
 FAST = """    dataset: dev
     batch_sizes: [1, 4]

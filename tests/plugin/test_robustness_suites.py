@@ -8,26 +8,13 @@ import os
 
 import pytest
 
-from .helpers import assert_no_traceback, checks_by_nodeid, lit, make_project, read_report
+from .helpers import (CALLABLE_HEAD, assert_no_traceback, checks_by_nodeid, lit, make_project,
+                      read_report, run_suite_text)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-HEAD = """model:
-  adapter: callable
-  target: fakemodel:predict
-  labels: [negative, positive]
-datasets:
-  dev:
-    path: data.csv
-checks:
-"""
-
-
 def run_suite(pytester: pytest.Pytester, checks: str) -> pytest.RunResult:
-    make_project(pytester, HEAD + checks, name="robust")
-    result = pytester.runpytest("suites/robust.yaml", "-p", "no:cacheprovider")
-    assert_no_traceback(result.stdout.str())
-    return result
+    return run_suite_text(pytester, "suites/robust.yaml", CALLABLE_HEAD + checks)
 
 
 def test_unknown_recipe_gets_a_close_match(pytester: pytest.Pytester) -> None:
@@ -78,7 +65,7 @@ def test_unknown_perturbation_and_placeholder(pytester: pytest.Pytester) -> None
 
 
 def test_missing_dataset_column_and_unknown_label(pytester: pytest.Pytester) -> None:
-    suite = HEAD.replace("    path: data.csv\n", "    path: data.csv\n  typo:\n"
+    suite = CALLABLE_HEAD.replace("    path: data.csv\n", "    path: data.csv\n  typo:\n"
                          "    path: data.csv\n    text_column: txt\n")
     make_project(pytester, suite + "  - kind: robustness\n    dataset: typo\n"
                  "  - kind: invariance\n    dataset: dev\n    only_label: postive\n"

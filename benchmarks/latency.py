@@ -116,7 +116,7 @@ def timer_median_ms(adapter: Any, batch: Any, threads: int, min_run_time: float 
 
 def encoded_batch(adapter: Any, batch: int, length: int, device: str) -> Any:
     """The batch the check times: ``batch`` copies of an exactly ``length``-token text."""
-    from modeltests.checks.latency import exact_length_text
+    from modeltests.checks.latency_inputs import exact_length_text
 
     encoded = adapter.encode([exact_length_text(adapter.tokenizer, length)] * batch)
     return {k: v.to(device) for k, v in encoded.items()}

@@ -20,7 +20,8 @@ import transformers  # noqa: F401
 
 from modeltests.adapters.base import LoadContext
 from modeltests.adapters.transformers import TransformersParams, load_transformers
-from modeltests.checks.latency import exact_length_text, resolve_device
+from modeltests.checks.latency import resolve_device
+from modeltests.checks.latency_inputs import exact_length_text
 from modeltests.timing import CpuTimer, TimingPlan, summarize, time_callable, torch_threads
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

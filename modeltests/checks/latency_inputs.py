@@ -1,0 +1,86 @@
+"""Inputs for the ``latency`` check: batches of synthetic texts of exact token lengths, or of
+real texts from a dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from modeltests.checks.latency import LatencyParams
+    from modeltests.context import CheckContext
+
+DEFAULT_LENGTH = 64
+_WORDS = ("the", "movie", "good", "film", "and", "was", "very", "great", "a", "is", "it", "bad")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One timed configuration: its batches of texts (cycled through while timing)."""
+
+    label: str
+    batch_size: int
+    sequence_length: int | None
+    batches: list[list[str]]
+
+
+def build_configs(context: CheckContext, params: LatencyParams, adapter: Any) -> list[Config]:
+    """Configurations sorted by (batch size, length): the last is the headline (largest) one."""
+    sizes = sorted(set(params.batch_sizes))
+    if params.dataset is not None:
+        texts = list(context.dataset(params.dataset).texts[: params.samples])
+        if not texts:
+            raise context.error("dataset", f"dataset {params.dataset!r} has no texts")
+        return [Config(f"b{b}_{params.dataset}", b, None, _cycled_batches(texts, b))
+                for b in sizes]
+    tokenizer = getattr(adapter, "tokenizer", None)
+    if tokenizer is None:
+        raise context.error("sequence_lengths", "synthetic inputs of exact token lengths need "
+                            "the model's tokenizer, and this adapter has none; time real texts "
+                            "with 'dataset:' instead")
+    limit = _length_limit(adapter, tokenizer)
+    lengths = sorted(set(params.sequence_lengths or [min(DEFAULT_LENGTH, limit or DEFAULT_LENGTH)]))
+    texts = {}
+    for n in lengths:
+        if limit is not None and n > limit:
+            raise context.error("sequence_lengths", f"{n} tokens is more than the model takes "
+                                f"({limit}: model.max_length or the tokenizer's limit); "
+                                "longer texts would be truncated")
+        try:
+            texts[n] = exact_length_text(tokenizer, n)
+        except ValueError as exc:
+            raise context.error("sequence_lengths", str(exc)) from None
+    return [Config(f"b{b}_l{n}", b, n, [[texts[n]] * b]) for b in sizes for n in lengths]
+
+
+def _cycled_batches(texts: Sequence[str], size: int) -> list[list[str]]:
+    count = max(1, -(-len(texts) // size))
+    return [[texts[(i * size + j) % len(texts)] for j in range(size)] for i in range(count)]
+
+
+def _length_limit(adapter: Any, tokenizer: Any) -> int | None:
+    config = getattr(getattr(adapter, "model", None), "config", None)
+    candidates = (getattr(getattr(adapter, "params", None), "max_length", None),
+                  getattr(tokenizer, "model_max_length", None),
+                  getattr(config, "max_position_embeddings", None))
+    values = [v for v in candidates if isinstance(v, int) and 0 < v < 1_000_000]
+    return min(values) if values else None
+
+
+def exact_length_text(tokenizer: Any, length: int) -> str:
+    """A text that ``tokenizer`` encodes to exactly ``length`` ids, special tokens included."""
+    special = len(tokenizer("")["input_ids"])
+    if length <= special:
+        raise ValueError(f"a sequence length must be more than the {special} special tokens the "
+                         f"tokenizer adds (got {length})")
+    words = [w for w in _WORDS if len(tokenizer(w, add_special_tokens=False)["input_ids"]) == 1]
+    if not words:
+        raise ValueError("found no single-token word to build synthetic inputs from")
+    count = length - special
+    for _ in range(8):  # tokenizers that merge across spaces need a few corrections
+        text = " ".join(words[i % len(words)] for i in range(max(count, 1)))
+        got = len(tokenizer(text)["input_ids"])
+        if got == length:
+            return text
+        count += length - got
+    raise ValueError(f"could not build a text of exactly {length} tokens (got {got})")

@@ -181,3 +181,19 @@ def test_dataset_formats_give_the_same_metrics(pytester: pytest.Pytester, suffix
     check = checks_by_nodeid(read_report(pytester))["suites/formats.yaml::accuracy[dev]"]
     assert check["sample_size"] == 8
     assert check["metrics"]["accuracy"] == pytest.approx(7 / 8)
+
+
+def test_hub_id_that_is_not_available_offline(pytester: pytest.Pytester,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    make_project(pytester, suite=None)
+    write_suite(pytester, "suites/hub.yaml",
+                "model:\n  adapter: transformers\n  path: no-such-org/no-such-model\n"
+                "datasets:\n  dev:\n    path: data.csv\n" + CHECKS)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "suites/hub.yaml:1: model 'no-such-org/no-such-model' is neither a local directory "
+        f"(looked for {pytester.path / 'suites' / 'no-such-org' / 'no-such-model'}) nor a hub "
+        "model available offline (*"])
+    result.assert_outcomes(errors=1)
+    assert_no_traceback(result.stdout.str())

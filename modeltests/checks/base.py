@@ -115,8 +115,18 @@ class ThresholdResult:
         relation = self.operator if self.passed else {">=": "<", "<=": ">"}[self.operator]
         text = f"{self.scope + ' ' if self.scope else ''}{self.metric} {shown} {relation} {_fmt(self.limit)}"
         if self.interval is not None:
-            text += f" (95% CI {_fmt(self.interval[0])}-{_fmt(self.interval[1])})"
+            text += f" ({self.describe_interval()})"
         return text
+
+    def describe_interval(self) -> str:
+        """``95% CI 0.81 to 0.86``; a one-sided interval (one end is the estimate itself, as for
+        latency percentiles) reads as the bound it is."""
+        low, high = self.interval or (None, None)
+        if low is not None and self.value is not None and low == self.value and high != low:
+            return f"95% upper bound {_fmt(high)}"
+        if high is not None and self.value is not None and high == self.value and low != high:
+            return f"95% lower bound {_fmt(low)}"
+        return f"95% CI {_fmt(low)} to {_fmt(high)}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -21,7 +21,7 @@ def test_failed_threshold_message(pytester: pytest.Pytester) -> None:
         "*= FAILURES =*",
         "_*_ " + lit("accuracy[dev] (accuracy check)") + " _*_",
         "accuracy[dev] failed (suites/sentiment.yaml:10, n=8)",
-        "  accuracy 0.875 < 0.950 (95% CI 0.529-0.978)  [[]min_accuracy]",
+        "  accuracy 0.875 < 0.950 (95% CI 0.529 to 0.978)  [[]min_accuracy]",
         "  f1_macro 0.873 < 0.900  [[]min_f1_macro]",
         "  failing examples (1 of 1):",
         "    - 'not good at all' expected negative predicted positive (p=0.80)",
@@ -49,7 +49,7 @@ def test_slice_threshold_failure_names_the_slice(pytester: pytest.Pytester) -> N
     result = pytester.runpytest("suites/", "-m", "accuracy")
     result.stdout.fnmatch_lines([
         "accuracy[[]dev] failed (suites/sentiment.yaml:10, n=8)",
-        "  food accuracy 0.667 < 0.900 (95% CI 0.208-0.939)  [[]food.min_accuracy]",
+        "  food accuracy 0.667 < 0.900 (95% CI 0.208 to 0.939)  [[]food.min_accuracy]",
         "  tiny samples 0.000 < 1.000  [[]tiny.min_samples]",
     ])
 
@@ -146,7 +146,7 @@ def test_summary_table_after_the_run(pytester: pytest.Pytester) -> None:
         "*= modeltests summary =*",
         "suite                  check                verdict  key metric vs threshold",
         "suites/sentiment.yaml  accuracy[[]dev]        FAIL     accuracy 0.875 < 0.950 "
-        "(95% CI 0.529-0.978)",
+        "(95% CI 0.529 to 0.978)",
         "suites/sentiment.yaml  availability[[]smoke]  PASS     smoke_pass_rate 1.000 >= 1.000; "
         "edge_pass_rate 1.000 >= 1.000",
         "modeltests: 2 checks: 1 failed, 1 passed",

@@ -117,7 +117,7 @@ def test_compare_to_gives_paired_metrics(pytester: pytest.Pytester) -> None:
                                  "    min_agreement: 0.9\n    max_accuracy_drop: 0.0\n")
     result.stdout.fnmatch_lines([
         "quantization[[]int8] failed (suites/q.yaml:14, n=8)",
-        "  agreement 0.875 < 0.900 (95% CI 0.529-0.978)  [[]min_agreement]",
+        "  agreement 0.875 < 0.900 (95% CI 0.529 to 0.978)  [[]min_agreement]",
         "  failing examples (1 of 1):",
         "    - 'not good at all' expected negative predicted negative (p=0.90)",
     ])

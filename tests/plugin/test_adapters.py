@@ -190,7 +190,8 @@ def test_hub_id_that_is_not_available_offline(pytester: pytest.Pytester,
     write_suite(pytester, "suites/hub.yaml",
                 "model:\n  adapter: transformers\n  path: no-such-org/no-such-model\n"
                 "datasets:\n  dev:\n    path: data.csv\n" + CHECKS)
-    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    # a subprocess: transformers' lazy imports must not land in this process's module table
+    result = pytester.runpytest_subprocess("suites/", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([
         "suites/hub.yaml:1: model 'no-such-org/no-such-model' is neither a local directory "
         f"(looked for {pytester.path / 'suites' / 'no-such-org' / 'no-such-model'}) nor a hub "

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -161,5 +161,3 @@ class AdapterKind:
     description: str = ""
     examples: list[str] = field(default_factory=list)
 
-
-DeviceName = Literal["cpu", "cuda", "auto"]

@@ -45,7 +45,3 @@ def size_on_disk(directory: Path) -> int:
     for root, _dirs, files in os.walk(directory):
         total += sum((Path(root) / name).stat().st_size for name in files)
     return total
-
-
-def raise_load_error(message: str) -> None:
-    raise ModelLoadError(message)

@@ -9,7 +9,6 @@ from pydantic import Field
 from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
-from modeltests.runtime import validate_predictions
 
 SMOKE_INPUTS = [
     "This is a perfectly ordinary sentence.",
@@ -168,10 +167,6 @@ def _generated_texts(count: int, seed: int) -> list[str]:
     collect()
     return collected[:count]
 
-
-def validate_one(predictions: Any, text: str, labels: list[str]) -> None:
-    """Validate a single prediction (kept for user checks that need the same rules)."""
-    validate_predictions(predictions, [text], labels)
 
 
 CHECK_KINDS = [CheckKind("availability", AvailabilityParams, run_availability,

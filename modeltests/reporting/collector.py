@@ -13,8 +13,6 @@ import pytest
 
 from modeltests.checks.base import CheckResult
 
-ENTRY_KEYS = ("nodeid", "suite", "kind", "name", "outcome", "metrics", "thresholds",
-              "sample_size", "duration_s", "message", "examples")
 
 
 def entry_for(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,

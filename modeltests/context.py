@@ -58,8 +58,9 @@ class CheckContext:
         return self.runtime.predictions(self.suite, dataset, model)
 
     def predict(self, texts: Sequence[str], model: str | None = None) -> Predictions:
-        """Validated predictions on arbitrary texts (not cached)."""
-        return self.runtime.predict(self.model(model), texts, self.suite.location("model"))
+        """Validated predictions on arbitrary texts. Texts of a dataset whose predictions this
+        session already computed reuse those rows; the model runs on the others only."""
+        return self.runtime.predict_reusing(self.suite, texts, model)
 
     def location(self, *key: Any) -> str:
         """``suite.yaml:LINE`` of a key inside this check (or of the check itself)."""

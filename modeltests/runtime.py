@@ -40,6 +40,7 @@ class Runtime:
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _datasets: dict[tuple[str, str], Dataset] = field(default_factory=dict)
     _predictions: dict[tuple[str, str], Predictions] = field(default_factory=dict)
+    _rows_by_text: dict[str, dict[str, tuple[Predictions, int]]] = field(default_factory=dict)
     prediction_counts: dict[int, int] = field(default_factory=dict)
     suites: dict[Path, Suite] = field(default_factory=dict)
 
@@ -143,8 +144,28 @@ class Runtime:
         if key not in self._predictions:
             adapter = self.model(suite, model)
             check_labels_known(dataset, adapter.labels, suite.location("datasets", dataset_name))
-            self._predictions[key] = self.predict(adapter, dataset.texts, suite.location("model"))
+            predictions = self.predict(adapter, dataset.texts, suite.location("model"))
+            self._predictions[key] = predictions
+            rows = self._rows_by_text.setdefault(key[0], {})
+            for row, text in enumerate(dataset.texts):
+                rows.setdefault(text, (predictions, row))
         return self._predictions[key]
+
+    def predict_reusing(self, suite: Suite, texts: Sequence[str], model: str | None = None
+                        ) -> Predictions:
+        """Predictions on ``texts``; texts the model already answered as part of a whole dataset
+        this session take that row instead of running the model again."""
+        params, _ = self.model_params(suite, model)
+        adapter = self.model(suite, model)
+        known = self._rows_by_text.get(self.model_key(suite, params), {})
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if len(missing) == len(texts):
+            return self.predict(adapter, texts, suite.location("model"))
+        lookup = dict(known)
+        if missing:
+            fresh = self.predict(adapter, missing, suite.location("model"))
+            lookup.update({text: (fresh, row) for row, text in enumerate(missing)})
+        return _gather([lookup[text] for text in texts])
 
     def predict(self, adapter: ModelAdapter, texts: Sequence[str], location: str = "") -> Predictions:
         """Run the model and validate its answer; model errors become clear messages."""
@@ -196,6 +217,18 @@ def validate_predictions(predictions: Any, texts: Sequence[str], labels: Sequenc
                        or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)):
         raise ModelOutputError("model probabilities are outside [0, 1] or do not sum to 1 "
                                "(return softmax probabilities, not logits)")
+
+
+def _gather(rows: list[tuple[Predictions, int]]) -> Predictions:
+    """One :class:`Predictions` from rows of several (same model, same label order)."""
+    import numpy as np
+
+    first = rows[0][0]
+    labels = [predictions.labels[row] for predictions, row in rows]
+    if any(predictions.probabilities is None for predictions, _ in rows):
+        return Predictions.from_labels(labels, first.label_names)
+    matrix = np.vstack([predictions.probabilities[row] for predictions, row in rows])
+    return Predictions(labels, list(first.label_names), matrix)
 
 
 def _prefixed(exc: ModelTestsError, location: str) -> ModelTestsError:

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from .helpers import PASSING_SUITE, checks_by_nodeid, make_project, read_report
+from .helpers import (CALLABLE_HEAD, PASSING_SUITE, checks_by_nodeid, make_project, read_report,
+                      write_suite)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -179,3 +180,50 @@ def test_x(modeltests):
     result = pytester.runpytest("test_x.py")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*SuiteError: suite file not found: *suites/nope.yaml*"])
+
+
+COUNTING_MODEL = '''
+SEEN = []
+
+
+def predict(texts):
+    SEEN.extend(texts)
+    return [[0.2, 0.8] if ("good" in t or "great" in t) else [0.9, 0.1] for t in texts]
+'''
+
+REUSE_CONFTEST = '''
+from modeltests import CheckParams, CheckResult
+
+
+class Params(CheckParams):
+    kind: str = "reuse"
+    dataset: str
+
+
+def pytest_modeltests_register_checks(registry):
+    @registry.check("reuse", params=Params)
+    def run(context, params):
+        import counting
+
+        before = len(counting.SEEN)
+        texts = context.dataset(params.dataset).texts[:3] + ["a text of no dataset"]
+        labels = context.predict(texts).labels
+        ran_on = counting.SEEN[before:]
+        return CheckResult(metrics={"model_calls_on_texts": len(ran_on)},
+                           details={"ran_on": ran_on, "labels": labels})
+'''
+
+
+def test_context_predict_reuses_dataset_predictions(pytester: pytest.Pytester) -> None:
+    """A check asking for texts the model already answered as part of a dataset does not run the
+    model on them again; only the new text reaches the model."""
+    make_project(pytester, suite=None)
+    pytester.makepyfile(counting=COUNTING_MODEL)
+    pytester.makeconftest(REUSE_CONFTEST)
+    write_suite(pytester, "suites/reuse.yaml",
+                CALLABLE_HEAD.replace("fakemodel:predict", "counting:predict")
+                + "  - kind: accuracy\n    dataset: dev\n  - kind: reuse\n    dataset: dev\n")
+    pytester.runpytest("suites/", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    reuse = checks_by_nodeid(read_report(pytester))["suites/reuse.yaml::reuse[dev]"]
+    assert reuse["details"]["ran_on"] == ["a text of no dataset"]
+    assert reuse["details"]["labels"] == ["positive", "positive", "positive", "negative"]

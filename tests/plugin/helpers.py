@@ -69,34 +69,26 @@ not good at all,negative,food
 boring,negative,film
 """
 
-# Line numbers matter: tests assert them (accuracy on line 10, availability on line 13).
-PASSING_SUITE = """name: sentiment
-model:
+# The fake model and its dataset, as a suite's first lines.
+CALLABLE_MODEL = """model:
   adapter: callable
   target: fakemodel:predict
   labels: [negative, positive]
 datasets:
   dev:
     path: data.csv
-checks:
-  - kind: accuracy
+"""
+
+# The fake model's suite head; a check appended to it starts on line 9.
+CALLABLE_HEAD = CALLABLE_MODEL + "checks:\n"
+
+# Line numbers matter: tests assert them (accuracy on line 10, availability on line 13).
+PASSING_SUITE = "name: sentiment\n" + CALLABLE_HEAD + """  - kind: accuracy
     dataset: dev
     min_accuracy: 0.8
   - kind: availability
     name: smoke
     generated_examples: 0
-"""
-
-
-# The fake model's suite head; a check appended to it starts on line 9.
-CALLABLE_HEAD = """model:
-  adapter: callable
-  target: fakemodel:predict
-  labels: [negative, positive]
-datasets:
-  dev:
-    path: data.csv
-checks:
 """
 
 

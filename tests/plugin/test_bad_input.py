@@ -8,6 +8,7 @@ import os
 import pytest
 
 from .helpers import (
+    CALLABLE_MODEL,
     assert_no_traceback,
     checks_by_nodeid,
     lit,
@@ -18,14 +19,7 @@ from .helpers import (
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-MODEL = """model:
-  adapter: callable
-  target: fakemodel:predict
-  labels: [negative, positive]
-datasets:
-  dev:
-    path: data.csv
-"""
+MODEL = CALLABLE_MODEL
 
 
 def run_with_good_suite(pytester: pytest.Pytester, bad_suite: str) -> pytest.RunResult:

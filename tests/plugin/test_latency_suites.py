@@ -16,8 +16,7 @@ import pytest
 # (a second import of torch in one process fails)
 import torch
 
-from .helpers import (CALLABLE_HEAD, assert_no_traceback, checks_by_nodeid, lit, make_project,
-                      read_report, write_suite)
+from .helpers import CALLABLE_HEAD, checks_by_nodeid, lit, read_report, run_suite_text
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -33,13 +32,7 @@ FAST = """    dataset: dev
 
 
 def run_suite(pytester: pytest.Pytester, params: str, *args: str) -> pytest.RunResult:
-    make_project(pytester, suite=None)
-    write_suite(pytester, "suites/latency.yaml", HEADER + params)
-    result = pytester.runpytest("suites/", "-p", "no:cacheprovider", "-rs", *args)
-    # pytest's "-rs" line names the core file that raised the skip; everything else must not
-    output = "\n".join(line for line in result.stdout.lines if not line.startswith("SKIPPED"))
-    assert_no_traceback(output)
-    return result
+    return run_suite_text(pytester, "suites/latency.yaml", HEADER + params, "-rs", *args)
 
 
 def test_unknown_mode_lists_the_modes_with_a_close_match(pytester: pytest.Pytester) -> None:

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from .helpers import assert_no_traceback, checks_by_nodeid, lit, make_project, read_report, write_suite
+from .helpers import checks_by_nodeid, lit, make_project, read_report, run_suite_text, write_suite
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -40,12 +40,8 @@ checks:
 
 
 def run_suite(pytester: pytest.Pytester, checks: str) -> pytest.RunResult:
-    make_project(pytester, suite=None)
     pytester.makepyfile(candidate=CANDIDATE)
-    write_suite(pytester, "suites/q.yaml", HEADER + checks)
-    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
-    assert_no_traceback(result.stdout.str())
-    return result
+    return run_suite_text(pytester, "suites/q.yaml", HEADER + checks)
 
 
 def test_unknown_scheme_lists_the_valid_ones_with_a_close_match(pytester: pytest.Pytester) -> None:

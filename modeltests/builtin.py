@@ -8,6 +8,7 @@ any extension, so every run exercises the extension point. Each check module def
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,6 +40,14 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
                                      "any Python function texts -> labels or probabilities"))
     registry.add_adapter(AdapterKind("http", HttpParams, load_http,
                                      "a model served over HTTP (JSON in, JSON out)"))
+    registry.add_builtin_model("sentiment-minilm", build_demo_model)
+
+
+def build_demo_model() -> Path:
+    """``builtin:sentiment-minilm``: the embedded demo model, fine-tuned once and cached."""
+    from modeltests.demo.build import ensure_default_model
+
+    return ensure_default_model(progress=True)
 
 
 def pytest_modeltests_register_checks(registry: Registry) -> None:

@@ -1,4 +1,9 @@
-"""Suite files become pytest items: one :class:`CheckItem` per entry of ``checks:``."""
+"""Suite files become pytest items: one :class:`CheckItem` per entry of ``checks:``.
+
+Items only translate: loading goes through :meth:`Runtime.load_suite` and running through
+:mod:`modeltests.runner`, the same path :func:`modeltests.run` takes. Each item stashes an
+:class:`ItemInfo` for the reports, which never see the item itself.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,13 @@ from typing import Any, Iterable
 
 import pytest
 
-from modeltests.checks.base import CheckResult
-from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
-from modeltests.state import RESULT_KEY, runtime_of
-from modeltests.suite.errors import Problem, render_problems
-from modeltests.suite.loader import CheckEntry, Suite, build_suite, looks_like_suite
-from modeltests.suite.source import YamlSyntaxError, load_yaml
+from modeltests.reporting.entries import ItemInfo
+from modeltests.result import CheckResult
+from modeltests.runner import execute_check, prepare_check
+from modeltests.state import ITEM_INFO_KEY, RESULT_KEY, runtime_of
+from modeltests.suite.loader import CheckEntry, NotASuiteError, Suite
+from modeltests.text import shown_path
 
 
 class CheckFailed(Exception):
@@ -30,34 +35,18 @@ class SuiteFile(pytest.File):
     def collect(self) -> Iterable[pytest.Item]:
         runtime = runtime_of(self.config)
         try:
-            source = load_yaml(self.path)
-        except YamlSyntaxError as exc:
-            message = f"{self._shown()}:{exc.line}: invalid YAML: {exc}"
-            yield SuiteErrorItem.from_parent(self, name="suite", message=message, line=exc.line)
-            return
-        if not looks_like_suite(source.data):
+            suite = runtime.load_suite(self.path)
+        except NotASuiteError as exc:
             if self.session.isinitpath(self.path):
-                message = (f"{self._shown()}:1: not a modeltests suite: a suite is a mapping "
-                           "with the keys 'model' and 'checks'")
-                yield SuiteErrorItem.from_parent(self, name="suite", message=message, line=1)
+                yield SuiteErrorItem.from_parent(self, name="suite", message=str(exc), line=1)
             return
-        suite = build_suite(source, runtime.registry, self.config.rootpath)
-        runtime.remember_suite(suite)
-        if not suite.checks:
-            problems = suite.problems or [Problem(self.path, suite.line_of("checks"), ("checks",),
-                                                  "the suite has no checks")]
-            yield SuiteErrorItem.from_parent(self, name="suite", line=problems[0].line,
-                                             message=render_problems(problems, self.config.rootpath))
+        except ModelTestsError as exc:
+            line = getattr(exc, "line", None) or 1
+            yield SuiteErrorItem.from_parent(self, name="suite", message=str(exc), line=line)
             return
         for entry in suite.checks:
             yield CheckItem.from_parent(self, name=f"{entry.kind}[{entry.label}]", suite=suite,
                                         entry=entry)
-
-    def _shown(self) -> str:
-        try:
-            return str(self.path.relative_to(self.config.rootpath))
-        except ValueError:
-            return str(self.path)
 
 
 class SuiteErrorItem(pytest.Item):
@@ -68,6 +57,8 @@ class SuiteErrorItem(pytest.Item):
         self.message = message
         self.line = line
         self.add_marker("modeltests")
+        self.stash[ITEM_INFO_KEY] = ItemInfo(shown_path(self.path, self.config.rootpath),
+                                             "suite", self.name, line)
 
     def setup(self) -> None:
         pytest.fail(self.message, pytrace=False)
@@ -91,45 +82,18 @@ class CheckItem(pytest.Item):
             self.add_marker(entry.kind)
         if entry.params is not None and entry.params.xfail:
             self.add_marker(pytest.mark.xfail(reason=entry.params.xfail, strict=True))
-
-    @property
-    def problems(self) -> list[Problem]:
-        return self.suite.problems + self.entry.problems
+        description = entry.params.description if entry.params is not None else None
+        self.stash[ITEM_INFO_KEY] = ItemInfo(suite.shown_path, entry.kind, self.name, entry.line,
+                                             description)
 
     def setup(self) -> None:
-        if self.problems:
-            pytest.fail(render_problems(self.problems, self.config.rootpath), pytrace=False)
-        runtime = runtime_of(self.config)
-        kind = runtime.registry.get_check(self.entry.kind)
-        labels = None
-        if kind is not None and kind.needs_model:
-            record = runtime.load_record(self.suite)
-            if record.error is not None:
-                pytest.fail(str(record.error), pytrace=False)
-            labels = record.adapter.labels if record.adapter is not None else None
-        self._setup_dataset(runtime, labels)
-
-    def _setup_dataset(self, runtime: Any, labels: list[str] | None) -> None:
-        """A dataset that cannot be read, or whose labels the model lacks, is an ERROR in setup
-        (bad input), not a FAILED verdict on the model."""
-        from modeltests.data import check_labels_known
-
-        name = getattr(self.entry.params, "dataset", None)
-        if not isinstance(name, str) or name not in self.suite.datasets:
-            return
         try:
-            dataset = runtime.dataset(self.suite, name)
-            if labels is not None:
-                check_labels_known(dataset, labels, self.suite.location("datasets", name))
+            prepare_check(runtime_of(self.config), self.suite, self.entry)
         except ModelTestsError as exc:
             pytest.fail(str(exc), pytrace=False)
 
     def runtest(self) -> None:
-        runtime = runtime_of(self.config)
-        kind = runtime.registry.get_check(self.entry.kind)
-        assert kind is not None and self.entry.params is not None
-        context = CheckContext(runtime, self.suite, self.entry, self.entry.params)
-        result = kind.run(context, self.entry.params)
+        result = execute_check(runtime_of(self.config), self.suite, self.entry)
         self.stash[RESULT_KEY] = result
         for warning in result.warnings:
             self.warn(pytest.PytestWarning(f"{self.nodeid}: {warning}"))
@@ -138,11 +102,13 @@ class CheckItem(pytest.Item):
         if not result.passed:
             raise CheckFailed(result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):
             from modeltests.reporting.terminal import failure_message
 
-            return failure_message(self, excinfo.value.result)
+            location = self.suite.location("checks", self.entry.index)
+            return failure_message(self.name, location, excinfo.value.result)
         if isinstance(excinfo.value, ModelTestsError):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)

@@ -1,88 +1,147 @@
-"""What a check sees while it runs: its suite, its parameters and the shared session caches."""
+"""What a check sees while it runs: the only door from a check to the session.
+
+A check kind's ``run(context, params)`` reaches models, datasets, predictions, paths and its own
+location through a :class:`CheckContext` and nothing else, so a check never depends on how the
+session is kept (pytest, :func:`modeltests.run`, a benchmark). The session's implementation lives
+in :mod:`modeltests.runtime`; a test of a user's check may pass any subclass.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
-from modeltests.checks.base import CheckParams, GateMode, ThresholdResult, evaluate_thresholds
-from modeltests.errors import SuiteError
+from modeltests.errors import ModelTestsError, SuiteError
+from modeltests.result import CheckParams, GateMode, ThresholdResult, evaluate_thresholds
 
 if TYPE_CHECKING:
-    from modeltests.adapters.base import ModelAdapter, Predictions
+    from pydantic import BaseModel
+
+    from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
     from modeltests.data import Dataset
-    from modeltests.runtime import LoadRecord, Runtime
-    from modeltests.suite.loader import CheckEntry, Suite
 
 
-@dataclass
-class CheckContext:
+@dataclass(frozen=True)
+class LoadRecord:
+    """How a model load went: the adapter, or the error that every check will show.
+
+    ``seconds`` is the load itself; ``build_seconds`` the one-time build of a built-in model
+    (``builtin:...``) that preceded it, which a load-time gate must not count.
+    """
+
+    adapter: ModelAdapter | None = None
+    error: ModelTestsError | None = None
+    seconds: float = 0.0
+    rss_delta_bytes: int | None = None
+    build_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CheckIdentity:
+    """Which check of which suite is running: ``kind[label]``, its index and YAML line."""
+
+    kind: str
+    label: str
+    index: int
+    line: int
+    suite_path: Path
+
+    @property
+    def name(self) -> str:
+        """The test name, ``kind[label]``."""
+        return f"{self.kind}[{self.label}]"
+
+
+class CheckContext(ABC):
     """Handed to ``run(context, params)`` of every check kind.
 
     Use :meth:`model`, :meth:`dataset` and :meth:`predictions` rather than calling the model
     directly: they are cached for the session and turn model failures into clear messages.
     """
 
-    runtime: Runtime
-    suite: Suite
-    entry: CheckEntry
-    params: CheckParams
+    def __init__(self, identity: CheckIdentity, params: CheckParams, gate: GateMode, seed: int,
+                 max_examples: int) -> None:
+        self.identity = identity
+        self.params = params
+        self._gate = gate
+        self._seed = seed
+        self._max_examples = max_examples
 
+    # -- settings -------------------------------------------------------------------------------
     @property
     def seed(self) -> int:
         """The check's ``seed`` if it has one, else the suite's ``defaults.seed``."""
         own = getattr(self.params, "seed", None)
-        return int(own) if own is not None else self.suite.defaults.seed
+        return int(own) if own is not None else self._seed
 
     @property
     def gate(self) -> GateMode:
-        return self.params.gate or self.suite.defaults.gate
+        """``estimate`` or ``bound``: the check's own ``gate``, else the suite's default."""
+        return self.params.gate or self._gate
 
     @property
     def max_examples(self) -> int:
-        return self.suite.defaults.max_examples
+        """How many failing examples a check keeps for the reports."""
+        return self._max_examples
 
+    # -- the session ----------------------------------------------------------------------------
+    @abstractmethod
     def model(self, name: str | None = None) -> ModelAdapter:
         """The suite's model (loaded once per session), or one of its named ``models:``."""
-        return self.runtime.model(self.suite, name)
 
+    @abstractmethod
+    def model_params(self, name: str | None = None) -> AdapterParams:
+        """The validated ``model:`` section (or a named model's), e.g. for its ``batch_size``."""
+
+    @abstractmethod
     def load_record(self, name: str | None = None) -> LoadRecord:
-        return self.runtime.load_record(self.suite, name)
+        """How loading the model went: seconds, memory, or the error."""
 
+    @abstractmethod
     def dataset(self, name: str) -> Dataset:
         """A dataset declared under ``datasets:`` (read once per session)."""
-        return self.runtime.dataset(self.suite, name)
 
+    @abstractmethod
     def predictions(self, dataset: str, model: str | None = None) -> Predictions:
         """Model predictions on a whole dataset, computed once per session and shared."""
-        return self.runtime.predictions(self.suite, dataset, model)
 
+    @abstractmethod
     def predict(self, texts: Sequence[str], model: str | None = None) -> Predictions:
         """Validated predictions on arbitrary texts. Texts of a dataset whose predictions this
         session already computed reuse those rows; the model runs on the others only."""
-        return self.runtime.predict_reusing(self.suite, texts, model)
 
+    @abstractmethod
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[str]) -> Predictions:
+        """Run ``adapter`` (the suite's model or a copy, e.g. quantized) on ``texts`` now, with
+        no reuse, and validate the answer; model errors become :class:`ModelTestsError`."""
+
+    @abstractmethod
+    def model_was_used(self, adapter: ModelAdapter) -> bool:
+        """Whether ``adapter`` already answered in this session (so a first call is not cold)."""
+
+    @abstractmethod
+    def resolve_path(self, path: str) -> Path:
+        """A path from the suite, made absolute against the suite file's directory."""
+
+    @abstractmethod
     def location(self, *key: Any) -> str:
         """``suite.yaml:LINE`` of a key inside this check (or of the check itself)."""
-        return self.suite.location("checks", self.entry.index, *key)
 
+    # -- verdicts -------------------------------------------------------------------------------
     def error(self, key: str, message: str) -> SuiteError:
         """A located error about one of this check's parameters, to ``raise``."""
-        return SuiteError(f"{self.location(key)}: checks[{self.entry.index}].{key}: {message}")
+        return SuiteError(f"{self.location(key)}: checks[{self.identity.index}].{key}: {message}")
 
     def evaluate(
         self,
         metrics: dict[str, float],
         intervals: dict[str, tuple[float, float]] | None = None,
         scope: str = "",
-        params: Any = None,
+        params: BaseModel | None = None,
         limits: list[tuple[str, str, float]] | None = None,
     ) -> list[ThresholdResult]:
         """Apply this check's ``min_*`` / ``max_*`` thresholds (or ``params``') to ``metrics``."""
         return evaluate_thresholds(params or self.params, metrics, intervals, self.gate, scope,
                                    limits)
-
-    def progress(self, iterable: Iterable[Any], description: str, total: int | None = None
-                 ) -> Iterable[Any]:
-        """Wrap a long loop in a progress bar (shown only with ``-v`` and no capture)."""
-        return iterable

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modeltests.errors import DatasetError
-from modeltests.registry import close_matches
+from modeltests.text import close_matches
 from modeltests.suite.schema import DatasetSpec
 
 if TYPE_CHECKING:

@@ -24,7 +24,14 @@ class ModelTestsError(Exception):
 
 
 class SuiteError(ModelTestsError):
-    """A suite file is invalid; the message lists every problem with file and line."""
+    """A suite file is invalid; the message lists every problem with file and line.
+
+    ``line`` is the first problem's line when one is known (pytest shows the item there).
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class DatasetError(ModelTestsError):

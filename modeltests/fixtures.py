@@ -7,7 +7,10 @@ from typing import Any, Sequence
 
 import pytest
 
+from modeltests.adapters.base import ModelAdapter, Predictions
+from modeltests.data import Dataset
 from modeltests.runtime import Runtime
+from modeltests.suite.loader import Suite
 
 
 class ModelTestsFixture:
@@ -23,30 +26,28 @@ class ModelTestsFixture:
         self.metrics: dict[str, float] = {}
         self.suites: list[str] = []
 
-    def suite(self, path: str | Path) -> Any:
+    def suite(self, path: str | Path) -> Suite:
         """The validated suite at ``path``."""
-        resolved = self._resolve(path)
-        suite = self.runtime.suite(resolved)
-        shown = str(resolved.relative_to(self.runtime.rootdir)) \
-            if resolved.is_relative_to(self.runtime.rootdir) else str(resolved)
-        if shown not in self.suites:
-            self.suites.append(shown)
+        suite = self.runtime.suite(self._resolve(path))
+        if suite.shown_path not in self.suites:
+            self.suites.append(suite.shown_path)
         return suite
 
-    def model(self, path: str | Path, name: str | None = None) -> Any:
+    def model(self, path: str | Path, name: str | None = None) -> ModelAdapter:
         """The suite's loaded model: the same object its checks use (loaded once)."""
         return self.runtime.model(self.suite(path), name)
 
-    def predict(self, path: str | Path, texts: Sequence[str]) -> Any:
+    def predict(self, path: str | Path, texts: Sequence[str]) -> Predictions:
         """Validated predictions of the suite's model on ``texts``."""
         suite = self.suite(path)
-        return self.runtime.predict(self.runtime.model(suite), texts, suite.location("model"))
+        return self.runtime.run_model(self.runtime.model(suite), texts, suite.location("model"))
 
-    def predictions(self, path: str | Path, dataset: str) -> Any:
+    def predictions(self, path: str | Path, dataset: str) -> Predictions:
         """Cached predictions of the suite's model on one of its datasets."""
         return self.runtime.predictions(self.suite(path), dataset)
 
-    def dataset(self, path: str | Path, name: str) -> Any:
+    def dataset(self, path: str | Path, name: str) -> Dataset:
+        """One of the suite's datasets (read once per session)."""
         return self.runtime.dataset(self.suite(path), name)
 
     def record(self, **metrics: float) -> dict[str, Any]:

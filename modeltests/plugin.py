@@ -14,7 +14,7 @@ from typing import Any, Generator
 import pytest
 
 from modeltests import builtin, hookspecs
-from modeltests.state import COLLECTOR_KEY, RESULT_KEY, RUNTIME_KEY, USER_TEST_KEY, runtime_of
+from modeltests.state import ITEM_INFO_KEY, RESULT_KEY, RUNTIME_KEY, USER_TEST_KEY, runtime_of
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -40,22 +40,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from modeltests.registry import Registry
-    from modeltests.reporting.collector import ResultCollector
+    from modeltests.registry import registry_from_hooks
+    from modeltests.reporting.entries import ResultCollector
     from modeltests.reporting.writer import ReportWriter
     from modeltests.runtime import Runtime
 
     if not config.pluginmanager.has_plugin("modeltests.builtin"):
         config.pluginmanager.register(builtin, "modeltests.builtin")
-    registry = Registry()
-    config.hook.pytest_modeltests_register_adapters.call_historic(kwargs={"registry": registry})
-    config.hook.pytest_modeltests_register_checks.call_historic(kwargs={"registry": registry})
+    registry = registry_from_hooks(config.hook)
     capture = config.pluginmanager.getplugin("capturemanager")
     suspend = capture.global_and_fixture_disabled if capture is not None else None
-    config.stash[RUNTIME_KEY] = Runtime(registry=registry, rootdir=config.rootpath,
-                                        suspend_capture=suspend)
-    config.stash[COLLECTOR_KEY] = ResultCollector(started=time.time())
-    config.pluginmanager.register(ReportWriter(config), "modeltests.reports")
+    runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend)
+    config.stash[RUNTIME_KEY] = runtime
+    config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
+                                  "modeltests.reports")
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
@@ -91,15 +89,24 @@ def modeltests(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    from modeltests.reporting.collector import entry_for
+    from modeltests.reporting.entries import ItemInfo, entry_from_report
+    from modeltests.text import shown_path
 
-    entry = entry_for(item, call, report, item.stash.get(RESULT_KEY, None),
-                      item.stash.get(USER_TEST_KEY, None))
+    user_fields = item.stash.get(USER_TEST_KEY, None)
+    info = item.stash.get(ITEM_INFO_KEY, None)
+    if info is None and user_fields is not None:
+        info = ItemInfo(shown_path(item.path, item.config.rootpath), "python", item.name)
+    if info is None:
+        return report
+    entry = entry_from_report(info, report, item.stash.get(RESULT_KEY, None),
+                              user_fields() if user_fields is not None else None)
     if entry is not None:
         item.config.hook.pytest_modeltests_result(item=item, entry=entry)
-        report.modeltests = entry
+        report.modeltests = entry  # type: ignore[attr-defined]  # xdist carries it to the controller
         for name, value in entry.get("metrics", {}).items():
             if isinstance(value, (int, float)):
                 report.user_properties.append((f"modeltests.{name}", value))

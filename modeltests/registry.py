@@ -7,11 +7,33 @@ registered by :mod:`modeltests.builtin` through exactly these hooks.
 
 from __future__ import annotations
 
-import difflib
-from typing import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
 
 from modeltests.adapters.base import AdapterKind, AdapterParams, Loader
-from modeltests.checks.base import CheckKind, CheckParams, RunFunction
+from modeltests.context import CheckContext
+from modeltests.result import CheckParams, CheckResult
+
+RunFunction = Callable[[CheckContext, Any], CheckResult]
+"""``run(context, params) -> CheckResult``: what a check kind does."""
+
+BuiltinModel = Callable[[], Path]
+"""Builds (once, cached) or finds a built-in model and returns its directory."""
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """A kind of check: ``kind:`` name, parameter model, and the function that runs it.
+
+    ``needs_model`` is False for checks that load the model themselves (or none).
+    """
+
+    name: str
+    params: type[CheckParams]
+    run: RunFunction
+    description: str = ""
+    needs_model: bool = True
 
 
 class Registry:
@@ -20,6 +42,7 @@ class Registry:
     def __init__(self) -> None:
         self._checks: dict[str, CheckKind] = {}
         self._adapters: dict[str, AdapterKind] = {}
+        self._builtin_models: dict[str, BuiltinModel] = {}
 
     # -- checks -------------------------------------------------------------------------------
     def add_check(self, kind: CheckKind) -> None:
@@ -84,6 +107,34 @@ class Registry:
         return [self._adapters[name] for name in self.adapter_names]
 
 
-def close_matches(word: str, choices: Iterable[str]) -> list[str]:
-    """Choices that look like ``word`` (for "did you mean ...?")."""
-    return difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    # -- built-in models ----------------------------------------------------------------------
+    def add_builtin_model(self, name: str, build: BuiltinModel) -> None:
+        """Make ``path: builtin:<name>`` load the directory ``build()`` returns (built once)."""
+        if name in self._builtin_models:
+            raise ValueError(f"built-in model {name!r} is already registered")
+        self._builtin_models[name] = build
+
+    def builtin_model(self, name: str) -> BuiltinModel | None:
+        return self._builtin_models.get(name)
+
+    @property
+    def builtin_model_names(self) -> list[str]:
+        return sorted(self._builtin_models)
+
+
+class RegistrationHooks(Protocol):
+    """The two registration hooks, as pytest's ``config.hook`` or a pluggy manager offers them."""
+
+    @property
+    def pytest_modeltests_register_adapters(self) -> Any: ...
+
+    @property
+    def pytest_modeltests_register_checks(self) -> Any: ...
+
+
+def registry_from_hooks(hook: RegistrationHooks) -> Registry:
+    """A registry filled by every plugin that implements the registration hooks."""
+    registry = Registry()
+    hook.pytest_modeltests_register_adapters.call_historic(kwargs={"registry": registry})
+    hook.pytest_modeltests_register_checks.call_historic(kwargs={"registry": registry})
+    return registry

@@ -1,33 +1,28 @@
-"""Session state: loaded models, datasets and predictions, each computed once per session.
+"""Session state: suites, loaded models, datasets and predictions, each computed once per session.
 
-One :class:`Runtime` lives in ``config.stash`` for the whole pytest session. Every check and every
-user test that asks for the same model (same suite ``model:`` section) gets the same loaded
-adapter, and predictions of a model on a dataset are computed once and shared.
+One :class:`Runtime` serves a whole session, whether pytest runs it (kept in ``config.stash``)
+or :func:`modeltests.run` does. Every check and every user test that asks for the same model
+(same suite ``model:`` section) gets the same loaded adapter, and predictions of a model on a
+dataset are computed once and shared.
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.context import LoadRecord
 from modeltests.data import Dataset, check_labels_known, load_dataset
 from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError, ModelTestsError
 from modeltests.registry import Registry
-from modeltests.suite.loader import Suite
+from modeltests.suite.loader import Suite, load_suite
+from modeltests.text import clip
 
-
-@dataclass
-class LoadRecord:
-    """How a model load went: the adapter, or the error that every check will show."""
-
-    adapter: ModelAdapter | None = None
-    error: ModelTestsError | None = None
-    seconds: float = 0.0
-    rss_delta_bytes: int | None = None
+KeyPath = tuple[str, ...]
 
 
 @dataclass
@@ -36,43 +31,37 @@ class Runtime:
 
     registry: Registry
     rootdir: Path
-    suspend_capture: Callable[[], Any] | None = None
+    suspend_capture: Callable[[], ContextManager[Any]] | None = None
+    _suites: dict[Path, Suite] = field(default_factory=dict)
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _datasets: dict[tuple[str, str], Dataset] = field(default_factory=dict)
     _predictions: dict[tuple[str, str], Predictions] = field(default_factory=dict)
     _rows_by_text: dict[str, dict[str, tuple[Predictions, int]]] = field(default_factory=dict)
-    prediction_counts: dict[int, int] = field(default_factory=dict)
-    suites: dict[Path, Suite] = field(default_factory=dict)
+    _loaded: list[tuple[AdapterParams, LoadRecord]] = field(default_factory=list)
+    _used: set[int] = field(default_factory=set)
 
-    def remember_suite(self, suite: Suite) -> None:
-        """Keep a collected suite so that user tests can reach its model by path."""
-        self.suites[suite.path.resolve()] = suite
+    # -- suites ---------------------------------------------------------------------------------
+    def load_suite(self, path: Path) -> Suite:
+        """The suite at ``path``, read and validated once per session (problems kept on it)."""
+        key = path.resolve()
+        if key not in self._suites:
+            self._suites[key] = load_suite(key, self.registry, self.rootdir)
+        return self._suites[key]
 
     def suite(self, path: Path) -> Suite:
-        """The suite at ``path`` (collected already, or read and validated now)."""
-        from modeltests.errors import SuiteError
-        from modeltests.suite.errors import render_problems
-        from modeltests.suite.loader import build_suite
-        from modeltests.suite.source import YamlSyntaxError, load_yaml
+        """The valid suite at ``path``, or a :class:`SuiteError` listing its problems."""
+        return self.load_suite(path).require_valid()
 
-        key = path.resolve()
-        if key not in self.suites:
-            if not key.is_file():
-                raise SuiteError(f"suite file not found: {path}")
-            try:
-                suite = build_suite(load_yaml(key), self.registry, self.rootdir)
-            except YamlSyntaxError as exc:
-                raise SuiteError(f"{path}:{exc.line}: invalid YAML: {exc}") from None
-            if suite.problems:
-                raise SuiteError(render_problems(suite.problems, self.rootdir))
-            self.suites[key] = suite
-        return self.suites[key]
+    def suites(self) -> list[Suite]:
+        """Every suite this session read, in the order it read them."""
+        return list(self._suites.values())
 
     # -- models ---------------------------------------------------------------------------------
     def model_key(self, suite: Suite, params: AdapterParams) -> str:
         return f"{suite.base_dir}::{params.model_dump_json()}"
 
-    def model_params(self, suite: Suite, name: str | None = None) -> tuple[AdapterParams, tuple]:
+    def model_params(self, suite: Suite, name: str | None = None) -> tuple[AdapterParams, KeyPath]:
+        """The ``model:`` section (or ``models: {name: ...}``) and its key path in the file."""
         if name is None:
             if suite.model is None:
                 raise ModelLoadError(f"{suite.location()}: the suite has no valid 'model:'")
@@ -94,35 +83,56 @@ class Runtime:
             self._models[key] = self._load(suite, params, key_path)
         return self._models[key]
 
-    def _load(self, suite: Suite, params: AdapterParams, key_path: tuple) -> LoadRecord:
+    def loaded_models(self) -> list[tuple[AdapterParams, LoadRecord]]:
+        """Every model this session loaded (or failed to load), with its ``model:`` section."""
+        return list(self._loaded)
+
+    def _load(self, suite: Suite, params: AdapterParams, key_path: KeyPath) -> LoadRecord:
         kind = self.registry.get_adapter(params.adapter)
         location = suite.location(*key_path)
         if kind is None:  # validated at collection; guards adapters unregistered since
-            return LoadRecord(error=ModelLoadError(f"{location}: unknown adapter {params.adapter!r}"))
-        context = LoadContext(base_dir=suite.base_dir, rootdir=self.rootdir, location=location)
+            return self._remember(params, LoadRecord(
+                error=ModelLoadError(f"{location}: unknown adapter {params.adapter!r}")))
+        builds: list[float] = []
+        context = LoadContext(base_dir=suite.base_dir, rootdir=self.rootdir, location=location,
+                              builtin_model=lambda name: self._build(name, location, builds))
         rss_before = _rss_bytes()
         started = time.perf_counter()
         try:
             with self._capture_suspended():
                 adapter = kind.load(params, context)
         except ModelTestsError as exc:
-            return LoadRecord(error=_prefixed(exc, location))
+            return self._remember(params, LoadRecord(error=_prefixed(exc, location)))
         except Exception as exc:  # any library error: the user needs the reason, once
             message = f"{location}: model failed to load: {type(exc).__name__}: {exc}"
-            return LoadRecord(error=ModelLoadError(message))
-        seconds = time.perf_counter() - started
+            return self._remember(params, LoadRecord(error=ModelLoadError(message)))
+        seconds = time.perf_counter() - started - sum(builds)
         if params.labels is not None:
             adapter.labels = list(params.labels)
         delta = None if rss_before is None else max(0, (_rss_bytes() or 0) - rss_before)
-        return LoadRecord(adapter=adapter, seconds=seconds, rss_delta_bytes=delta)
+        return self._remember(params, LoadRecord(adapter=adapter, seconds=seconds,
+                                                 rss_delta_bytes=delta,
+                                                 build_seconds=sum(builds)))
 
-    @contextmanager
-    def _capture_suspended(self) -> Iterator[None]:
-        if self.suspend_capture is None:
-            yield
-            return
-        with self.suspend_capture():
-            yield
+    def _remember(self, params: AdapterParams, record: LoadRecord) -> LoadRecord:
+        self._loaded.append((params, record))
+        return record
+
+    def _build(self, name: str, location: str, builds: list[float]) -> Path:
+        """The directory of built-in model ``name``; its build time is kept apart from loading."""
+        build = self.registry.builtin_model(name)
+        if build is None:
+            known = ", ".join(f"builtin:{n}" for n in self.registry.builtin_model_names)
+            raise ModelLoadError(f"{location}: unknown built-in model 'builtin:{name}' "
+                                 f"(allowed: {known or 'none registered'})")
+        started = time.perf_counter()
+        try:
+            return build()
+        finally:
+            builds.append(time.perf_counter() - started)
+
+    def _capture_suspended(self) -> ContextManager[Any]:
+        return self.suspend_capture() if self.suspend_capture is not None else nullcontext()
 
     # -- datasets -------------------------------------------------------------------------------
     def dataset(self, suite: Suite, name: str) -> Dataset:
@@ -144,7 +154,7 @@ class Runtime:
         if key not in self._predictions:
             adapter = self.model(suite, model)
             check_labels_known(dataset, adapter.labels, suite.location("datasets", dataset_name))
-            predictions = self.predict(adapter, dataset.texts, suite.location("model"))
+            predictions = self.run_model(adapter, dataset.texts, suite.location("model"))
             self._predictions[key] = predictions
             rows = self._rows_by_text.setdefault(key[0], {})
             for row, text in enumerate(dataset.texts):
@@ -160,17 +170,19 @@ class Runtime:
         known = self._rows_by_text.get(self.model_key(suite, params), {})
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if len(missing) == len(texts):
-            return self.predict(adapter, texts, suite.location("model"))
+            return self.run_model(adapter, texts, suite.location("model"))
         lookup = dict(known)
         if missing:
-            fresh = self.predict(adapter, missing, suite.location("model"))
+            fresh = self.run_model(adapter, missing, suite.location("model"))
             lookup.update({text: (fresh, row) for row, text in enumerate(missing)})
         return _gather([lookup[text] for text in texts])
 
-    def predict(self, adapter: ModelAdapter, texts: Sequence[str], location: str = "") -> Predictions:
-        """Run the model and validate its answer; model errors become clear messages."""
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[str], location: str = ""
+                  ) -> Predictions:
+        """Run ``adapter`` on ``texts`` now and validate its answer; model errors become clear
+        messages prefixed by ``location``."""
         texts = list(texts)
-        self.prediction_counts[id(adapter)] = self.prediction_counts.get(id(adapter), 0) + len(texts)
+        self._used.add(id(adapter))
         where = f"{location}: " if location else ""
         try:
             predictions = adapter.predict(texts)
@@ -183,7 +195,12 @@ class Runtime:
             ) from exc
         return predictions
 
+    def model_was_used(self, adapter: ModelAdapter) -> bool:
+        """Whether ``adapter`` has answered in this session."""
+        return id(adapter) in self._used
+
     def close(self) -> None:
+        """Release every loaded model (end of session)."""
         for record in self._models.values():
             if record.adapter is not None:
                 record.adapter.close()
@@ -212,7 +229,7 @@ def validate_predictions(predictions: Any, texts: Sequence[str], labels: Sequenc
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ModelOutputError(f"model returned NaN or infinite outputs for {int(bad.sum())} of "
-                               f"{len(texts)} inputs (first: {_clip(texts[first])!r})")
+                               f"{len(texts)} inputs (first: {clip(texts[first])!r})")
     if len(texts) and ((probs < -1e-6).any() or (probs > 1 + 1e-6).any()
                        or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)):
         raise ModelOutputError("model probabilities are outside [0, 1] or do not sum to 1 "
@@ -234,10 +251,6 @@ def _gather(rows: list[tuple[Predictions, int]]) -> Predictions:
 def _prefixed(exc: ModelTestsError, location: str) -> ModelTestsError:
     text = str(exc)
     return exc if text.startswith(location) else type(exc)(f"{location}: {text}")
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rss_bytes() -> int | None:

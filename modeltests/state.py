@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
-if TYPE_CHECKING:
-    from modeltests.checks.base import CheckResult
-    from modeltests.reporting.collector import ResultCollector
+if TYPE_CHECKING:  # the plugin module imports this one: keep pydantic & co. out of `pytest --help`
+    from modeltests.reporting.entries import ItemInfo
+    from modeltests.result import CheckResult
     from modeltests.runtime import Runtime
 
 RUNTIME_KEY = pytest.StashKey["Runtime"]()
-COLLECTOR_KEY = pytest.StashKey["ResultCollector"]()
+"""The session's :class:`Runtime`, on ``config.stash``."""
+ITEM_INFO_KEY = pytest.StashKey["ItemInfo"]()
+"""What the reports say about a collected check, on ``item.stash``."""
 RESULT_KEY = pytest.StashKey["CheckResult"]()
-USER_TEST_KEY = pytest.StashKey[dict]()
+"""What a check measured, on ``item.stash`` once it ran."""
+USER_TEST_KEY = pytest.StashKey[Callable[[], dict[str, Any]]]()
+"""The report fields of a plain test that used the ``modeltests`` fixture, on ``item.stash``."""
 
 
 def runtime_of(config: pytest.Config) -> Runtime:

@@ -45,7 +45,7 @@ WORDNET_HELP = (
 
 def nltk_data_dir() -> Path:
     """``<modeltests cache>/nltk_data``: the only NLTK folder modeltests writes."""
-    from modeltests.demo.build import cache_dir
+    from modeltests.environment import cache_dir
 
     return cache_dir() / "nltk_data"
 

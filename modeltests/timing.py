@@ -29,8 +29,6 @@ from typing import Any, Callable, Iterator, Literal, Protocol, Sequence
 
 PERCENTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 BOUND_CONFIDENCE = 0.95
-FINGERPRINT_KEYS = ("platform", "machine", "processor", "cpu_count", "torch", "transformers",
-                    "threads", "device", "cuda_device")
 
 
 class Timer(Protocol):
@@ -283,33 +281,6 @@ class RssSampler:
 # ------------------------------------------------------------------ baseline comparison
 
 
-def fingerprint(threads: int, device: str) -> dict[str, Any]:
-    """What a latency figure depends on: hardware, platform, library versions, threads, device."""
-    from modeltests.reporting.json_report import environment_fingerprint
-
-    env = environment_fingerprint()
-    versions = env.get("versions", {})
-    return {
-        "platform": env.get("platform"),
-        "machine": env.get("machine"),
-        "processor": env.get("processor"),
-        "cpu_count": env.get("cpu_count"),
-        "torch": versions.get("torch"),
-        "transformers": versions.get("transformers"),
-        "threads": threads,
-        "device": device,
-        "cuda_device": env.get("cuda_device") if device.startswith("cuda") else None,
-    }
-
-
-def fingerprint_mismatch(current: dict[str, Any], baseline: dict[str, Any] | None) -> list[str]:
-    """``key: baseline -> current`` for each fingerprint fact that differs (empty: comparable)."""
-    if not baseline:
-        return ["the baseline records no fingerprint"]
-    return [f"{key}: {baseline.get(key)!r} -> {current.get(key)!r}"
-            for key in FINGERPRINT_KEYS if baseline.get(key) != current.get(key)]
-
-
 def compare_to_baseline(
     samples_ms: Sequence[float], current: dict[str, Any], baseline: dict[str, Any],
     rel_tol: float,
@@ -321,6 +292,7 @@ def compare_to_baseline(
     change of p50) and ``regression``: True only when the p50 exceeds the baseline by more than
     ``rel_tol`` AND by more than either run's IQR (:func:`modeltests.stats.is_regression`).
     """
+    from modeltests.environment import fingerprint_mismatch
     from modeltests.stats import is_regression, regression_limit
 
     for key in ("config", "mode"):

@@ -24,7 +24,8 @@ def tiny_model_dir() -> Path:
     """
     from filelock import FileLock
 
-    from modeltests.demo.build import cache_dir, is_built
+    from modeltests.demo.build import is_built
+    from modeltests.environment import cache_dir
     from modeltests.demo.tiny import TINY_RECIPE, build_tiny_bert
 
     target = cache_dir() / "test-models" / TINY_RECIPE

@@ -22,13 +22,13 @@ An adapter turns a suite's ``model:`` section into a loaded model that answers
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modeltests.errors import UnsupportedCapabilityError
+from modeltests.errors import ModelLoadError, ModelOutputError, UnsupportedCapabilityError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,13 +47,23 @@ class AdapterParams(BaseModel):
     batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per forward call.")
 
 
+def _no_builtin_models(name: str) -> Path:
+    raise ModelLoadError(f"built-in model {name!r} is not available here")
+
+
 @dataclass(frozen=True)
 class LoadContext:
-    """Where a model is loaded from: relative paths resolve against ``base_dir`` (the suite's)."""
+    """Where a model is loaded from: relative paths resolve against ``base_dir`` (the suite's).
+
+    ``builtin_model(name)`` returns the directory of a registered built-in model
+    (``path: builtin:<name>``), building it first if needed; ``builtin_names`` lists them.
+    """
 
     base_dir: Path
     rootdir: Path
     location: str = ""
+    builtin_model: Callable[[str], Path] = _no_builtin_models
+    builtin_names: tuple[str, ...] = ()
 
     def resolve(self, path: str) -> Path:
         """``path`` made absolute against the suite's directory (``~`` expanded)."""
@@ -82,8 +92,6 @@ class Predictions:
 
         matrix = np.asarray(probabilities, dtype=np.float64)
         if matrix.ndim != 2:
-            from modeltests.errors import ModelOutputError
-
             raise ModelOutputError(
                 f"expected probabilities of shape (n, {len(label_names)}), got shape {matrix.shape}"
             )
@@ -159,5 +167,4 @@ class AdapterKind:
     params: type[AdapterParams]
     load: Loader
     description: str = ""
-    examples: list[str] = field(default_factory=list)
 

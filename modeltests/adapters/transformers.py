@@ -18,7 +18,6 @@ from modeltests.adapters.torch_utils import (
 from modeltests.errors import ModelLoadError
 
 BUILTIN_PREFIX = "builtin:"
-BUILTIN_MODELS = ("sentiment-minilm",)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -44,9 +43,9 @@ class TransformersParams(AdapterParams):
         """Problems found without loading anything: a local path that does not exist."""
         if self.path.startswith(BUILTIN_PREFIX):
             name = self.path[len(BUILTIN_PREFIX):]
-            if name not in BUILTIN_MODELS:
-                return [("path", f"unknown built-in model {name!r} (allowed: "
-                                 f"{', '.join(BUILTIN_PREFIX + m for m in BUILTIN_MODELS)})")]
+            if name not in context.builtin_names:
+                allowed = ", ".join(BUILTIN_PREFIX + m for m in context.builtin_names)
+                return [("path", f"unknown built-in model {name!r} (allowed: {allowed})")]
             return []
         if _looks_local(self.path) and not context.resolve(self.path).is_dir():
             return [("path", f"model directory does not exist: {context.resolve(self.path)}")]
@@ -140,9 +139,7 @@ def load_transformers(params: TransformersParams, context: LoadContext) -> Trans
 
 def _resolve_source(params: TransformersParams, context: LoadContext) -> Path | str:
     if params.path.startswith(BUILTIN_PREFIX):
-        from modeltests.demo.build import ensure_default_model
-
-        return ensure_default_model(progress=True)
+        return context.builtin_model(params.path[len(BUILTIN_PREFIX):])
     local = context.resolve(params.path)
     if local.is_dir():
         return local

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
+from modeltests.registry import CheckKind
+from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.context import CheckContext
 from modeltests.data import SliceSpec, slice_indices
 

@@ -6,7 +6,8 @@ from typing import Any, Callable
 
 from pydantic import Field
 
-from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
+from modeltests.registry import CheckKind
+from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
 
@@ -75,7 +76,7 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     if record.rss_delta_bytes is not None:
         metrics["load_rss_mb"] = record.rss_delta_bytes / 1e6
     failures: list[dict[str, Any]] = []
-    predict = lambda texts: context.runtime.predict(model, texts)  # noqa: E731
+    predict = lambda texts: context.run_model(model, texts)  # noqa: E731
     smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(params.smoke_inputs)},
                       model.labels, failures)
     metrics["smoke_pass_rate"] = smoke
@@ -91,9 +92,9 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
                                                    batched=True)
     result = CheckResult(metrics=metrics, sample_size=len(params.smoke_inputs) + len(edges)
                          + len(generated))
-    # A threshold on generated texts does not apply when the suite turned them off.
-    limits = [limit for limit in params.threshold_limits()
-              if generated or limit[0] != "generated_pass_rate"]
+    if not generated:
+        _waive_generated(context, params, result)
+    limits = [limit for limit in params.threshold_limits() if limit[0] not in result.waived]
     result.thresholds = context.evaluate(metrics, limits=limits)
     result.examples = failures[: max(context.max_examples, 1) * 3]
     result.details = {"model": facts, "edge_inputs": list(edges)}
@@ -144,6 +145,17 @@ def _repeatability(predict: Callable, texts: list[str], tolerance: float,
                          "error": f"batched vs single differ by {per_text[index]:.2e}"})
     metrics.update(determinism_diff=determinism, batch_diff=float(per_text.max()))
     return metrics
+
+
+def _waive_generated(context: CheckContext, params: AvailabilityParams,
+                     result: CheckResult) -> None:
+    """With generated texts turned off, the default gate on them does not apply; a gate the
+    suite set on them explicitly cannot apply, and that is an error in the suite."""
+    if "min_generated_pass_rate" in params.model_fields_set:
+        raise context.error("min_generated_pass_rate", "cannot apply: generated_examples is 0, "
+                            "so no generated text is tried (remove the threshold or set "
+                            "generated_examples above 0)")
+    result.waived["generated_pass_rate"] = "generated_examples is 0"
 
 
 def _generated_texts(count: int, seed: int) -> list[str]:

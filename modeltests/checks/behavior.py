@@ -25,7 +25,8 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
+from modeltests.registry import CheckKind
+from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.context import CheckContext
 from modeltests.perturb import LEXICONS
 
@@ -108,7 +109,7 @@ class BehaviorParams(CheckParams):
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> BehaviorParams:
-        from modeltests.registry import close_matches
+        from modeltests.text import close_matches
 
         known = set(LEXICONS) | set(self.lexicons)
         for field in placeholders(self.template):
@@ -152,7 +153,7 @@ def source_texts(context: CheckContext, params: TextSource) -> list[str]:
 
 def _known_label(context: CheckContext, key: str, label: str, labels: Sequence[str]) -> None:
     if label not in labels:
-        from modeltests.registry import close_matches
+        from modeltests.text import close_matches
 
         hint = close_matches(label, list(labels))
         raise context.error(key, f"unknown label {label!r} (labels: {', '.join(labels)})"

@@ -31,7 +31,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
+from modeltests.registry import CheckKind
+from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.checks.latency_inputs import Config, build_configs
 from modeltests.context import CheckContext
 from modeltests.errors import UnsupportedCapabilityError
@@ -198,8 +199,8 @@ def _measure_all(context: CheckContext, params: LatencyParams, adapter: Any, dev
     modes, warnings = _modes(params.mode, adapter, configs[0])
     if not modes:
         return {"skip_reason": warnings[0]}
-    was_used = context.runtime.prediction_counts.get(id(adapter), 0) > 0
-    cold_ms = timer.time_call(lambda: context.runtime.predict(adapter, configs[0].batches[0]))
+    was_used = context.model_was_used(adapter)
+    cold_ms = timer.time_call(lambda: context.run_model(adapter, configs[0].batches[0]))
     if device == "cuda":
         import torch
 
@@ -298,7 +299,7 @@ def _parameter_bytes(adapter: Any) -> int | None:
 def build_result(context: CheckContext, params: LatencyParams, run: dict[str, Any],
                  baseline: tuple[Path, dict | str] | None = None) -> CheckResult:
     """Headline metrics, intervals, thresholds, baseline verdict, warnings and details."""
-    from modeltests.timing import fingerprint
+    from modeltests.environment import timing_fingerprint
 
     if "skip_reason" in run:
         return CheckResult(skip_reason=run["skip_reason"])
@@ -316,7 +317,7 @@ def build_result(context: CheckContext, params: LatencyParams, run: dict[str, An
     result.thresholds = context.evaluate(metrics, intervals)
     _check_percentile_claims(context, result, head)
     current = {"config": head["config"], "mode": head["mode"], "p50_ms": head["p50_ms"],
-               "iqr_ms": head["iqr_ms"], "fingerprint": fingerprint(run["threads"], run["device"])}
+               "iqr_ms": head["iqr_ms"], "fingerprint": timing_fingerprint(run["threads"], run["device"])}
     comparison = _compare(params, head, current, result, baseline, context) if baseline else None
     result.warnings.extend(_loop_warnings(run, context, params))
     result.details = {
@@ -404,8 +405,7 @@ def _baseline_entry(context: CheckContext, params: LatencyParams) -> tuple[Path,
     """The saved headline of this check in the baseline file, or why there is none."""
     import json
 
-    path = Path(str(params.baseline)).expanduser()
-    path = path if path.is_absolute() else context.suite.base_dir / path
+    path = context.resolve_path(str(params.baseline))
     if not path.is_file():
         raise context.error("baseline", f"baseline results file not found: {path}")
     try:
@@ -414,9 +414,9 @@ def _baseline_entry(context: CheckContext, params: LatencyParams) -> tuple[Path,
     except (ValueError, AttributeError) as exc:
         raise context.error("baseline", f"not a modeltests JSON results file: {path} "
                                         f"({exc})") from None
-    name = f"{context.entry.kind}[{context.entry.label}]"
+    name = context.identity.name
     found = [c for c in checks if c.get("kind") == "latency" and c.get("name") == name]
-    found.sort(key=lambda c: not str(c.get("suite", "")).endswith(context.suite.path.name))
+    found.sort(key=lambda c: not str(c.get("suite", "")).endswith(context.identity.suite_path.name))
     if not found:
         return path, f"{path.name} has no latency check named {name}"
     saved = (found[0].get("details") or {}).get("headline")
@@ -447,7 +447,7 @@ def _loop_warnings(run: dict[str, Any], context: CheckContext, params: LatencyPa
 
 
 def _headline_text(result: CheckResult, head: dict[str, Any], run: dict[str, Any]) -> str:
-    from modeltests.checks.base import format_number as fmt
+    from modeltests.text import format_number as fmt
 
     shown = result.failed_thresholds() or result.thresholds
     text = "; ".join(t.describe() for t in shown[:2]) if shown else (

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from modeltests.checks.base import CheckKind, CheckResult, threshold
+from modeltests.registry import CheckKind
+from modeltests.result import CheckResult, threshold
 from modeltests.checks.behavior import TextSource
 from modeltests.context import CheckContext
 

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 from pydantic import Field, model_validator
 
-from modeltests.checks.base import CheckKind, CheckParams, CheckResult, ThresholdResult, threshold
+from modeltests.registry import CheckKind
+from modeltests.result import CheckParams, CheckResult, ThresholdResult, threshold
 from modeltests.compress import Scheme
 from modeltests.context import CheckContext
 from modeltests.data import SliceSpec, slice_indices
-from modeltests.errors import MissingResourceError, UnsupportedCapabilityError
+from modeltests.errors import MissingResourceError, ModelTestsError, UnsupportedCapabilityError
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter, Predictions
@@ -154,7 +155,7 @@ def _quantize(context: CheckContext, module: Any, scheme: Scheme) -> tuple[Any, 
         return compress(module, scheme), {}
     except MissingResourceError as exc:
         raise MissingResourceError(f"{context.location('scheme')}: checks["
-                                   f"{context.entry.index}].scheme: {exc}") from None
+                                   f"{context.identity.index}].scheme: {exc}") from None
 
 
 def _with_copy(context: CheckContext, params: CompressionParams, what: str,
@@ -172,7 +173,10 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
     adapter = reference.with_module(compressed)
     try:
         dataset = context.dataset(params.dataset)
-        predictions = context.runtime.predict(adapter, dataset.texts, context.location())
+        try:
+            predictions = context.run_model(adapter, dataset.texts)
+        except ModelTestsError as exc:
+            raise type(exc)(f"{context.location()}: {exc}") from None
         candidate = Candidate(adapter, what, predictions, {"candidate": what, **facts})
         result = compare(context, params, candidate)
         if "sparsity" in facts:
@@ -199,7 +203,7 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     _add_sizes(result, reference, candidate.adapter)
     if params.speed_examples:
         texts = _speed_texts(dataset.texts, params.speed_examples, context.seed)
-        batch = context.suite.model.batch_size if context.suite.model else 32
+        batch = context.model_params().batch_size
         timing = time_alternately(reference, candidate.adapter, texts, batch, params.speed_rounds)
         result.metrics["speedup"] = timing.pop("speedup")
         result.details["timing"] = timing

@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from modeltests.checks.base import CheckKind, CheckParams, CheckResult, threshold
+from modeltests.registry import CheckKind
+from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.context import CheckContext
 
 Recipe = Literal["deepwordbug", "pruthi", "pwws", "textfooler", "textbugger", "bae", "checklist"]

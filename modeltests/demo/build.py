@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from modeltests.demo.corpus import PHENOMENA, evaluation_examples, training_examples
 from modeltests.demo.lexicon import LABELS
+from modeltests.environment import cache_dir
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -36,12 +37,6 @@ MIN_ACCURACY = 0.85
 SEED = 0
 TRAIN_SIZE = 3000
 MAX_LENGTH = 64
-
-
-def cache_dir() -> Path:
-    """The modeltests cache: ``$MODELTESTS_CACHE`` if set, else ``~/.cache/modeltests``."""
-    configured = os.environ.get("MODELTESTS_CACHE")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "modeltests"
 
 
 def default_model_dir() -> Path:

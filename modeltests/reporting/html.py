@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from modeltests.checks.base import format_number
+from modeltests.text import format_number
 
 
 def render_html(document: dict[str, Any]) -> str:

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
-import sys
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-import pytest
-
-from modeltests.reporting.collector import ResultCollector
+from modeltests.environment import environment_fingerprint
+from modeltests.reporting.entries import ResultCollector, json_number
+from modeltests.runtime import Runtime
 
 FORMAT_VERSION = 1
-_VERSIONED = ("modeltests", "pytest", "torch", "transformers", "textattack", "hypothesis",
-              "pandas", "numpy")
 
 
-def build_document(collector: ResultCollector, runtime: Any, config: pytest.Config
-                   ) -> dict[str, Any]:
+def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[str],
+                   rootdir: Path) -> dict[str, Any]:
     """The whole JSON document: ``run`` metadata, ``summary`` counts and ``checks``."""
     finished = time.time()
     return {
@@ -31,11 +25,11 @@ def build_document(collector: ResultCollector, runtime: Any, config: pytest.Conf
             "started": _iso(collector.started),
             "finished": _iso(finished),
             "duration_s": round(finished - collector.started, 3),
-            "argv": list(config.invocation_params.args),
-            "rootdir": str(config.rootpath),
+            "argv": list(argv),
+            "rootdir": str(rootdir),
             "environment": environment_fingerprint(),
             "device": _devices(runtime),
-            "seeds": _seeds(runtime, config),
+            "seeds": {suite.shown_path: suite.defaults.seed for suite in runtime.suites()},
             "models": _models(runtime),
         },
         "summary": collector.counts(),
@@ -43,64 +37,29 @@ def build_document(collector: ResultCollector, runtime: Any, config: pytest.Conf
     }
 
 
-def environment_fingerprint() -> dict[str, Any]:
-    """What a result depends on: versions, platform, threads, device, seeds in effect."""
-    versions = {}
-    for name in _VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    facts: dict[str, Any] = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or None,
-        "cpu_count": os.cpu_count(),
-        "versions": versions,
-    }
-    torch = sys.modules.get("torch")  # only if a check already imported it
-    if torch is not None:
-        facts["torch_threads"] = torch.get_num_threads()
-        facts["cuda_available"] = bool(torch.cuda.is_available())
-        if facts["cuda_available"]:
-            facts["cuda_device"] = torch.cuda.get_device_name(0)
-    return facts
-
-
-def _models(runtime: Any) -> list[dict[str, Any]]:
+def _models(runtime: Runtime) -> list[dict[str, Any]]:
     models = []
-    for key, record in getattr(runtime, "_models", {}).items():
-        facts: dict[str, Any] = {"key": key.split("::", 1)[-1]}
+    for params, record in runtime.loaded_models():
+        facts: dict[str, Any] = {"key": params.model_dump_json()}
         if record.adapter is not None:
             try:
                 facts.update(record.adapter.describe())
             except Exception as exc:  # a user's describe() must not lose the report
                 facts["describe_error"] = f"{type(exc).__name__}: {exc}"
             facts["load_seconds"] = round(record.seconds, 3)
+            if record.build_seconds:
+                facts["build_seconds"] = round(record.build_seconds, 3)
         else:
             facts["load_error"] = str(record.error)
         models.append(facts)
     return models
 
 
-def _devices(runtime: Any) -> str | None:
+def _devices(runtime: Runtime) -> str | None:
     """The devices the loaded models ran on, e.g. ``cpu`` (None when no model loaded)."""
-    devices = sorted({str(getattr(r.adapter, "device", "cpu"))
-                      for r in getattr(runtime, "_models", {}).values() if r.adapter is not None})
+    devices = sorted({str(record.adapter.device) for _, record in runtime.loaded_models()
+                      if record.adapter is not None})
     return ", ".join(devices) or None
-
-
-def _seeds(runtime: Any, config: pytest.Config) -> dict[str, int]:
-    """``defaults.seed`` of each collected suite, by path relative to the rootdir."""
-    seeds = {}
-    for path, suite in getattr(runtime, "suites", {}).items():
-        try:
-            shown = str(path.relative_to(config.rootpath.resolve()))
-        except ValueError:
-            shown = str(path)
-        seeds[shown] = suite.defaults.seed
-    return seeds
 
 
 def _iso(timestamp: float) -> str:
@@ -117,17 +76,13 @@ def write_json(document: dict[str, Any], path: Path) -> None:
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: NaN becomes null, infinities the strings "inf" / "-inf"
-    (a model that answers NaN must not stop its own report from being written)."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return str(value)
+    """NaN and infinities anywhere in the document made JSON-safe (a model that answers NaN
+    must not stop its own report from being written)."""
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
-    return value
+    return json_number(value)
 
 
 def _default(value: Any) -> Any:
@@ -135,6 +90,4 @@ def _default(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, (set, tuple)):
         return list(value)
-    if isinstance(value, Path):
-        return str(value)
     return str(value)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from modeltests.checks.base import CheckResult, format_number
-
-if TYPE_CHECKING:
-    from modeltests.reporting.collector import ResultCollector
+from modeltests.reporting.entries import Entry, ResultCollector
+from modeltests.result import CheckResult
+from modeltests.text import clip, format_number
 
 _VERDICT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP",
             "xfailed": "XFAIL", "xpassed": "XPASS"}
 
 
-def failure_message(item: Any, result: CheckResult) -> str:
+def failure_message(name: str, location: str, result: CheckResult) -> str:
     """Metric, value, threshold, interval, sample size and a few failing examples."""
-    location = item.suite.location("checks", item.entry.index)
-    lines = [f"{item.name} failed ({location}, n={result.sample_size})"]
+    lines = [f"{name} failed ({location}, n={result.sample_size})"]
     for t in result.failed_thresholds():
         lines.append(f"  {t.describe()}  [{t.key}]")
     if result.examples:
@@ -31,10 +29,10 @@ def failure_message(item: Any, result: CheckResult) -> str:
 
 def describe_example(example: dict[str, Any]) -> str:
     """One example on one line, text clipped."""
-    text = _clip(str(example.get("text", example.get("original", ""))))
+    text = clip(str(example.get("text", example.get("original", ""))), 70)
     parts = [repr(text)]
     if "perturbed" in example:
-        parts.append(f"-> {_clip(str(example['perturbed']))!r}")
+        parts.append(f"-> {clip(str(example['perturbed']), 70)!r}")
     if "expected" in example:
         parts.append(f"expected {example['expected']}")
     if "predicted" in example:
@@ -59,7 +57,7 @@ def write_summary(terminal: Any, collector: ResultCollector) -> None:
     widths = [min(max(len(r[i]) for r in rows + [headers]), 48) for i in range(3)]
     terminal.write_line("  ".join(h.ljust(w) for h, w in zip(headers, widths)) + "  " + headers[3])
     for row in rows:
-        cells = [_clip(c, w).ljust(w) for c, w in zip(row[:3], widths)]
+        cells = [clip(c, w).ljust(w) for c, w in zip(row[:3], widths)]
         markup = {"red": True} if row[2] in ("FAIL", "ERROR", "XPASS") else \
             {"green": True} if row[2] == "PASS" else {"yellow": True}
         terminal.write_line("  ".join(cells) + "  " + row[3], **markup)
@@ -67,16 +65,11 @@ def write_summary(terminal: Any, collector: ResultCollector) -> None:
     terminal.write_line(f"modeltests: {len(rows)} checks: {counts}")
 
 
-def _key_metric(entry: dict[str, Any]) -> str:
+def _key_metric(entry: Entry) -> str:
     if entry.get("headline"):
         return str(entry["headline"])
     if entry["outcome"] in ("error", "skipped", "failed") and entry.get("message"):
-        return _clip(entry["message"].splitlines()[-1], 90)
+        return clip(entry["message"].splitlines()[-1], 90)
     metrics = entry.get("metrics") or {}
     return ", ".join(f"{k}={format_number(v)}" for k, v in list(metrics.items())[:3]
                      if isinstance(v, (int, float)))
-
-
-def _clip(text: str, limit: int = 70) -> str:
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -7,14 +7,17 @@ from typing import Any
 
 import pytest
 
-from modeltests.state import COLLECTOR_KEY, runtime_of
+from modeltests.reporting.entries import ResultCollector
+from modeltests.runtime import Runtime
 
 
 class ReportWriter:
-    """Registered as a plugin object at configure time; holds its config."""
+    """Registered as a plugin object at configure time; gathers the entries of a pytest run."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, runtime: Runtime, collector: ResultCollector) -> None:
         self.config = config
+        self.runtime = runtime
+        self.collector = collector
         self.written = False
 
     @property
@@ -24,15 +27,14 @@ class ReportWriter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         entry = getattr(report, "modeltests", None)
         if entry is not None:
-            self.config.stash[COLLECTOR_KEY].add(entry)
+            self.collector.add(entry)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from modeltests.reporting.terminal import write_summary
 
-        collector = self.config.stash[COLLECTOR_KEY]
-        if self.is_worker or not collector.entries:
+        if self.is_worker or not self.collector.entries:
             return
-        write_summary(terminalreporter, collector)
+        write_summary(terminalreporter, self.collector)
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
 
@@ -54,11 +56,11 @@ class ReportWriter:
         from modeltests.reporting.html import write_html
         from modeltests.reporting.json_report import build_document, write_json
 
-        collector = self.config.stash[COLLECTOR_KEY]
         paths = self.paths()
-        if not paths or not collector.entries:
+        if not paths or not self.collector.entries:
             return []
-        document = build_document(collector, runtime_of(self.config), self.config)
+        document = build_document(self.collector, self.runtime,
+                                  self.config.invocation_params.args, self.config.rootpath)
         write_json(document, paths["json"])
         write_html(document, paths["html"])
         self.written = True

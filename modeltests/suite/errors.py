@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from pydantic import BaseModel, ValidationError
 
-from modeltests.registry import close_matches
+from modeltests.text import close_matches, shown_path, unknown_name_message
 from modeltests.suite.source import KeyPath, YamlSource
 
 
@@ -30,7 +30,7 @@ class Problem:
 
     def render(self, rootdir: Path | None = None) -> str:
         """``suites/x.yaml:12: checks[0].min_accuracy: must be ...``"""
-        shown = _relative(self.path, rootdir)
+        shown = shown_path(self.path, rootdir)
         key = dotted(self.key)
         return f"{shown}:{self.line}: {key + ': ' if key else ''}{self.message}"
 
@@ -92,7 +92,7 @@ def _message(err: dict[str, Any], model: type[BaseModel], key: KeyPath) -> str:
     allowed = _allowed_keys(model, key[:-1])
     if kind == "extra_forbidden":
         name = key[-1] if key else "?"
-        return _unknown(f"unknown key {name!r}", str(name), allowed)
+        return unknown_name_message(f"unknown key {name!r}", str(name), allowed)
     if kind == "missing":
         return "required key is missing"
     if kind in ("literal_error", "enum"):
@@ -121,14 +121,6 @@ def _message(err: dict[str, Any], model: type[BaseModel], key: KeyPath) -> str:
 _NUMBER_ERRORS = {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float",
                   "finite_number"}
 _BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
-
-
-def _unknown(prefix: str, name: str, allowed: list[str]) -> str:
-    hint = close_matches(name, allowed)
-    text = prefix + (f"; did you mean {hint[0]!r}?" if hint else "")
-    if allowed:
-        text += f" (allowed: {', '.join(allowed)})"
-    return text
 
 
 def _literal_values(expected: str) -> list[str]:
@@ -216,13 +208,3 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _relative(path: Path, rootdir: Path | None) -> str:
-    if rootdir is not None:
-        try:
-            return str(path.resolve().relative_to(rootdir.resolve()))
-        except ValueError:
-            pass
-    return str(path)
-
-
-unknown_name_message = _unknown

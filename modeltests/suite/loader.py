@@ -13,16 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from modeltests.adapters.base import AdapterParams, LoadContext
-from modeltests.checks.base import CheckParams
+from modeltests.result import CheckParams
 from modeltests.registry import Registry
-from modeltests.suite.errors import (
-    Problem,
-    problem_at,
-    problems_from_validation,
-    unknown_name_message,
-)
+from modeltests.errors import SuiteError
+from modeltests.suite.errors import Problem, problem_at, problems_from_validation, render_problems
 from modeltests.suite.schema import DatasetSpec, Defaults, SuiteHeader
-from modeltests.suite.source import YamlSource
+from modeltests.suite.source import YamlSource, YamlSyntaxError, load_yaml
+from modeltests.text import shown_path, unknown_name_message
 
 DEFAULT_ADAPTER = "transformers"
 SUITE_KEYS = ("model", "checks")
@@ -72,13 +69,53 @@ class Suite:
 
         The path is shown relative to the rootdir, as in collection errors.
         """
-        shown = self.path.name
-        if self.rootdir is not None:
-            try:
-                shown = str(self.path.resolve().relative_to(self.rootdir.resolve()))
-            except ValueError:
-                shown = str(self.path)
-        return f"{shown}:{self.line_of(*key)}"
+        return f"{self.shown_path}:{self.line_of(*key)}"
+
+    @property
+    def shown_path(self) -> str:
+        """The suite file as messages and reports show it: relative to the rootdir."""
+        return shown_path(self.path, self.rootdir)
+
+    def render_problems(self, problems: list[Problem] | None = None) -> str:
+        """The suite's problems (or ``problems``), one located line each."""
+        return render_problems(self.problems if problems is None else problems, self.rootdir)
+
+    def require_valid(self) -> Suite:
+        """This suite, or a :class:`SuiteError` listing every problem in it."""
+        problems = self.problems + [p for entry in self.checks for p in entry.problems]
+        if problems:
+            raise SuiteError(self.render_problems(problems))
+        return self
+
+
+class NotASuiteError(SuiteError):
+    """A YAML file that is not a modeltests suite (no ``model`` or ``checks`` key)."""
+
+
+def load_suite(path: Path, registry: Registry, rootdir: Path) -> Suite:
+    """Read and validate the suite file at ``path``: the one way from YAML to a suite.
+
+    Raises :class:`SuiteError` (located) when the file is missing or is not valid YAML, and
+    :class:`NotASuiteError` when it is YAML but not a suite. Problems inside a suite do not
+    raise: they stay on the returned :class:`Suite` (and its entries) so that the valid checks
+    can still run; :meth:`Suite.require_valid` turns them into an error.
+    """
+    shown = shown_path(path, rootdir)
+    if not path.is_file():
+        raise SuiteError(f"suite file not found: {shown}")
+    try:
+        source = load_yaml(path)
+    except YamlSyntaxError as exc:
+        raise SuiteError(f"{shown}:{exc.line}: invalid YAML: {exc}", exc.line) from None
+    if not looks_like_suite(source.data):
+        raise NotASuiteError(f"{shown}:1: not a modeltests suite: a suite is a mapping with the "
+                             "keys 'model' and 'checks'", 1)
+    suite = build_suite(source, registry, rootdir)
+    if not suite.checks:
+        problems = suite.problems or [Problem(path, suite.line_of("checks"), ("checks",),
+                                              "the suite has no checks")]
+        raise SuiteError(render_problems(problems, rootdir), min(p.line for p in problems))
+    return suite
 
 
 def looks_like_suite(data: Any) -> bool:
@@ -94,7 +131,8 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         problems.append(problem_at(source, (), "a suite file must be a mapping with "
                                    "'model' and 'checks' keys"))
     header = _validate_header(source, data, problems)
-    context = LoadContext(base_dir=source.path.parent, rootdir=rootdir)
+    context = LoadContext(base_dir=source.path.parent, rootdir=rootdir,
+                          builtin_names=tuple(registry.builtin_model_names))
     model = _validate_model(source, ("model",), data.get("model"), registry, context, problems)
     models = {
         name: spec

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from modeltests.checks.base import GateMode
+from modeltests.result import GateMode
 
 
 class DatasetSpec(BaseModel):

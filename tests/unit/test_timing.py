@@ -7,10 +7,10 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
+from modeltests.environment import fingerprint_mismatch
 from modeltests.timing import (
     TimingPlan,
     compare_to_baseline,
-    fingerprint_mismatch,
     is_stable,
     measure,
     scaling,

@@ -1,24 +1,22 @@
-"""What a check is: its parameters, its result, and the thresholds it gates on.
+"""The vocabulary of a verdict: check parameters, thresholds, and what a check returns.
 
-A check kind is a :class:`CheckKind`: a name (the suite's ``kind:``), a pydantic parameter model
-derived from :class:`CheckParams`, and a ``run(context, params) -> CheckResult`` function. The
-built-in kinds and a user's own register the same way, through the
-``pytest_modeltests_register_checks`` hook (see :mod:`modeltests.hookspecs`).
-
-Thresholds are parameters named ``min_<metric>`` or ``max_<metric>``: ``min_accuracy: 0.9`` passes
-when the metric ``accuracy`` is at least 0.9. :func:`evaluate_thresholds` applies them to a
-result's metrics, so a new check only has to compute metrics.
+Every check kind's parameters derive from :class:`CheckParams`; its ``run(context, params)``
+returns a :class:`CheckResult`. Thresholds are parameters named ``min_<metric>`` or
+``max_<metric>`` declared with :func:`threshold`: ``min_accuracy: 0.9`` passes when the metric
+``accuracy`` is at least 0.9. :func:`evaluate_thresholds` applies them to a result's metrics, and
+the runner applies every declared threshold a check did not evaluate itself
+(:func:`gate_declared_thresholds`), so a new check only has to compute metrics.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from modeltests.context import CheckContext
+from modeltests.stats import threshold_resolved
+from modeltests.text import format_number
 
 GateMode = Literal["estimate", "bound"]
 THRESHOLD_MARK = "x-modeltests-threshold"
@@ -102,6 +100,7 @@ class ThresholdResult:
     interval: tuple[float, float] | None = None
     resolved: bool = True
     scope: str = ""
+    note: str = ""
 
     @property
     def key(self) -> str:
@@ -111,11 +110,14 @@ class ThresholdResult:
 
     def describe(self) -> str:
         """``accuracy 0.812 < 0.850 (min_accuracy)``-style one-liner."""
-        shown = "n/a" if self.value is None else _fmt(self.value)
+        scope = self.scope + " " if self.scope else ""
+        shown = "n/a" if self.value is None else format_number(self.value)
         relation = self.operator if self.passed else {">=": "<", "<=": ">"}[self.operator]
-        text = f"{self.scope + ' ' if self.scope else ''}{self.metric} {shown} {relation} {_fmt(self.limit)}"
+        text = f"{scope}{self.metric} {shown} {relation} {format_number(self.limit)}"
         if self.interval is not None:
             text += f" ({self.describe_interval()})"
+        if self.note:
+            text += f" ({self.note})"
         return text
 
     def describe_interval(self) -> str:
@@ -123,10 +125,10 @@ class ThresholdResult:
         latency percentiles) reads as the bound it is."""
         low, high = self.interval or (None, None)
         if low is not None and self.value is not None and low == self.value and high != low:
-            return f"95% upper bound {_fmt(high)}"
+            return f"95% upper bound {format_number(high)}"
         if high is not None and self.value is not None and high == self.value and low != high:
-            return f"95% lower bound {_fmt(low)}"
-        return f"95% CI {_fmt(low)} to {_fmt(high)}"
+            return f"95% lower bound {format_number(low)}"
+        return f"95% CI {format_number(low)} to {format_number(high)}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,6 +141,7 @@ class ThresholdResult:
             "interval": list(self.interval) if self.interval else None,
             "resolved": self.resolved,
             "scope": self.scope or None,
+            "note": self.note or None,
         }
 
 
@@ -155,6 +158,9 @@ class CheckResult:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     skip_reason: str | None = None
     headline: str | None = None
+    waived: dict[str, str] = field(default_factory=dict)
+    """Declared thresholds that do not apply to this run, by metric, with the reason (e.g. the
+    suite turned that measurement off); every other declared threshold gates."""
 
     @property
     def passed(self) -> bool:
@@ -170,24 +176,7 @@ class CheckResult:
         shown = self.failed_thresholds() or self.thresholds
         if shown:
             return "; ".join(t.describe() for t in shown[:2])
-        return ", ".join(f"{k}={_fmt(v)}" for k, v in list(self.metrics.items())[:3])
-
-
-RunFunction = Callable[["CheckContext", Any], CheckResult]
-
-
-@dataclass(frozen=True)
-class CheckKind:
-    """A kind of check: ``kind:`` name, parameter model, and the function that runs it.
-
-    ``needs_model`` is False for checks that load the model themselves (or none).
-    """
-
-    name: str
-    params: type[CheckParams]
-    run: RunFunction
-    description: str = ""
-    needs_model: bool = True
+        return ", ".join(f"{k}={format_number(v)}" for k, v in list(self.metrics.items())[:3])
 
 
 def evaluate_thresholds(
@@ -203,8 +192,6 @@ def evaluate_thresholds(
     A metric that is missing (None or absent) fails its threshold: a gate never passes on a
     number it could not measure. With ``gate="bound"`` the interval's far side must clear the limit.
     """
-    from modeltests.stats import threshold_resolved
-
     intervals = intervals or {}
     results = []
     for metric, operator, limit in limits if limits is not None else threshold_limits(params):
@@ -226,14 +213,20 @@ def _holds(value: float, operator: str, limit: float) -> bool:
     return value >= limit if operator == ">=" else value <= limit
 
 
-def _fmt(value: float) -> str:
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 10:
-        return str(int(value))
-    if abs(value) >= 100:
-        return f"{value:.1f}"
-    return f"{value:.3f}" if abs(value) >= 0.001 or value == 0 else f"{value:.2e}"
+def gate_declared_thresholds(params: CheckParams, result: CheckResult, gate: GateMode) -> None:
+    """Evaluate every threshold ``params`` declares that ``result`` did not evaluate itself.
 
-
-format_number = _fmt
+    A check that declares ``min_*`` / ``max_*`` fields but forgets to gate on them must not pass
+    silently: the missing ones are applied to ``result.metrics`` (and ``result.intervals``), and a
+    declared threshold whose metric is absent fails with a message that names it.
+    """
+    # A check may evaluate a declared threshold under a scope (latency: the headline
+    # configuration); the metric, direction and limit identify it.
+    evaluated = {(t.metric, t.operator, t.limit) for t in result.thresholds}
+    missing = [limit for limit in params.threshold_limits()
+               if limit not in evaluated and limit[0] not in result.waived]
+    for added in evaluate_thresholds(params, result.metrics, result.intervals, gate,
+                                     limits=missing):
+        if added.value is None:
+            added.note = f"not measured: the check returned no '{added.metric}' metric"
+        result.thresholds.append(added)

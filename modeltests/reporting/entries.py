@@ -1,0 +1,145 @@
+"""One JSON-ready entry per check or user test: the record every report is built from.
+
+The pytest path builds entries from test reports (:func:`entry_from_report`); they travel on
+``report.modeltests``, which pytest-xdist serialises, so the controller receives the same entries
+as a serial run and only the controller writes files. :func:`modeltests.run` builds the same
+entries with :func:`build_entry` directly. Reporting never sees pytest items: collection stashes
+an :class:`ItemInfo` for each, and that is all an entry needs to know about the item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from modeltests.result import CheckResult
+
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """What the reports say about a test: its suite (as shown), kind, name and YAML line.
+
+    ``kind`` is the check kind, ``"suite"`` for a suite that could not be read, or ``"python"``
+    for a plain Python test that used the ``modeltests`` fixture.
+    """
+
+    suite: str | None
+    kind: str
+    name: str
+    line: int | None = None
+    description: str | None = None
+
+
+def build_entry(info: ItemInfo, *, nodeid: str, outcome: str, when: str, duration: float,
+                message: str, result: CheckResult | None = None,
+                user_fields: dict[str, Any] | None = None) -> Entry:
+    """The JSON entry of one test (format in the README)."""
+    entry: Entry = {
+        "nodeid": nodeid,
+        "suite": info.suite,
+        "kind": info.kind,
+        "name": info.name,
+        "line": info.line,
+        "outcome": outcome,
+        "when": when,
+        "metrics": {},
+        "thresholds": [],
+        "sample_size": None,
+        "duration_s": round(float(duration), 4),
+        "message": message,
+        "examples": [],
+        "details": {},
+        "warnings": [],
+        "intervals": {},
+        "description": info.description,
+    }
+    if result is not None:
+        entry.update(_result_fields(result))
+    if user_fields is not None:
+        entry.update(user_fields)
+    return entry
+
+
+def entry_from_report(info: ItemInfo, report: pytest.TestReport, result: CheckResult | None,
+                      user_fields: dict[str, Any] | None) -> Entry | None:
+    """The entry after one phase of a pytest run, or None when the phase adds nothing."""
+    if report.when == "teardown" and not report.failed:
+        return None
+    if report.when == "setup" and report.passed:
+        return None
+    return build_entry(info, nodeid=report.nodeid, outcome=outcome_word(report),
+                       when=str(report.when), duration=report.duration,
+                       message=_message(report), result=result, user_fields=user_fields)
+
+
+def _result_fields(result: CheckResult) -> Entry:
+    return {
+        "metrics": {k: json_number(v) for k, v in result.metrics.items()},
+        "thresholds": [t.to_json() for t in result.thresholds],
+        "sample_size": result.sample_size,
+        "examples": result.examples,
+        "details": result.details,
+        "warnings": list(result.warnings),
+        "intervals": {k: list(v) for k, v in result.intervals.items()},
+        "headline": result.key_metric(),
+        "waived": dict(result.waived),
+    }
+
+
+def json_number(value: Any) -> Any:
+    """JSON has no NaN or infinity: NaN becomes null, infinities the strings "inf" / "-inf"."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return str(value)
+    return value
+
+
+def outcome_word(report: pytest.TestReport) -> str:
+    """pytest's word for the outcome: passed, failed, error, skipped, xfailed, xpassed."""
+    if hasattr(report, "wasxfail"):
+        return "xpassed" if report.passed or report.failed else "xfailed"
+    if report.when != "call" and report.failed:
+        return "error"
+    return str(report.outcome)
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.passed and not hasattr(report, "wasxfail"):
+        return ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    text = report.longreprtext or ""
+    if hasattr(report, "wasxfail") and not text:
+        return f"expected failure: {report.wasxfail}"
+    return text.strip()
+
+
+@dataclass
+class ResultCollector:
+    """Keeps the latest entry per node id, in the order tests ran."""
+
+    started: float
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def add(self, entry: Entry) -> None:
+        previous = self.entries.get(entry["nodeid"])
+        if previous is not None and previous["outcome"] in ("failed", "error") \
+                and entry["when"] == "teardown":
+            return
+        if previous is not None and entry["when"] == "teardown":
+            entry = {**previous, "outcome": "error", "message": entry["message"]}
+        self.entries[entry["nodeid"]] = entry
+
+    def ordered(self) -> list[Entry]:
+        return list(self.entries.values())
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in self.entries.values():
+            counts[entry["outcome"]] = counts.get(entry["outcome"], 0) + 1
+        return counts

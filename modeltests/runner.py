@@ -1,0 +1,105 @@
+"""Running one check: the single path from a suite entry to a :class:`CheckResult`.
+
+pytest items (:mod:`modeltests.collect`) and :func:`modeltests.run` both call
+:func:`prepare_check` (bad input and model-load errors, before the check runs) and
+:func:`execute_check` (the check itself, with every declared threshold gated).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
+from modeltests.context import CheckContext, CheckIdentity, LoadRecord
+from modeltests.data import Dataset, check_labels_known
+from modeltests.errors import SuiteError
+from modeltests.registry import CheckKind
+from modeltests.result import CheckParams, CheckResult, gate_declared_thresholds
+from modeltests.runtime import Runtime
+from modeltests.suite.loader import CheckEntry, Suite
+
+
+class SessionContext(CheckContext):
+    """The :class:`CheckContext` of a session: every method goes to the :class:`Runtime`."""
+
+    def __init__(self, runtime: Runtime, suite: Suite, entry: CheckEntry,
+                 params: CheckParams) -> None:
+        identity = CheckIdentity(entry.kind, entry.label, entry.index, entry.line, suite.path)
+        super().__init__(identity, params, suite.defaults.gate, suite.defaults.seed,
+                         suite.defaults.max_examples)
+        self._runtime = runtime
+        self._suite = suite
+
+    def model(self, name: str | None = None) -> ModelAdapter:
+        return self._runtime.model(self._suite, name)
+
+    def model_params(self, name: str | None = None) -> AdapterParams:
+        return self._runtime.model_params(self._suite, name)[0]
+
+    def load_record(self, name: str | None = None) -> LoadRecord:
+        return self._runtime.load_record(self._suite, name)
+
+    def dataset(self, name: str) -> Dataset:
+        return self._runtime.dataset(self._suite, name)
+
+    def predictions(self, dataset: str, model: str | None = None) -> Predictions:
+        return self._runtime.predictions(self._suite, dataset, model)
+
+    def predict(self, texts: Sequence[str], model: str | None = None) -> Predictions:
+        return self._runtime.predict_reusing(self._suite, texts, model)
+
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[str]) -> Predictions:
+        return self._runtime.run_model(adapter, texts)
+
+    def model_was_used(self, adapter: ModelAdapter) -> bool:
+        return self._runtime.model_was_used(adapter)
+
+    def resolve_path(self, path: str) -> Path:
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self._suite.base_dir / candidate
+
+    def location(self, *key: Any) -> str:
+        return self._suite.location("checks", self.identity.index, *key)
+
+
+def check_kind(runtime: Runtime, entry: CheckEntry) -> CheckKind:
+    """The registered kind of a valid entry."""
+    kind = runtime.registry.get_check(entry.kind)
+    if kind is None or entry.params is None:  # validated at load: a kind unregistered since
+        raise SuiteError(f"check kind {entry.kind!r} is not registered", entry.line)
+    return kind
+
+
+def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
+    """Everything that must hold before a check runs, or the located error that says why not.
+
+    Invalid entries, a model that fails to load, and a dataset that cannot be read or whose
+    labels the model lacks are errors in the input (pytest's ERROR), not verdicts on the model.
+    """
+    problems = suite.problems + entry.problems
+    if problems:
+        raise SuiteError(suite.render_problems(problems), min(p.line for p in problems))
+    kind = check_kind(runtime, entry)
+    labels = None
+    if kind.needs_model:
+        labels = runtime.model(suite).labels
+    name = getattr(entry.params, "dataset", None)
+    if isinstance(name, str) and name in suite.datasets:
+        dataset = runtime.dataset(suite, name)
+        if labels is not None:
+            check_labels_known(dataset, labels, suite.location("datasets", name))
+
+
+def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckResult:
+    """Run a prepared check; declared thresholds it did not evaluate are gated here."""
+    kind = check_kind(runtime, entry)
+    assert entry.params is not None
+    context = SessionContext(runtime, suite, entry, entry.params)
+    result = kind.run(context, entry.params)
+    if not isinstance(result, CheckResult):
+        raise TypeError(f"check kind {kind.name!r} returned {type(result).__name__}, "
+                        "not a CheckResult")
+    if result.skip_reason is None:
+        gate_declared_thresholds(entry.params, result, context.gate)
+    return result

@@ -1,0 +1,52 @@
+"""Small text helpers shared by messages and reports: did-you-mean, clipping, shown paths, numbers.
+
+One place for each, so that a path or a number reads the same in a collection error, a failure
+message, the JSON and the HTML.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Iterable
+
+
+def close_matches(word: str, choices: Iterable[str]) -> list[str]:
+    """Choices that look like ``word`` (for "did you mean ...?")."""
+    return difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+
+
+def unknown_name_message(prefix: str, name: str, allowed: list[str]) -> str:
+    """``prefix; did you mean 'x'? (allowed: a, b, c)`` for a name that is not among ``allowed``."""
+    hint = close_matches(name, allowed)
+    text = prefix + (f"; did you mean {hint[0]!r}?" if hint else "")
+    if allowed:
+        text += f" (allowed: {', '.join(allowed)})"
+    return text
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown_path(path: Path, rootdir: Path | None) -> str:
+    """``path`` relative to ``rootdir`` when it lies below it, else as given."""
+    if rootdir is not None:
+        try:
+            return str(path.resolve().relative_to(rootdir.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def format_number(value: float) -> str:
+    """A metric for people: integers plain, 3 decimals, 1 decimal past 100, tiny values in e-notation."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 10:
+        return str(int(value))
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.3f}" if abs(value) >= 0.001 or value == 0 else f"{value:.2e}"

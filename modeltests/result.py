@@ -67,6 +67,12 @@ class CheckParams(BaseModel):
         return threshold_limits(self)
 
 
+class SeededParams(CheckParams):
+    """Parameters of a check that samples or generates inputs: adds its own ``seed``."""
+
+    seed: int | None = Field(default=None, description="Defaults to the suite's defaults.seed.")
+
+
 def threshold_limits(params: BaseModel) -> list[tuple[str, str, float]]:
     """``(metric, operator, limit)`` for every field of ``params`` declared with :func:`threshold`.
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from pydantic import Field
 
 from modeltests.registry import CheckKind
-from modeltests.result import CheckParams, CheckResult, threshold
+from modeltests.result import CheckResult, SeededParams, threshold
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
 
@@ -35,7 +35,7 @@ EDGE_INPUTS: dict[str, str] = {
 }
 
 
-class AvailabilityParams(CheckParams):
+class AvailabilityParams(SeededParams):
     """Load, smoke, validity, edge inputs, determinism, batch invariance, generated texts."""
 
     kind: str = "availability"
@@ -44,7 +44,6 @@ class AvailabilityParams(CheckParams):
                                          description="More odd inputs to try, besides the built-in ones.")
     generated_examples: int = Field(default=40, ge=0, le=2000,
                                     description="Hypothesis-generated texts to try (0 disables).")
-    seed: int | None = Field(default=None, description="Seed for generated texts.")
     batch_tolerance: float = Field(default=1e-4, ge=0, description="Allowed probability difference "
                                    "between batched and one-by-one outputs when counting agreement.")
     max_load_seconds: float | None = threshold("Slowest acceptable load.", gt=0)

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modeltests.adapters.base import AdapterKind, AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.base import (
+    AdapterKind,
+    AdapterParams,
+    LoadContext,
+    ModelAdapter,
+    Predictions,
+)
 from modeltests.context import CheckContext, LoadRecord
 from modeltests.errors import (
     DatasetError,

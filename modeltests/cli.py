@@ -23,7 +23,7 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from modeltests.suite.schema import suite_json_schema
+    from modeltests.suite.json_schema import suite_json_schema
 
     text = json.dumps(suite_json_schema(_registry(args)), indent=2, sort_keys=True) + "\n"
     if args.output:

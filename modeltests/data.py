@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modeltests.errors import DatasetError
-from modeltests.text import close_matches
 from modeltests.suite.schema import DatasetSpec
+from modeltests.text import close_matches
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +52,7 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
         raise DatasetError(f"{at('format')}: datasets.{name}.format: cannot tell the format of "
                            f"{path.name}; set format to one of csv, jsonl, parquet")
     try:
-        frame = _read(pd, path, fmt)
+        frame = _read(path, fmt)
     except Exception as exc:  # pandas raises many types; the user needs the reason, not a trace
         raise DatasetError(f"{location}: datasets.{name}: cannot read {path.name} as {fmt}: "
                            f"{type(exc).__name__}: {exc}") from None
@@ -73,7 +73,9 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     return Dataset(name=name, path=path, texts=texts, labels=labels, frame=frame)
 
 
-def _read(pd: Any, path: Path, fmt: str) -> pd.DataFrame:
+def _read(path: Path, fmt: str) -> pd.DataFrame:
+    import pandas as pd
+
     if fmt == "csv":
         return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
     if fmt == "jsonl":

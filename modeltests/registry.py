@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Generic, Iterable, Protocol, TypeVar
 
-from modeltests.adapters.base import AdapterKind, AdapterParams, Loader
+from modeltests.adapters.base import AdapterKind, Loader, P
 from modeltests.context import CheckContext
 from modeltests.result import CheckParams, CheckResult
 
-RunFunction = Callable[[CheckContext, Any], CheckResult]
+C = TypeVar("C", bound=CheckParams)
+
+RunFunction = Callable[[CheckContext, C], CheckResult]
 """``run(context, params) -> CheckResult``: what a check kind does."""
 
 BuiltinModel = Callable[[], Path]
@@ -23,15 +25,15 @@ BuiltinModel = Callable[[], Path]
 
 
 @dataclass(frozen=True)
-class CheckKind:
+class CheckKind(Generic[C]):
     """A kind of check: ``kind:`` name, parameter model, and the function that runs it.
 
     ``needs_model`` is False for checks that load the model themselves (or none).
     """
 
     name: str
-    params: type[CheckParams]
-    run: RunFunction
+    params: type[C]
+    run: RunFunction[C]
     description: str = ""
     needs_model: bool = True
 
@@ -40,27 +42,27 @@ class Registry:
     """Check kinds and adapters by name. Names are unique; re-registering a name is an error."""
 
     def __init__(self) -> None:
-        self._checks: dict[str, CheckKind] = {}
-        self._adapters: dict[str, AdapterKind] = {}
+        self._checks: dict[str, CheckKind[Any]] = {}
+        self._adapters: dict[str, AdapterKind[Any]] = {}
         self._builtin_models: dict[str, BuiltinModel] = {}
 
     # -- checks -------------------------------------------------------------------------------
-    def add_check(self, kind: CheckKind) -> None:
+    def add_check(self, kind: CheckKind[Any]) -> None:
         """Register a check kind (its ``name`` becomes a valid ``kind:`` in suites)."""
         if kind.name in self._checks:
             raise ValueError(f"check kind {kind.name!r} is already registered")
         self._checks[kind.name] = kind
 
     def check(
-        self, name: str, params: type[CheckParams], description: str = "", needs_model: bool = True
-    ) -> Callable[[RunFunction], RunFunction]:
+        self, name: str, params: type[C], description: str = "", needs_model: bool = True
+    ) -> Callable[[RunFunction[C]], RunFunction[C]]:
         """Decorator form of :meth:`add_check`::
 
             @registry.check("label_balance", params=LabelBalanceParams)
             def run(context, params): ...
         """
 
-        def decorate(run: RunFunction) -> RunFunction:
+        def decorate(run: RunFunction[C]) -> RunFunction[C]:
             doc = description or (run.__doc__ or "").strip().splitlines()[0:1]
             text = doc if isinstance(doc, str) else (doc[0] if doc else "")
             self.add_check(CheckKind(name, params, run, text, needs_model))
@@ -68,42 +70,42 @@ class Registry:
 
         return decorate
 
-    def get_check(self, name: str) -> CheckKind | None:
+    def get_check(self, name: str) -> CheckKind[Any] | None:
         return self._checks.get(name)
 
     @property
     def check_names(self) -> list[str]:
         return sorted(self._checks)
 
-    def checks(self) -> Iterable[CheckKind]:
+    def checks(self) -> Iterable[CheckKind[Any]]:
         return [self._checks[name] for name in self.check_names]
 
     # -- adapters -----------------------------------------------------------------------------
-    def add_adapter(self, kind: AdapterKind) -> None:
+    def add_adapter(self, kind: AdapterKind[Any]) -> None:
         """Register a model adapter (its ``name`` becomes a valid ``model.adapter``)."""
         if kind.name in self._adapters:
             raise ValueError(f"model adapter {kind.name!r} is already registered")
         self._adapters[kind.name] = kind
 
     def adapter(
-        self, name: str, params: type[AdapterParams], description: str = ""
-    ) -> Callable[[Loader], Loader]:
+        self, name: str, params: type[P], description: str = ""
+    ) -> Callable[[Loader[P]], Loader[P]]:
         """Decorator form of :meth:`add_adapter`."""
 
-        def decorate(load: Loader) -> Loader:
+        def decorate(load: Loader[P]) -> Loader[P]:
             self.add_adapter(AdapterKind(name, params, load, description))
             return load
 
         return decorate
 
-    def get_adapter(self, name: str) -> AdapterKind | None:
+    def get_adapter(self, name: str) -> AdapterKind[Any] | None:
         return self._adapters.get(name)
 
     @property
     def adapter_names(self) -> list[str]:
         return sorted(self._adapters)
 
-    def adapters(self) -> Iterable[AdapterKind]:
+    def adapters(self) -> Iterable[AdapterKind[Any]]:
         return [self._adapters[name] for name in self.adapter_names]
 
 

@@ -129,10 +129,12 @@ class ThresholdResult:
     def describe_interval(self) -> str:
         """``95% CI 0.81 to 0.86``; a one-sided interval (one end is the estimate itself, as for
         latency percentiles) reads as the bound it is."""
-        low, high = self.interval or (None, None)
-        if low is not None and self.value is not None and low == self.value and high != low:
+        if self.interval is None:
+            return "no interval"
+        low, high = self.interval
+        if self.value is not None and low == self.value and high != low:
             return f"95% upper bound {format_number(high)}"
-        if high is not None and self.value is not None and high == self.value and low != high:
+        if self.value is not None and high == self.value and low != high:
             return f"95% lower bound {format_number(low)}"
         return f"95% CI {format_number(low)} to {format_number(high)}"
 
@@ -171,6 +173,15 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return all(t.passed for t in self.thresholds)
+
+    def warn_unresolved(self, thresholds: list[ThresholdResult], n: int) -> None:
+        """Warn for each threshold whose 95% interval contains its limit: ``n`` is too small."""
+        for t in thresholds:
+            if not t.resolved and t.interval is not None:
+                self.warnings.append(
+                    f"{t.scope + ' ' if t.scope else ''}{t.metric}: the 95% interval "
+                    f"{t.interval[0]:.3f}-{t.interval[1]:.3f} contains the threshold "
+                    f"{t.limit:g}; n={n} is too small to decide it")
 
     def failed_thresholds(self) -> list[ThresholdResult]:
         return [t for t in self.thresholds if not t.passed]

@@ -63,7 +63,7 @@ class SessionContext(CheckContext):
         return self._suite.location("checks", self.identity.index, *key)
 
 
-def check_kind(runtime: Runtime, entry: CheckEntry) -> CheckKind:
+def check_kind(runtime: Runtime, entry: CheckEntry) -> CheckKind[Any]:
     """The registered kind of a valid entry."""
     kind = runtime.registry.get_check(entry.kind)
     if kind is None or entry.params is None:  # validated at load: a kind unregistered since

@@ -206,7 +206,7 @@ class Runtime:
                 record.adapter.close()
 
 
-def validate_predictions(predictions: Any, texts: Sequence[str], labels: Sequence[str]) -> None:
+def validate_predictions(predictions: object, texts: Sequence[str], labels: Sequence[str]) -> None:
     """Raise :class:`ModelOutputError` unless ``predictions`` are valid for ``texts``."""
     import numpy as np
 
@@ -242,9 +242,10 @@ def _gather(rows: list[tuple[Predictions, int]]) -> Predictions:
 
     first = rows[0][0]
     labels = [predictions.labels[row] for predictions, row in rows]
-    if any(predictions.probabilities is None for predictions, _ in rows):
+    matrices = [predictions.probabilities for predictions, _ in rows]
+    if any(matrix is None for matrix in matrices):
         return Predictions.from_labels(labels, first.label_names)
-    matrix = np.vstack([predictions.probabilities[row] for predictions, row in rows])
+    matrix = np.vstack([m[row] for m, (_, row) in zip(matrices, rows) if m is not None])
     return Predictions(labels, list(first.label_names), matrix)
 
 

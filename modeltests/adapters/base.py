@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -156,15 +156,18 @@ class ModelAdapter:
         """Release resources (called at the end of the session)."""
 
 
-Loader = Callable[[AdapterParams, LoadContext], ModelAdapter]
+P = TypeVar("P", bound=AdapterParams)
+
+Loader = Callable[[P, LoadContext], ModelAdapter]
+"""``load(params, context) -> ModelAdapter``: how an adapter kind loads a model."""
 
 
 @dataclass(frozen=True)
-class AdapterKind:
+class AdapterKind(Generic[P]):
     """A way to load models: the ``adapter:`` name, its parameter model and its loader."""
 
     name: str
-    params: type[AdapterParams]
-    load: Loader
+    params: type[P]
+    load: Loader[P]
     description: str = ""
 

@@ -107,7 +107,7 @@ class TransformersModel(ModelAdapter):
         return clone
 
     def describe(self) -> dict[str, Any]:
-        facts = {"adapter": "transformers", "source": str(self.source), "device": self.device,
+        facts: dict[str, Any] = {"adapter": "transformers", "source": str(self.source), "device": self.device,
                  "architecture": type(self.model).__name__}
         facts.update(module_facts(self.model))
         if isinstance(self.source, Path):

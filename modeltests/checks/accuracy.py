@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import Field
 
+from modeltests.adapters.base import Predictions
+from modeltests.context import CheckContext
+from modeltests.data import Dataset, SliceSpec, slice_indices
 from modeltests.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
-from modeltests.context import CheckContext
-from modeltests.data import SliceSpec, slice_indices
 
 
 class SliceThresholds(SliceSpec):
@@ -54,9 +55,9 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
     result.examples = _examples(dataset, predictions, wrong[: context.max_examples])
     result.details["errors"] = len(wrong)
-    _warn_unresolved(result, result.thresholds, len(dataset))
-    for spec in params.slices:
-        _score_slice(context, spec, dataset, predictions, labels, result)
+    result.warn_unresolved(result.thresholds, len(dataset))
+    for index, spec in enumerate(params.slices):
+        _score_slice(context, index, spec, dataset, predictions, labels, result)
     return result
 
 
@@ -69,11 +70,11 @@ def _headline_metrics(report: dict[str, Any]) -> dict[str, float]:
     return metrics
 
 
-def _score_slice(context: CheckContext, spec: SliceThresholds, dataset: Any, predictions: Any,
+def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, dataset: Dataset,
+                 predictions: Predictions,
                  labels: list[str], result: CheckResult) -> None:
     from modeltests.stats import classification_report, wilson_interval
 
-    index = next(i for i, s in enumerate(context.params.slices) if s is spec)
     indices = slice_indices(dataset, spec, context.location("slices", index))
     truth = [dataset.labels[i] for i in indices]
     predicted = [predictions.labels[i] for i in indices]
@@ -96,25 +97,15 @@ def _score_slice(context: CheckContext, spec: SliceThresholds, dataset: Any, pre
     thresholds += context.evaluate(metrics, scope=spec.name,
                                    limits=[("samples", ">=", float(spec.min_samples))])
     entry["thresholds"] = [t.to_json() for t in thresholds]
-    _warn_unresolved(result, thresholds, len(indices))
+    result.warn_unresolved(thresholds, len(indices))
     result.thresholds.extend(thresholds)
     result.details["slices"].append(entry)
 
 
-def _examples(dataset: Any, predictions: Any, indices: list[int]) -> list[dict[str, Any]]:
+def _examples(dataset: Dataset, predictions: Predictions, indices: list[int]) -> list[dict[str, Any]]:
     confidence = predictions.confidence()
     return [{"text": dataset.texts[i], "expected": dataset.labels[i],
              "predicted": predictions.labels[i], "confidence": confidence[i]} for i in indices]
-
-
-def _warn_unresolved(result: CheckResult, thresholds: list[Any], n: int) -> None:
-    for t in thresholds:
-        if not t.resolved and t.interval is not None:
-            result.warnings.append(
-                f"{t.scope + ' ' if t.scope else ''}{t.metric}: the 95% interval "
-                f"{t.interval[0]:.3f}-{t.interval[1]:.3f} contains the threshold {t.limit:g}; "
-                f"n={n} is too small to decide it"
-            )
 
 
 CHECK_KINDS = [CheckKind("accuracy", AccuracyParams, run_accuracy,

@@ -6,10 +6,11 @@ from typing import Any, Callable
 
 from pydantic import Field
 
-from modeltests.registry import CheckKind
-from modeltests.result import CheckResult, SeededParams, threshold
+from modeltests.adapters.base import Predictions
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
+from modeltests.registry import CheckKind
+from modeltests.result import CheckResult, SeededParams, threshold
 
 SMOKE_INPUTS = [
     "This is a perfectly ordinary sentence.",
@@ -100,7 +101,7 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     return result
 
 
-def _try_each(predict: Callable, named: dict[str, str], labels: list[str],
+def _try_each(predict: Callable[[list[str]], Predictions], named: dict[str, str], labels: list[str],
               failures: list[dict[str, Any]], batched: bool = False) -> float:
     """Share of inputs answered validly; batched mode tries one call first, then each text."""
     if not named:
@@ -121,7 +122,7 @@ def _try_each(predict: Callable, named: dict[str, str], labels: list[str],
     return passed / len(named)
 
 
-def _repeatability(predict: Callable, texts: list[str], tolerance: float,
+def _repeatability(predict: Callable[[list[str]], Predictions], texts: list[str], tolerance: float,
                    failures: list[dict[str, Any]]) -> dict[str, float]:
     import numpy as np
 
@@ -137,7 +138,7 @@ def _repeatability(predict: Callable, texts: list[str], tolerance: float,
         batch_same = [s.labels[0] for s in singles] == first.labels
         return {"determinism_diff": 0.0 if same else 1.0, "batch_diff": 0.0 if batch_same else 1.0}
     determinism = float(np.abs(first.probabilities - second.probabilities).max())
-    stacked = np.vstack([s.probabilities for s in singles])
+    stacked = np.vstack([s.probabilities for s in singles if s.probabilities is not None])
     per_text = np.abs(first.probabilities - stacked).max(axis=1)
     for index in np.flatnonzero(per_text > tolerance):
         failures.append({"input": "batch invariance", "text": texts[index][:300],

@@ -54,9 +54,10 @@ def base_model_dir() -> Path:
 def read_marker(directory: Path) -> dict[str, Any] | None:
     """The build marker of ``directory``, or None when it is missing or unreadable."""
     try:
-        return json.loads((directory / MARKER).read_text())
+        marker = json.loads((directory / MARKER).read_text())
     except (OSError, ValueError):
         return None
+    return marker if isinstance(marker, dict) else None
 
 
 def is_built(directory: Path, recipe: str = RECIPE_VERSION) -> bool:
@@ -213,12 +214,13 @@ def predict_labels(
             inputs = tokenizer(list(batch), padding=True, truncation=True,
                                max_length=max_length, return_tensors="pt")
             ids = model(**inputs).logits.argmax(dim=-1).tolist()
-            predicted.extend(model.config.id2label[i] for i in ids)
+            id2label = model.config.id2label or {}
+            predicted.extend(id2label[i] for i in ids)
     return predicted
 
 
 def evaluate(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, examples: Sequence[dict]
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, examples: Sequence[dict[str, str]]
 ) -> dict[str, float]:
     """Accuracy on evaluation examples: ``overall`` and one entry per phenomenon."""
     predicted = predict_labels(model, tokenizer, [row["text"] for row in examples])
@@ -231,7 +233,7 @@ def evaluate(
     return {key: round(sum(hits[key]) / len(hits[key]), 4) for key in ordered}
 
 
-def evaluate_directory(directory: Path, examples: Sequence[dict] | None = None) -> dict[str, float]:
+def evaluate_directory(directory: Path, examples: Sequence[dict[str, str]] | None = None) -> dict[str, float]:
     """Reload a saved model through the Auto classes and score it (see :func:`evaluate`)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

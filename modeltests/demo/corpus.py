@@ -14,6 +14,7 @@ arguments always give the same sentences in the same order.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -130,7 +131,7 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-class _Filler(dict):
+class _Filler(dict[str, str]):
     """Fills template slots lazily; each slot is drawn once per sentence.
 
     ``Slot`` is the capitalised ``slot``. Slots of one family (all clauses and aspects, all
@@ -167,7 +168,7 @@ class _Filler(dict):
     def _pick(self, words: tuple[str, ...]) -> str:
         return self.rng.choice(lx.pool(words, self.split))
 
-    def _by_label(self, table: dict[str, tuple[str, ...]], opposite: bool = False) -> str:
+    def _by_label(self, table: Mapping[str, tuple[str, ...]], opposite: bool = False) -> str:
         return self._pick(table[_opposite(self.label) if opposite else self.label])
 
     def _aspect(self, suffix: str) -> str:
@@ -197,7 +198,7 @@ class _Filler(dict):
             "opener": self.topic.openers, "person": lx.PEOPLE, "said": lx.SAID,
             "gint": lx.GRADABLE_INTENSIFIERS, "eint": lx.EXTREME_INTENSIFIERS,
         }
-        labelled = {
+        labelled: dict[str, Mapping[str, tuple[str, ...]]] = {
             "adj": lx.ADJECTIVES, "sadj": lx.ADJECTIVES, "gadj": lx.GRADABLE, "eadj": lx.EXTREME,
             "verb": lx.VERBS, "strong": lx.STRONG_VERBS, "sverb": lx.SHORT_VERBS,
             "excl": lx.EXCLAMATIONS, "consequence": lx.CONSEQUENCES,
@@ -261,7 +262,8 @@ def _unique_sentence(
     return None
 
 
-def evaluation_examples(seed: int = EVAL_SEED, per_cell: int = EVAL_PER_CELL) -> list[dict]:
+def evaluation_examples(seed: int = EVAL_SEED, per_cell: int = EVAL_PER_CELL
+                        ) -> list[dict[str, str]]:
     """The evaluation set: ``per_cell`` sentences per (phenomenon, label), topics round-robin.
 
     Each example is a dict with ``text``, ``label``, ``topic`` and ``phenomenon``. The default

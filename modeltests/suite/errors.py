@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-from modeltests.text import close_matches, shown_path, unknown_name_message
 from modeltests.suite.source import KeyPath, YamlSource
+from modeltests.text import close_matches, shown_path, unknown_name_message
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _data_key(data: Any, loc: Sequence[Any]) -> KeyPath:
     return tuple(key)
 
 
-def _message(err: dict[str, Any], model: type[BaseModel], key: KeyPath) -> str:
+def _message(err: ErrorDetails, model: type[BaseModel], key: KeyPath) -> str:
     kind = err["type"]
     got = err.get("input")
     allowed = _allowed_keys(model, key[:-1])

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from modeltests.adapters.base import AdapterParams, LoadContext
-from modeltests.result import CheckParams
-from modeltests.registry import Registry
 from modeltests.errors import SuiteError
+from modeltests.registry import Registry
+from modeltests.result import CheckParams
 from modeltests.suite.errors import Problem, problem_at, problems_from_validation, render_problems
 from modeltests.suite.schema import DatasetSpec, Defaults, SuiteHeader
-from modeltests.suite.source import YamlSource, YamlSyntaxError, load_yaml
+from modeltests.suite.source import KeyPath, YamlSource, YamlSyntaxError, load_yaml
 from modeltests.text import shown_path, unknown_name_message
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_ADAPTER = "transformers"
 SUITE_KEYS = ("model", "checks")
@@ -142,7 +144,7 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
     }
     datasets = dict(header.datasets) if header else {}
     _check_dataset_files(source, datasets, problems)
-    raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
+    raw_checks: list[Any] = data["checks"] if isinstance(data.get("checks"), list) else []
     # Declared names count as known even when their own entry is invalid (reported once there).
     declared = {str(k): v for k, v in data["datasets"].items()} \
         if isinstance(data.get("datasets"), dict) else datasets
@@ -165,7 +167,8 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
     )
 
 
-def _validate_header(source: YamlSource, data: dict, problems: list[Problem]) -> SuiteHeader | None:
+def _validate_header(source: YamlSource, data: dict[str, Any], problems: list[Problem]
+                     ) -> SuiteHeader | None:
     try:
         return SuiteHeader.model_validate(data)
     except ValidationError as error:
@@ -194,7 +197,7 @@ def _validate_header(source: YamlSource, data: dict, problems: list[Problem]) ->
 
 def _validate_model(
     source: YamlSource,
-    key: tuple,
+    key: KeyPath,
     raw: Any,
     registry: Registry,
     context: LoadContext,
@@ -226,8 +229,8 @@ def _static_problems(params: AdapterParams, context: LoadContext) -> list[tuple[
 
 
 def _validate(
-    source: YamlSource, key: tuple, raw: dict, model: type[BaseModel], problems: list[Problem]
-) -> Any:
+    source: YamlSource, key: KeyPath, raw: dict[str, Any], model: type[M], problems: list[Problem]
+) -> M | None:
     try:
         return model.model_validate(raw)
     except ValidationError as error:
@@ -278,7 +281,8 @@ def _validate_check(
 
 
 def _reference_problems(
-    source: YamlSource, key: tuple, raw: dict, datasets: dict, model_names: set[str]
+    source: YamlSource, key: KeyPath, raw: dict[str, Any], datasets: dict[str, Any],
+    model_names: set[str]
 ) -> list[Problem]:
     """Names that must refer to the suite's ``datasets:`` / ``models:``."""
     problems = []

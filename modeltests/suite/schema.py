@@ -2,7 +2,7 @@
 
 ``model`` and each entry of ``checks`` are validated against the parameter model of their
 adapter / kind, looked up in the registry; this module holds the parts that are the same for
-every suite. :func:`suite_json_schema` exports the whole format for editors.
+every suite. :mod:`modeltests.suite.json_schema` exports the whole format for editors.
 """
 
 from __future__ import annotations
@@ -68,33 +68,3 @@ class SuiteHeader(BaseModel):
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
     checks: list[Any] = Field(description="The checks; each has a 'kind' and its parameters.")
-
-
-def suite_json_schema(registry: Any) -> dict[str, Any]:
-    """A JSON Schema (draft 2020-12) for suite files, covering every registered kind and adapter."""
-    schema = SuiteHeader.model_json_schema()
-    defs = schema.setdefault("$defs", {})
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "modeltests suite"
-    model_refs = []
-    for adapter in registry.adapters():
-        sub = adapter.params.model_json_schema(ref_template="#/$defs/{model}")
-        defs.update(sub.pop("$defs", {}))
-        sub.setdefault("properties", {})["adapter"] = {"const": adapter.name}
-        name = f"adapter_{adapter.name}"
-        defs[name] = sub
-        model_refs.append({"$ref": f"#/$defs/{name}"})
-    check_refs = []
-    for kind in registry.checks():
-        sub = kind.params.model_json_schema(ref_template="#/$defs/{model}")
-        defs.update(sub.pop("$defs", {}))
-        sub.setdefault("properties", {})["kind"] = {"const": kind.name}
-        sub["required"] = sorted(set(sub.get("required", [])) | {"kind"})
-        name = f"check_{kind.name}"
-        defs[name] = sub
-        check_refs.append({"$ref": f"#/$defs/{name}"})
-    props = schema["properties"]
-    props["model"] = {"oneOf": model_refs, "description": "How to load the model under test."}
-    props["models"] = {"type": "object", "additionalProperties": {"oneOf": model_refs}}
-    props["checks"] = {"type": "array", "items": {"oneOf": check_refs}}
-    return schema

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from modeltests.plugins import standalone_registry
-from modeltests.suite.schema import suite_json_schema
+from modeltests.suite.json_schema import suite_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "modeltests" / "schema" / "suite.schema.json"

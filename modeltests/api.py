@@ -134,8 +134,9 @@ class Session:
     def run(self, path: str | Path, select: str | Sequence[str] | None = None) -> RunResult:
         """Run the suite file at ``path`` (or every suite under a folder).
 
-        ``select`` keeps the checks whose name (``kind[label]``) or kind matches one of the
-        patterns (``fnmatch``: ``"accuracy"``, ``"latency[cpu]"``, ``"invariance[*]"``).
+        ``select`` keeps the checks whose kind or name (``kind[label]``) matches one of the
+        patterns, where ``*`` and ``?`` are wildcards: ``"accuracy"``, ``"latency[cpu]"``,
+        ``"invariance[neutral-*]"``.
         """
         started = time.time()
         patterns = [select] if isinstance(select, str) else list(select or [])
@@ -211,8 +212,11 @@ def _execute(runtime: Runtime, suite: Suite, entry: CheckEntry, name: str
 
 
 def _selected(entry: CheckEntry, patterns: list[str]) -> bool:
+    """A pattern is a kind, or a ``kind[label]`` where only ``*`` and ``?`` are wildcards (the
+    brackets are the name's own, not a character class)."""
     name = f"{entry.kind}[{entry.label}]"
-    return not patterns or any(fnmatch.fnmatchcase(name, p) or p == entry.kind for p in patterns)
+    return not patterns or any(
+        p == entry.kind or fnmatch.fnmatchcase(name, p.replace("[", "[[]")) for p in patterns)
 
 
 def _suite_files(path: Path) -> list[Path]:

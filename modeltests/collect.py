@@ -89,8 +89,11 @@ class CheckItem(pytest.Item):
     def setup(self) -> None:
         try:
             prepare_check(runtime_of(self.config), self.suite, self.entry)
+            return
         except ModelTestsError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            message = str(exc)
+        # Outside the except block: the message alone, not "During handling of ..." twice.
+        pytest.fail(message, pytrace=False)
 
     def runtest(self) -> None:
         result = execute_check(runtime_of(self.config), self.suite, self.entry)

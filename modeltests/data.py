@@ -39,7 +39,6 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
                  locate: Callable[[str], str] | None = None) -> Dataset:
     """Read ``spec`` (relative to ``base_dir``); ``location`` prefixes every error message, or
     ``locate(key)`` for errors about one key of the dataset (``label_column``...)."""
-    import pandas as pd
 
     at = locate or (lambda key: location)
 

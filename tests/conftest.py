@@ -13,6 +13,17 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 pytest_plugins = ["pytester"]
 
+# Fixtures that train or load a real model: a test that uses one is in the real tier.
+MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that loads or trains a model ``real`` (``-m "not real"`` is the fast
+    tier), whether or not its module says so."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real)
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir() -> Path:
@@ -25,8 +36,8 @@ def tiny_model_dir() -> Path:
     from filelock import FileLock
 
     from modeltests.demo.build import is_built
-    from modeltests.environment import cache_dir
     from modeltests.demo.tiny import TINY_RECIPE, build_tiny_bert
+    from modeltests.environment import cache_dir
 
     target = cache_dir() / "test-models" / TINY_RECIPE
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
+import modeltests
+
 ROOT = Path(__file__).resolve().parents[2]
+TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_")
+
+pytestmark = pytest.mark.real
 
 
 def run_pytest(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess, dict]:
@@ -25,9 +30,17 @@ def run_pytest(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedPro
     return completed, json.loads(report.read_text())
 
 
-@pytest.mark.usefixtures("demo_model_dir")
-def test_demo_suites_pass_and_write_both_reports(tmp_path: Path) -> None:
-    completed, document = run_pytest(["suites/"], tmp_path)
+@pytest.fixture(scope="module")
+def demo_run(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[subprocess.CompletedProcess, dict, Path]:
+    """``pytest suites/`` once for this module: its output, its JSON and its folder."""
+    folder = tmp_path_factory.mktemp("demo")
+    completed, document = run_pytest(["suites/"], folder)
+    return completed, document, folder
+
+
+def test_demo_suites_pass_and_write_both_reports(demo_run: tuple) -> None:
+    completed, document, tmp_path = demo_run
     assert completed.returncode == 0, completed.stdout[-3000:]
     outcomes = {c["nodeid"]: c["outcome"] for c in document["checks"]}
     expected_not_passed = {
@@ -46,6 +59,23 @@ def test_demo_suites_pass_and_write_both_reports(tmp_path: Path) -> None:
     html = (tmp_path / "report.html").read_text()
     assert "accuracy[eval]" in html and "Confusion matrix" in html
     assert "modeltests summary" in completed.stdout
+
+
+def test_run_api_gives_the_same_verdicts_and_metrics_as_pytest(demo_run: tuple) -> None:
+    """``modeltests.run("suites/")`` in this process against ``pytest suites/`` in another: the
+    same checks, outcomes, thresholds and every metric that is not a timing."""
+    _, document, _ = demo_run
+    run = modeltests.run(ROOT / "suites", rootdir=ROOT)
+    ours = {check.entry["nodeid"]: check for check in run.checks}
+    assert sorted(ours) == sorted(c["nodeid"] for c in document["checks"])
+    for entry in document["checks"]:
+        check = ours[entry["nodeid"]]
+        assert check.outcome == entry["outcome"], entry["nodeid"]
+        untimed = {k: v for k, v in entry["metrics"].items() if not k.endswith(TIMED)}
+        assert {k: check.metrics[k] for k in untimed} == untimed, entry["nodeid"]
+        assert [t["key"] for t in check.thresholds] == [t["key"] for t in entry["thresholds"]]
+        if not any(t["metric"].endswith(TIMED) for t in entry["thresholds"]):
+            assert [t["held"] for t in check.thresholds] == [t["held"] for t in entry["thresholds"]]
 
 
 @pytest.mark.usefixtures("demo_model_dir")

@@ -44,6 +44,8 @@ class SuiteFile(pytest.File):
             line = getattr(exc, "line", None) or 1
             yield SuiteErrorItem.from_parent(self, name="suite", message=str(exc), line=line)
             return
+        for warning in suite.warnings:
+            self.warn(pytest.PytestWarning(warning))
         for entry in suite.checks:
             yield CheckItem.from_parent(self, name=f"{entry.kind}[{entry.label}]", suite=suite,
                                         entry=entry)

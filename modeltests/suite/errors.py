@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from modeltests.suite.source import KeyPath, YamlSource
+from modeltests.suite.source import KeyPath, YamlSource, dotted
 from modeltests.text import close_matches, shown_path, unknown_name_message
 
 
@@ -40,17 +40,6 @@ def render_problems(problems: Sequence[Problem], rootdir: Path | None = None) ->
     """All problems, one per line, in line order."""
     ordered = sorted(problems, key=lambda p: (str(p.path), p.line))
     return "\n".join(p.render(rootdir) for p in ordered)
-
-
-def dotted(key: KeyPath) -> str:
-    """``("checks", 0, "min_accuracy")`` -> ``checks[0].min_accuracy``."""
-    text = ""
-    for part in key:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def problem_at(source: YamlSource, key: KeyPath, message: str) -> Problem:

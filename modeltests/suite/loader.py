@@ -58,6 +58,7 @@ class Suite:
     checks: list[CheckEntry]
     problems: list[Problem]
     rootdir: Path | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def base_dir(self) -> Path:
@@ -108,7 +109,8 @@ def load_suite(path: Path, registry: Registry, rootdir: Path) -> Suite:
     try:
         source = load_yaml(path)
     except YamlSyntaxError as exc:
-        raise SuiteError(f"{shown}:{exc.line}: invalid YAML: {exc}", exc.line) from None
+        lines = "\n".join(f"{shown}:{line}: {message}" for line, message in exc.problems)
+        raise SuiteError(lines, exc.line) from None
     if not looks_like_suite(source.data):
         raise NotASuiteError(f"{shown}:1: not a modeltests suite: a suite is a mapping with the "
                              "keys 'model' and 'checks'", 1)
@@ -143,7 +145,6 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         and (spec := _validate_model(source, ("models", name), raw, registry, context, problems))
     }
     datasets = dict(header.datasets) if header else {}
-    _check_dataset_files(source, datasets, problems)
     raw_checks: list[Any] = data["checks"] if isinstance(data.get("checks"), list) else []
     # Declared names count as known even when their own entry is invalid (reported once there).
     declared = {str(k): v for k, v in data["datasets"].items()} \
@@ -152,6 +153,7 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         _validate_check(source, index, raw, registry, declared, set(models))
         for index, raw in enumerate(raw_checks)
     ]
+    warnings = _attach_missing_datasets(source, datasets, checks, raw_checks, rootdir)
     _dedupe_labels(checks)
     return Suite(
         path=source.path,
@@ -164,6 +166,7 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         checks=checks,
         problems=problems,
         rootdir=rootdir,
+        warnings=warnings,
     )
 
 
@@ -238,15 +241,25 @@ def _validate(
         return None
 
 
-def _check_dataset_files(
-    source: YamlSource, datasets: dict[str, DatasetSpec], problems: list[Problem]
-) -> None:
+def _attach_missing_datasets(source: YamlSource, datasets: dict[str, DatasetSpec],
+                             checks: list[CheckEntry], raw_checks: list[Any], rootdir: Path
+                             ) -> list[str]:
+    """A dataset file that is missing is a problem of the checks that use it, and only theirs;
+    one that no check uses is a warning. Returns the warnings."""
+    warnings = []
     for name, spec in datasets.items():
         path = Path(spec.path).expanduser()
         full = path if path.is_absolute() else source.path.parent / path
-        if not full.is_file():
-            problems.append(problem_at(source, ("datasets", name, "path"),
-                                       f"dataset file not found: {full}"))
+        if full.is_file():
+            continue
+        problem = problem_at(source, ("datasets", name, "path"), f"dataset file not found: {full}")
+        users = [entry for entry, raw in zip(checks, raw_checks)
+                 if isinstance(raw, dict) and raw.get("dataset") == name]
+        for entry in users:
+            entry.problems.append(problem)
+        if not users:
+            warnings.append(problem.render(rootdir) + " (no check uses it)")
+    return warnings
 
 
 def _validate_check(

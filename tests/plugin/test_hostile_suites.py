@@ -1,0 +1,122 @@
+"""Hostile and careless suite files: duplicate keys, alias bombs, YAML tags, missing datasets.
+
+Each is refused (or confined) with a located message while the valid sibling suite still passes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import (CALLABLE_HEAD, CALLABLE_MODEL, checks_by_nodeid, lit, make_project,
+                      read_report, write_suite)
+from .test_bad_input import run_with_good_suite
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(pytester: pytest.Pytester) -> None:
+    result = run_with_good_suite(pytester, CALLABLE_HEAD + """  - kind: accuracy
+    dataset: dev
+    min_accuracy: 0.99
+    min_accuracy: 0.1
+checks: []
+""")
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:12: checks[[]0].min_accuracy: duplicate key 'min_accuracy' (first at "
+        "line 11); the later value would silently replace the earlier one",
+        "suites/bad.yaml:13: checks: duplicate key 'checks' (first at line 8); the later value "
+        "would silently replace the earlier one",
+    ])
+    result.assert_outcomes(passed=2, errors=1)
+
+
+def test_an_alias_bomb_is_refused_and_the_other_suites_run(pytester: pytest.Pytester) -> None:
+    levels = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    bomb = "\n".join(levels) + "\n" + CALLABLE_MODEL + "checks: [*a9]\n"
+    result = run_with_good_suite(pytester, bomb)
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:1: the file expands to more than 100,000 values (aliases that repeat "
+        "aliases?); a suite must be smaller",
+    ])
+    result.assert_outcomes(passed=2, errors=1)
+
+
+def test_a_suite_larger_than_a_megabyte_is_refused(pytester: pytest.Pytester) -> None:
+    padding = "# " + "x" * 1000 + "\n"
+    result = run_with_good_suite(pytester, CALLABLE_HEAD + padding * 1100)
+    result.stdout.fnmatch_lines(["suites/bad.yaml:1: the file is 1,*,* bytes; a suite may have "
+                                 "at most 1,000,000"])
+    result.assert_outcomes(passed=2, errors=1)
+
+
+def test_yaml_tags_are_refused_on_lists_and_scalars(pytester: pytest.Pytester) -> None:
+    result = run_with_good_suite(pytester, """model:
+  adapter: callable
+  target: fakemodel:predict
+  labels: !!python/object/apply:os.system ["echo owned"]
+datasets:
+  dev:
+    path: !custom data.csv
+checks:
+  - kind: accuracy
+    dataset: dev
+""")
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:4: YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not "
+        "allowed in suite files (only plain strings, numbers, booleans, null, lists and mappings)",
+        "suites/bad.yaml:7: YAML tag '!custom' is not allowed in suite files *",
+    ])
+    assert "owned" not in result.stdout.str()
+    result.assert_outcomes(passed=2, errors=1)
+
+
+def test_merge_keys_say_they_are_not_supported(pytester: pytest.Pytester) -> None:
+    result = run_with_good_suite(pytester, """base: &base {adapter: callable}
+model:
+  <<: *base
+  target: fakemodel:predict
+checks:
+  - kind: availability
+""")
+    result.stdout.fnmatch_lines(["suites/bad.yaml:3: merge keys ('<<') are not supported in "
+                                 "suite files; repeat the keys"])
+
+
+def test_a_missing_dataset_errors_only_the_checks_that_use_it(pytester: pytest.Pytester) -> None:
+    suite = """model:
+  adapter: callable
+  target: fakemodel:predict
+  labels: [negative, positive]
+datasets:
+  dev:
+    path: data.csv
+  gone:
+    path: missing.csv
+checks:
+  - kind: accuracy
+    dataset: dev
+    min_accuracy: 0.8
+  - kind: accuracy
+    dataset: gone
+  - kind: availability
+    generated_examples: 0
+"""
+    result = run_with_good_suite(pytester, suite)
+    result.stdout.fnmatch_lines([
+        lit("*_ ERROR at setup of accuracy[gone] (accuracy check) _*"),
+        "suites/bad.yaml:9: datasets.gone.path: dataset file not found: */suites/missing.csv",
+    ])
+    result.assert_outcomes(passed=4, errors=1)
+    outcomes = {k: v["outcome"] for k, v in checks_by_nodeid(read_report(pytester)).items()}
+    assert outcomes["suites/bad.yaml::accuracy[dev]"] == "passed"
+    assert outcomes["suites/bad.yaml::availability[2]"] == "passed"
+
+
+def test_a_missing_dataset_no_check_uses_is_a_warning(pytester: pytest.Pytester) -> None:
+    suite = CALLABLE_MODEL.replace("datasets:\n", "datasets:\n  spare:\n    path: nope.csv\n") \
+        + "checks:\n  - kind: availability\n    generated_examples: 0\n"
+    make_project(pytester)
+    write_suite(pytester, "suites/spare.yaml", suite)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*PytestWarning: suites/spare.yaml:7: datasets.spare.path: "
+                                 "dataset file not found: */nope.csv (no check uses it)"])
+    result.assert_outcomes(passed=3, warnings=2)  # and the passing suite's small-n warning

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +28,16 @@ class Dataset:
     texts: list[str]
     labels: list[str]
     frame: pd.DataFrame
+    sha256: str = ""
+    dropped_unlabelled: int = 0
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def provenance(self) -> dict[str, Any]:
+        """Which file was read (absolute path, sha256) and what was kept, for the reports."""
+        return {"name": self.name, "path": str(self.path.resolve()), "sha256": self.sha256,
+                "rows": len(self), "dropped_unlabelled": self.dropped_unlabelled}
 
 
 _READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".json": "jsonl",
@@ -51,7 +60,11 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
         raise DatasetError(f"{at('format')}: datasets.{name}.format: cannot tell the format of "
                            f"{path.name}; set format to one of csv, jsonl, parquet")
     try:
-        frame = _read(path, fmt)
+        frame = _read(path, fmt, spec.encoding)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{at('encoding')}: datasets.{name}.encoding: {path.name} is not "
+                           f"{spec.encoding} ({exc.reason}); set encoding, e.g. latin-1 or "
+                           "cp1252") from None
     except Exception as exc:  # pandas raises many types; the user needs the reason, not a trace
         raise DatasetError(f"{location}: datasets.{name}: cannot read {path.name} as {fmt}: "
                            f"{type(exc).__name__}: {exc}") from None
@@ -66,20 +79,64 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
             )
     if spec.limit is not None:
         frame = frame.head(spec.limit)
-    frame = frame.reset_index(drop=True)
+    unlabelled = [i for i, v in enumerate(frame[spec.label_column]) if _missing(v)
+                  or not str(v).strip()]
+    if unlabelled and spec.unlabelled == "error":
+        raise DatasetError(f"{at('label_column')}: datasets.{name}: {len(unlabelled)} row(s) of "
+                           f"{path.name} have no '{spec.label_column}' "
+                           f"({_where(path, fmt, unlabelled)}); label them, or set "
+                           f"datasets.{name}.unlabelled: drop to leave them out")
+    frame = frame.drop(index=frame.index[unlabelled]).reset_index(drop=True)
+    if not len(frame):
+        raise DatasetError(f"{at('path')}: datasets.{name}: {path.name} has no rows to test on"
+                           + (f" ({len(unlabelled)} unlabelled dropped)" if unlabelled else ""))
     texts = ["" if _missing(v) else str(v) for v in frame[spec.text_column]]
     labels = [_label(v, spec.label_map) for v in frame[spec.label_column]]
-    return Dataset(name=name, path=path, texts=texts, labels=labels, frame=frame)
+    return Dataset(name=name, path=path, texts=texts, labels=labels, frame=frame,
+                   sha256=_sha256(path), dropped_unlabelled=len(unlabelled))
 
 
-def _read(path: Path, fmt: str) -> pd.DataFrame:
+def _read(path: Path, fmt: str, encoding: str) -> pd.DataFrame:
     import pandas as pd
 
     if fmt == "csv":
-        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",",
+                           encoding=encoding)
     if fmt == "jsonl":
-        return pd.read_json(path, lines=path.suffix.lower() != ".json")
+        return pd.read_json(path, lines=path.suffix.lower() != ".json", encoding=encoding)
     return pd.read_parquet(path)
+
+
+def _where(path: Path, fmt: str, rows: list[int]) -> str:
+    """``file lines 5, 9`` for data rows (0-based) of a CSV / JSONL file; rows elsewhere."""
+    shown = rows[:10]
+    more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    if fmt == "parquet":
+        return "rows " + ", ".join(str(r + 1) for r in shown) + more
+    if fmt == "jsonl":
+        return "file lines " + ", ".join(str(r + 1) for r in shown) + more
+    return "file lines " + ", ".join(str(n) for n in _csv_end_lines(path, shown)) + more
+
+
+def _csv_end_lines(path: Path, rows: list[int]) -> list[int]:
+    """The physical line on which each data row ends (a quoted field or a stray carriage
+    return can make a row span lines, so row numbers alone would mislead)."""
+    wanted, found = set(rows), {}
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        next(reader, None)  # the header
+        for index, _ in enumerate(reader):
+            if index in wanted:
+                found[index] = reader.line_num
+    return [found.get(r, r + 2) for r in rows]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _missing(value: Any) -> bool:

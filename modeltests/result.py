@@ -247,3 +247,13 @@ def gate_declared_thresholds(params: CheckParams, result: CheckResult, gate: Gat
         if added.value is None:
             added.note = f"not measured: the check returned no '{added.metric}' metric"
         result.thresholds.append(added)
+
+
+def refuse_empty(result: CheckResult) -> None:
+    """A check that measured nothing (zero samples, or no metric and no threshold) fails: a gate
+    never passes on nothing."""
+    if result.skip_reason is None and (result.sample_size == 0
+                                       or not (result.metrics or result.thresholds)):
+        result.thresholds.append(ThresholdResult(
+            "sample_size", ">=", 1, result.sample_size or 0, False,
+            note="the check measured nothing; a gate never passes on zero samples"))

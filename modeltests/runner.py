@@ -15,7 +15,7 @@ from modeltests.context import CheckContext, CheckIdentity, LoadRecord
 from modeltests.data import Dataset, check_labels_known
 from modeltests.errors import SuiteError
 from modeltests.registry import CheckKind
-from modeltests.result import CheckParams, CheckResult, gate_declared_thresholds
+from modeltests.result import CheckParams, CheckResult, gate_declared_thresholds, refuse_empty
 from modeltests.runtime import Runtime
 from modeltests.suite.loader import CheckEntry, Suite
 
@@ -102,4 +102,5 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
                         "not a CheckResult")
     if result.skip_reason is None:
         gate_declared_thresholds(entry.params, result, context.gate)
+        refuse_empty(result)
     return result

@@ -52,6 +52,12 @@ class Runtime:
         """The valid suite at ``path``, or a :class:`SuiteError` listing its problems."""
         return self.load_suite(path).require_valid()
 
+    def loaded_datasets(self) -> list[tuple[Suite, Dataset]]:
+        """Every dataset this session read, with the suite that declared it."""
+        by_path = {str(suite.path): suite for suite in self._suites.values()}
+        return [(by_path[path], dataset) for (path, _), dataset in self._datasets.items()
+                if path in by_path]
+
     def suites(self) -> list[Suite]:
         """Every suite this session read, in the order it read them."""
         return list(self._suites.values())

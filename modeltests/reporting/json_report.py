@@ -31,6 +31,8 @@ def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[
             "device": _devices(runtime),
             "seeds": {suite.shown_path: suite.defaults.seed for suite in runtime.suites()},
             "models": _models(runtime),
+            "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
+                         for suite, dataset in runtime.loaded_datasets()],
         },
         "summary": collector.counts(),
         "checks": collector.ordered(),

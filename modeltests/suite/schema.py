@@ -29,6 +29,10 @@ class DatasetSpec(BaseModel):
         default=None, description="Rename dataset labels to the model's (e.g. {0: negative})."
     )
     limit: int | None = Field(default=None, ge=1, description="Use only the first N rows.")
+    encoding: str = Field(default="utf-8", description="Text encoding of a CSV or JSONL file.")
+    unlabelled: Literal["error", "drop"] = Field(
+        default="error", description="Rows without a label: 'error' names them, 'drop' leaves "
+        "them out (the count is in the report).")
 
     @field_validator("label_map", mode="before")
     @classmethod

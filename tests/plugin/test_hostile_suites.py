@@ -120,3 +120,81 @@ def test_a_missing_dataset_no_check_uses_is_a_warning(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(["*PytestWarning: suites/spare.yaml:7: datasets.spare.path: "
                                  "dataset file not found: */nope.csv (no check uses it)"])
     result.assert_outcomes(passed=3, warnings=2)  # and the passing suite's small-n warning
+
+
+UNLABELLED_CSV = 'text,label,topic\ngood movie,positive,film\n"a review\nover two lines",,film\n' \
+    "bad movie,negative,film\nawful,,food\n"
+
+
+def _dataset_suite(pytester: pytest.Pytester, csv_text: str | bytes, extra: str = "",
+                   checks: str = "  - kind: accuracy\n    dataset: dev\n") -> pytest.RunResult:
+    make_project(pytester)
+    data = pytester.path / "suites" / "other.csv"
+    data.write_bytes(csv_text if isinstance(csv_text, bytes) else csv_text.encode())
+    write_suite(pytester, "suites/bad.yaml", CALLABLE_MODEL.replace("data.csv", "other.csv")
+                .replace("    path: other.csv\n", "    path: other.csv\n" + extra)
+                + "checks:\n" + checks)
+    return pytester.runpytest("suites/", "-p", "no:cacheprovider")
+
+
+def test_an_empty_dataset_is_a_located_error(pytester: pytest.Pytester) -> None:
+    result = _dataset_suite(pytester, "text,label\n")
+    result.stdout.fnmatch_lines(["suites/bad.yaml:7: datasets.dev: other.csv has no rows to "
+                                 "test on"])
+    result.assert_outcomes(passed=2, errors=1)
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_unlabelled_rows_are_counted_with_their_file_lines(pytester: pytest.Pytester) -> None:
+    result = _dataset_suite(pytester, UNLABELLED_CSV)
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:6: datasets.dev: 2 row(s) of other.csv have no 'label' (file lines 4, "
+        "6); label them, or set datasets.dev.unlabelled: drop to leave them out",
+    ])
+    result.assert_outcomes(passed=2, errors=1)
+
+
+def test_unlabelled_rows_can_be_dropped_and_the_report_says_how_many(
+        pytester: pytest.Pytester) -> None:
+    result = _dataset_suite(pytester, UNLABELLED_CSV, extra="    unlabelled: drop\n")
+    result.assert_outcomes(passed=3)
+    document = read_report(pytester)
+    (dataset,) = [d for d in document["run"]["datasets"] if d["suite"] == "suites/bad.yaml"]
+    assert dataset["rows"] == 2 and dataset["dropped_unlabelled"] == 2
+    assert dataset["path"] == str(pytester.path / "suites" / "other.csv")
+    assert len(dataset["sha256"]) == 64
+    bad = checks_by_nodeid(document)["suites/bad.yaml::accuracy[dev]"]
+    assert bad["sample_size"] == 2
+
+
+def test_a_latin1_file_names_the_encoding_option(pytester: pytest.Pytester) -> None:
+    latin1 = "text,label\ncaf\u00e9 good,positive\nbad,negative\n".encode("latin-1")
+    result = _dataset_suite(pytester, latin1)
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:6: datasets.dev.encoding: other.csv is not utf-8 (invalid continuation "
+        "byte); set encoding, e.g. latin-1 or cp1252",
+    ])
+    assert _dataset_suite(pytester, latin1, extra="    encoding: latin-1\n").ret == 0
+
+
+def test_a_check_that_measured_nothing_never_passes(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+from modeltests import CheckParams, CheckResult
+
+
+class NothingParams(CheckParams):
+    kind: str = "nothing"
+
+
+def pytest_modeltests_register_checks(registry):
+    @registry.check("nothing", params=NothingParams, needs_model=False)
+    def run(context, params):
+        return CheckResult(sample_size=0)
+""")
+    result = _dataset_suite(pytester, "text,label\ngood,positive\n", checks="  - kind: nothing\n")
+    result.stdout.fnmatch_lines([
+        "nothing[[]0] failed (suites/bad.yaml:9, n=0)",
+        "  sample_size 0 < 1 (the check measured nothing; a gate never passes on zero "
+        "samples)  [[]min_sample_size]",
+    ])
+    result.assert_outcomes(passed=2, failed=1)

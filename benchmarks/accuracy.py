@@ -1,17 +1,20 @@
 """Benchmark: the accuracy check versus a bare batched inference loop, and the demo run.
 
-Run: ``python benchmarks/accuracy.py`` (builds the demo model on first use).
+Run: ``python benchmarks/accuracy.py`` (builds the demo model on first use); a short run:
+``python benchmarks/accuracy.py --texts 200 --no-suites``.
 
 1. The same model, the same >= 1,000 texts of mixed length, the same batch size and threads:
-   the check's code path (length-ordered batches, each padded to its own longest text) against a
-   naive loop over the texts in dataset order. Prints both times, the ratio, and whether the
-   predictions agree (argmax equal, probabilities within 1e-5).
+   the check's code path (length-ordered batches, each padded to its own longest text), run as a
+   user runs it (``modeltests.Session(...).run(suite, select="accuracy")``, the model loaded
+   outside the timing), against a naive loop over the texts in dataset order. Prints both times,
+   the ratio, and whether the predictions agree (argmax equal, probabilities within 1e-5).
 2. The whole ``pytest suites/`` run as a subprocess: wall time and peak resident memory.
 All figures come from this one run; the torch thread count is printed with them.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import resource
@@ -20,6 +23,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modeltests import Session
+    from modeltests.adapters.base import ModelAdapter, Predictions
+    from modeltests.result import CheckResult
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,36 +62,36 @@ def naive_loop(model, tokenizer, texts, batch_size, max_length):
     return torch.cat(rows).numpy()
 
 
-def check_path(suite_path: Path):
-    """Run the accuracy check exactly as the plugin does (fresh caches)."""
-    from modeltests.checks.accuracy import run_accuracy
-    from modeltests.cli import default_registry
-    from modeltests.context import CheckContext
-    from modeltests.runtime import Runtime
-    from modeltests.suite.loader import build_suite
-    from modeltests.suite.source import load_yaml
-
-    registry = default_registry()
-    suite = build_suite(load_yaml(suite_path), registry, ROOT)
-    runtime = Runtime(registry=registry, rootdir=ROOT)
-    runtime.model(suite)  # load outside the timed region
-    entry = suite.checks[0]
+def check_path(session: Session, suite_path: Path) -> tuple[float, CheckResult, Predictions,
+                                                           ModelAdapter]:
+    """Run the accuracy check through the public API, the model loaded outside the timing."""
+    suite = session.suite(suite_path)
+    adapter = session.runtime.model(suite)  # load outside the timed region
     started = time.perf_counter()
-    result = run_accuracy(CheckContext(runtime, suite, entry, entry.params), entry.params)
+    run = session.run(suite_path, select="accuracy")
     seconds = time.perf_counter() - started
-    predictions = runtime.predictions(suite, "bench")
-    return seconds, result, predictions, runtime.model(suite)
+    record = run.checks[0]
+    if record.result is None:
+        raise SystemExit(f"the accuracy check did not run: {record.message}")
+    return seconds, record.result, session.runtime.predictions(suite, "bench"), adapter
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=1200, help="texts to classify (default 1200)")
+    parser.add_argument("--no-suites", action="store_true",
+                        help="skip part 2, the whole `pytest suites/` run")
+    args = parser.parse_args(argv)
+
     import numpy as np
     import pandas as pd
     import torch
 
+    import modeltests
     from modeltests.demo.build import ensure_default_model
 
     model_dir = ensure_default_model(progress=True)
-    texts, labels = mixed_length_texts(1200)
+    texts, labels = mixed_length_texts(args.texts)
     batch_size, max_length = 32, 256
     with tempfile.TemporaryDirectory() as tmp:
         pd.DataFrame({"text": texts, "label": labels}).to_csv(Path(tmp) / "bench.csv", index=False)
@@ -93,11 +102,13 @@ def main() -> None:
             "checks:\n  - kind: accuracy\n    dataset: bench\n", encoding="utf-8")
         check_times, naive_times = [], []
         for _round in range(2):  # alternate, so that both meet the same machine load
-            check_seconds, result, predictions, adapter = check_path(suite)
-            check_times.append(check_seconds)
-            naive_started = time.perf_counter()
-            naive = naive_loop(adapter.model, adapter.tokenizer, texts, batch_size, max_length)
-            naive_times.append(time.perf_counter() - naive_started)
+            with modeltests.Session(suite.parent) as session:  # fresh caches: loads again
+                check_seconds, result, predictions, adapter = check_path(session, suite)
+                check_times.append(check_seconds)
+                naive_started = time.perf_counter()
+                naive = naive_loop(adapter.model, adapter.tokenizer, texts, batch_size,
+                                   max_length)
+                naive_times.append(time.perf_counter() - naive_started)
     ours = predictions.probabilities
     lengths = [len(t.split()) for t in texts]
     print(f"texts: {len(texts)}, words per text min/median/max: {min(lengths)}/"
@@ -109,7 +120,8 @@ def main() -> None:
     print(f"argmax equal: {bool((ours.argmax(1) == naive.argmax(1)).all())}; "
           f"max |p - p_naive|: {float(np.abs(ours - naive).max()):.2e}; "
           f"accuracy {result.metrics['accuracy']:.4f}")
-    demo_run()
+    if not args.no_suites:
+        demo_run()
 
 
 def demo_run() -> None:

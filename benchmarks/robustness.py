@@ -5,8 +5,9 @@
     HF_HUB_OFFLINE=1 python benchmarks/robustness.py --model-dir DIR --data eval.csv -n 20
 
 Prints both times and their ratio (the check aims at <= 0.15 of the stock time), both attack
-success rates, whether the perturbed texts are identical, and torch's thread count. Model
-loading and ``import textattack`` are outside both timings.
+success rates, whether the perturbed texts are identical, and torch's thread count. The check
+runs as a user runs it (``modeltests.Session(...).run(suite, select=...)``); model loading and
+``import textattack`` are outside both timings.
 
 Measured here (sentiment-minilm-v2, 20 examples, seed 0, 2 shared cores): with one torch thread
 4.1 s vs 57.7 s (ratio 0.070), success rate 0.895 both, perturbed texts identical (20/20); with
@@ -21,33 +22,35 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modeltests.result import CheckResult
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def check_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, dict[str, Any]]:
-    """Run the ``robustness`` check as pytest would (Runtime, Suite, CheckContext)."""
-    from modeltests.checks.robustness import run_robustness
-    from modeltests.cli import default_registry
-    from modeltests.context import CheckContext
-    from modeltests.runtime import Runtime
+def check_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, CheckResult]:
+    """Run the ``robustness`` check through the public API (``modeltests.Session``), the model
+    loaded outside the timing."""
+    import modeltests
 
     folder = Path(tempfile.mkdtemp(prefix="modeltests-bench-"))
     suite_file = folder / "bench.yaml"
     suite_file.write_text(
         f"model:\n  adapter: transformers\n  path: {model_dir}\n  max_length: 128\n"
         f"datasets:\n  eval:\n    path: {data}\ndefaults:\n  seed: {seed}\nchecks:\n"
-        f"  - kind: robustness\n    dataset: eval\n    recipe: deepwordbug\n"
+        f"  - kind: robustness\n    name: bench\n    dataset: eval\n    recipe: deepwordbug\n"
         f"    num_examples: {n}\n")
-    runtime = Runtime(registry=default_registry(), rootdir=folder)
-    suite = runtime.suite(suite_file)
-    entry = suite.checks[0]
-    context = CheckContext(runtime, suite, entry, entry.params)
-    context.model()  # load outside the timing
-    started = time.perf_counter()
-    result = run_robustness(context, entry.params)
-    return time.perf_counter() - started, result.details | {"metrics": result.metrics}
+    with modeltests.Session(folder) as session:
+        session.runtime.model(session.suite(suite_file))  # load outside the timing
+        started = time.perf_counter()
+        run = session.run(suite_file, select="robustness")
+        seconds = time.perf_counter() - started
+    record = run["robustness[bench]"]
+    if record.result is None:
+        raise SystemExit(f"the robustness check did not run: {record.message}")
+    return seconds, record.result
 
 
 def stock_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, list[Any]]:
@@ -59,7 +62,7 @@ def stock_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, l
     from textattack.datasets import Dataset
     from textattack.models.wrappers import HuggingFaceModelWrapper
 
-    from modeltests.checks.robustness import sample_indices
+    from modeltests.checks.sources import sample_indices
 
     model = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
@@ -87,24 +90,23 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from modeltests.checks.robustness import attack_metrics
-    from modeltests.textattack_support import import_textattack
+    from modeltests.textattack_support import attack_metrics, import_textattack, read_result
 
     if args.threads:
         torch.set_num_threads(args.threads)
     model_dir = args.model_dir or _demo_model()
     data = args.data or _demo_data()
     import_textattack()
-    check_s, details = check_path(model_dir, data, args.num_examples, args.seed)
+    check_s, result = check_path(model_dir, data, args.num_examples, args.seed)
     stock_s, results = stock_path(model_dir, data, args.num_examples, args.seed)
-    stock = attack_metrics(results, stock_s)
-    ours = [o.get("perturbed") for o in details["outcomes"]]
-    theirs = [r.perturbed_result.attacked_text.text if type(r).__name__ ==
-              "SuccessfulAttackResult" else None for r in results]
+    outcomes = [read_result(r) for r in results]
+    stock = attack_metrics(outcomes, stock_s)
+    ours = [o.get("perturbed") for o in result.details["outcomes"]]
+    theirs = [o.example.perturbed_text if o.example is not None else None for o in outcomes]
     print(f"model: {model_dir}  examples: {args.num_examples}  seed: {args.seed}  "
           f"torch threads: {torch.get_num_threads()}")
     print(f"check (adapter, padded per batch): {check_s:8.2f} s  "
-          f"success rate {details['metrics']['attack_success_rate']:.3f}")
+          f"success rate {result.metrics['attack_success_rate']:.3f}")
     print(f"stock (HuggingFaceModelWrapper):   {stock_s:8.2f} s  "
           f"success rate {stock['attack_success_rate']:.3f}")
     print(f"time ratio check/stock: {check_s / stock_s:.3f} (aim <= 0.15)")

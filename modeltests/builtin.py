@@ -19,6 +19,8 @@ CHECK_MODULES = [
     "modeltests.checks.accuracy",
     "modeltests.checks.quantization",
     "modeltests.checks.robustness",
+    "modeltests.checks.invariance",
+    "modeltests.checks.directional",
     "modeltests.checks.behavior",
     "modeltests.checks.property_search",
     "modeltests.checks.latency",

@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 
-def texts(max_size: int = 200) -> Any:
+def texts(max_size: int = 200) -> SearchStrategy[str]:
     """Unicode texts of every kind (control characters, emoji, any script), plus word-like ones."""
     from hypothesis import strategies as st
 
@@ -24,7 +27,7 @@ _WORDS = ["good", "bad", "not", "the", "movie", "was", "great", "terrible", "ser
           "loved", "hated", "it", "very", "never", "again", "!", "?", "...", "and", "but"]
 
 
-def typos(sentence: str, max_edits: int = 3) -> Any:
+def typos(sentence: str, max_edits: int = 3) -> SearchStrategy[str]:
     """Perturbations of ``sentence`` by 1..``max_edits`` character edits (swap, delete, insert,
     substitute). Edits are drawn as ``(kind, position, letter)``, so hypothesis shrinks a
     failing one towards fewer edits near the start of the sentence::
@@ -43,7 +46,8 @@ def typos(sentence: str, max_edits: int = 3) -> Any:
         lambda edits: apply_char_edits(sentence, edits))
 
 
-def insertions(sentence: str, max_words: int = 2, words: Sequence[str] | None = None) -> Any:
+def insertions(sentence: str, max_words: int = 2,
+               words: Sequence[str] | None = None) -> SearchStrategy[str]:
     """``sentence`` with 1..``max_words`` neutral words ("really", "today" ...) inserted."""
     from hypothesis import strategies as st
 
@@ -56,23 +60,30 @@ def insertions(sentence: str, max_words: int = 2, words: Sequence[str] | None = 
 
 
 def perturbations(sentence: str, kinds: Sequence[str] = ("typos", "insertions"),
-                  max_edits: int = 3) -> Any:
+                  max_edits: int = 3) -> SearchStrategy[str]:
     """Any of the ``kinds`` of perturbation of ``sentence``: "typos", "insertions", or a
     built-in perturbation name from :data:`modeltests.perturb.PERTURBATIONS` (seeded)."""
     from hypothesis import strategies as st
 
-    from modeltests.perturb import PERTURBATIONS, perturb
+    from modeltests.perturb import PERTURBATIONS
 
-    options = []
+    options: list[SearchStrategy[str]] = []
     for kind in kinds:
         if kind == "typos":
             options.append(typos(sentence, max_edits))
         elif kind == "insertions":
             options.append(insertions(sentence, max_edits))
         elif kind in PERTURBATIONS:
-            options.append(st.integers(0, 2**16).map(
-                lambda seed, k=kind: perturb(sentence, k, seed) or sentence))
+            options.append(st.integers(0, 2**16).map(_seeded(sentence, kind)))
         else:
             raise ValueError(f"unknown perturbation {kind!r} (allowed: typos, insertions, "
                              f"{', '.join(PERTURBATIONS)})")
     return st.one_of(options)
+
+
+def _seeded(sentence: str, kind: str) -> Callable[[int], str]:
+    """``seed -> PERTURBATIONS[kind]`` applied to ``sentence`` with that seed (unchanged when the
+    perturbation does not apply)."""
+    from modeltests.perturb import perturb
+
+    return lambda seed: perturb(sentence, kind, seed) or sentence

@@ -16,6 +16,11 @@
 
 :func:`adapter_model_wrapper` feeds TextAttack through a suite's model adapter (batches padded
 to their longest text) instead of ``HuggingFaceModelWrapper``, which pads to 512 tokens.
+:func:`attack_examples` runs an attack on labelled texts within a time budget and reads each of
+TextAttack's result objects once into an :class:`AttackOutcome`; :func:`attack_metrics` gives
+TextAttack's own metric definitions over those outcomes. Nothing outside this module touches a
+TextAttack object beyond the structural types declared here (:class:`Attack`,
+:class:`AttackResult` ...).
 """
 
 from __future__ import annotations
@@ -24,13 +29,21 @@ import importlib.util
 import logging
 import os
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Literal, Protocol, Sequence, SupportsFloat
 
 from modeltests.errors import MissingResourceError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Probabilities = npt.NDArray[np.float64]
+    """An ``(n, k)`` matrix of class probabilities, rows in input order."""
 
 STOPWORDS_FILE = Path(__file__).parent / "data" / "stopwords_english.txt"
 WORDNET_HELP = (
@@ -55,7 +68,7 @@ def ensure_stopwords() -> Path:
 
     The folder is appended to ``nltk.data.path``: a user's own stopwords, if any, still win.
     """
-    import nltk
+    import nltk  # type: ignore[import-untyped]
 
     root = nltk_data_dir()
     target = root / "corpora" / "stopwords" / "english"
@@ -94,7 +107,7 @@ def isolated(block_downloads: bool = True) -> Iterator[None]:
             logging.getLogger(name).disabled = disabled
 
 
-def _no_download(*args: Any, **kwargs: Any) -> bool:
+def _no_download(*args: object, **kwargs: object) -> bool:
     return False
 
 
@@ -119,11 +132,11 @@ def import_textattack() -> ModuleType:
     with isolated():
         ensure_stopwords()
         try:
-            import textattack
+            import textattack  # type: ignore[import-untyped]  # noqa: F401
         except LookupError as exc:  # an NLTK resource that is still missing
             raise MissingResourceError(f"TextAttack could not import: NLTK data missing: "
                                        f"{str(exc).strip().splitlines()[0]}") from None
-    return textattack
+    return sys.modules["textattack"]
 
 
 def wordnet_available() -> bool:
@@ -223,7 +236,7 @@ def missing_resources(recipe: str) -> list[Resource]:
     return [r for r in RECIPE_RESOURCES.get(recipe, []) if not r.present()]
 
 
-def build_recipe(recipe: str, model_wrapper: Any) -> Any:
+def build_recipe(recipe: str, model_wrapper: ModelWrapper) -> Attack:
     """``textattack.attack_recipes.<Recipe>.build(model_wrapper)``, or a clear error.
 
     Resources are checked before TextAttack is asked to build anything, so a missing one never
@@ -236,10 +249,12 @@ def build_recipe(recipe: str, model_wrapper: Any) -> Any:
     textattack = import_textattack()
     with isolated():
         try:
-            return getattr(textattack.attack_recipes, RECIPE_CLASSES[recipe]).build(model_wrapper)
+            attack: Attack = getattr(textattack.attack_recipes,
+                                     RECIPE_CLASSES[recipe]).build(model_wrapper)
         except (OSError, LookupError, RuntimeError) as exc:
             raise MissingResourceError(f"recipe {recipe!r} could not be built offline: "
                                        f"{type(exc).__name__}: {exc}") from None
+    return attack
 
 
 TRANSFORMATIONS = {
@@ -254,46 +269,256 @@ CONSTRAINTS = {"repeat": "RepeatModification", "stopword": "StopwordModification
 
 
 def build_composed(transformations: Sequence[str], constraints: Sequence[str],
-                   model_wrapper: Any, max_edit_distance: int | None = None) -> Any:
+                   model_wrapper: ModelWrapper, max_edit_distance: int | None = None) -> Attack:
     """An ``Attack``: the transformations (composite when several) + constraints, untargeted
     classification, searched by ``GreedyWordSwapWIR``."""
     if "wordnet" in transformations and not wordnet_available():
         raise MissingResourceError(f"transformation 'wordnet' needs NLTK WordNet: {WORDNET_HELP}")
     textattack = import_textattack()
-    from textattack.constraints import pre_transformation
-    from textattack.transformations import CompositeTransformation
+    from textattack.constraints import pre_transformation  # type: ignore[import-untyped]
+    from textattack.transformations import (  # type: ignore[import-untyped]
+        CompositeTransformation,
+    )
 
     with isolated():
         swaps = [getattr(textattack.transformations, TRANSFORMATIONS[t])() for t in transformations]
         transformation = swaps[0] if len(swaps) == 1 else CompositeTransformation(swaps)
         built = [getattr(pre_transformation, CONSTRAINTS[c])() for c in constraints]
         if max_edit_distance is not None:
-            from textattack.constraints.overlap import LevenshteinEditDistance
+            from textattack.constraints.overlap import (  # type: ignore[import-untyped]
+                LevenshteinEditDistance,
+            )
 
             built.append(LevenshteinEditDistance(max_edit_distance))
         goal = textattack.goal_functions.UntargetedClassification(model_wrapper)
         search = textattack.search_methods.GreedyWordSwapWIR()
-        return textattack.Attack(goal, built, transformation, search)
+        attack: Attack = textattack.Attack(goal, built, transformation, search)
+    return attack
 
 
-def adapter_model_wrapper(predict: Callable[[list[str]], Any], model: Any = None) -> Any:
+def apply_budgets(attack: Attack, batch_size: int, query_budget: int | None) -> None:
+    """Texts per model call, and (when set) the most model queries per example."""
+    attack.goal_function.batch_size = batch_size
+    if query_budget is not None:
+        attack.goal_function.query_budget = query_budget
+
+
+def adapter_model_wrapper(predict: Callable[[list[str]], Probabilities],
+                          model: object = None) -> ModelWrapper:
     """A ``textattack.models.wrappers.ModelWrapper`` answering with ``predict(texts)``.
 
     ``predict`` returns an ``(n, k)`` probability array; the suite's adapter pads each batch to
     its longest text, so short inputs cost short forward passes.
     """
     import_textattack()
-    from textattack.models.wrappers import ModelWrapper
+    from textattack.models.wrappers import (  # type: ignore[import-untyped]
+        ModelWrapper as TextAttackModelWrapper,
+    )
 
-    class AdapterModelWrapper(ModelWrapper):
+    class AdapterModelWrapper(TextAttackModelWrapper):  # type: ignore[misc]  # untyped base
         """Queries the suite's model adapter (class defined once TextAttack is imported)."""
 
         def __init__(self) -> None:
             self.model = model if model is not None else predict
             self.queries = 0
 
-        def __call__(self, text_input_list: list[str], **kwargs: Any) -> Any:
+        def __call__(self, text_input_list: list[str], **kwargs: object) -> Probabilities:
             self.queries += len(text_input_list)
             return predict(list(text_input_list))
 
     return AdapterModelWrapper()
+
+
+# -- the TextAttack objects modeltests reads (structural types: TextAttack ships no stubs) -------
+
+class ModelWrapper(Protocol):
+    """``textattack.models.wrappers.ModelWrapper``: texts in, class scores out."""
+
+    def __call__(self, text_input_list: list[str]) -> Probabilities: ...
+
+
+class AttackedText(Protocol):
+    """``textattack.shared.AttackedText``: a text and its words."""
+
+    text: str
+    words: list[str]
+
+    def all_words_diff(self, other_attacked_text: AttackedText) -> set[int]: ...
+
+
+class Scores(Protocol):
+    """A goal function's raw output: a tensor of class probabilities."""
+
+    def max(self) -> SupportsFloat: ...
+
+
+class GoalFunctionResult(Protocol):
+    """``textattack.goal_function_results.GoalFunctionResult``: the model's answer on one text."""
+
+    attacked_text: AttackedText
+    ground_truth_output: int
+    output: int
+    raw_output: Scores
+
+
+class AttackResult(Protocol):
+    """``textattack.attack_results.AttackResult``: successful, failed, skipped or maximized."""
+
+    original_result: GoalFunctionResult
+    perturbed_result: GoalFunctionResult
+    num_queries: int
+
+    def diff_color(self, color_method: str | None = None) -> tuple[str, str]: ...
+
+
+class GoalFunction(Protocol):
+    """The budgets of ``textattack.goal_functions.GoalFunction``."""
+
+    batch_size: int
+    query_budget: float
+
+
+class Attack(Protocol):
+    """``textattack.Attack``: attacks one labelled text."""
+
+    goal_function: GoalFunction
+
+    def attack(self, example: str, ground_truth_output: int) -> AttackResult: ...
+
+
+# -- running an attack and reading its results --------------------------------------------------
+
+@dataclass(frozen=True)
+class AttackExample:
+    """A successful attack as a report shows it: changed words marked ``[[ ]]`` in ``original``
+    and ``perturbed``; labels as indices into the model's labels."""
+
+    original: str
+    perturbed: str
+    perturbed_text: str
+    """The perturbed text itself, unmarked."""
+    expected: int
+    before: int
+    predicted: int
+    confidence: float
+    """The model's probability of ``predicted`` on the perturbed text."""
+    queries: int
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    """One attacked example, read once from TextAttack's result object.
+
+    ``result`` names the result class ("successful", "failed", "skipped", "maximized");
+    ``status`` is how ``textattack.metrics`` counts it: every result neither skipped (the model
+    was wrong already) nor failed counts as succeeded.
+    """
+
+    result: str
+    status: Literal["succeeded", "failed", "skipped"]
+    queries: int
+    perturbed_word_pct: float | None = None
+    """Percentage of the original words changed, for succeeded attacks."""
+    example: AttackExample | None = None
+    """For successful results (``SuccessfulAttackResult``) only."""
+
+
+@dataclass(frozen=True)
+class AttackRun:
+    """The outcomes of attacking labelled texts in order, and how long the attacks took."""
+
+    outcomes: list[AttackOutcome]
+    seconds: float
+    stopped_by_time_budget: bool
+
+
+def seed_everything(seed: int) -> None:
+    """Seed what TextAttack draws from (python ``random``, numpy, torch), as ``Attacker`` does."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def attack_examples(attack: Attack, examples: Sequence[tuple[str, int]], seed: int,
+                    time_budget_s: float | None = None) -> AttackRun:
+    """Attack ``(text, label index)`` pairs one by one, seeded, with TextAttack's side effects
+    undone; no new example starts once ``time_budget_s`` has passed."""
+    seed_everything(seed)
+    results: list[AttackResult] = []
+    started = time.perf_counter()
+    stopped = False
+    with isolated():
+        for text, label in examples:
+            if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
+                stopped = True
+                break
+            results.append(attack.attack(text, label))
+    seconds = time.perf_counter() - started
+    return AttackRun([read_result(r) for r in results], seconds, stopped)
+
+
+def read_result(result: AttackResult) -> AttackOutcome:
+    """What one of TextAttack's result objects says: status, queries, and what changed."""
+    from textattack.attack_results import (  # type: ignore[import-untyped]
+        FailedAttackResult,
+        SkippedAttackResult,
+        SuccessfulAttackResult,
+    )
+
+    name = type(result).__name__.replace("AttackResult", "").lower()
+    queries = int(result.num_queries)
+    if isinstance(result, SkippedAttackResult):
+        return AttackOutcome(name, "skipped", queries)
+    if isinstance(result, FailedAttackResult):
+        return AttackOutcome(name, "failed", queries)
+    example = _example(result) if isinstance(result, SuccessfulAttackResult) else None
+    return AttackOutcome(name, "succeeded", queries, perturbed_word_pct(result), example)
+
+
+def perturbed_word_pct(result: AttackResult) -> float:
+    """Percentage of the original words a successful attack changed."""
+    original = result.original_result.attacked_text
+    words = len(original.words)
+    changed = len(original.all_words_diff(result.perturbed_result.attacked_text))
+    return changed * 100.0 / words if words else 0.0
+
+
+def _example(result: AttackResult) -> AttackExample:
+    original, perturbed = result.diff_color(color_method="file")
+    after = result.perturbed_result
+    return AttackExample(original=original, perturbed=perturbed,
+                         perturbed_text=after.attacked_text.text,
+                         expected=result.original_result.ground_truth_output,
+                         before=result.original_result.output, predicted=after.output,
+                         confidence=float(after.raw_output.max()),
+                         queries=int(result.num_queries))
+
+
+def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[str, float]:
+    """Metrics of attack outcomes, as fractions (TextAttack reports percentages).
+
+    ``attack_success_rate`` = succeeded / (succeeded + failed), ``accuracy_under_attack`` =
+    failed / attacked, ``avg_perturbed_word_pct`` over successful attacks, ``avg_queries``
+    over examples not skipped: the same definitions as ``textattack.metrics``.
+    """
+    total = len(outcomes)
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    succeeded = total - skipped - failed
+    changed = [o.perturbed_word_pct for o in outcomes if o.perturbed_word_pct is not None]
+    queries = [o.queries for o in outcomes if o.status != "skipped"]
+    return {
+        "attack_success_rate": succeeded / (succeeded + failed) if succeeded + failed else 0.0,
+        "accuracy_before": (total - skipped) / total if total else 0.0,
+        "accuracy_under_attack": failed / total if total else 0.0,
+        "avg_perturbed_word_pct": sum(changed) / len(changed) if changed else 0.0,
+        "avg_queries": sum(queries) / len(queries) if queries else 0.0,
+        "succeeded": float(succeeded), "failed": float(failed), "skipped": float(skipped),
+        "examples_attacked": float(total),
+        "seconds_per_example": seconds / total if total else 0.0,
+    }

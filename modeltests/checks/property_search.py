@@ -16,14 +16,18 @@ no example database), so CI sees the same counterexamples every run::
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import Field
 
+from modeltests.checks.rates import rate_result
+from modeltests.checks.sources import TextSource, source_texts
+from modeltests.context import CheckContext
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, threshold
-from modeltests.checks.behavior import TextSource
-from modeltests.context import CheckContext
+
+Edit = Literal["typos", "insertions"]
+EDITS: tuple[Edit, ...] = ("typos", "insertions")
 
 
 class PropertySearchParams(TextSource):
@@ -31,8 +35,8 @@ class PropertySearchParams(TextSource):
 
     kind: str = "property_search"
     samples: int = Field(default=10, ge=1, le=10_000, description="Seed sentences searched.")
-    edits: list[Literal["typos", "insertions"]] = Field(
-        default_factory=lambda: ["typos", "insertions"], min_length=1,
+    edits: list[Edit] = Field(
+        default_factory=lambda: list(EDITS), min_length=1,
         description="Perturbations hypothesis may draw.")
     max_edits: int = Field(default=3, ge=1, le=20, description="Most edits in one perturbation.")
     budget: int = Field(default=100, ge=1, le=100_000,
@@ -43,9 +47,6 @@ class PropertySearchParams(TextSource):
 
 def run_property_search(context: CheckContext, params: PropertySearchParams) -> CheckResult:
     """Search each sentence; report the share flipped and each minimal counterexample."""
-    from modeltests.checks.behavior import source_texts
-    from modeltests.stats import wilson_interval
-
     texts = source_texts(context, params)
     cache: dict[str, str] = {}
     originals = context.predict(texts).labels
@@ -60,10 +61,7 @@ def run_property_search(context: CheckContext, params: PropertySearchParams) -> 
     n = len(texts)
     metrics = {"flip_rate": len(found) / n if n else 0.0, "sentences": float(n),
                "flipped": float(len(found)), "model_queries": float(len(cache))}
-    intervals = {"flip_rate": wilson_interval(len(found), n)} if n else {}
-    result = CheckResult(metrics=metrics, sample_size=n, intervals=intervals)
-    result.thresholds = context.evaluate(metrics, intervals)
-    result.examples = found[: context.max_examples]
+    result = rate_result(context, metrics, "flip_rate", len(found), n, found)
     result.details = {"errors": len(found), "budget_per_sentence": params.budget,
                       "seed": context.seed}
     return result
@@ -75,8 +73,8 @@ def _label(context: CheckContext, cache: dict[str, str], text: str) -> str:
     return cache[text]
 
 
-def find_flip(label_of: Any, text: str, original: str, params: PropertySearchParams,
-              seed: int) -> str | None:
+def find_flip(label_of: Callable[[str], str], text: str, original: str,
+              params: PropertySearchParams, seed: int) -> str | None:
     """The minimal perturbation of ``text`` whose label differs from ``original``, or None."""
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample
@@ -88,10 +86,11 @@ def find_flip(label_of: Any, text: str, original: str, params: PropertySearchPar
                       phases=[Phase.generate, Phase.shrink], derandomize=False,
                       suppress_health_check=list(HealthCheck))
     try:
-        return find(strategy, lambda t: t != text and label_of(t) != original, settings=config,
-                    random=random.Random(seed))
+        flip: str = find(strategy, lambda t: t != text and label_of(t) != original,
+                         settings=config, random=random.Random(seed))
     except NoSuchExample:
         return None
+    return flip
 
 
 def _edit_count(a: str, b: str) -> int:

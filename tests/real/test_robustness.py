@@ -39,9 +39,9 @@ def adapter(tiny_model_dir: Path) -> object:
 def test_metrics_agree_with_textattack_metric_classes(adapter: object, eval_csv: Path) -> None:
     import pandas as pd
 
-    from modeltests.checks.robustness import attack_metrics, sample_indices, seed_everything
-    from modeltests.textattack_support import adapter_model_wrapper, build_recipe, \
-        import_textattack
+    from modeltests.checks.sources import sample_indices
+    from modeltests.textattack_support import adapter_model_wrapper, attack_metrics, \
+        build_recipe, import_textattack, read_result, seed_everything
 
     import_textattack()  # a bare `import textattack` fails offline without NLTK stopwords
     from textattack.metrics import AttackQueries, AttackSuccessRate, WordsPerturbed
@@ -52,7 +52,7 @@ def test_metrics_agree_with_textattack_metric_classes(adapter: object, eval_csv:
     seed_everything(0)
     rows = sample_indices(len(frame), 12, 0)
     results = [attack.attack(frame.text[i], adapter.labels.index(frame.label[i])) for i in rows]
-    ours = attack_metrics(results, seconds=1.0)
+    ours = attack_metrics([read_result(r) for r in results], seconds=1.0)
     rate = AttackSuccessRate().calculate(results)
     assert ours["succeeded"] == rate["successful_attacks"] > 0
     assert ours["failed"] == rate["failed_attacks"]

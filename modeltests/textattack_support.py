@@ -68,7 +68,7 @@ def ensure_stopwords() -> Path:
 
     The folder is appended to ``nltk.data.path``: a user's own stopwords, if any, still win.
     """
-    import nltk  # type: ignore[import-untyped]
+    import nltk
 
     root = nltk_data_dir()
     target = root / "corpora" / "stopwords" / "english"
@@ -132,7 +132,7 @@ def import_textattack() -> ModuleType:
     with isolated():
         ensure_stopwords()
         try:
-            import textattack  # type: ignore[import-untyped]  # noqa: F401
+            import textattack  # noqa: F401
         except LookupError as exc:  # an NLTK resource that is still missing
             raise MissingResourceError(f"TextAttack could not import: NLTK data missing: "
                                        f"{str(exc).strip().splitlines()[0]}") from None
@@ -275,8 +275,8 @@ def build_composed(transformations: Sequence[str], constraints: Sequence[str],
     if "wordnet" in transformations and not wordnet_available():
         raise MissingResourceError(f"transformation 'wordnet' needs NLTK WordNet: {WORDNET_HELP}")
     textattack = import_textattack()
-    from textattack.constraints import pre_transformation  # type: ignore[import-untyped]
-    from textattack.transformations import (  # type: ignore[import-untyped]
+    from textattack.constraints import pre_transformation
+    from textattack.transformations import (
         CompositeTransformation,
     )
 
@@ -285,7 +285,7 @@ def build_composed(transformations: Sequence[str], constraints: Sequence[str],
         transformation = swaps[0] if len(swaps) == 1 else CompositeTransformation(swaps)
         built = [getattr(pre_transformation, CONSTRAINTS[c])() for c in constraints]
         if max_edit_distance is not None:
-            from textattack.constraints.overlap import (  # type: ignore[import-untyped]
+            from textattack.constraints.overlap import (
                 LevenshteinEditDistance,
             )
 
@@ -311,7 +311,7 @@ def adapter_model_wrapper(predict: Callable[[list[str]], Probabilities],
     its longest text, so short inputs cost short forward passes.
     """
     import_textattack()
-    from textattack.models.wrappers import (  # type: ignore[import-untyped]
+    from textattack.models.wrappers import (
         ModelWrapper as TextAttackModelWrapper,
     )
 
@@ -464,7 +464,7 @@ def attack_examples(attack: Attack, examples: Sequence[tuple[str, int]], seed: i
 
 def read_result(result: AttackResult) -> AttackOutcome:
     """What one of TextAttack's result objects says: status, queries, and what changed."""
-    from textattack.attack_results import (  # type: ignore[import-untyped]
+    from textattack.attack_results import (
         FailedAttackResult,
         SkippedAttackResult,
         SuccessfulAttackResult,

@@ -6,7 +6,8 @@
 Each round, alternately: the check (a ``modeltests.Session`` runs a ``latency`` check,
 model-only mode, one configuration) and ``Timer("adapter.forward(batch)").blocked_autorange()``
 on the very same encoded batch (same token length, same thread count: Timer defaults to ONE
-thread unless told, so it gets ``num_threads`` explicitly). Printed: both medians, the ratio, and the thread count.
+thread unless told, so it gets ``num_threads`` explicitly). Printed: both medians, the ratio,
+and the thread count.
 
 Timer's median is the median of *block means* (each block averages many calls), so it sits
 near the check's mean; the check's p50 is the median of single calls and is at or below its mean

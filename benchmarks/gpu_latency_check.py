@@ -7,9 +7,10 @@ For each device (cpu, and cuda when ``torch.cuda.is_available()``; otherwise the
 skipped and the reason is printed) and each batch size, on the same model and the same encoded
 input:
 
-* the check (fresh runtime, ``latency`` check, model-only mode, ``device`` set, so on a GPU the
-  model is copied to CUDA and timed with CUDA events): p50 / p90 / p99, p99's upper bound, the
-  MLPerf sample-size flags, throughput, cold start, peak CUDA memory allocated / reserved;
+* the check (a ``modeltests.Session`` runs a ``latency`` check, model-only mode, ``device`` set,
+  so on a GPU the model is copied to CUDA and timed with CUDA events): p50 / p90 / p99, p99's
+  upper bound, the MLPerf sample-size flags, throughput, cold start, peak CUDA memory allocated /
+  reserved;
 * ``torch.utils.benchmark.Timer(...).blocked_autorange()`` (which synchronises CUDA itself):
   median and IQR; the ratio check p50 / Timer median.
 

@@ -3,10 +3,11 @@
     HF_HUB_OFFLINE=1 python benchmarks/latency.py [--model DIR | --tiny] [--batch 8]
         [--length 64] [--threads N] [--rounds 3] [--device cpu]
 
-Each round, alternately: the check (a fresh runtime runs a ``latency`` check, model-only mode,
-one configuration) and ``Timer("adapter.forward(batch)").blocked_autorange()`` on the very same
-encoded batch (same token length, same thread count: Timer defaults to ONE thread unless told,
-so it gets ``num_threads`` explicitly). Printed: both medians, the ratio, and the thread count.
+Each round, alternately: the check (a ``modeltests.Session`` runs a ``latency`` check,
+model-only mode, one configuration) and ``Timer("adapter.forward(batch)").blocked_autorange()``
+on the very same encoded batch (same token length, same thread count: Timer defaults to ONE
+thread unless told, so it gets ``num_threads`` explicitly). Printed: both medians, the ratio,
+and the thread count.
 
 Timer's median is the median of *block means* (each block averages many calls), so it sits
 near the check's mean; the check's p50 is the median of single calls and is at or below its mean
@@ -22,7 +23,10 @@ import os
 import statistics
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modeltests.result import CheckResult
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -72,33 +76,24 @@ def model_dir(args: argparse.Namespace, workdir: Path) -> Path:
 
 
 class CheckRunner:
-    """A fresh runtime holding one suite with one latency check (the model loads once)."""
+    """A :class:`modeltests.Session` holding one suite with one latency check (the model loads
+    once, outside the timed runs)."""
 
     def __init__(self, model: Path, workdir: Path, **fields: Any) -> None:
-        from modeltests import builtin
-        from modeltests.registry import Registry
-        from modeltests.runtime import Runtime
-        from modeltests.suite.loader import build_suite
-        from modeltests.suite.source import load_yaml
+        from modeltests import Session
 
         fields.setdefault("max_length", max(128, int(fields["length"])))
-        path = workdir / f"suite_{fields['device']}_{fields['batch']}.yaml"
-        path.write_text(SUITE.format(model=model, **fields))
-        self.registry = Registry()
-        builtin.pytest_modeltests_register_adapters(self.registry)
-        builtin.pytest_modeltests_register_checks(self.registry)
-        self.suite = build_suite(load_yaml(path), self.registry, workdir)
-        assert not self.suite.problems, self.suite.problems
-        self.runtime = Runtime(registry=self.registry, rootdir=workdir)
-        self.adapter = self.runtime.model(self.suite)
+        self.path = workdir / f"suite_{fields['device']}_{fields['batch']}.yaml"
+        self.path.write_text(SUITE.format(model=model, **fields))
+        self.session = Session(workdir)
+        self.adapter = self.session.runtime.model(self.session.suite(self.path))
 
-    def run(self) -> Any:
+    def run(self) -> CheckResult:
         """One run of the check; returns its CheckResult."""
-        from modeltests.context import CheckContext
-
-        entry = self.suite.checks[0]
-        context = CheckContext(self.runtime, self.suite, entry, entry.params)
-        return self.registry.get_check("latency").run(context, entry.params)
+        record = self.session.run(self.path, select="latency").checks[0]
+        if record.result is None:
+            raise RuntimeError(f"{record.name} {record.outcome}: {record.message}")
+        return record.result
 
 
 def timer_median_ms(adapter: Any, batch: Any, threads: int, min_run_time: float = 1.0
@@ -116,7 +111,7 @@ def timer_median_ms(adapter: Any, batch: Any, threads: int, min_run_time: float 
 
 def encoded_batch(adapter: Any, batch: int, length: int, device: str) -> Any:
     """The batch the check times: ``batch`` copies of an exactly ``length``-token text."""
-    from modeltests.checks.latency_inputs import exact_length_text
+    from modeltests.checks.latency.inputs import exact_length_text
 
     encoded = adapter.encode([exact_length_text(adapter.tokenizer, length)] * batch)
     return {k: v.to(device) for k, v in encoded.items()}

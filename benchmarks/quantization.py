@@ -4,10 +4,11 @@
 
 1. By hand: ``quantize_dynamic`` on a copy, predict the evaluation set with the fp32 model and
    with the int8 copy (same batches as the adapter), agreement and accuracy with numpy.
-2. The check: a fresh runtime runs a ``quantization`` check (``scheme: int8_dynamic``, timing off)
-   that does the same: load-free reference predictions, quantize, predict, paired metrics, size.
+2. The check: a ``modeltests.Session`` runs a ``quantization`` check (``scheme: int8_dynamic``,
+   timing off) that does the same: load-free reference predictions, quantize, predict, paired
+   metrics, size.
 3. The speed-up of int8 over fp32 on the model: both timed alternately on the same pre-encoded
-   batches by the check's own timing function.
+   batches by the check's own timing function (``modeltests.timing.time_alternately``).
 
 One run each; the machine may be shared, so the torch thread count is printed with every number.
 The model defaults to the demo model (``builtin:sentiment-minilm``, built on first use).
@@ -109,36 +110,30 @@ def predict(model: Any, tokenizer: Any, texts: list[str], batch: int = 32) -> An
 
 def with_check(model_dir: Path, csv: Path, rows: int, workdir: Path
                ) -> tuple[float, dict[str, float], Any, Any]:
-    """The same work through a fresh runtime and the quantization check; seconds taken."""
-    from modeltests import builtin
-    from modeltests.context import CheckContext
-    from modeltests.registry import Registry
-    from modeltests.runtime import Runtime
-    from modeltests.suite.loader import build_suite
-    from modeltests.suite.source import load_yaml
+    """The same work through :class:`modeltests.Session` and the quantization check; seconds
+    taken by the run (the model is loaded and the evaluation set read before the clock starts)."""
+    from modeltests import Session
 
     path = workdir / "suite.yaml"
     path.write_text(SUITE.format(model=model_dir, csv=csv, rows=rows))
-    registry = Registry()
-    builtin.pytest_modeltests_register_adapters(registry)
-    builtin.pytest_modeltests_register_checks(registry)
-    suite = build_suite(load_yaml(path), registry, workdir)
-    runtime = Runtime(registry=registry, rootdir=workdir)
-    adapter = runtime.model(suite)
-    runtime.dataset(suite, "eval")
-    adapter.predict(runtime.dataset(suite, "eval").texts[:32])  # warm-up
-    entry = suite.checks[0]
+    session = Session(workdir)
+    suite = session.suite(path)
+    adapter = session.runtime.model(suite)
+    dataset = session.runtime.dataset(suite, "eval")
+    adapter.predict(dataset.texts[:32])  # warm-up
     started = time.perf_counter()
-    result = registry.get_check("quantization").run(
-        CheckContext(runtime, suite, entry, entry.params), entry.params)
-    return time.perf_counter() - started, result.metrics, adapter, runtime.dataset(suite, "eval")
+    record = session.run(path, select="quantization").checks[0]
+    seconds = time.perf_counter() - started
+    if record.result is None:
+        raise RuntimeError(f"{record.name} {record.outcome}: {record.message}")
+    return seconds, record.result.metrics, adapter, dataset
 
 
 def main() -> None:
     import torch
 
-    from modeltests.checks.quantization import time_alternately
     from modeltests.compress import quantize_dynamic_int8
+    from modeltests.timing import time_alternately
 
     args = parse_args()
     threads = torch.get_num_threads()
@@ -157,9 +152,9 @@ def main() -> None:
         int8 = adapter.with_module(quantize_dynamic_int8(adapter.torch_module()))
         timing = time_alternately(adapter, int8, dataset.texts[:args.speed_examples], 32,
                                   args.speed_rounds)
-        print(f"int8 / fp32 speed-up: {timing['speedup']:.2f}x  ({timing['examples']} texts, "
-              f"{timing['rounds']} alternating rounds, model-only forward, torch threads "
-              f"{timing['torch_threads']})")
+        print(f"int8 / fp32 speed-up: {timing.speedup:.2f}x  ({timing.examples} texts, "
+              f"{timing.rounds} alternating rounds, model-only forward, torch threads "
+              f"{timing.torch_threads})")
 
 
 if __name__ == "__main__":

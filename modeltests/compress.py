@@ -1,4 +1,5 @@
-"""The one place where modeltests compresses a torch module: quantization, casts, pruning.
+"""The one place where modeltests compresses a torch module (quantization, casts, pruning) and
+measures its weights (parameter bytes in memory, serialized size).
 
 Every function works on a ``copy.deepcopy`` of the module it is given and returns the copy, so
 the session's reference model is never modified. The calls that will move (``torch.ao``'s
@@ -10,6 +11,7 @@ torch (and torchao) are imported inside the functions: importing this module is 
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import warnings
 from contextlib import contextmanager
@@ -59,9 +61,12 @@ def quantize_dynamic_int8(module: torch.nn.Module) -> torch.nn.Module:
     import torch
 
     with _quiet_deprecations():
-        return torch.ao.quantization.quantize_dynamic(
+        from torch.ao.quantization import quantize_dynamic
+
+        quantized: torch.nn.Module = quantize_dynamic(  # type: ignore[no-untyped-call]
             copy.deepcopy(module), {torch.nn.Linear}, dtype=torch.qint8
         )
+    return quantized
 
 
 def to_dtype(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
@@ -72,7 +77,7 @@ def to_dtype(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
 def torchao_available() -> bool:
     """Whether torchao (the optional extra ``modeltests[torchao]``) can be imported."""
     try:
-        import torchao  # noqa: F401
+        importlib.import_module("torchao")
     except ImportError:
         return False
     return True
@@ -81,22 +86,18 @@ def torchao_available() -> bool:
 def torchao_quantize(module: torch.nn.Module,
                      mode: Literal["int8_weight_only", "int8_dynamic"]) -> torch.nn.Module:
     """torchao int8 weight-only, or int8 dynamic-activation + int8 weight, on a copy."""
-    try:
-        from torchao.quantization import (
-            Int8DynamicActivationInt8WeightConfig,
-            Int8WeightOnlyConfig,
-            quantize_,
-        )
+    try:  # imported by name: torchao is optional and may be absent where types are checked
+        quantization = importlib.import_module("torchao.quantization")
     except ImportError as exc:
         raise MissingResourceError(
             f"scheme torchao_{mode} needs torchao, which is not installed ({exc}); "
             f"run: {TORCHAO_HINT}"
         ) from None
-    config = Int8WeightOnlyConfig() if mode == "int8_weight_only" else \
-        Int8DynamicActivationInt8WeightConfig()
+    config = quantization.Int8WeightOnlyConfig() if mode == "int8_weight_only" else \
+        quantization.Int8DynamicActivationInt8WeightConfig()
     copied = copy.deepcopy(module)
     with _quiet_deprecations():
-        quantize_(copied, config)
+        quantization.quantize_(copied, config)
     return copied
 
 
@@ -112,8 +113,9 @@ def prune_l1_unstructured(module: torch.nn.Module, sparsity: float) -> torch.nn.
     copied = copy.deepcopy(module)
     for layer in copied.modules():
         if isinstance(layer, torch.nn.Linear):
-            prune.l1_unstructured(layer, name="weight", amount=sparsity)
-            prune.remove(layer, "weight")
+            # torch leaves these two untyped
+            prune.l1_unstructured(layer, "weight", sparsity)  # type: ignore[no-untyped-call]
+            prune.remove(layer, "weight")  # type: ignore[no-untyped-call]
     return copied
 
 
@@ -127,6 +129,12 @@ def linear_sparsity(module: torch.nn.Module) -> float:
             zeros += int((layer.weight == 0).sum())
             total += layer.weight.numel()
     return zeros / total if total else 0.0
+
+
+def parameter_bytes(module: torch.nn.Module) -> int:
+    """Bytes of the module's parameters in memory (``numel * element_size``; buffers and the
+    packed weights of a dynamically quantized layer are not parameters)."""
+    return int(sum(p.numel() * p.element_size() for p in module.parameters()))
 
 
 def state_dict_bytes(module: torch.nn.Module) -> int:

@@ -17,11 +17,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
+    "PairedComparison",
     "agreement",
     "classification_report",
+    "compare_paired",
     "fit_scaling_exponent",
     "is_regression",
     "latency_summary",
@@ -65,7 +72,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"need 0 <= successes <= n (got successes={successes}, n={n})")
     if n == 0:
         return (0.0, 1.0)
-    from scipy.stats import binomtest
+    from scipy.stats import binomtest  # type: ignore[import-untyped]
 
     ci = binomtest(int(successes), int(n)).proportion_ci(
         confidence_level=confidence, method="wilson"
@@ -127,7 +134,11 @@ def classification_report(
     _check_same_length(y_true, y_pred)
     if len(y_true) == 0:
         raise ValueError("classification_report needs at least one example")
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+    from sklearn.metrics import (  # type: ignore[import-untyped]
+        accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
 
     t, p, k = _encode(y_true, y_pred, labels)
     known = list(range(k))
@@ -257,7 +268,8 @@ def paired_difference_interval(
 # ------------------------------------------------------ probability matrices
 
 
-def _as_matrices(p: Any, q: Any) -> tuple[Any, Any]:
+def _as_matrices(p: npt.ArrayLike, q: npt.ArrayLike
+                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     import numpy as np
 
     pa = np.atleast_2d(np.asarray(p, dtype=float))
@@ -271,7 +283,7 @@ def _as_matrices(p: Any, q: Any) -> tuple[Any, Any]:
     return pa, qa
 
 
-def mean_kl_divergence(p: Any, q: Any, eps: float = 1e-12) -> float:
+def mean_kl_divergence(p: npt.ArrayLike, q: npt.ArrayLike, eps: float = 1e-12) -> float:
     """Mean over rows of KL(p_i || q_i) in nats, for (n, k) probability matrices.
 
     ``p`` is the reference distribution. Both are clipped to ``[eps, 1]`` (so a zero in
@@ -288,12 +300,75 @@ def mean_kl_divergence(p: Any, q: Any, eps: float = 1e-12) -> float:
     return float(np.mean(kl))
 
 
-def max_abs_difference(p: Any, q: Any) -> float:
+def max_abs_difference(p: npt.ArrayLike, q: npt.ArrayLike) -> float:
     """Largest absolute element-wise difference between two same-shaped matrices."""
     import numpy as np
 
     pa, qa = _as_matrices(p, q)
     return float(np.max(np.abs(pa - qa)))
+
+
+# ------------------------------------------------- a candidate against a reference
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """A candidate model against a reference on the same labelled examples.
+
+    ``drop_interval`` is the 95% interval of ``accuracy_drop`` (reference - candidate, positive
+    when the candidate is worse): :func:`paired_difference_interval`, negated.
+    ``agreement_interval`` is the Wilson interval of the top-1 agreement. The probability
+    figures are None when either model gave labels only.
+    """
+
+    n: int
+    accuracy_reference: float
+    accuracy_candidate: float
+    drop_interval: tuple[float, float]
+    mcnemar: dict[str, Any]
+    agreement: float
+    agreement_interval: tuple[float, float]
+    mean_kl: float | None = None
+    max_prob_change: float | None = None
+
+    @property
+    def accuracy_drop(self) -> float:
+        return self.accuracy_reference - self.accuracy_candidate
+
+    @property
+    def relative_accuracy(self) -> float | None:
+        """Candidate / reference accuracy (MLPerf's form); None when the reference scores 0."""
+        if self.accuracy_reference > 0:
+            return self.accuracy_candidate / self.accuracy_reference
+        return None
+
+
+def compare_paired(
+    truth: Sequence[str], reference: Sequence[str], candidate: Sequence[str],
+    reference_probabilities: npt.ArrayLike | None = None,
+    candidate_probabilities: npt.ArrayLike | None = None,
+) -> PairedComparison:
+    """Accuracy of both, the drop with its paired interval and McNemar test, top-1 agreement,
+    and (given both probability matrices) mean KL(reference || candidate) and the largest
+    probability change."""
+    _check_same_length(truth, reference)
+    _check_same_length(truth, candidate)
+    if len(truth) == 0:
+        raise ValueError("compare_paired needs at least one example")
+    ref_ok = [t == p for t, p in zip(truth, reference)]
+    new_ok = [t == p for t, p in zip(truth, candidate)]
+    n = len(truth)
+    low, high = paired_difference_interval(ref_ok, new_ok)
+    agree = agreement(reference, candidate)
+    kl = change = None
+    if reference_probabilities is not None and candidate_probabilities is not None:
+        kl = mean_kl_divergence(reference_probabilities, candidate_probabilities)
+        change = max_abs_difference(reference_probabilities, candidate_probabilities)
+    return PairedComparison(
+        n=n, accuracy_reference=sum(ref_ok) / n, accuracy_candidate=sum(new_ok) / n,
+        drop_interval=(-high, -low), mcnemar=mcnemar_test(ref_ok, new_ok), agreement=agree,
+        agreement_interval=wilson_interval(round(agree * n), n), mean_kl=kl,
+        max_prob_change=change)
 
 
 # --------------------------------------------------------------------- latency

@@ -16,16 +16,23 @@ Method, per configuration:
 3. :func:`summarize`: p50/p90/p95/p99, mean, std, IQR, throughput, and per percentile the
    order-statistic 95% upper bound and whether the sample meets MLPerf's minimum count.
 
+:func:`time_alternately` times two models against each other (the compression checks'
+``speedup``): the same batches, alternating which model goes first in each round.
+
 torch is imported only inside the CUDA and thread helpers.
 """
 
 from __future__ import annotations
 
+import statistics
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Protocol, Sequence
+
+from modeltests.errors import UnsupportedCapabilityError
 
 PERCENTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 BOUND_CONFIDENCE = 0.95
@@ -250,7 +257,7 @@ class RssSampler:
     """
 
     def __init__(self, interval: float = 0.002) -> None:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         self._process = psutil.Process()
         self._interval = interval
@@ -315,3 +322,102 @@ def compare_to_baseline(
         "slowdown": float(current["p50_ms"]) / base_p50 - 1.0,
         "regression": is_regression(samples_ms, base_p50, base_iqr, rel_tol),
     }
+
+
+# ------------------------------------------------------------ two models, alternately
+
+
+class BatchModel(Protocol):
+    """What :func:`time_alternately` needs of a model; every ``ModelAdapter`` has it.
+
+    ``encode`` / ``forward`` may raise :class:`UnsupportedCapabilityError`.
+    """
+
+    def predict(self, texts: Sequence[str]) -> object: ...
+
+    def encode(self, texts: Sequence[str]) -> object: ...
+
+    def forward(self, batch: object) -> object: ...
+
+
+@dataclass(frozen=True)
+class AlternateTiming:
+    """Both models' seconds per round on the same texts; ``speedup`` = reference / candidate."""
+
+    speedup: float
+    mode: Literal["forward", "predict"]
+    examples: int
+    batch_size: int
+    rounds: int
+    reference_seconds: list[float]
+    candidate_seconds: list[float]
+    torch_threads: int | None
+
+    def details(self) -> dict[str, Any]:
+        """How it was timed, for a result's details (the speed-up itself is a metric)."""
+        return {"mode": self.mode, "examples": self.examples, "batch_size": self.batch_size,
+                "rounds": self.rounds, "reference_seconds": self.reference_seconds,
+                "compressed_seconds": self.candidate_seconds,
+                "torch_threads": self.torch_threads}
+
+
+def time_alternately(reference: BatchModel, candidate: BatchModel, texts: list[str],
+                     batch_size: int, rounds: int) -> AlternateTiming:
+    """Time both models on the same batches, alternating which runs first in each round.
+
+    Model-only (``forward`` on pre-encoded batches) when both models have ``encode`` /
+    ``forward``, else end to end (``predict``). ``speedup`` = median reference time / median
+    candidate time; values above 1 mean the candidate is faster.
+    """
+    chunks = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+    runners, mode = _runners(reference, candidate, chunks)
+    for run in runners:  # warm-up: first calls allocate and pick kernels
+        run(chunks[:1])
+    seconds: list[list[float]] = [[], []]
+    for round_index in range(rounds):
+        order = (0, 1) if round_index % 2 == 0 else (1, 0)
+        for which in order:
+            started = time.perf_counter()
+            runners[which](chunks)
+            seconds[which].append(time.perf_counter() - started)
+    ref_s, new_s = statistics.median(seconds[0]), statistics.median(seconds[1])
+    return AlternateTiming(speedup=ref_s / new_s if new_s > 0 else float("inf"), mode=mode,
+                           examples=len(texts), batch_size=batch_size, rounds=rounds,
+                           reference_seconds=seconds[0], candidate_seconds=seconds[1],
+                           torch_threads=current_torch_threads())
+
+
+def current_torch_threads() -> int | None:
+    """torch's intra-op thread count, when torch is loaded (not imported for a callable)."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
+
+
+Runner = Callable[[list[list[str]]], None]
+
+
+def _runners(reference: BatchModel, candidate: BatchModel, chunks: list[list[str]]
+             ) -> tuple[list[Runner], Literal["forward", "predict"]]:
+    """One callable per model running a list of chunks; encoding happens before timing."""
+    models = (reference, candidate)
+    try:
+        encoded = [{id(c): m.encode(c) for c in chunks} for m in models]
+        for model, batches in zip(models, encoded):
+            model.forward(batches[id(chunks[0])])
+    except UnsupportedCapabilityError:
+        return [_predict_runner(m) for m in models], "predict"
+    return [_forward_runner(m, e) for m, e in zip(models, encoded)], "forward"
+
+
+def _predict_runner(model: BatchModel) -> Runner:
+    def run(chunks: list[list[str]]) -> None:
+        for chunk in chunks:
+            model.predict(chunk)
+    return run
+
+
+def _forward_runner(model: BatchModel, encoded: dict[int, object]) -> Runner:
+    def run(chunks: list[list[str]]) -> None:
+        for chunk in chunks:
+            model.forward(encoded[id(chunk)])
+    return run

@@ -1,42 +1,74 @@
-"""Helpers shared by the torch-based adapters (imports torch lazily)."""
+"""Helpers shared by the torch-based adapters and the checks that need torch (imports torch
+lazily)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modeltests.errors import ModelLoadError
+from modeltests.errors import ModelLoadError, UnsupportedCapabilityError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import torch
+
+    from modeltests.adapters.base import ModelAdapter
+
+CUDA_MISSING = "CUDA is not available on this machine (torch.cuda.is_available() is False)"
+
+
+def resolve_device(requested: str) -> tuple[str, str | None]:
+    """``(device, problem)`` for ``cpu`` / ``cuda`` / ``auto``: ``auto`` picks CUDA when present;
+    ``problem`` says why the device cannot be used (None when it can)."""
+    import torch
+
+    available = torch.cuda.is_available()
+    if requested == "auto":
+        return ("cuda" if available else "cpu"), None
+    if requested == "cuda" and not available:
+        return "cuda", CUDA_MISSING
+    return requested, None
 
 
 def pick_device(requested: str, location: str = "") -> str:
     """``cpu`` / ``cuda`` / ``auto`` -> a torch device string; a missing GPU is a clear error."""
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
+    device, problem = resolve_device(requested)
+    if problem:
         where = f"{location}: " if location else ""
         raise ModelLoadError(f"{where}model.device: 'cuda' is not available on this machine "
                              "(torch.cuda.is_available() is False); allowed here: cpu, auto")
-    return requested
+    return device
 
 
-def probabilities_from_logits(logits: Any) -> Any:
+def probabilities_from_logits(logits: torch.Tensor) -> npt.NDArray[np.float64]:
     """Softmax in float64 on the CPU, as a numpy array."""
     import torch
 
-    return torch.softmax(logits.detach().to(torch.float64), dim=-1).cpu().numpy()
+    probabilities: npt.NDArray[np.float64] = (
+        torch.softmax(logits.detach().to(torch.float64), dim=-1).cpu().numpy())
+    return probabilities
 
 
-def module_facts(module: Any) -> dict[str, Any]:
+def module_facts(module: torch.nn.Module) -> dict[str, Any]:
     """Parameter count and bytes, and dtype, of a torch module."""
+    from modeltests.compress import parameter_bytes
+
     params = list(module.parameters())
     return {
         "parameters": int(sum(p.numel() for p in params)),
-        "parameter_bytes": int(sum(p.numel() * p.element_size() for p in params)),
+        "parameter_bytes": parameter_bytes(module),
         "dtype": str(params[0].dtype).replace("torch.", "") if params else None,
     }
+
+
+def torch_module_or_none(adapter: ModelAdapter) -> torch.nn.Module | None:
+    """The adapter's torch module, or None when it exposes none (a callable, a remote model)."""
+    try:
+        return adapter.torch_module()
+    except UnsupportedCapabilityError:
+        return None
 
 
 def size_on_disk(directory: Path) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -20,8 +20,9 @@ import transformers  # noqa: F401
 
 from modeltests.adapters.base import LoadContext
 from modeltests.adapters.transformers import TransformersParams, load_transformers
-from modeltests.checks.latency import resolve_device
-from modeltests.checks.latency_inputs import exact_length_text
+from modeltests.adapters.torch_utils import pick_device, resolve_device
+from modeltests.checks.latency.inputs import exact_length_text
+from modeltests.errors import ModelLoadError
 from modeltests.timing import CpuTimer, TimingPlan, summarize, time_callable, torch_threads
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -63,19 +64,37 @@ def test_the_loop_times_a_real_forward_pass(tiny_adapter: Any) -> None:
     assert summary["throughput"] == pytest.approx(4000 / summary["mean_ms"])
 
 
-def test_thread_setting_is_restored_after_the_block() -> None:
+@pytest.fixture
+def two_threads() -> Iterator[None]:
+    """torch runs two intra-op threads during the test (so pinning one is visible), then its
+    own count again."""
     before = torch.get_num_threads()
-    with torch_threads(1):
-        pass
-    assert torch.get_num_threads() == before
+    torch.set_num_threads(2)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_thread_setting_is_pinned_in_the_block_and_restored_after(two_threads: None) -> None:
+    with torch_threads(1) as threads:
+        assert threads == torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+    with torch_threads(None) as threads:  # no setting: the count in effect is reported
+        assert threads == 2
+    assert torch.get_num_threads() == 2
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
-def test_cuda_without_a_gpu_gives_the_skip_reason() -> None:
+def test_cuda_without_a_gpu_gives_the_reason() -> None:
     assert resolve_device("cuda") == (
-        "cuda", "device 'cuda' requested but CUDA is not available on this machine "
-                "(torch.cuda.is_available() is False)")
+        "cuda", "CUDA is not available on this machine (torch.cuda.is_available() is False)")
     assert resolve_device("auto") == ("cpu", None)
+    assert resolve_device("cpu") == ("cpu", None)
+    with pytest.raises(ModelLoadError, match=r"^suite.yaml:3: model.device: 'cuda' is not "
+                       r"available on this machine \(torch.cuda.is_available\(\) is False\); "
+                       r"allowed here: cpu, auto$"):
+        pick_device("cuda", "suite.yaml:3")
 
 
 SUITE = """model:
@@ -102,12 +121,12 @@ checks:
 
 
 def test_check_on_a_real_model_records_every_configuration(
-        pytester: pytest.Pytester, tiny_model_dir: Path, tiny_adapter: Any) -> None:
+        pytester: pytest.Pytester, tiny_model_dir: Path, tiny_adapter: Any,
+        two_threads: None) -> None:
     pytester.makefile(".yaml", latency=SUITE.format(path=tiny_model_dir))
-    threads_before = torch.get_num_threads()
     result = pytester.runpytest("latency.yaml", "-p", "no:cacheprovider",
                                 "--modeltests-json", "out.json")
-    assert torch.get_num_threads() == threads_before
+    assert torch.get_num_threads() == 2  # the check pinned 1 thread (below) and restored 2
     result.stdout.fnmatch_lines([
         "latency.yaml:20: checks[[]1].sequence_lengths: 512 tokens is more than the model takes "
         "(128: model.max_length or the tokenizer's limit); longer texts would be truncated",

@@ -4,11 +4,21 @@ computed by hand (torch quantization + two evaluations + numpy), and the referen
 from __future__ import annotations
 
 import copy
+import glob
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from modeltests import Session
+    from modeltests.adapters.base import ModelAdapter
+    from modeltests.api import CheckRecord
+    from modeltests.result import CheckResult
+    from modeltests.suite.loader import Suite
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -59,34 +69,45 @@ checks:
 """
 
 
+@dataclass
+class Project:
+    """A :class:`modeltests.Session` (the public API) and the suite it runs."""
+
+    session: Session
+    path: Path
+
+    @property
+    def suite(self) -> Suite:
+        return self.session.suite(self.path)
+
+    def reference(self) -> ModelAdapter:
+        """The session's reference model (loaded once, shared by every check)."""
+        return self.session.runtime.model(self.suite)
+
+    def record(self, name: str) -> CheckRecord:
+        """Run the one check named ``kind[label]``; its record (outcome, message, result)."""
+        run = self.session.run(self.path, select=glob.escape(name))  # [ ] are fnmatch syntax
+        assert [c.name for c in run.checks] == [name]
+        return run.checks[0]
+
+    def result(self, name: str) -> CheckResult:
+        """The :class:`CheckResult` of a check that ran to a verdict."""
+        record = self.record(name)
+        assert record.result is not None, record.message
+        return record.result
+
+
 @pytest.fixture(scope="module")
-def session(tiny_model_dir: Path, eval_csv: Path, tmp_path_factory: pytest.TempPathFactory
-            ) -> Any:
-    """A runtime and suite as the plugin builds them, without a pytest run around them."""
-    from modeltests import builtin
-    from modeltests.registry import Registry
-    from modeltests.runtime import Runtime
-    from modeltests.suite.loader import build_suite
-    from modeltests.suite.source import load_yaml
+def project(tiny_model_dir: Path, eval_csv: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Project]:
+    """The suite above, run through :class:`modeltests.Session` as a user would."""
+    from modeltests import Session
 
     directory = tmp_path_factory.mktemp("quantization")
     path = directory / "suite.yaml"
     path.write_text(SUITE.format(model=tiny_model_dir, csv=eval_csv, rows=ROWS, batch=BATCH))
-    registry = Registry()
-    builtin.pytest_modeltests_register_adapters(registry)
-    builtin.pytest_modeltests_register_checks(registry)
-    suite = build_suite(load_yaml(path), registry, directory)
-    assert not suite.problems, suite.problems
-    return Runtime(registry=registry, rootdir=directory), suite
-
-
-def run_check(session: Any, index: int) -> Any:
-    from modeltests.context import CheckContext
-
-    runtime, suite = session
-    entry = suite.checks[index]
-    context = CheckContext(runtime, suite, entry, entry.params)
-    return runtime.registry.get_check(entry.kind).run(context, entry.params)
+    with Session(directory) as session:
+        yield Project(session, path)
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +166,12 @@ def assert_same_state(before: dict[str, Any], module: Any) -> None:
     assert all(type(m).__name__ != "DynamicQuantizedLinear" for m in module.modules())
 
 
-def test_int8_dynamic_metrics_equal_a_hand_computation(session: Any, by_hand: dict) -> None:
+def test_int8_dynamic_metrics_equal_a_hand_computation(project: Project, by_hand: dict) -> None:
     import torch
 
-    runtime, suite = session
-    reference = runtime.model(suite).torch_module()
+    reference = project.reference().torch_module()
     before = state_of(reference)
-    result = run_check(session, 0)
+    result = project.result("quantization[int8_dynamic]")
     assert_same_state(before, reference)
 
     model, tokenizer, texts = by_hand["model"], by_hand["tokenizer"], by_hand["texts"]
@@ -166,7 +186,7 @@ def test_int8_dynamic_metrics_equal_a_hand_computation(session: Any, by_hand: di
     assert result.sample_size == ROWS
     changed = int((p.argmax(1) != q.argmax(1)).sum())
     assert result.details["changed"] == changed
-    assert len(result.examples) == min(changed, suite.defaults.max_examples)
+    assert len(result.examples) == min(changed, project.suite.defaults.max_examples)
     negation = [i for i, ph in enumerate(by_hand["phenomenon"]) if ph == "negation"]
     sliced = hand_metrics([by_hand["labels"][i] for i in negation], names, p[negation],
                           q[negation])
@@ -176,15 +196,14 @@ def test_int8_dynamic_metrics_equal_a_hand_computation(session: Any, by_hand: di
     assert result.metrics["speedup"] > 0
 
 
-def test_pruning_reaches_the_sparsity_and_matches_a_hand_pruned_model(session: Any,
+def test_pruning_reaches_the_sparsity_and_matches_a_hand_pruned_model(project: Project,
                                                                       by_hand: dict) -> None:
     import torch
     from torch.nn.utils import prune
 
-    runtime, suite = session
-    reference = runtime.model(suite).torch_module()
+    reference = project.reference().torch_module()
     before = state_of(reference)
-    result = run_check(session, 1)
+    result = project.result("pruning[l1-0.5]")
     assert_same_state(before, reference)
     assert result.metrics["sparsity"] == pytest.approx(0.5, abs=1e-3)
     assert "speedup" not in result.metrics  # speed_examples: 0
@@ -201,8 +220,8 @@ def test_pruning_reaches_the_sparsity_and_matches_a_hand_pruned_model(session: A
         assert result.metrics[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
 
 
-def test_compare_to_a_second_suite_model(session: Any) -> None:
-    result = run_check(session, 2)
+def test_compare_to_a_second_suite_model(project: Project) -> None:
+    result = project.result("quantization[rebatched]")
     assert result.metrics["agreement"] == 1.0  # same weights, other batching
     assert result.metrics["accuracy_drop"] == 0.0
     assert result.metrics["mean_kl"] < 1e-8
@@ -210,18 +229,19 @@ def test_compare_to_a_second_suite_model(session: Any) -> None:
     assert result.details["candidate"] == "models.rebatched"
 
 
-def test_torchao_int8_dynamic(session: Any) -> None:
+def test_torchao_int8_dynamic(project: Project) -> None:
     pytest.importorskip("torchao", reason="torchao is the optional extra modeltests[torchao]")
-    result = run_check(session, 3)
+    result = project.result("quantization[torchao_int8_dynamic]")
     assert result.metrics["agreement"] >= 0.9
 
 
-def test_torchao_missing_is_a_clear_message(session: Any) -> None:
+def test_torchao_missing_is_a_clear_message(project: Project) -> None:
     from modeltests.compress import torchao_available
-    from modeltests.errors import MissingResourceError
 
     if torchao_available():
         pytest.skip("torchao is installed")
-    with pytest.raises(MissingResourceError, match=r"checks\[3\]\.scheme: scheme "
-                       r"torchao_int8_dynamic needs torchao.*pip install modeltests\[torchao\]"):
-        run_check(session, 3)
+    record = project.record("quantization[torchao_int8_dynamic]")
+    assert record.outcome == "failed" and record.result is None
+    assert re.fullmatch(r"suite\.yaml:\d+: checks\[3\]\.scheme: scheme torchao_int8_dynamic "
+                        r"needs torchao, which is not installed \(.*\); "
+                        r"run: pip install modeltests\[torchao\]", record.message), record.message

@@ -229,6 +229,40 @@ def test_max_abs_difference() -> None:
         stats.max_abs_difference([[0.5, 0.5]], [[1.0, 0.0, 0.0]])
 
 
+# -------------------------------------------------- a candidate against a reference
+
+
+def test_compare_paired_hand_computed() -> None:
+    truth = ["pos", "pos", "neg", "neg", "pos"]
+    ref = ["pos", "pos", "neg", "pos", "pos"]  # 4 of 5 right
+    new = ["pos", "neg", "neg", "pos", "neg"]  # 2 of 5 right; disagrees with ref on rows 1, 4
+    paired = stats.compare_paired(truth, ref, new)
+    assert (paired.n, paired.accuracy_reference, paired.accuracy_candidate) == (5, 0.8, 0.4)
+    assert paired.accuracy_drop == pytest.approx(0.4)
+    assert paired.relative_accuracy == pytest.approx(0.5)
+    assert paired.agreement == 0.6
+    ref_ok = [t == p for t, p in zip(truth, ref)]
+    new_ok = [t == p for t, p in zip(truth, new)]
+    low, high = stats.paired_difference_interval(ref_ok, new_ok)
+    assert paired.drop_interval == (-high, -low)  # the interval of new - ref, negated
+    assert paired.agreement_interval == stats.wilson_interval(3, 5)
+    assert paired.mcnemar == {"b": 2, "c": 0, "p_value": 0.5}
+    assert paired.mean_kl is None and paired.max_prob_change is None  # labels only
+
+
+def test_compare_paired_with_probabilities_and_a_reference_at_zero() -> None:
+    p = [[0.9, 0.1], [0.2, 0.8]]
+    q = [[0.5, 0.5], [0.2, 0.8]]
+    paired = stats.compare_paired(["b", "a"], ["a", "b"], ["a", "b"], p, q)
+    assert paired.accuracy_reference == 0.0 and paired.relative_accuracy is None
+    assert paired.mean_kl == pytest.approx(stats.mean_kl_divergence(p, q))
+    assert paired.max_prob_change == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="same length"):
+        stats.compare_paired(["a"], ["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="at least one example"):
+        stats.compare_paired([], [], [])
+
+
 # ------------------------------------------------------------------------ latency
 
 

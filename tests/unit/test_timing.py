@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 import pytest
 
 from modeltests.environment import fingerprint_mismatch
+from modeltests.errors import UnsupportedCapabilityError
 from modeltests.timing import (
     TimingPlan,
     compare_to_baseline,
@@ -15,6 +16,7 @@ from modeltests.timing import (
     measure,
     scaling,
     summarize,
+    time_alternately,
     time_callable,
     warm_up,
 )
@@ -242,3 +244,49 @@ def test_other_configuration_or_missing_fingerprint_prevents_comparison() -> Non
                    "reason": "the baseline measured config 'b1_l64', this run 'b8_l64'"}
     assert fingerprint_mismatch(_fingerprint(), None) == ["the baseline records no fingerprint"]
     assert fingerprint_mismatch(_fingerprint(), _fingerprint()) == []
+
+
+# --------------------------------------------------------- two models, alternately
+
+
+class FakeModel:
+    """Records its calls; ``encode`` / ``forward`` are unsupported unless ``split``."""
+
+    def __init__(self, name: str, log: list[str], split: bool = True) -> None:
+        self.name, self.log, self.split = name, log, split
+
+    def predict(self, texts: Any) -> None:
+        self.log.append(f"{self.name} predict {len(texts)}")
+
+    def encode(self, texts: Any) -> list[str]:
+        if not self.split:
+            raise UnsupportedCapabilityError("no encode step")
+        return list(texts)
+
+    def forward(self, batch: Any) -> None:
+        self.log.append(f"{self.name} forward {len(batch)}")
+
+
+def test_time_alternately_forwards_encoded_batches_and_alternates_the_order() -> None:
+    log: list[str] = []
+    timing = time_alternately(FakeModel("ref", log), FakeModel("new", log), list("abcde"),
+                              batch_size=2, rounds=2)
+    assert timing.mode == "forward" and timing.examples == 5 and timing.rounds == 2
+    assert len(timing.reference_seconds) == len(timing.candidate_seconds) == 2
+    assert timing.speedup > 0
+    # a check call per model, a warm-up chunk per model, then round 1 ref first, round 2 new first
+    assert log == ["ref forward 2", "new forward 2", "ref forward 2", "new forward 2"] + \
+        ["ref forward 2", "ref forward 2", "ref forward 1"] + \
+        ["new forward 2", "new forward 2", "new forward 1"] * 2 + \
+        ["ref forward 2", "ref forward 2", "ref forward 1"]
+    assert list(timing.details()) == ["mode", "examples", "batch_size", "rounds",
+                                      "reference_seconds", "compressed_seconds", "torch_threads"]
+
+
+def test_time_alternately_falls_back_to_predict() -> None:
+    log: list[str] = []
+    timing = time_alternately(FakeModel("ref", log), FakeModel("new", log, split=False),
+                              ["a", "b", "c"], batch_size=3, rounds=1)
+    assert timing.mode == "predict"
+    # the candidate cannot encode, so nothing is forwarded: warm-up, then one round
+    assert log == ["ref predict 3", "new predict 3", "ref predict 3", "new predict 3"]

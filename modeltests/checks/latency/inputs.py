@@ -4,14 +4,21 @@ real texts from a dataset."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 if TYPE_CHECKING:
-    from modeltests.checks.latency import LatencyParams
+    from modeltests.adapters.base import ModelAdapter
+    from modeltests.checks.latency.params import LatencyParams
     from modeltests.context import CheckContext
 
 DEFAULT_LENGTH = 64
 _WORDS = ("the", "movie", "good", "film", "and", "was", "very", "great", "a", "is", "it", "bad")
+
+
+class Tokenizer(Protocol):
+    """What the inputs need of a Hugging Face tokenizer: ``input_ids`` of one text."""
+
+    def __call__(self, text: str, add_special_tokens: bool = ...) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +31,8 @@ class Config:
     batches: list[list[str]]
 
 
-def build_configs(context: CheckContext, params: LatencyParams, adapter: Any) -> list[Config]:
+def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAdapter
+                  ) -> list[Config]:
     """Configurations sorted by (batch size, length): the last is the headline (largest) one."""
     sizes = sorted(set(params.batch_sizes))
     if params.dataset is not None:
@@ -33,24 +41,24 @@ def build_configs(context: CheckContext, params: LatencyParams, adapter: Any) ->
             raise context.error("dataset", f"dataset {params.dataset!r} has no texts")
         return [Config(f"b{b}_{params.dataset}", b, None, _cycled_batches(texts, b))
                 for b in sizes]
-    tokenizer = getattr(adapter, "tokenizer", None)
+    tokenizer: Tokenizer | None = getattr(adapter, "tokenizer", None)
     if tokenizer is None:
         raise context.error("sequence_lengths", "synthetic inputs of exact token lengths need "
                             "the model's tokenizer, and this adapter has none; time real texts "
                             "with 'dataset:' instead")
     limit = _length_limit(adapter, tokenizer)
     lengths = sorted(set(params.sequence_lengths or [min(DEFAULT_LENGTH, limit or DEFAULT_LENGTH)]))
-    texts = {}
+    by_length = {}
     for n in lengths:
         if limit is not None and n > limit:
             raise context.error("sequence_lengths", f"{n} tokens is more than the model takes "
                                 f"({limit}: model.max_length or the tokenizer's limit); "
                                 "longer texts would be truncated")
         try:
-            texts[n] = exact_length_text(tokenizer, n)
+            by_length[n] = exact_length_text(tokenizer, n)
         except ValueError as exc:
             raise context.error("sequence_lengths", str(exc)) from None
-    return [Config(f"b{b}_l{n}", b, n, [[texts[n]] * b]) for b in sizes for n in lengths]
+    return [Config(f"b{b}_l{n}", b, n, [[by_length[n]] * b]) for b in sizes for n in lengths]
 
 
 def _cycled_batches(texts: Sequence[str], size: int) -> list[list[str]]:
@@ -58,7 +66,7 @@ def _cycled_batches(texts: Sequence[str], size: int) -> list[list[str]]:
     return [[texts[(i * size + j) % len(texts)] for j in range(size)] for i in range(count)]
 
 
-def _length_limit(adapter: Any, tokenizer: Any) -> int | None:
+def _length_limit(adapter: ModelAdapter, tokenizer: Tokenizer) -> int | None:
     config = getattr(getattr(adapter, "model", None), "config", None)
     candidates = (getattr(getattr(adapter, "params", None), "max_length", None),
                   getattr(tokenizer, "model_max_length", None),
@@ -67,7 +75,7 @@ def _length_limit(adapter: Any, tokenizer: Any) -> int | None:
     return min(values) if values else None
 
 
-def exact_length_text(tokenizer: Any, length: int) -> str:
+def exact_length_text(tokenizer: Tokenizer, length: int) -> str:
     """A text that ``tokenizer`` encodes to exactly ``length`` ids, special tokens included."""
     special = len(tokenizer("")["input_ids"])
     if length <= special:

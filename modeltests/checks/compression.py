@@ -1,0 +1,241 @@
+"""What ``quantization`` and ``pruning`` share: their parameters, and the comparison of a
+candidate model with the suite's reference on the same examples.
+
+The numbers come from the leaves: paired statistics from :func:`modeltests.stats.compare_paired`,
+the speed-up from :func:`modeltests.timing.time_alternately`, serialized sizes from
+:func:`modeltests.compress.state_dict_bytes`. This module names them as metrics, applies the
+thresholds, and picks the changed examples and warnings.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, model_validator
+
+from modeltests.data import SliceSpec, slice_indices
+from modeltests.result import CheckParams, CheckResult, ThresholdResult, threshold
+
+if TYPE_CHECKING:
+    from modeltests.adapters.base import ModelAdapter, Predictions
+    from modeltests.context import CheckContext
+    from modeltests.data import Dataset
+    from modeltests.stats import PairedComparison
+
+MB = 1024 * 1024
+
+
+class SliceDrop(SliceSpec):
+    """A slice of the dataset with its own limits on the accuracy drop and agreement."""
+
+    max_accuracy_drop: float | None = threshold("Largest accuracy drop on the slice.", ge=-1, le=1)
+    min_agreement: float | None = threshold("Lowest top-1 agreement on the slice.", ge=0, le=1)
+
+
+class CompressionParams(CheckParams):
+    """Parameters shared by ``quantization`` and ``pruning``."""
+
+    dataset: str = Field(description="Name of a labelled dataset under 'datasets:'.")
+    speed_examples: int = Field(default=64, ge=0, le=100_000,
+                                description="Texts timed for the speed-up (0: do not time).")
+    speed_rounds: int = Field(default=3, ge=1, le=100,
+                              description="Timed passes per model, alternating which goes first.")
+    max_accuracy_drop: float | None = threshold(
+        "Largest accuracy loss (reference - compressed), e.g. 0.01.", ge=-1, le=1)
+    min_relative_accuracy: float | None = threshold(
+        "Lowest compressed / reference accuracy (MLPerf: 0.99).", ge=0, le=2)
+    min_agreement: float | None = threshold("Lowest top-1 agreement with the reference.",
+                                            ge=0, le=1)
+    max_mean_kl: float | None = threshold("Largest mean KL(reference || compressed), nats.",
+                                          ge=0)
+    min_speedup: float | None = threshold("Lowest reference time / compressed time.", gt=0)
+    max_size_ratio: float | None = threshold("Largest compressed / reference serialized size.",
+                                             gt=0)
+    slices: list[SliceDrop] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _speed_measured(self) -> CompressionParams:
+        if self.min_speedup is not None and self.speed_examples == 0:
+            raise ValueError("min_speedup needs speed_examples > 0 (speed_examples: 0 turns "
+                             "timing off)")
+        return self
+
+
+@dataclass
+class Candidate:
+    """The model compared with the reference, and what was done to get it."""
+
+    adapter: ModelAdapter
+    name: str
+    predictions: Predictions
+    details: dict[str, Any]
+
+
+def compare(context: CheckContext, params: CompressionParams, candidate: Candidate) -> CheckResult:
+    """Paired metrics, size and speed of ``candidate`` against the reference; thresholds."""
+    dataset = context.dataset(params.dataset)
+    if not len(dataset):
+        raise context.error("dataset", f"dataset {params.dataset!r} has no rows to compare on")
+    reference = context.model()
+    ref_predictions = context.predictions(params.dataset)
+    candidate.predictions = aligned(candidate.predictions, ref_predictions.label_names,
+                                    context.location("compare_to"))
+    metrics, intervals, details = paired_metrics(dataset.labels, ref_predictions,
+                                                 candidate.predictions)
+    result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
+                         details={**candidate.details, **details})
+    _add_sizes(result, reference, candidate.adapter)
+    if params.speed_examples:
+        from modeltests.timing import time_alternately
+
+        texts = _speed_texts(dataset.texts, params.speed_examples, context.seed)
+        batch = context.model_params().batch_size
+        timing = time_alternately(reference, candidate.adapter, texts, batch, params.speed_rounds)
+        result.metrics["speedup"] = timing.speedup
+        result.details["timing"] = timing.details()
+    result.thresholds = context.evaluate(result.metrics, result.intervals)
+    changed = [i for i, (r, c) in enumerate(zip(ref_predictions.labels,
+                                                candidate.predictions.labels)) if r != c]
+    result.examples = changed_examples(dataset, ref_predictions, candidate.predictions,
+                                       changed)[: context.max_examples]
+    result.details["changed"] = result.details["errors"] = len(changed)
+    for index, spec in enumerate(params.slices):
+        _score_slice(context, index, spec, dataset, ref_predictions, candidate.predictions,
+                     result)
+    _warn(result, candidate)
+    return result
+
+
+def aligned(predictions: Predictions, label_names: list[str], location: str) -> Predictions:
+    """``predictions`` with probability columns in ``label_names`` order (a model under
+    ``models:`` may list the same labels in another order)."""
+    from modeltests.adapters.base import Predictions
+    from modeltests.errors import ModelOutputError
+
+    if predictions.label_names == label_names:
+        return predictions
+    if sorted(predictions.label_names) != sorted(label_names):
+        raise ModelOutputError(f"{location}: the compared model's labels "
+                               f"{predictions.label_names} differ from the reference's "
+                               f"{label_names}; set models.<name>.labels to match")
+    probabilities = predictions.probabilities
+    if probabilities is not None:
+        probabilities = probabilities[:, [predictions.label_names.index(n) for n in label_names]]
+    return Predictions(list(predictions.labels), list(label_names), probabilities)
+
+
+def paired_metrics(truth: list[str], reference: Predictions, candidate: Predictions
+                   ) -> tuple[dict[str, float], dict[str, tuple[float, float]], dict[str, Any]]:
+    """The check's metrics, intervals and details from :func:`modeltests.stats.compare_paired`.
+
+    ``accuracy_drop`` is reference minus candidate (positive means the candidate is worse).
+    """
+    from modeltests.stats import compare_paired
+
+    paired = compare_paired(truth, reference.labels, candidate.labels,
+                            reference.probabilities, candidate.probabilities)
+    intervals = {"accuracy_drop": paired.drop_interval, "agreement": paired.agreement_interval}
+    return _metrics(paired), intervals, {"mcnemar": paired.mcnemar, "n": paired.n}
+
+
+def _metrics(paired: PairedComparison) -> dict[str, float]:
+    metrics = {"accuracy_reference": paired.accuracy_reference,
+               "accuracy_compressed": paired.accuracy_candidate,
+               "accuracy_drop": paired.accuracy_drop,
+               "mcnemar_p_value": float(paired.mcnemar["p_value"]),
+               "agreement": paired.agreement}
+    if paired.relative_accuracy is not None:
+        metrics["relative_accuracy"] = paired.relative_accuracy
+    if paired.mean_kl is not None and paired.max_prob_change is not None:
+        metrics["mean_kl"] = paired.mean_kl
+        metrics["max_prob_change"] = paired.max_prob_change
+    return metrics
+
+
+def _add_sizes(result: CheckResult, reference: ModelAdapter, candidate: ModelAdapter) -> None:
+    sizes = [_size_mb(reference), _size_mb(candidate)]
+    if sizes[0] is not None:
+        result.metrics["size_reference_mb"] = sizes[0]
+    if sizes[1] is not None:
+        result.metrics["size_compressed_mb"] = sizes[1]
+    if sizes[0] and sizes[1] is not None:
+        result.metrics["size_ratio"] = sizes[1] / sizes[0]
+
+
+def _size_mb(adapter: ModelAdapter) -> float | None:
+    """Serialized weights in MB, or None for a model without torch weights."""
+    from modeltests.adapters.torch_utils import torch_module_or_none
+    from modeltests.compress import state_dict_bytes
+
+    module = torch_module_or_none(adapter)
+    return None if module is None else state_dict_bytes(module) / MB
+
+
+def _speed_texts(texts: list[str], count: int, seed: int) -> list[str]:
+    if count >= len(texts):
+        return list(texts)
+    return random.Random(seed).sample(texts, count)
+
+
+def changed_examples(dataset: Dataset, reference: Predictions, candidate: Predictions,
+                     indices: list[int]) -> list[dict[str, Any]]:
+    """Examples whose top-1 prediction changed, largest probability change first."""
+    ref_conf, new_conf = reference.confidence(), candidate.confidence()
+
+    def change(i: int) -> float:
+        if reference.probabilities is None or candidate.probabilities is None:
+            return 0.0
+        return float(abs(reference.probabilities[i] - candidate.probabilities[i]).max())
+
+    ordered = sorted(indices, key=lambda i: (-change(i), i))
+    return [{"text": dataset.texts[i], "expected": dataset.labels[i],
+             "reference": reference.labels[i], "reference_confidence": ref_conf[i],
+             "predicted": candidate.labels[i], "confidence": new_conf[i]} for i in ordered]
+
+
+def _score_slice(context: CheckContext, index: int, spec: SliceDrop, dataset: Dataset,
+                 reference: Predictions, candidate: Predictions, result: CheckResult) -> None:
+    indices = slice_indices(dataset, spec, context.location("slices", index))
+    entry: dict[str, Any] = {"name": spec.name, "n": len(indices)}
+    metrics: dict[str, float] = {}
+    intervals: dict[str, tuple[float, float]] = {}
+    if indices:
+        truth = [dataset.labels[i] for i in indices]
+        metrics, intervals, _ = paired_metrics(truth, reference.subset(indices),
+                                               candidate.subset(indices))
+        for key in ("accuracy_drop", "agreement"):
+            result.metrics[f"slice.{spec.name}.{key}"] = metrics[key]
+            result.intervals[f"slice.{spec.name}.{key}"] = intervals[key]
+        entry.update(accuracy_drop=metrics["accuracy_drop"], agreement=metrics["agreement"])
+    thresholds = context.evaluate(metrics, intervals, scope=spec.name, params=spec)
+    entry["thresholds"] = [t.to_json() for t in thresholds]
+    for t in thresholds:
+        _warn_unresolved(result, t, len(indices))
+    result.thresholds.extend(thresholds)
+    result.details.setdefault("slices", []).append(entry)
+
+
+def _warn(result: CheckResult, candidate: Candidate) -> None:
+    for t in result.thresholds:
+        if not t.scope:  # slices warn with their own sample size
+            _warn_unresolved(result, t, result.sample_size or 0)
+    if "mean_kl" not in result.metrics:
+        result.warnings.append("mean_kl / max_prob_change not measured: a model gave labels "
+                               "without probabilities")
+    speedup = result.metrics.get("speedup")
+    if candidate.name == "fp16" and speedup is not None and speedup < 1:
+        result.warnings.append(f"fp16 ran {1 / speedup:.1f}x slower than the reference: torch "
+                               "has no fast fp16 kernels on this CPU (use bf16 on CPUs)")
+    if candidate.name.startswith("prune") and "size_ratio" in result.metrics:
+        result.details["size_note"] = ("pruned weights are stored dense: the size only shrinks "
+                                       "with a sparse or compressed format")
+
+
+def _warn_unresolved(result: CheckResult, t: ThresholdResult, n: int) -> None:
+    if not t.resolved and t.interval is not None:
+        result.warnings.append(
+            f"{t.scope + ' ' if t.scope else ''}{t.metric}: the 95% interval "
+            f"{t.interval[0]:.3f}-{t.interval[1]:.3f} contains the threshold {t.limit:g}; "
+            f"n={n} is too small to decide it")

@@ -1,0 +1,126 @@
+"""From a :class:`~.record.LatencyRun` to the ``latency`` check's :class:`CheckResult`: headline
+metrics and intervals, thresholds, percentile claims, baseline verdict, warnings and details."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modeltests.checks.latency.baseline import Baseline, compare_with_baseline
+from modeltests.checks.latency.record import LatencyRun, NotMeasured, TimedConfig, TimedMode
+from modeltests.result import CheckResult
+
+if TYPE_CHECKING:
+    from modeltests.checks.latency.params import LatencyParams
+    from modeltests.context import CheckContext
+
+PERCENTILE_KEYS = ("p50_ms", "p90_ms", "p95_ms", "p99_ms")
+SUMMARY_KEYS = PERCENTILE_KEYS + ("mean_ms", "std_ms", "iqr_ms", "throughput")
+
+
+def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun | NotMeasured,
+                 baseline: Baseline | None = None) -> CheckResult:
+    """Headline metrics, intervals, thresholds, baseline verdict, warnings and details."""
+    from modeltests.environment import timing_fingerprint
+
+    if isinstance(run, NotMeasured):
+        return CheckResult(skip_reason=run.reason)
+    head = run.head
+    metrics, intervals = headline_metrics(head)
+    metrics["cold_start_ms"] = float(run.cold_start.ms)
+    scaling = _scaling(run.timings, head.config.batch_size, run.primary_mode)
+    if scaling is not None:
+        metrics["scaling_exponent"] = scaling["exponent"]
+        metrics["scaling_ratio"] = scaling["ratio"]
+    metrics.update(run.memory.metrics())
+    result = CheckResult(metrics=metrics, sample_size=head.n, intervals=intervals,
+                         warnings=list(run.warnings))
+    result.thresholds = context.evaluate(metrics, intervals)
+    _check_percentile_claims(context, result, head)
+    current = {"config": head.label, "mode": head.mode, "p50_ms": head.ms("p50_ms"),
+               "iqr_ms": head.ms("iqr_ms"),
+               "fingerprint": timing_fingerprint(run.threads, run.device)}
+    comparison = (compare_with_baseline(context, params, head, current, result, baseline)
+                  if baseline else None)
+    result.warnings.extend(_loop_warnings(run, params))
+    result.details = {
+        "device": run.device, "threads": run.threads, "modes": list(run.modes),
+        "headline": current, "cold_start": run.cold_start.to_json(), "scaling": scaling,
+        "memory": run.memory.to_json(), "baseline": comparison,
+        "configs": [t.to_json() for t in run.timings],
+    }
+    result.headline = _headline_text(result, head, run)
+    return result
+
+
+def headline_metrics(head: TimedConfig) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """The summary figures of the headline timing, and the intervals of those that have one."""
+    metrics = {k: v for k in SUMMARY_KEYS if (v := head.value(k)) is not None}
+    intervals: dict[str, tuple[float, float]] = {}
+    for key in PERCENTILE_KEYS:
+        upper = head.upper_bound(key)
+        if upper is not None:
+            intervals[key] = (head.ms(key), upper)
+    if head.throughput_interval is not None:
+        intervals["throughput"] = head.throughput_interval
+    return metrics, intervals
+
+
+def _scaling(timings: list[TimedConfig], batch: int, mode: TimedMode) -> dict[str, Any] | None:
+    from modeltests.timing import scaling
+
+    pairs = [(t.config.sequence_length, t.ms("p50_ms")) for t in timings
+             if t.config.batch_size == batch and t.mode == mode
+             and t.config.sequence_length is not None]
+    found = scaling([length for length, _ in pairs], [p50 for _, p50 in pairs])
+    if found is not None:
+        found.update(batch_size=batch, mode=mode)
+    return found
+
+
+def _check_percentile_claims(context: CheckContext, result: CheckResult, head: TimedConfig
+                             ) -> None:
+    """Warn on gated percentiles below MLPerf's count; a 'bound' gate without a bound fails."""
+    for t in result.thresholds:
+        if t.metric not in PERCENTILE_KEYS:
+            continue
+        name = t.metric[:-3]
+        if not head.claim_supported(name):
+            result.warnings.append(
+                f"{t.metric}: {head.n} timed calls are fewer than the "
+                f"{head.claim_min_samples(name)} MLPerf requires for a {name} claim; "
+                "increase min_iterations")
+        if context.gate == "bound" and t.interval is None:
+            t.passed, t.resolved, t.value = False, False, None  # the gated bound is n/a
+            result.warnings.append(f"{t.metric}: {head.n} calls are too few for a 95% upper "
+                                   "bound, so gate 'bound' cannot pass; increase min_iterations")
+
+
+def _loop_warnings(run: LatencyRun, params: LatencyParams) -> list[str]:
+    """One line per kind of trouble, listing the configurations it hit."""
+    timings = run.timings
+    unsettled = [f"{t.label} {t.mode} ({t.warmup_iterations} calls)"
+                 for t in timings if not t.warmup_stable]
+    short = [f"{t.label} {t.mode} ({t.n} calls, {t.stop_reason})"
+             for t in timings if t.stop_reason in ("max_seconds", "max_iterations")]
+    warnings = []
+    if unsettled:
+        warnings.append(f"warm-up did not settle (median still moving by more than 5%) in "
+                        f"{len(unsettled)} of {len(timings)} runs: {', '.join(unsettled)}")
+    if short:
+        warnings.append(f"{len(short)} of {len(timings)} runs stopped before min_iterations "
+                        f"{params.min_iterations} and min_seconds {params.min_seconds:g}: "
+                        f"{', '.join(short)}; increase max_seconds or shrink the sweep")
+    if params.max_cold_start_ms is not None and not run.cold_start.first_use_of_model:
+        warnings.append("cold_start_ms: the model had already answered other checks, so the "
+                        "first call of this check is not the first call after load")
+    return warnings
+
+
+def _headline_text(result: CheckResult, head: TimedConfig, run: LatencyRun) -> str:
+    from modeltests.text import format_number as fmt
+
+    shown = result.failed_thresholds() or result.thresholds
+    text = "; ".join(t.describe() for t in shown[:2]) if shown else (
+        f"p50 {fmt(head.ms('p50_ms'))} ms, p95 {fmt(head.ms('p95_ms'))} ms, "
+        f"{fmt(head.ms('throughput'))} ex/s")
+    return f"{text} [{head.label} {head.mode}, {run.device}, {run.threads} threads]"

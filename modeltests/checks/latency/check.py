@@ -1,0 +1,33 @@
+"""The ``latency`` check kind: resolve the device, read the baseline, time, assemble."""
+
+from __future__ import annotations
+
+from modeltests.checks.latency.assemble import build_result
+from modeltests.checks.latency.baseline import read_baseline
+from modeltests.checks.latency.measure import measure_all, on_device, release
+from modeltests.checks.latency.params import LatencyParams
+from modeltests.context import CheckContext
+from modeltests.registry import CheckKind
+from modeltests.result import CheckResult
+
+
+def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
+    """Time every configuration and mode, then gate on the headline configuration."""
+    from modeltests.adapters.torch_utils import resolve_device
+    from modeltests.timing import torch_threads
+
+    device, missing = resolve_device(params.device)
+    if missing:
+        return CheckResult(skip_reason=f"device {device!r} requested but {missing}")
+    baseline = read_baseline(context, params.baseline) if params.baseline else None
+    adapter = on_device(context, context.model(), device)
+    try:
+        with torch_threads(params.threads) as threads:
+            run = measure_all(context, params, adapter, device, threads)
+    finally:
+        release(adapter, context.model(), device)
+    return build_result(context, params, run, baseline)
+
+
+CHECK_KINDS = [CheckKind("latency", LatencyParams, run_latency,
+                         "latency percentiles, throughput, cold start, scaling and memory")]

@@ -1,0 +1,150 @@
+"""Timing the ``latency`` check's configurations: modes, the timed loop per configuration, cold
+start and memory. Returns a :class:`~.record.LatencyRun`; nothing here decides a verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from modeltests.checks.latency.inputs import Config, build_configs
+from modeltests.checks.latency.record import (
+    ColdStart,
+    LatencyRun,
+    MemoryFacts,
+    NotMeasured,
+    TimedConfig,
+    TimedMode,
+)
+from modeltests.errors import UnsupportedCapabilityError
+
+if TYPE_CHECKING:
+    from modeltests.adapters.base import ModelAdapter
+    from modeltests.checks.latency.params import LatencyParams
+    from modeltests.context import CheckContext
+    from modeltests.timing import Timer
+
+MEMORY_CALLS = 3
+
+
+def on_device(context: CheckContext, adapter: ModelAdapter, device: str) -> ModelAdapter:
+    """The adapter itself when it already runs on ``device``, else a copy moved there."""
+    if str(adapter.device).split(":")[0] == device:
+        return adapter
+    import copy
+
+    try:
+        module = copy.deepcopy(adapter.torch_module()).to(device)
+        return adapter.with_module(module)
+    except UnsupportedCapabilityError as exc:
+        raise context.error("device", f"the model runs on {adapter.device!r} and cannot be "
+                                      f"moved to {device!r}: {exc}") from None
+
+
+def release(adapter: ModelAdapter, original: ModelAdapter, device: str) -> None:
+    """Free a copy made for a GPU (the session's own model stays)."""
+    if adapter is not original and device == "cuda":
+        import torch
+
+        adapter.close()
+        torch.cuda.empty_cache()
+
+
+def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdapter,
+                device: str, threads: int) -> LatencyRun | NotMeasured:
+    """Cold start, then every configuration in every supported mode, then memory."""
+    from modeltests.timing import CpuTimer, CudaTimer
+
+    timer: Timer = CudaTimer() if device == "cuda" else CpuTimer()
+    configs = build_configs(context, params, adapter)
+    modes, warnings = supported_modes(params.mode, adapter, configs[0])
+    if not modes:
+        return NotMeasured(warnings[0])
+    was_used = context.model_was_used(adapter)
+    cold_ms = timer.time_call(lambda: context.run_model(adapter, configs[0].batches[0]))
+    if device == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+    timings = [time_config(config, mode, adapter, timer, params, threads, device)
+               for config in configs for mode in modes]
+    memory = measure_memory(adapter, configs[-1], device, modes[0])
+    return LatencyRun(device=device, threads=threads, modes=modes, configs=configs,
+                      timings=timings, memory=memory, warnings=warnings,
+                      cold_start=ColdStart(cold_ms, configs[0].label, not was_used))
+
+
+def supported_modes(requested: str, adapter: ModelAdapter, config: Config
+                    ) -> tuple[list[TimedMode], list[str]]:
+    """Modes that this adapter supports (primary first), and warnings for dropped ones."""
+    wanted: list[TimedMode] = (["end_to_end", "model"] if requested == "both"
+                               else ["model"] if requested == "model" else ["end_to_end"])
+    if "model" not in wanted:
+        return wanted, []
+    try:
+        adapter.encode(config.batches[0])
+    except UnsupportedCapabilityError as exc:
+        reason = f"model-only timing is not available: {exc}"
+        if requested == "model":
+            return [], [reason]
+        return ["end_to_end"], [reason + "; timed end-to-end only"]
+    return wanted, []
+
+
+def time_config(config: Config, mode: TimedMode, adapter: ModelAdapter, timer: Timer,
+                params: LatencyParams, threads: int, device: str) -> TimedConfig:
+    """Warm up and time one configuration in one mode."""
+    from modeltests.timing import summarize, time_callable
+
+    run = time_callable(cycling_call(config, mode, adapter), timer, params.plan())
+    return TimedConfig(config=config, mode=mode, threads=threads, device=device,
+                       summary=summarize(run.samples_ms, config.batch_size),
+                       warmup_iterations=run.warmup.iterations,
+                       warmup_stable=run.warmup.stable, seconds=run.seconds,
+                       stop_reason=run.stop_reason, samples_ms=run.samples_ms)
+
+
+def cycling_call(config: Config, mode: TimedMode, adapter: ModelAdapter) -> Callable[[], object]:
+    """A zero-argument function cycling through the configuration's batches."""
+    call: Callable[[Any], object]
+    if mode == "model":
+        payloads: list[Any] = [adapter.encode(texts) for texts in config.batches]
+        call = adapter.forward
+    else:
+        payloads = list(config.batches)
+        call = adapter.predict
+    calls = 0
+
+    def fn() -> object:
+        nonlocal calls
+        payload = payloads[calls % len(payloads)]
+        calls += 1
+        return call(payload)
+
+    return fn
+
+
+def measure_memory(adapter: ModelAdapter, config: Config, device: str, mode: TimedMode
+                   ) -> MemoryFacts:
+    """Peak memory and parameter bytes (see the package docstring for the method)."""
+    from modeltests.adapters.torch_utils import torch_module_or_none
+    from modeltests.compress import parameter_bytes
+
+    module = torch_module_or_none(adapter)
+    weights = None if module is None else parameter_bytes(module)
+    if device == "cuda":
+        import torch
+
+        return MemoryFacts(
+            parameter_bytes=weights,
+            peak_cuda_bytes=int(torch.cuda.max_memory_allocated()),
+            peak_cuda_reserved_bytes=int(torch.cuda.max_memory_reserved()),
+            method="torch.cuda.max_memory_allocated/reserved over the whole check")
+    from modeltests.timing import RssSampler
+
+    fn = cycling_call(config, mode, adapter)
+    with RssSampler() as sampler:
+        for _ in range(MEMORY_CALLS):
+            fn()
+    return MemoryFacts(parameter_bytes=weights, peak_rss_bytes=sampler.peak_bytes,
+                       rss_before_bytes=sampler.start_bytes,
+                       method=f"process RSS (psutil) sampled every 2 ms over {MEMORY_CALLS} "
+                              f"{mode} calls of {config.label}")

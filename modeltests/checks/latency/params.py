@@ -1,0 +1,107 @@
+"""The ``latency`` check's parameters: what to time, how long, and the thresholds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from modeltests.result import CheckParams, threshold
+from modeltests.timing import TimingPlan
+
+Mode = Literal["model", "end_to_end", "both"]
+MAX_BATCH = 4096
+
+
+class LatencyParams(CheckParams):
+    """Latency, throughput and memory of the suite's model."""
+
+    kind: str = "latency"
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        default="cpu", description="Where to time the model; 'cuda' skips without a GPU.")
+    batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1,
+                                   description=f"Batch sizes to time, each in [1, {MAX_BATCH}].")
+    sequence_lengths: list[int] | None = Field(
+        default=None, min_length=1,
+        description="Exact token lengths of synthetic inputs (special tokens included).")
+    dataset: str | None = Field(default=None, description="Time real texts from this dataset.")
+    samples: int = Field(default=64, ge=1, le=100_000, description="Texts taken from 'dataset'.")
+    threads: int | None = Field(default=None, ge=1, le=1024,
+                                description="torch.set_num_threads for the check (restored).")
+    warmup: int | str = Field(default="auto",
+                              description="'auto' (until stable) or a fixed number of calls.")
+    min_iterations: int = Field(default=64, ge=1, le=1_000_000)
+    min_seconds: float = Field(default=1.0, ge=0, le=3600)
+    max_iterations: int = Field(default=10_000, ge=1, le=10_000_000)
+    max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    mode: Mode = Field(default="both", description="model, end_to_end or both.")
+    baseline: str | None = Field(default=None,
+                                 description="An earlier reports/modeltests.json to compare with.")
+    max_slowdown: float = Field(default=0.10, ge=0, le=100,
+                                description="Relative p50 slowdown tolerated against baseline.")
+    max_p50_ms: float | None = threshold("Highest median latency (ms).", ge=0)
+    max_p90_ms: float | None = threshold("Highest p90 latency (ms).", ge=0)
+    max_p95_ms: float | None = threshold("Highest p95 latency (ms).", ge=0)
+    max_p99_ms: float | None = threshold("Highest p99 latency (ms).", ge=0)
+    max_mean_ms: float | None = threshold("Highest mean latency (ms).", ge=0)
+    min_throughput: float | None = threshold("Lowest throughput (examples/s).", ge=0)
+    max_cold_start_ms: float | None = threshold("Highest first-call latency (ms).", ge=0)
+    max_peak_rss_mb: float | None = threshold("Highest peak resident memory (MiB).", ge=0)
+    max_peak_cuda_mb: float | None = threshold("Highest peak CUDA memory allocated (MiB).", ge=0)
+    max_scaling_exponent: float | None = threshold("Highest log-log slope of p50 on length.")
+    max_scaling_ratio: float | None = threshold("Highest p50 ratio longest/shortest length.")
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _batch_range(cls, value: list[int]) -> list[int]:
+        if any(b < 1 or b > MAX_BATCH for b in value):
+            raise ValueError(f"each batch size must be an integer in [1, {MAX_BATCH}]")
+        return value
+
+    @field_validator("sequence_lengths")
+    @classmethod
+    def _length_range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(n < 1 or n > 65_536 for n in value):
+            raise ValueError("each sequence length must be an integer in [1, 65536]")
+        return value
+
+    @field_validator("warmup", mode="before")
+    @classmethod
+    def _warmup_value(cls, value: object) -> int | str:
+        if value == "auto":
+            return "auto"
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10_000:
+            return value
+        raise ValueError("must be 'auto' or a number of calls in [0, 10000]")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LatencyParams:
+        if self.sequence_lengths is not None and self.dataset is not None:
+            raise ValueError("give either 'sequence_lengths' (synthetic inputs) or 'dataset', "
+                             "not both")
+        if self.min_iterations > self.max_iterations:
+            raise ValueError(f"'min_iterations' ({self.min_iterations}) is above "
+                             f"'max_iterations' ({self.max_iterations})")
+        if self.min_seconds > self.max_seconds:
+            raise ValueError(f"'min_seconds' ({self.min_seconds:g}) is above 'max_seconds' "
+                             f"({self.max_seconds:g})")
+        self._thresholds_measurable()
+        return self
+
+    def _thresholds_measurable(self) -> None:
+        scaling = self.max_scaling_exponent is not None or self.max_scaling_ratio is not None
+        if scaling and len(set(self.sequence_lengths or [])) < 2:
+            raise ValueError("'max_scaling_exponent' and 'max_scaling_ratio' need at least two "
+                             "different 'sequence_lengths'")
+        if self.device == "cpu" and self.max_peak_cuda_mb is not None:
+            raise ValueError("'max_peak_cuda_mb' needs device 'cuda' or 'auto' (got 'cpu')")
+        if self.device == "cuda" and self.max_peak_rss_mb is not None:
+            raise ValueError("'max_peak_rss_mb' is measured on device 'cpu' only (got 'cuda')")
+
+    def plan(self) -> TimingPlan:
+        """The :class:`modeltests.timing.TimingPlan` these parameters describe."""
+        warmup: int | Literal["auto"] = "auto" if self.warmup == "auto" else int(self.warmup)
+        return TimingPlan(warmup=warmup,
+                          min_iterations=self.min_iterations, min_seconds=self.min_seconds,
+                          max_iterations=self.max_iterations, max_seconds=self.max_seconds,
+                          warmup_seconds=max(2.0, self.max_seconds / 2))

@@ -63,7 +63,7 @@ def quantize_dynamic_int8(module: torch.nn.Module) -> torch.nn.Module:
     with _quiet_deprecations():
         from torch.ao.quantization import quantize_dynamic
 
-        quantized: torch.nn.Module = quantize_dynamic(  # type: ignore[no-untyped-call]
+        quantized: torch.nn.Module = quantize_dynamic(
             copy.deepcopy(module), {torch.nn.Linear}, dtype=torch.qint8
         )
     return quantized
@@ -114,8 +114,8 @@ def prune_l1_unstructured(module: torch.nn.Module, sparsity: float) -> torch.nn.
     for layer in copied.modules():
         if isinstance(layer, torch.nn.Linear):
             # torch leaves these two untyped
-            prune.l1_unstructured(layer, "weight", sparsity)  # type: ignore[no-untyped-call]
-            prune.remove(layer, "weight")  # type: ignore[no-untyped-call]
+            prune.l1_unstructured(layer, "weight", sparsity)
+            prune.remove(layer, "weight")
     return copied
 
 

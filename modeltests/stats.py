@@ -72,7 +72,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"need 0 <= successes <= n (got successes={successes}, n={n})")
     if n == 0:
         return (0.0, 1.0)
-    from scipy.stats import binomtest  # type: ignore[import-untyped]
+    from scipy.stats import binomtest
 
     ci = binomtest(int(successes), int(n)).proportion_ci(
         confidence_level=confidence, method="wilson"
@@ -134,7 +134,7 @@ def classification_report(
     _check_same_length(y_true, y_pred)
     if len(y_true) == 0:
         raise ValueError("classification_report needs at least one example")
-    from sklearn.metrics import (  # type: ignore[import-untyped]
+    from sklearn.metrics import (
         accuracy_score,
         confusion_matrix,
         precision_recall_fscore_support,

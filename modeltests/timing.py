@@ -257,7 +257,7 @@ class RssSampler:
     """
 
     def __init__(self, interval: float = 0.002) -> None:
-        import psutil  # type: ignore[import-untyped]
+        import psutil
 
         self._process = psutil.Process()
         self._interval = interval

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 
 from modeltests.data import SliceSpec, slice_indices
-from modeltests.result import CheckParams, CheckResult, ThresholdResult, threshold
+from modeltests.result import CheckParams, CheckResult, threshold
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter, Predictions
@@ -211,16 +211,14 @@ def _score_slice(context: CheckContext, index: int, spec: SliceDrop, dataset: Da
         entry.update(accuracy_drop=metrics["accuracy_drop"], agreement=metrics["agreement"])
     thresholds = context.evaluate(metrics, intervals, scope=spec.name, params=spec)
     entry["thresholds"] = [t.to_json() for t in thresholds]
-    for t in thresholds:
-        _warn_unresolved(result, t, len(indices))
+    result.warn_unresolved(thresholds, len(indices))
     result.thresholds.extend(thresholds)
     result.details.setdefault("slices", []).append(entry)
 
 
 def _warn(result: CheckResult, candidate: Candidate) -> None:
-    for t in result.thresholds:
-        if not t.scope:  # slices warn with their own sample size
-            _warn_unresolved(result, t, result.sample_size or 0)
+    # Slices warned with their own sample size.
+    result.warn_unresolved([t for t in result.thresholds if not t.scope], result.sample_size or 0)
     if "mean_kl" not in result.metrics:
         result.warnings.append("mean_kl / max_prob_change not measured: a model gave labels "
                                "without probabilities")
@@ -231,11 +229,3 @@ def _warn(result: CheckResult, candidate: Candidate) -> None:
     if candidate.name.startswith("prune") and "size_ratio" in result.metrics:
         result.details["size_note"] = ("pruned weights are stored dense: the size only shrinks "
                                        "with a sparse or compressed format")
-
-
-def _warn_unresolved(result: CheckResult, t: ThresholdResult, n: int) -> None:
-    if not t.resolved and t.interval is not None:
-        result.warnings.append(
-            f"{t.scope + ' ' if t.scope else ''}{t.metric}: the 95% interval "
-            f"{t.interval[0]:.3f}-{t.interval[1]:.3f} contains the threshold {t.limit:g}; "
-            f"n={n} is too small to decide it")

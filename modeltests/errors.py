@@ -23,6 +23,11 @@ class ModelTestsError(Exception):
     """Base of every error modeltests reports as a plain message."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (CI cancellation, ``timeout``) received: the run stops as after Ctrl-C, so that
+    pytest finishes the session and the reports are written with what finished."""
+
+
 class SuiteError(ModelTestsError):
     """A suite file is invalid; the message lists every problem with file and line.
 

@@ -7,6 +7,8 @@ through the hooks in :mod:`modeltests.hookspecs`.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any, Generator
@@ -54,9 +56,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
+    _stop_on_sigterm(config)
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+def _stop_on_sigterm(config: pytest.Config) -> None:
+    """SIGTERM (CI cancellation, ``timeout``) ends the run as Ctrl-C does: pytest finishes the
+    session, and the reports say what ran and what did not. A handler someone else installed
+    is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+    from modeltests.errors import Terminated
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, terminate)
+    config.add_cleanup(restore)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

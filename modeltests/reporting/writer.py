@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from modeltests.errors import Terminated
 from modeltests.reporting.entries import ResultCollector
 from modeltests.runtime import Runtime
+from modeltests.state import ITEM_INFO_KEY
 
 
 class ReportWriter:
@@ -19,10 +21,18 @@ class ReportWriter:
         self.runtime = runtime
         self.collector = collector
         self.written = False
+        self.expected: list[str] = []
+        self.interrupted_by: str | None = None
 
     @property
     def is_worker(self) -> bool:
         return hasattr(self.config, "workerinput")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.expected = [item.nodeid for item in session.items if ITEM_INFO_KEY in item.stash]
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.interrupted_by = "SIGTERM" if isinstance(excinfo.value, Terminated) else "SIGINT"
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         entry = getattr(report, "modeltests", None)
@@ -32,9 +42,13 @@ class ReportWriter:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from modeltests.reporting.terminal import write_summary
 
-        if self.is_worker or not self.collector.entries:
+        if self.is_worker or not (self.collector.entries or self.interrupted_by):
             return
         write_summary(terminalreporter, self.collector)
+        if self.interrupted_by:
+            terminalreporter.write_line(
+                f"modeltests: run interrupted ({self.interrupted_by}): "
+                f"{len(self.not_run())} checks did not run", red=True)
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
 
@@ -42,6 +56,10 @@ class ReportWriter:
         # An interrupted run may never print a summary: write what we have now.
         if not self.is_worker and not self.written:
             self.write()
+
+    def not_run(self) -> list[str]:
+        """Collected checks with no entry: they never ran (the run was interrupted)."""
+        return [nodeid for nodeid in self.expected if nodeid not in self.collector.entries]
 
     def paths(self) -> dict[str, Path]:
         if self.config.getoption("modeltests_no_reports"):
@@ -57,10 +75,14 @@ class ReportWriter:
         from modeltests.reporting.json_report import build_document, write_json
 
         paths = self.paths()
-        if not paths or not self.collector.entries:
+        if not paths or not (self.collector.entries or self.interrupted_by):
             return []
         document = build_document(self.collector, self.runtime,
                                   self.config.invocation_params.args, self.config.rootpath)
+        document["run"]["interrupted"] = self.interrupted_by is not None
+        if self.interrupted_by:
+            document["run"]["interrupted_by"] = self.interrupted_by
+            document["run"]["not_run"] = self.not_run()
         write_json(document, paths["json"])
         write_html(document, paths["html"])
         self.written = True

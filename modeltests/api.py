@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fnmatch
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +26,7 @@ from typing import Any, Iterator, Sequence
 from modeltests.errors import ModelTestsError
 from modeltests.reporting.entries import Entry, ItemInfo, ResultCollector, build_entry
 from modeltests.result import CheckResult
-from modeltests.runner import execute_check, prepare_check
+from modeltests.runner import execute_check, internal_error_message, prepare_check
 from modeltests.runtime import Runtime
 from modeltests.suite.loader import CheckEntry, NotASuiteError, Suite
 
@@ -201,8 +200,8 @@ def _execute(runtime: Runtime, suite: Suite, entry: CheckEntry, name: str
         result = execute_check(runtime, suite, entry)
     except ModelTestsError as exc:
         return "failed", "call", str(exc), None
-    except Exception:  # a bug in a check: keep the traceback, as pytest does
-        return "failed", "call", traceback.format_exc().strip(), None
+    except Exception as error:  # a bug: where it was raised, and whose code it is
+        return "failed", "call", internal_error_message(error, name), None
     if result.skip_reason:
         return "skipped", "call", result.skip_reason, result
     if not result.passed:

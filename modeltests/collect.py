@@ -15,7 +15,7 @@ import pytest
 from modeltests.errors import ModelTestsError
 from modeltests.reporting.entries import ItemInfo
 from modeltests.result import CheckResult
-from modeltests.runner import execute_check, prepare_check
+from modeltests.runner import execute_check, internal_error_message, prepare_check
 from modeltests.state import ITEM_INFO_KEY, RESULT_KEY, runtime_of
 from modeltests.suite.loader import CheckEntry, NotASuiteError, Suite
 from modeltests.text import shown_path
@@ -116,6 +116,9 @@ class CheckItem(pytest.Item):
             return failure_message(self.name, location, excinfo.value.result)
         if isinstance(excinfo.value, ModelTestsError):
             return str(excinfo.value)
+        if isinstance(excinfo.value, Exception) and not isinstance(
+                excinfo.value, pytest.fail.Exception):
+            return internal_error_message(excinfo.value, self.name)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -7,6 +7,7 @@ pytest items (:mod:`modeltests.collect`) and :func:`modeltests.run` both call
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -104,3 +105,40 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
         gate_declared_thresholds(entry.params, result, context.gate)
         refuse_empty(result)
     return result
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MAX_FRAMES = 6
+
+
+def internal_error_message(error: BaseException, name: str) -> str:
+    """One short message for an exception that is not a :class:`ModelTestsError`: what was
+    raised, where (the frames below the runner, pytest's and pluggy's left out), and whose code
+    it is: a modeltests frame is a bug to report; any other is the check's or model's own code.
+    """
+    frames = list(traceback.extract_tb(error.__traceback__))
+    below = [i for i, frame in enumerate(frames) if Path(frame.filename).resolve() == _THIS]
+    frames = frames[below[-1] + 1:] if below else frames
+    origin = frames[-1] if frames else None
+    ours = origin is not None and PACKAGE_DIR in Path(origin.filename).resolve().parents
+    if ours:
+        whose = "this is a bug in modeltests: please report it with this message"
+    elif origin is not None:
+        whose = f"raised by code outside modeltests ({origin.filename}:{origin.lineno})"
+    else:
+        whose = "raised before the check started"
+    lines = [f"{name}: internal error: {type(error).__name__}: {error}", f"  {whose}"]
+    for frame in frames[-MAX_FRAMES:]:
+        lines.append(f"  at {_shown(frame.filename)}:{frame.lineno} in {frame.name}: "
+                     f"{(frame.line or '').strip()}")
+    return "\n".join(lines)
+
+
+_THIS = Path(__file__).resolve()
+
+
+def _shown(filename: str) -> str:
+    path = Path(filename).resolve()
+    if PACKAGE_DIR in path.parents:
+        return str(path.relative_to(PACKAGE_DIR.parent))
+    return filename

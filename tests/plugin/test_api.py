@@ -210,3 +210,44 @@ def test_cli_run_prints_each_check_and_exits_like_pytest(pytester: pytest.Pytest
     ]
     document = json.loads((pytester.path / "out.json").read_text())
     assert document["summary"] == {"passed": 1, "failed": 1, "xfailed": 1}
+
+
+BUGGY = """
+from modeltests import CheckParams, CheckResult
+
+
+class BuggyParams(CheckParams):
+    kind: str = "buggy"
+
+
+def helper(texts):
+    return texts["first"]  # a TypeError: lists take integer indices
+
+
+def pytest_modeltests_register_checks(registry):
+    @registry.check("buggy", params=BuggyParams, needs_model=False)
+    def run(context, params):
+        return helper(["a"])
+"""
+
+
+def test_an_unexpected_exception_is_one_short_message_saying_whose_code(
+        pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(BUGGY)
+    make_project(pytester, CALLABLE_HEAD + "  - kind: buggy\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    conftest = pytester.path / "conftest.py"
+    result.stdout.fnmatch_lines([
+        "buggy[[]0]: internal error: TypeError: list indices must be integers or slices, "
+        "not str",
+        f"  raised by code outside modeltests ({conftest}:9)",
+        f"  at {conftest}:15 in run: return helper([[]\"a\"])",
+        f"  at {conftest}:9 in helper: return texts[[]\"first\"]  # a TypeError: *",
+    ])
+    output = result.stdout.str()
+    assert "pluggy/" not in output and "_pytest/" not in output and "Traceback" not in output
+    entry = read_report(pytester)["checks"][0]
+    assert entry["message"].count("\n") == 3
+    assert modeltests.run("suites/sentiment.yaml", rootdir=pytester.path).checks[0].message \
+        == entry["message"]

@@ -139,10 +139,11 @@ def test_a_hanging_server_costs_one_wait_per_check(pytester: pytest.Pytester, se
 def test_a_check_time_budget_cuts_a_long_timeout(pytester: pytest.Pytester, server: Server,
                                                  token: str) -> None:
     server.mode = "hang"
-    result = run(pytester, http_suite(server.url, ACCURACY, timeout_s=600, check_timeout_s=0.5))
+    # The budget starts with the check; 2 s leaves a slow machine time to send the request.
+    result = run(pytester, http_suite(server.url, ACCURACY, timeout_s=600, check_timeout_s=2))
     result.stdout.fnmatch_lines([lit(
         f"suites/remote.yaml:1: cannot reach {server.url}: no answer before the check's time "
-        "budget of 0.5 s ran out (model.check_timeout_s)")])
+        "budget of 2 s ran out (model.check_timeout_s)")])
     result.assert_outcomes(failed=1)
     assert server.requests == 1
 

@@ -173,7 +173,7 @@ class Session:
         record = build_entry(info, nodeid=f"{suite.shown_path}::{name}", outcome=outcome,
                              when=when, duration=time.perf_counter() - started, message=message,
                              result=result)
-        return CheckRecord(record, result)
+        return CheckRecord(self.runtime.redactor.mask(record), result)
 
     def _absolute(self, path: str | Path) -> Path:
         candidate = Path(path).expanduser()

@@ -98,10 +98,11 @@ class CheckItem(pytest.Item):
         pytest.fail(message, pytrace=False)
 
     def runtest(self) -> None:
-        result = execute_check(runtime_of(self.config), self.suite, self.entry)
+        runtime = runtime_of(self.config)
+        result = execute_check(runtime, self.suite, self.entry)
         self.stash[RESULT_KEY] = result
         for warning in result.warnings:
-            self.warn(pytest.PytestWarning(f"{self.nodeid}: {warning}"))
+            self.warn(pytest.PytestWarning(runtime.redactor.mask(f"{self.nodeid}: {warning}")))
         if result.skip_reason:
             raise pytest.skip.Exception(result.skip_reason, _use_item_location=True)
         if not result.passed:

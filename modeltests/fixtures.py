@@ -25,6 +25,7 @@ class ModelTestsFixture:
         self.request = request
         self.metrics: dict[str, float] = {}
         self.suites: list[str] = []
+        runtime.start_check()  # each test starts with fresh per-check model state
 
     def suite(self, path: str | Path) -> Suite:
         """The validated suite at ``path``."""

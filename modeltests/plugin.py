@@ -16,6 +16,7 @@ from typing import Any, Generator
 import pytest
 
 from modeltests import builtin, hookspecs
+from modeltests.redaction import Redactor
 from modeltests.state import ITEM_INFO_KEY, RESULT_KEY, RUNTIME_KEY, USER_TEST_KEY, runtime_of
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -119,6 +120,9 @@ def pytest_runtest_makereport(
     from modeltests.reporting.entries import ItemInfo, entry_from_report
     from modeltests.text import shown_path
 
+    redactor = runtime_of(item.config).redactor if RUNTIME_KEY in item.config.stash else None
+    if redactor:
+        _mask_report(report, redactor)
     user_fields = item.stash.get(USER_TEST_KEY, None)
     info = item.stash.get(ITEM_INFO_KEY, None)
     if info is None and user_fields is not None:
@@ -128,6 +132,8 @@ def pytest_runtest_makereport(
     entry = entry_from_report(info, report, item.stash.get(RESULT_KEY, None),
                               user_fields() if user_fields is not None else None)
     if entry is not None:
+        if redactor:
+            entry = redactor.mask(entry)
         item.config.hook.pytest_modeltests_result(item=item, entry=entry)
         report.modeltests = entry  # type: ignore[attr-defined]  # xdist carries it to the controller
         for name, value in entry.get("metrics", {}).items():
@@ -137,6 +143,21 @@ def pytest_runtest_makereport(
                     # junitxml writes the properties of the teardown report, built from the item.
                     item.user_properties.append((f"modeltests.{name}", value))
     return report
+
+
+def _mask_report(report: pytest.TestReport, redactor: Redactor) -> None:
+    """Secrets masked in everything pytest shows of a test: the failure or skip text (terminal,
+    JUnit XML, xdist), captured output and user properties."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):
+        report.longrepr = redactor.mask(longrepr)
+    elif isinstance(longrepr, str):
+        report.longrepr = redactor.mask(longrepr)
+    elif longrepr is not None and redactor.found_in(str(longrepr)):
+        report.longrepr = redactor.mask(str(longrepr))  # the traceback, flattened to its text
+    report.sections = [redactor.mask(section) for section in report.sections]
+    report.user_properties = [(redactor.mask(name), redactor.mask(value))
+                              for name, value in report.user_properties]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

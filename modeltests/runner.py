@@ -97,6 +97,7 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
     kind = check_kind(runtime, entry)
     assert entry.params is not None
     context = SessionContext(runtime, suite, entry, entry.params)
+    runtime.start_check()
     result = kind.run(context, entry.params)
     if not isinstance(result, CheckResult):
         raise TypeError(f"check kind {kind.name!r} returned {type(result).__name__}, "

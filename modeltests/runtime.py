@@ -18,6 +18,7 @@ from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, P
 from modeltests.context import LoadRecord
 from modeltests.data import Dataset, check_labels_known, load_dataset
 from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError, ModelTestsError
+from modeltests.redaction import Redactor
 from modeltests.registry import Registry
 from modeltests.suite.loader import Suite, load_suite
 from modeltests.text import clip
@@ -32,6 +33,8 @@ class Runtime:
     registry: Registry
     rootdir: Path
     suspend_capture: Callable[[], ContextManager[Any]] | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+    """Secrets the adapters read from the environment; every report masks them."""
     _suites: dict[Path, Suite] = field(default_factory=dict)
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _datasets: dict[tuple[str, str], Dataset] = field(default_factory=dict)
@@ -101,7 +104,9 @@ class Runtime:
                 error=ModelLoadError(f"{location}: unknown adapter {params.adapter!r}")))
         builds: list[float] = []
         context = LoadContext(base_dir=suite.base_dir, rootdir=self.rootdir, location=location,
-                              builtin_model=lambda name: self._build(name, location, builds))
+                              builtin_model=lambda name: self._build(name, location, builds),
+                              key_path=key_path, locate_key=lambda path: suite.location(*path),
+                              redactor=self.redactor)
         rss_before = _rss_bytes()
         started = time.perf_counter()
         try:
@@ -201,6 +206,13 @@ class Runtime:
             ) from exc
         return predictions
 
+    def start_check(self) -> None:
+        """A check (or a test using the fixture) begins: every loaded model resets its per-check
+        state (:meth:`ModelAdapter.start_check`)."""
+        for record in self._models.values():
+            if record.adapter is not None:
+                record.adapter.start_check()
+
     def model_was_used(self, adapter: ModelAdapter) -> bool:
         """Whether ``adapter`` has answered in this session."""
         return id(adapter) in self._used
@@ -256,8 +268,10 @@ def _gather(rows: list[tuple[Predictions, int]]) -> Predictions:
 
 
 def _prefixed(exc: ModelTestsError, location: str) -> ModelTestsError:
+    """``exc`` located at ``location`` unless its message already names a line of the file."""
     text = str(exc)
-    return exc if text.startswith(location) else type(exc)(f"{location}: {text}")
+    suite_file = location.rpartition(":")[0] or location
+    return exc if text.startswith(f"{suite_file}:") else type(exc)(f"{location}: {text}")
 
 
 def _rss_bytes() -> int | None:

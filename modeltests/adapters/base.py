@@ -22,13 +22,14 @@ An adapter turns a suite's ``model:`` section into a loaded model that answers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from modeltests.errors import ModelLoadError, ModelOutputError, UnsupportedCapabilityError
+from modeltests.redaction import Redactor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,6 +58,11 @@ class LoadContext:
 
     ``builtin_model(name)`` returns the directory of a registered built-in model
     (``path: builtin:<name>``), building it first if needed; ``builtin_names`` lists them.
+
+    ``location`` is ``suite.yaml:LINE`` of the ``model:`` section (``key_path`` its keys, e.g.
+    ``("models", "int8")``); :meth:`problem` locates a message at one of its keys. Register every
+    value read from the environment or a secret store with ``redactor.add(value)``: reports
+    then show it as ``***``.
     """
 
     base_dir: Path
@@ -64,11 +70,21 @@ class LoadContext:
     location: str = ""
     builtin_model: Callable[[str], Path] = _no_builtin_models
     builtin_names: tuple[str, ...] = ()
+    key_path: tuple[str, ...] = ("model",)
+    locate_key: Callable[[tuple[str, ...]], str] | None = None
+    redactor: Redactor = field(default_factory=Redactor)
 
     def resolve(self, path: str) -> Path:
         """``path`` made absolute against the suite's directory (``~`` expanded)."""
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    def problem(self, key: str, message: str) -> str:
+        """``suite.yaml:LINE: model.<key>: message``, at the line of that key when known."""
+        path = (*self.key_path, key)
+        where = self.locate_key(path) if self.locate_key is not None else self.location
+        prefix = f"{where}: " if where else ""
+        return f"{prefix}{'.'.join(path)}: {message}"
 
 
 @dataclass
@@ -151,6 +167,12 @@ class ModelAdapter:
     def forward(self, batch: Any) -> Any:
         """Run the model on an encoded batch (no tokenization), for model-only timing."""
         raise UnsupportedCapabilityError(f"{type(self).__name__} has no separate forward step")
+
+    def start_check(self) -> None:
+        """A new check (or test) is about to use this model: reset per-check state.
+
+        The ``http`` adapter's circuit breaker and check time budget start afresh here.
+        """
 
     def close(self) -> None:
         """Release resources (called at the end of the session)."""

@@ -80,6 +80,41 @@ def load_torch(params: TorchParams, context: LoadContext) -> TorchModel:
     if not hasattr(module, "parameters") or not callable(module):
         raise ModelLoadError(f"{context.location}: model.factory: {params.factory!r} returned "
                              f"{type(module).__name__}, not a torch.nn.Module")
+    width = output_width(module)
+    if width is not None and width[0] != len(params.labels):
+        raise ModelLoadError(context.problem(
+            "labels", f"{len(params.labels)} labels for a module with {width[0]} outputs "
+            f"({width[1]}); list {width[0]}, in output order"))
     module.eval()
     module.to(device)
     return TorchModel(module, collate, params, device)
+
+
+_KEEPS_WIDTH = ("Dropout", "Identity", "Softmax", "LogSoftmax", "Sigmoid", "Tanh", "ReLU",
+                "GELU", "SiLU", "LeakyReLU", "ELU")
+"""Layers that may follow the output layer without changing how many outputs there are."""
+
+
+def output_width(module: Any) -> tuple[int, str] | None:
+    """The module's output count when it can be known without running it, and from where: a
+    ``config.num_labels`` (transformers models), or the last layer of a ``Sequential`` (or the
+    module itself) when that is a ``Linear``. A custom ``forward`` may run its layers in any
+    order, so its registered layers prove nothing: None."""
+    import torch
+
+    outputs = getattr(getattr(module, "config", None), "num_labels", None)
+    if isinstance(outputs, int):
+        return outputs, "config.num_labels"
+    keeps_width = tuple(getattr(torch.nn, name) for name in _KEEPS_WIDTH)
+    layer = module
+    while isinstance(layer, torch.nn.Sequential):
+        children = list(layer)
+        while children and isinstance(children[-1], keeps_width):
+            children.pop()
+        if not children:
+            return None
+        layer = children[-1]
+    if isinstance(layer, torch.nn.Linear):
+        where = "its last layer" if layer is not module else "the module"
+        return layer.out_features, f"{where} is {layer}"
+    return None

@@ -132,9 +132,55 @@ def load_transformers(params: TransformersParams, context: LoadContext) -> Trans
         model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
     except OSError as exc:
         raise ModelLoadError(_explain_os_error(params.path, source, context, exc)) from None
+    params = _check_against_model(params, model, context)
     model.eval()
     model.to(device)
     return TransformersModel(model, tokenizer, params, source)
+
+
+def _check_against_model(params: TransformersParams, model: Any, context: LoadContext
+                         ) -> TransformersParams:
+    """Setup mistakes the loaded model reveals, all at once: a ``max_length`` beyond its position
+    embeddings, a ``labels`` list whose length is not its head's output count. The default
+    ``max_length`` is cut to what the model can embed."""
+    problems = []
+    limit = position_limit(model)
+    if limit is not None and params.max_length > limit[0]:
+        if "max_length" in params.model_fields_set:
+            problems.append(context.problem(
+                "max_length", f"{params.max_length} tokens is more than the model can embed "
+                f"({limit[0]} positions: {limit[1]}); allowed: 1 to {limit[0]}"))
+        else:
+            params = params.model_copy(update={"max_length": limit[0]})
+    outputs = getattr(model.config, "num_labels", None)
+    if params.labels is not None and isinstance(outputs, int) and len(params.labels) != outputs:
+        own = getattr(model.config, "id2label", None) or {}
+        names = ", ".join(str(own[i]) for i in sorted(own))
+        problems.append(context.problem(
+            "labels", f"{len(params.labels)} labels for a model whose head has {outputs} "
+            f"outputs (config.num_labels); list {outputs}, in output order"
+            + (f" (the model's own: {names})" if names else "")))
+    if problems:
+        raise ModelLoadError("\n".join(problems))
+    return params
+
+
+def position_limit(model: Any) -> tuple[int, str] | None:
+    """How many tokens the model's learned absolute position embeddings take, and why; None
+    for models without them (relative or rotary positions have no hard limit)."""
+    embeddings = getattr(getattr(model, "base_model", None), "embeddings", None)
+    table = getattr(embeddings, "position_embeddings", None)
+    rows = getattr(table, "num_embeddings", None)
+    if not isinstance(rows, int):
+        return None
+    padding = getattr(table, "padding_idx", None)
+    offset = padding + 1 if isinstance(padding, int) else 0  # RoBERTa counts from padding_idx + 1
+    configured = getattr(model.config, "max_position_embeddings", None)
+    source = ("config.max_position_embeddings" if configured == rows
+              else f"a position table of {rows} rows")
+    if offset:
+        source += f" {rows} less the padding offset {offset}"
+    return rows - offset, source
 
 
 def _resolve_source(params: TransformersParams, context: LoadContext) -> Path | str:

@@ -13,13 +13,24 @@ from modeltests.reporting.entries import ResultCollector, json_number
 from modeltests.runtime import Runtime
 
 FORMAT_VERSION = 1
+LOAD_TIMINGS = ("load_seconds", "build_seconds")
+"""Model facts that differ between two loads of the same model."""
+
+RunFacts = dict[str, Any]
+"""``{"environment": {...}, "devices": [...], "seeds": {...}, "models": [...],
+"datasets": [...]}`` (JSON-ready)."""
 
 
 def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[str],
-                   rootdir: Path) -> dict[str, Any]:
-    """The whole JSON document: ``run`` metadata, ``summary`` counts and ``checks``."""
+                   rootdir: Path, worker_facts: Sequence[RunFacts] = ()) -> dict[str, Any]:
+    """The whole JSON document: ``run`` metadata, ``summary`` counts and ``checks``.
+
+    ``worker_facts`` are the :func:`run_facts` of pytest-xdist workers, which loaded the models
+    this process did not; every secret the session knows is masked.
+    """
     finished = time.time()
-    return {
+    facts = merge_run_facts([run_facts(runtime), *worker_facts])
+    document = {
         "format_version": FORMAT_VERSION,
         "run": {
             "started": _iso(collector.started),
@@ -27,16 +38,55 @@ def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[
             "duration_s": round(finished - collector.started, 3),
             "argv": list(argv),
             "rootdir": str(rootdir),
-            "environment": environment_fingerprint(),
-            "device": _devices(runtime),
-            "seeds": {suite.shown_path: suite.defaults.seed for suite in runtime.suites()},
-            "models": _models(runtime),
-            "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
-                         for suite, dataset in runtime.loaded_datasets()],
+            "environment": facts["environment"],
+            "device": ", ".join(facts["devices"]) or None,
+            "seeds": facts["seeds"],
+            "models": facts["models"],
+            "datasets": facts["datasets"],
         },
         "summary": collector.counts(),
         "checks": collector.ordered(),
     }
+    return runtime.redactor.mask(document)
+
+
+def run_facts(runtime: Runtime) -> RunFacts:
+    """What this process knows of the run: the models it loaded, their devices, the seeds of the
+    suites it read, its environment (torch's threads once torch is in use). JSON-ready and with
+    secrets masked: a pytest-xdist worker sends it to the controller as it is."""
+    return runtime.redactor.mask({
+        "environment": environment_fingerprint(),
+        "devices": sorted({str(record.adapter.device) for _, record in runtime.loaded_models()
+                           if record.adapter is not None}),
+        "seeds": {suite.shown_path: suite.defaults.seed for suite in runtime.suites()},
+        "models": _models(runtime),
+        "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
+                     for suite, dataset in runtime.loaded_datasets()],
+    })
+
+
+def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
+    """The run facts of several processes as one: a model loaded by two workers is listed once
+    (the first load), devices and seeds are united, and the environment takes the facts only a
+    process that ran models knows (torch's threads, CUDA) from the first that has them."""
+    merged: RunFacts = {"environment": {}, "devices": [], "seeds": {}, "models": [],
+                        "datasets": []}
+    seen: set[str] = set()
+    for part in parts:
+        for key, value in part["environment"].items():
+            merged["environment"].setdefault(key, value)
+        merged["devices"] = sorted(set(merged["devices"]) | set(part["devices"]))
+        merged["seeds"].update(part["seeds"])
+        for model in part["models"]:
+            identity = json.dumps({k: v for k, v in model.items() if k not in LOAD_TIMINGS},
+                                  sort_keys=True, default=str)
+            if identity not in seen:
+                seen.add(identity)
+                merged["models"].append(model)
+        for dataset in part.get("datasets", []):
+            if dataset not in merged["datasets"]:
+                merged["datasets"].append(dataset)
+    return merged
 
 
 def _models(runtime: Runtime) -> list[dict[str, Any]]:
@@ -53,15 +103,8 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
                 facts["build_seconds"] = round(record.build_seconds, 3)
         else:
             facts["load_error"] = str(record.error)
-        models.append(facts)
+        models.append(json.loads(json.dumps(facts, default=_default)))
     return models
-
-
-def _devices(runtime: Runtime) -> str | None:
-    """The devices the loaded models ran on, e.g. ``cpu`` (None when no model loaded)."""
-    devices = sorted({str(record.adapter.device) for _, record in runtime.loaded_models()
-                      if record.adapter is not None})
-    return ", ".join(devices) or None
 
 
 def _iso(timestamp: float) -> str:

@@ -1,7 +1,13 @@
-"""Session-level hooks that gather entries and write the reports (controller only)."""
+"""Session-level hooks that gather entries and write the reports (controller only).
+
+Under pytest-xdist the workers load the models, so each worker hands its run facts (models,
+devices, seeds, torch's threads) to the controller through ``config.workeroutput``, xdist's own
+channel, and the controller's report merges them: ``-n 2`` gives the ``run`` of a serial run.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +15,12 @@ import pytest
 
 from modeltests.errors import Terminated
 from modeltests.reporting.entries import ResultCollector
+from modeltests.reporting.json_report import RunFacts
 from modeltests.runtime import Runtime
 from modeltests.state import ITEM_INFO_KEY
+
+WORKER_FACTS = "modeltests_run_facts"
+"""The key of a worker's run facts (a JSON string) in ``config.workeroutput``."""
 
 
 class ReportWriter:
@@ -23,6 +33,7 @@ class ReportWriter:
         self.written = False
         self.expected: list[str] = []
         self.interrupted_by: str | None = None
+        self.worker_facts: list[RunFacts] = []
 
     @property
     def is_worker(self) -> bool:
@@ -53,13 +64,27 @@ class ReportWriter:
             terminalreporter.write_line(f"modeltests: wrote {path}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            from modeltests.reporting.json_report import run_facts
+
+            # xdist sends workeroutput to the controller after this hook.
+            output = getattr(self.config, "workeroutput")
+            output[WORKER_FACTS] = json.dumps(run_facts(self.runtime), default=str)
+            return
         # An interrupted run may never print a summary: write what we have now.
-        if not self.is_worker and not self.written:
+        if not self.written:
             self.write()
 
     def not_run(self) -> list[str]:
         """Collected checks with no entry: they never ran (the run was interrupted)."""
         return [nodeid for nodeid in self.expected if nodeid not in self.collector.entries]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """A pytest-xdist worker finished: keep its run facts for the report."""
+        payload = getattr(node, "workeroutput", {}).get(WORKER_FACTS)
+        if payload:
+            self.worker_facts.append(json.loads(payload))
 
     def paths(self) -> dict[str, Path]:
         if self.config.getoption("modeltests_no_reports"):
@@ -78,7 +103,8 @@ class ReportWriter:
         if not paths or not (self.collector.entries or self.interrupted_by):
             return []
         document = build_document(self.collector, self.runtime,
-                                  self.config.invocation_params.args, self.config.rootpath)
+                                  self.config.invocation_params.args, self.config.rootpath,
+                                  self.worker_facts)
         document["run"]["interrupted"] = self.interrupted_by is not None
         if self.interrupted_by:
             document["run"]["interrupted_by"] = self.interrupted_by

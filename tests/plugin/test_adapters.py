@@ -145,7 +145,7 @@ def test_http_errors_read_as_messages(
     write_suite(pytester, "suites/remote.yaml", http_suite(server))
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([lit(
-        f"suites/remote.yaml:1: {server} answered HTTP 401: b'no token'")])
+        f"suites/remote.yaml:1: {server} answered HTTP 401: 'no token'")])
     result.assert_outcomes(failed=1)
     assert_no_traceback(result.stdout.str())
 

@@ -68,15 +68,10 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     except Exception as exc:  # pandas raises many types; the user needs the reason, not a trace
         raise DatasetError(f"{location}: datasets.{name}: cannot read {path.name} as {fmt}: "
                            f"{type(exc).__name__}: {exc}") from None
-    for key, column in (("text_column", spec.text_column), ("label_column", spec.label_column)):
-        if column not in frame.columns:
-            columns = [str(c) for c in frame.columns]
-            hint = close_matches(column, columns)
-            raise DatasetError(
-                f"{at(key)}: datasets.{name}.{key}: column {column!r} not found in {path.name}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-                + f" (columns: {', '.join(columns)})"
-            )
+    problems = [f"{at(key)}: datasets.{name}.{key}: {problem}"
+                for key, problem in _column_problems(frame, spec, path)]
+    if problems:
+        raise DatasetError("\n".join(problems))
     if spec.limit is not None:
         frame = frame.head(spec.limit)
     unlabelled = [i for i, v in enumerate(frame[spec.label_column]) if _missing(v)
@@ -94,6 +89,29 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     labels = [_label(v, spec.label_map) for v in frame[spec.label_column]]
     return Dataset(name=name, path=path, texts=texts, labels=labels, frame=frame,
                    sha256=_sha256(path), dropped_unlabelled=len(unlabelled))
+
+
+def _column_problems(frame: pd.DataFrame, spec: DatasetSpec, path: Path
+                     ) -> list[tuple[str, str]]:
+    """``(key, problem)`` for a missing text or label column and for ``label_map`` keys that
+    match no label in the file: all at once, before any model runs."""
+    columns = [str(c) for c in frame.columns]
+    problems = []
+    for key, column in (("text_column", spec.text_column), ("label_column", spec.label_column)):
+        if column not in frame.columns:
+            hint = close_matches(column, columns)
+            problems.append((key, f"column {column!r} not found in {path.name}"
+                                  + (f"; did you mean {hint[0]!r}?" if hint else "")
+                                  + f" (columns: {', '.join(columns)})"))
+    if spec.label_map and spec.label_column in frame.columns:
+        found = {_label(v, None) for v in frame[spec.label_column] if not _missing(v)}
+        unmatched = [key for key in spec.label_map if key not in found]
+        if unmatched:
+            shown = ", ".join(sorted(found)[:10])
+            problems.append(("label_map", f"key(s) {', '.join(map(repr, unmatched))} match no "
+                                          f"label in column {spec.label_column!r} of "
+                                          f"{path.name} (labels found: {shown})"))
+    return problems
 
 
 def _read(path: Path, fmt: str, encoding: str) -> pd.DataFrame:

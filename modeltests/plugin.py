@@ -7,6 +7,7 @@ through the hooks in :mod:`modeltests.hookspecs`.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -17,7 +18,14 @@ import pytest
 
 from modeltests import builtin, hookspecs
 from modeltests.redaction import Redactor
-from modeltests.state import ITEM_INFO_KEY, RESULT_KEY, RUNTIME_KEY, USER_TEST_KEY, runtime_of
+from modeltests.state import (
+    ITEM_INFO_KEY,
+    RESULT_KEY,
+    RUNTIME_KEY,
+    UNCOLLECTED_KEY,
+    USER_TEST_KEY,
+    runtime_of,
+)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -89,10 +97,38 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     suite_dirs = set(parent.config.getini("modeltests_suite_dirs"))
     in_suite_dir = any(part in suite_dirs for part in file_path.parent.parts)
     if not (in_suite_dir or parent.session.isinitpath(file_path)):
+        if _looks_like_a_suite(file_path):
+            parent.config.stash.setdefault(UNCOLLECTED_KEY, []).append(file_path)
         return None
     from modeltests.collect import SuiteFile
 
     return SuiteFile.from_parent(parent, path=file_path)
+
+
+SUITE_SHAPE = re.compile(r"^model:.*^checks:|^checks:.*^model:", re.MULTILINE | re.DOTALL)
+
+
+def _looks_like_a_suite(path: Path) -> bool:
+    """A cheap look (top-level ``model:`` and ``checks:`` keys), never a YAML parse."""
+    try:
+        return path.stat().st_size < 1_000_000 and bool(SUITE_SHAPE.search(
+            path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    """Say how to collect suite-shaped files that a folder name kept out of the run."""
+    missed = config.stash.get(UNCOLLECTED_KEY, [])
+    if not missed:
+        return []
+    shown = ", ".join(str(p.relative_to(config.rootpath)) if p.is_relative_to(config.rootpath)
+                      else str(p) for p in missed[:3])
+    more = f" and {len(missed) - 3} more" if len(missed) > 3 else ""
+    folders = " ".join(config.getini("modeltests_suite_dirs"))
+    return [f"modeltests: {shown}{more} look(s) like suites but were not collected: their folder "
+            f"is not in modeltests_suite_dirs ({folders}). Add it there in your pytest "
+            "configuration, or name the file on the command line."]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
@@ -18,6 +19,9 @@ ITEM_INFO_KEY = pytest.StashKey["ItemInfo"]()
 RESULT_KEY = pytest.StashKey["CheckResult"]()
 """What a check measured, on ``item.stash`` once it ran."""
 USER_TEST_KEY = pytest.StashKey[Callable[[], dict[str, Any]]]()
+"""The report fields of a plain test that used the ``modeltests`` fixture, on ``item.stash``."""
+UNCOLLECTED_KEY = pytest.StashKey[list[Path]]()
+"""Suite-shaped YAML files that were not collected (their folder is not a suite folder)."""
 """The report fields of a plain test that used the ``modeltests`` fixture, on ``item.stash``."""
 
 

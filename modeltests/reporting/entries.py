@@ -18,6 +18,9 @@ from modeltests.result import CheckResult
 
 Entry = dict[str, Any]
 
+MAX_EXAMPLE_CHARS = 1000
+"""A text in a report example longer than this is clipped, with its full length noted."""
+
 
 @dataclass(frozen=True)
 class ItemInfo:
@@ -81,13 +84,25 @@ def _result_fields(result: CheckResult) -> Entry:
         "metrics": {k: json_number(v) for k, v in result.metrics.items()},
         "thresholds": [t.to_json() for t in result.thresholds],
         "sample_size": result.sample_size,
-        "examples": result.examples,
+        "examples": [clip_example(example) for example in result.examples],
         "details": result.details,
         "warnings": list(result.warnings),
         "intervals": {k: list(v) for k, v in result.intervals.items()},
         "headline": result.key_metric(),
         "waived": dict(result.waived),
     }
+
+
+def clip_example(example: dict[str, Any]) -> dict[str, Any]:
+    """``example`` with every text longer than :data:`MAX_EXAMPLE_CHARS` clipped: a 1 MB input
+    must not be copied whole into the JSON and the HTML."""
+    return {key: _clip_long(value) for key, value in example.items()}
+
+
+def _clip_long(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_EXAMPLE_CHARS:
+        return f"{value[:MAX_EXAMPLE_CHARS]}… [clipped: {len(value):,} characters in all]"
+    return value
 
 
 def json_number(value: Any) -> Any:

@@ -198,3 +198,49 @@ def pytest_modeltests_register_checks(registry):
         "samples)  [[]min_sample_size]",
     ])
     result.assert_outcomes(passed=2, failed=1)
+
+
+def test_dataset_column_and_label_map_mistakes_are_reported_at_once(
+        pytester: pytest.Pytester) -> None:
+    result = _dataset_suite(pytester, "txt,lbl\ngood,1\nbad,0\n",
+                            extra="    label_map: {0: negative, 1: positive, 2: neutral}\n")
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:6: datasets.dev.text_column: column 'text' not found in other.csv; "
+        "did you mean 'txt'? (columns: txt, lbl)",
+        "suites/bad.yaml:6: datasets.dev.label_column: column 'label' not found in other.csv; "
+        "did you mean 'lbl'? (columns: txt, lbl)",
+    ])
+    result = _dataset_suite(pytester, "text,label\ngood,1\nbad,0\n",
+                            extra="    label_map: {0: negative, 1: positive, 2: neutral}\n")
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:8: datasets.dev.label_map: key(s) '2' match no label in column 'label' "
+        "of other.csv (labels found: 0, 1)",
+    ])
+    result.assert_outcomes(passed=2, errors=1)
+
+
+def test_a_huge_input_is_clipped_in_the_reports(pytester: pytest.Pytester) -> None:
+    huge = "x" * 1_000_000 + " not good"
+    result = _dataset_suite(pytester, f"text,label\n{huge},negative\nbad,negative\n",
+                            checks="  - kind: accuracy\n    dataset: dev\n    min_accuracy: 0.9\n")
+    result.assert_outcomes(passed=2, failed=1)
+    entry = checks_by_nodeid(read_report(pytester))["suites/bad.yaml::accuracy[dev]"]
+    (example,) = entry["examples"]
+    assert example["text"].endswith("… [clipped: 1,000,009 characters in all]")
+    assert len(example["text"]) < 1100
+    assert (pytester.path / "reports" / "modeltests.html").stat().st_size < 200_000
+
+
+def test_suites_outside_the_suite_folders_are_named_with_how_to_collect_them(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    write_suite(pytester, "gates/extra.yaml", CALLABLE_HEAD + "  - kind: availability\n")
+    write_suite(pytester, "gates/not_a_suite.yaml", "name: something else\nitems: [1, 2]\n")
+    result = pytester.runpytest(".", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "modeltests: gates/extra.yaml look(s) like suites but were not collected: their folder "
+        "is not in modeltests_suite_dirs (suites). Add it there in your pytest configuration, "
+        "or name the file on the command line.",
+    ])
+    assert "not_a_suite" not in result.stdout.str()
+    result.assert_outcomes(passed=2)

@@ -93,7 +93,7 @@ def needed_sample_size(value: float, limit: float, interval: tuple[float, float]
     half = (interval[1] - interval[0]) / 2
     if n <= 0 or half <= 0:
         return None
-    return min(cap, max(n + 1, math.ceil(n * (half / abs(value - limit)) ** 2)))
+    return min(cap, max(n + 1, math.ceil(n * (half / abs(value - limit)) ** 2 - 1e-9)))
 
 
 def _wilson_sample_size(rate: float, limit: float, cap: int) -> int | None:

@@ -112,6 +112,10 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
         gate_declared_thresholds(entry.params, result, context.gate)
         refuse_empty(result)
         _refuse_unboundable(context, result)
+        if runtime.undecided == "fail":
+            for threshold in result.undecided():
+                threshold.passed = False
+                threshold.note = threshold.note or "undecided: fails under undecided=fail"
     return result
 
 

@@ -148,7 +148,10 @@ class ThresholdResult:
         """``accuracy 0.812 < 0.850 (min_accuracy)``-style one-liner."""
         scope = self.scope + " " if self.scope else ""
         shown = "n/a" if self.value is None else format_number(self.value)
-        relation = self.operator if self.passed else {">=": "<", "<=": ">"}[self.operator]
+        number = self.decisive
+        # The relation printed is true of the number printed.
+        holds = number is not None and _holds(number, self.operator, self.limit)
+        relation = self.operator if holds else {">=": "<", "<=": ">"}[self.operator]
         if self.gate == "bound" and self.interval is not None and self.value is not None:
             # The relation printed holds for the number printed: the bound that decided.
             side = "lower" if self.operator == ">=" else "upper"
@@ -159,6 +162,8 @@ class ThresholdResult:
             text = f"{scope}{self.metric} {shown} {relation} {format_number(self.limit)}"
             if self.interval is not None:
                 text += f" ({self.describe_interval()})"
+        if holds and not self.passed:
+            text += ", but undecided: it does not pass"
         if self.note:
             text += f" ({self.note})"
         return text

@@ -28,8 +28,8 @@ def test_undecided_fail_fails_what_the_sample_cannot_decide(pytester: pytest.Pyt
     result.assert_outcomes(passed=1, failed=1, warnings=1)
     result.stdout.fnmatch_lines([
         "accuracy[[]dev] failed (suites/sentiment.yaml:10, n=8)",
-        "  accuracy 0.875 < 0.800 (95% CI 0.529 to 0.978) (undecided: fails under "
-        "undecided=fail)  [[]min_accuracy]",
+        "  accuracy 0.875 >= 0.800 (95% CI 0.529 to 0.978), but undecided: it does not pass "
+        "(undecided: fails under undecided=fail)  [[]min_accuracy]",
     ])
 
 

@@ -103,17 +103,19 @@ class Session:
 
     ``rootdir`` (default: the current directory) anchors shown paths and conftest discovery;
     ``plugins`` adds modules or objects that implement the registration hooks.
+    ``undecided="fail"`` fails every threshold whose interval contains its limit (as
+    ``--modeltests-undecided=fail`` does in pytest); ``"gate"`` lets each check's gate decide.
     """
 
     def __init__(self, rootdir: str | Path | None = None, plugins: Sequence[object | str] = (),
-                 paths: Sequence[str | Path] = ()) -> None:
+                 paths: Sequence[str | Path] = (), undecided: str = "gate") -> None:
         from modeltests.plugins import standalone_registry
 
         self.rootdir = Path(rootdir or Path.cwd()).resolve()
         self._plugins = list(plugins)
         self._conftest_paths = [Path(p) for p in paths]
         registry = standalone_registry(self.rootdir, self._conftest_paths, self._plugins)
-        self.runtime = Runtime(registry=registry, rootdir=self.rootdir)
+        self.runtime = Runtime(registry=registry, rootdir=self.rootdir, undecided=undecided)
 
     def __enter__(self) -> Session:
         return self

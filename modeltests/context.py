@@ -141,7 +141,10 @@ class CheckContext(ABC):
         scope: str = "",
         params: BaseModel | None = None,
         limits: list[tuple[str, str, float]] | None = None,
+        methods: dict[str, str] | None = None,
     ) -> list[ThresholdResult]:
-        """Apply this check's ``min_*`` / ``max_*`` thresholds (or ``params``') to ``metrics``."""
+        """Apply this check's ``min_*`` / ``max_*`` thresholds (or ``params``') to ``metrics``
+        (rules in :func:`modeltests.result.evaluate_thresholds`); ``methods`` names how each
+        interval was computed, ``"exact"`` for metrics without sampling uncertainty."""
         return evaluate_thresholds(params or self.params, metrics, intervals, self.gate, scope,
-                                   limits)
+                                   limits, methods)

@@ -40,10 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the JSON results here (default: reports/modeltests.json)")
     group.addoption("--modeltests-html", metavar="PATH", default=None,
                     help="write the HTML report here (default: reports/modeltests.html)")
+    group.addoption("--modeltests-undecided", choices=("gate", "fail"), default=None,
+                    help="a threshold whose 95%% interval contains its limit: 'gate' lets each "
+                    "check's gate decide (estimate: the point estimate; bound: it fails), "
+                    "'fail' fails it in every check (default: the ini value, else gate)")
     group.addoption("--modeltests-no-reports", action="store_true", default=False,
                     help="write neither the JSON results nor the HTML report")
     parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
                   help="directory names whose YAML files are collected as suites")
+    parser.addini("modeltests_undecided", default="gate",
+                  help="what an undecided threshold means: gate (default) or fail")
     parser.addini("modeltests_json", default="reports/modeltests.json",
                   help="default path of the JSON results")
     parser.addini("modeltests_html", default="reports/modeltests.html",
@@ -61,7 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
     registry = registry_from_hooks(config.hook)
     capture = config.pluginmanager.getplugin("capturemanager")
     suspend = capture.global_and_fixture_disabled if capture is not None else None
-    runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend)
+    runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
+                      undecided=_undecided_policy(config))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -69,6 +76,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+def _undecided_policy(config: pytest.Config) -> str:
+    policy = str(config.getoption("modeltests_undecided") or config.getini("modeltests_undecided"))
+    if policy not in ("gate", "fail"):
+        raise pytest.UsageError(f"modeltests_undecided must be 'gate' or 'fail' (got {policy!r})")
+    return policy
 
 
 def _stop_on_sigterm(config: pytest.Config) -> None:

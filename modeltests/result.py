@@ -19,6 +19,15 @@ from modeltests.stats import threshold_resolved
 from modeltests.text import format_number
 
 GateMode = Literal["estimate", "bound"]
+ThresholdState = Literal["held", "broken", "undecided"]
+
+POINT_METHODS = ("exact", "single measurement")
+"""Methods of metrics that have no interval by nature: their value decides under any gate."""
+
+LIMIT_TOLERANCE = 1e-9
+"""Relative tolerance of every comparison with a limit: a drop of exactly 4 of 400 is 0.01 even
+when floating point computes 0.010000000000000009 (``|x - limit| <= 1e-9 * max(1, |limit|)``
+counts as equal)."""
 THRESHOLD_MARK = "x-modeltests-threshold"
 
 
@@ -107,6 +116,27 @@ class ThresholdResult:
     resolved: bool = True
     scope: str = ""
     note: str = ""
+    gate: GateMode = "estimate"
+    method: str | None = None
+    """How ``interval`` was computed (``wilson``, ``bootstrap-percentile``, ``newcombe``...)."""
+    needed_n: int | None = None
+    """For an undecided threshold: about how many examples would decide it."""
+
+    @property
+    def state(self) -> ThresholdState:
+        """``undecided`` when the 95% interval contains the limit (the sample cannot tell on
+        which side the true value lies), else ``held`` or ``broken``."""
+        if not self.resolved:
+            return "undecided"
+        return "held" if self.passed else "broken"
+
+    @property
+    def decisive(self) -> float | None:
+        """The number the gate compared with the limit: the estimate, or under ``gate: bound``
+        the interval's far side."""
+        if self.gate == "bound" and self.interval is not None and self.value is not None:
+            return self.interval[0] if self.operator == ">=" else self.interval[1]
+        return self.value
 
     @property
     def key(self) -> str:
@@ -118,12 +148,36 @@ class ThresholdResult:
         """``accuracy 0.812 < 0.850 (min_accuracy)``-style one-liner."""
         scope = self.scope + " " if self.scope else ""
         shown = "n/a" if self.value is None else format_number(self.value)
-        relation = self.operator if self.passed else {">=": "<", "<=": ">"}[self.operator]
-        text = f"{scope}{self.metric} {shown} {relation} {format_number(self.limit)}"
-        if self.interval is not None:
-            text += f" ({self.describe_interval()})"
+        number = self.decisive
+        # The relation printed is true of the number printed.
+        holds = number is not None and _holds(number, self.operator, self.limit)
+        relation = self.operator if holds else {">=": "<", "<=": ">"}[self.operator]
+        if self.gate == "bound" and self.interval is not None and self.value is not None:
+            # The relation printed holds for the number printed: the bound that decided.
+            side = "lower" if self.operator == ">=" else "upper"
+            text = (f"{scope}{self.metric} {shown}, 95% {side} bound "
+                    f"{format_number(self.decisive or 0.0)} {relation} "
+                    f"{format_number(self.limit)} (gate: bound; {self.describe_interval()})")
+        else:
+            text = f"{scope}{self.metric} {shown} {relation} {format_number(self.limit)}"
+            if self.interval is not None:
+                text += f" ({self.describe_interval()})"
+        if holds and not self.passed:
+            text += ", but undecided: it does not pass"
         if self.note:
             text += f" ({self.note})"
+        return text
+
+    def describe_undecided(self, n: int | None) -> str:
+        """``n=400 cannot separate 0.920 from 0.900 at 95%; about n=865 would``."""
+        scope = self.scope + " " if self.scope else ""
+        value = "n/a" if self.value is None else format_number(self.value)
+        text = (f"{scope}{self.metric}: n={n if n is not None else '?'} cannot separate {value} "
+                f"from {format_number(self.limit)} at 95%")
+        if self.needed_n is not None:
+            text += f"; about n={self.needed_n:,} would"
+        elif self.value is not None and _equal(self.value, self.limit):
+            text += "; no sample size separates a value equal to its limit"
         return text
 
     def describe_interval(self) -> str:
@@ -150,6 +204,12 @@ class ThresholdResult:
             "resolved": self.resolved,
             "scope": self.scope or None,
             "note": self.note or None,
+            "state": self.state,
+            "gate": self.gate,
+            "interval_method": self.method,
+            "decided_by": "bound" if self.gate == "bound" and self.interval is not None
+            else "estimate",
+            "needed_sample_size": self.needed_n,
         }
 
 
@@ -164,6 +224,9 @@ class CheckResult:
     details: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    interval_methods: dict[str, str] = field(default_factory=dict)
+    """How each metric's interval is computed; ``exact`` marks a metric with no sampling
+    uncertainty (a parameter count, a file size, a maximum over all inputs)."""
     skip_reason: str | None = None
     headline: str | None = None
     waived: dict[str, str] = field(default_factory=dict)
@@ -175,13 +238,21 @@ class CheckResult:
         return all(t.passed for t in self.thresholds)
 
     def warn_unresolved(self, thresholds: list[ThresholdResult], n: int) -> None:
-        """Warn for each threshold whose 95% interval contains its limit: ``n`` is too small."""
+        """Warn for each threshold whose 95% interval contains its limit, with about how many
+        examples would decide it (see :func:`modeltests.stats.needed_sample_size`)."""
+        from modeltests.intervals import needed_sample_size
+
         for t in thresholds:
             if not t.resolved and t.interval is not None:
+                if t.needed_n is None and t.value is not None:
+                    t.needed_n = needed_sample_size(t.value, t.limit, t.interval, n, t.method)
                 self.warnings.append(
-                    f"{t.scope + ' ' if t.scope else ''}{t.metric}: the 95% interval "
-                    f"{t.interval[0]:.3f}-{t.interval[1]:.3f} contains the threshold "
-                    f"{t.limit:g}; n={n} is too small to decide it")
+                    f"{t.describe_undecided(n)} (95% interval {t.interval[0]:.3f}-"
+                    f"{t.interval[1]:.3f} contains the threshold {t.limit:g})")
+
+    def undecided(self) -> list[ThresholdResult]:
+        """Thresholds the sample could not decide."""
+        return [t for t in self.thresholds if t.state == "undecided"]
 
     def failed_thresholds(self) -> list[ThresholdResult]:
         return [t for t in self.thresholds if not t.passed]
@@ -203,31 +274,62 @@ def evaluate_thresholds(
     gate: GateMode = "estimate",
     scope: str = "",
     limits: list[tuple[str, str, float]] | None = None,
+    methods: dict[str, str] | None = None,
 ) -> list[ThresholdResult]:
     """Apply ``params``' ``min_*``/``max_*`` limits to ``metrics``.
 
-    A metric that is missing (None or absent) fails its threshold: a gate never passes on a
-    number it could not measure. With ``gate="bound"`` the interval's far side must clear the limit.
+    The rules, for each threshold:
+
+    * a metric that is missing (None or absent) fails: a gate never passes on a number it could
+      not measure;
+    * with an interval, the threshold is *undecided* when the interval contains the limit;
+      ``gate="estimate"`` compares the estimate with the limit, ``gate="bound"`` the interval's
+      far side (so an undecided threshold fails under ``bound``);
+    * a metric whose method is in :data:`POINT_METHODS` (``exact``, ``single measurement``)
+      has no interval by nature: its value decides;
+    * a metric with a method but no interval (too few samples for one) is undecided, and fails
+      under ``bound``;
+    * a metric with neither, under ``gate="bound"``, cannot be gated by its bound:
+      :func:`unboundable` finds these so that the runner reports a configuration error.
     """
     intervals = intervals or {}
+    methods = methods or {}
     results = []
     for metric, operator, limit in limits if limits is not None else threshold_limits(params):
         value = metrics.get(metric)
         interval = intervals.get(metric)
+        method = methods.get(metric)
         passed = value is not None and _holds(value, operator, limit)
         resolved = True
         if interval is not None and value is not None:
-            resolved = threshold_resolved(interval[0], interval[1], limit)
+            resolved = threshold_resolved(interval[0], interval[1], limit) \
+                or _equal(interval[0], limit) or _equal(interval[1], limit)
             if gate == "bound":
                 passed = _holds(interval[0] if operator == ">=" else interval[1], operator, limit)
-        results.append(
-            ThresholdResult(metric, operator, limit, value, passed, interval, resolved, scope)
-        )
+        elif value is not None and method is not None and method not in POINT_METHODS:
+            resolved = False
+            passed = passed and gate == "estimate"
+        results.append(ThresholdResult(metric, operator, limit, value, passed, interval,
+                                       resolved, scope, gate=gate, method=method))
     return results
 
 
+def unboundable(thresholds: list[ThresholdResult]) -> list[ThresholdResult]:
+    """Thresholds under ``gate: bound`` whose metric has no interval and is not exact: the rule
+    cannot apply, which is an error in the suite, never a silent fall back to the estimate."""
+    return [t for t in thresholds if t.gate == "bound" and t.value is not None
+            and t.interval is None and t.method is None]
+
+
 def _holds(value: float, operator: str, limit: float) -> bool:
+    """``value >= limit`` (or ``<=``), a value within :data:`LIMIT_TOLERANCE` being equal."""
+    if _equal(value, limit):
+        return True
     return value >= limit if operator == ">=" else value <= limit
+
+
+def _equal(value: float, limit: float) -> bool:
+    return abs(value - limit) <= LIMIT_TOLERANCE * max(1.0, abs(limit))
 
 
 def gate_declared_thresholds(params: CheckParams, result: CheckResult, gate: GateMode) -> None:
@@ -243,7 +345,7 @@ def gate_declared_thresholds(params: CheckParams, result: CheckResult, gate: Gat
     missing = [limit for limit in params.threshold_limits()
                if limit not in evaluated and limit[0] not in result.waived]
     for added in evaluate_thresholds(params, result.metrics, result.intervals, gate,
-                                     limits=missing):
+                                     limits=missing, methods=result.interval_methods):
         if added.value is None:
             added.note = f"not measured: the check returned no '{added.metric}' metric"
         result.thresholds.append(added)

@@ -16,7 +16,13 @@ from modeltests.context import CheckContext, CheckIdentity, LoadRecord
 from modeltests.data import Dataset, check_labels_known
 from modeltests.errors import SuiteError
 from modeltests.registry import CheckKind
-from modeltests.result import CheckParams, CheckResult, gate_declared_thresholds, refuse_empty
+from modeltests.result import (
+    CheckParams,
+    CheckResult,
+    gate_declared_thresholds,
+    refuse_empty,
+    unboundable,
+)
 from modeltests.runtime import Runtime
 from modeltests.suite.loader import CheckEntry, Suite
 
@@ -105,7 +111,22 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
     if result.skip_reason is None:
         gate_declared_thresholds(entry.params, result, context.gate)
         refuse_empty(result)
+        _refuse_unboundable(context, result)
+        if runtime.undecided == "fail":
+            for threshold in result.undecided():
+                threshold.passed = False
+                threshold.note = threshold.note or "undecided: fails under undecided=fail"
     return result
+
+
+def _refuse_unboundable(context: SessionContext, result: CheckResult) -> None:
+    """``gate: bound`` on a metric without an interval is an error in the suite, not a silent
+    fall back to the estimate."""
+    for threshold in unboundable(result.thresholds):
+        key = threshold.key.rsplit(".", 1)[-1]
+        raise context.error(key, f"gate 'bound' needs a 95% interval for '{threshold.metric}', "
+                                 "and this check computes none for it; use gate: estimate for "
+                                 "this check (the estimate then decides)")
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -33,6 +33,9 @@ class Runtime:
     registry: Registry
     rootdir: Path
     suspend_capture: Callable[[], ContextManager[Any]] | None = None
+    undecided: str = "gate"
+    """What a threshold the sample cannot decide means: ``gate`` (each check's gate decides) or
+    ``fail`` (it fails everywhere; ``--modeltests-undecided=fail``)."""
     redactor: Redactor = field(default_factory=Redactor)
     """Secrets the adapters read from the environment; every report masks them."""
     _suites: dict[Path, Suite] = field(default_factory=dict)

@@ -39,17 +39,18 @@ class AccuracyParams(CheckParams):
 
 def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     """Compute the metrics once per dataset (predictions are shared) and gate on them."""
-    from modeltests.stats import classification_report, wilson_interval
+    from modeltests.stats import classification_report
 
     dataset = context.dataset(params.dataset)
     predictions = context.predictions(params.dataset)
     labels = context.model().labels
     report = classification_report(dataset.labels, predictions.labels, labels)
     metrics = _headline_metrics(report)
-    correct = sum(t == p for t, p in zip(dataset.labels, predictions.labels))
-    intervals = {"accuracy": wilson_interval(correct, len(dataset))}
-    result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals)
-    result.thresholds = context.evaluate(metrics, intervals)
+    intervals, methods = _intervals(dataset.labels, predictions.labels, labels, report,
+                                    context.seed)
+    result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
+                         interval_methods=methods)
+    result.thresholds = context.evaluate(metrics, intervals, methods=methods)
     result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
                       "per_class": report["per_class"], "slices": []}
     wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
@@ -70,10 +71,46 @@ def _headline_metrics(report: dict[str, Any]) -> dict[str, float]:
     return metrics
 
 
+def _intervals(truth: list[str], predicted: list[str], labels: list[str],
+               report: dict[str, Any], seed: int
+               ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+    """A 95% interval behind every headline metric, and how each was computed: Wilson for the
+    proportions (accuracy, micro F1 = accuracy here, the worst class's recall over that class's
+    rows), a seeded percentile bootstrap for the rest."""
+    import numpy as np
+
+    from modeltests.intervals import bootstrap_classification
+    from modeltests.stats import wilson_interval
+
+    n = len(truth)
+    correct = sum(t == p for t, p in zip(truth, predicted))
+    intervals = {"accuracy": wilson_interval(correct, n), "f1_micro": wilson_interval(correct, n)}
+    methods = {"accuracy": "wilson", "f1_micro": "wilson"}
+    per_class = report["per_class"]
+    worst = min(per_class, key=lambda label: per_class[label]["recall"], default=None)
+    if worst is not None and per_class[worst]["support"]:
+        support = per_class[worst]["support"]
+        hits = round(per_class[worst]["recall"] * support)
+        intervals["class_recall"] = wilson_interval(hits, support)
+        methods["class_recall"] = "wilson"
+    index = {label: i for i, label in enumerate(labels)}
+    sampled = bootstrap_classification(
+        np.array([index[t] for t in truth]), np.array([index.get(p, len(labels)) for p in predicted]),
+        len(labels), seed)
+    for metric in ("precision_macro", "recall_macro", "f1_macro", "f1_weighted"):
+        if metric in sampled:
+            intervals[metric] = sampled[metric]
+            methods[metric] = "bootstrap-percentile"
+    if "worst_class_f1" in sampled:
+        intervals["class_f1"] = sampled["worst_class_f1"]
+        methods["class_f1"] = "bootstrap-percentile"
+    return intervals, methods
+
+
 def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, dataset: Dataset,
                  predictions: Predictions,
                  labels: list[str], result: CheckResult) -> None:
-    from modeltests.stats import classification_report, wilson_interval
+    from modeltests.stats import classification_report
 
     indices = slice_indices(dataset, spec, context.location("slices", index))
     truth = [dataset.labels[i] for i in indices]
@@ -81,20 +118,20 @@ def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, datas
     entry: dict[str, Any] = {"name": spec.name, "n": len(indices)}
     if indices:
         report = classification_report(truth, predicted, labels)
-        correct = sum(t == p for t, p in zip(truth, predicted))
-        interval = wilson_interval(correct, len(indices))
+        intervals, methods = _intervals(truth, predicted, labels, report, context.seed)
+        interval = intervals["accuracy"]
         entry.update(accuracy=report["accuracy"], f1_macro=report["f1_macro"],
                      interval=list(interval))
         metrics = {"accuracy": report["accuracy"], "f1_macro": report["f1_macro"],
                    "samples": float(len(indices))}
         result.metrics[f"slice.{spec.name}.accuracy"] = report["accuracy"]
         result.intervals[f"slice.{spec.name}.accuracy"] = interval
-        thresholds = context.evaluate(metrics, {"accuracy": interval}, scope=spec.name,
-                                      params=spec)
+        thresholds = context.evaluate(metrics, intervals, scope=spec.name, params=spec,
+                                      methods=methods)
     else:
         metrics = {"samples": 0.0}
         thresholds = context.evaluate(metrics, scope=spec.name, params=spec)
-    thresholds += context.evaluate(metrics, scope=spec.name,
+    thresholds += context.evaluate(metrics, scope=spec.name, methods={"samples": "exact"},
                                    limits=[("samples", ">=", float(spec.min_samples))])
     entry["thresholds"] = [t.to_json() for t in thresholds]
     result.warn_unresolved(thresholds, len(indices))

@@ -92,13 +92,26 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
                                                    batched=True)
     result = CheckResult(metrics=metrics, sample_size=len(params.smoke_inputs) + len(edges)
                          + len(generated))
+    _declare_methods(result)
     if not generated:
         _waive_generated(context, params, result)
     limits = [limit for limit in params.threshold_limits() if limit[0] not in result.waived]
-    result.thresholds = context.evaluate(metrics, limits=limits)
+    result.thresholds = context.evaluate(metrics, result.intervals, limits=limits,
+                                         methods=result.interval_methods)
     result.examples = failures[: max(context.max_examples, 1) * 3]
     result.details = {"model": facts, "edge_inputs": list(edges)}
     return result
+
+
+def _declare_methods(result: CheckResult) -> None:
+    """No metric here estimates a population: the pass rates are shares of a fixed, enumerated
+    (or seeded) set of inputs, the differences maxima over those inputs, the load facts single
+    measurements. Their values decide under any gate."""
+    for metric in ("smoke_pass_rate", "edge_pass_rate", "generated_pass_rate", "parameters",
+                   "size_on_disk_mb", "determinism_diff", "batch_diff"):
+        result.interval_methods[metric] = "exact"
+    for metric in ("load_seconds", "load_rss_mb"):
+        result.interval_methods[metric] = "single measurement"
 
 
 def _try_each(predict: Callable[[list[str]], Predictions], named: dict[str, str], labels: list[str],

@@ -89,6 +89,7 @@ def _result_fields(result: CheckResult) -> Entry:
         "warnings": list(result.warnings),
         "intervals": {k: list(v) for k, v in result.intervals.items()},
         "headline": result.key_metric(),
+        "undecided": [t.key for t in result.undecided()],
         "waived": dict(result.waived),
     }
 
@@ -154,7 +155,12 @@ class ResultCollector:
         return list(self.entries.values())
 
     def counts(self) -> dict[str, int]:
+        """Checks by outcome, and ``undecided``: how many (of any outcome) had a threshold their
+        sample could not decide."""
         counts: dict[str, int] = {}
         for entry in self.entries.values():
             counts[entry["outcome"]] = counts.get(entry["outcome"], 0) + 1
+        undecided = sum(1 for entry in self.entries.values() if entry.get("undecided"))
+        if undecided:
+            counts["undecided"] = undecided
         return counts

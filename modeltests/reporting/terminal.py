@@ -48,8 +48,8 @@ def describe_example(example: dict[str, Any]) -> str:
 
 def write_summary(terminal: Any, collector: ResultCollector) -> None:
     """A table: suite, check, verdict, key metric vs threshold."""
-    rows = [(e.get("suite") or "", e["name"], _VERDICT.get(e["outcome"], e["outcome"].upper()),
-             _key_metric(e)) for e in collector.ordered()]
+    rows = [(e.get("suite") or "", e["name"], _verdict(e), _key_metric(e))
+            for e in collector.ordered()]
     if not rows:
         return
     terminal.write_sep("=", "modeltests summary")
@@ -58,11 +58,19 @@ def write_summary(terminal: Any, collector: ResultCollector) -> None:
     terminal.write_line("  ".join(h.ljust(w) for h, w in zip(headers, widths)) + "  " + headers[3])
     for row in rows:
         cells = [clip(c, w).ljust(w) for c, w in zip(row[:3], widths)]
-        markup = {"red": True} if row[2] in ("FAIL", "ERROR", "XPASS") else \
+        markup = {"red": True} if row[2] in ("FAIL", "ERROR", "XPASS", "UNDECIDED") else \
             {"green": True} if row[2] == "PASS" else {"yellow": True}
         terminal.write_line("  ".join(cells) + "  " + row[3], **markup)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(collector.counts().items()))
     terminal.write_line(f"modeltests: {len(rows)} checks: {counts}")
+
+
+def _verdict(entry: Entry) -> str:
+    """pytest's outcome in capitals; a pass that rests on a threshold its sample could not
+    decide reads UNDECIDED (see ``--modeltests-undecided``)."""
+    if entry["outcome"] == "passed" and entry.get("undecided"):
+        return "UNDECIDED"
+    return _VERDICT.get(str(entry["outcome"]), str(entry["outcome"]).upper())
 
 
 def _key_metric(entry: Entry) -> str:

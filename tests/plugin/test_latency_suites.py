@@ -175,13 +175,24 @@ def test_slowdown_beyond_tolerance_and_spread_fails_against_the_baseline(
     assert comparison["regression"] is True and comparison["slowdown"] > 0.5
 
 
-def test_bound_gate_without_enough_calls_for_a_bound_fails(pytester: pytest.Pytester) -> None:
+def test_a_gated_p99_raises_the_call_count_to_mlperfs_minimum(pytester: pytest.Pytester) -> None:
     result = run_suite(pytester, FAST + "    gate: bound\n    max_p99_ms: 100000\n")
+    result.assert_outcomes(passed=1)
+    entry = read_report(pytester)["checks"][0]
+    assert entry["sample_size"] >= 662 and entry["thresholds"][0]["state"] == "held"
+
+
+@pytest.mark.parametrize("gate", ["bound", "estimate"])
+def test_a_percentile_short_of_mlperfs_count_is_undecided_and_never_passes(
+        pytester: pytest.Pytester, gate: str) -> None:
+    result = run_suite(pytester, FAST + f"    max_iterations: 40\n    gate: {gate}\n"
+                       "    max_p99_ms: 100000\n")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "  p99_ms n/a > 100000  [[]max_p99_ms]",
-        "  warning: p99_ms: * timed calls are fewer than the 662 MLPerf requires for a p99 claim; "
-        "increase min_iterations",
-        "  warning: p99_ms: * calls are too few for a 95% upper bound, so gate 'bound' cannot "
-        "pass; increase min_iterations",
+        "  p99_ms * <= 100000, but undecided: it does not pass (40 timed calls; MLPerf requires "
+        "662 for a p99 claim)  [[]max_p99_ms]",
+        "  warning: p99_ms: 40 timed calls are fewer than the 662 MLPerf requires for a p99 "
+        "claim; allow more max_seconds or max_iterations *",
     ])
+    (threshold,) = read_report(pytester)["checks"][0]["thresholds"]
+    assert (threshold["state"], threshold["held"]) == ("undecided", False)

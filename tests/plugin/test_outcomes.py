@@ -22,16 +22,18 @@ def test_failed_threshold_message(pytester: pytest.Pytester) -> None:
         "_*_ " + lit("accuracy[dev] (accuracy check)") + " _*_",
         "accuracy[dev] failed (suites/sentiment.yaml:10, n=8)",
         "  accuracy 0.875 < 0.950 (95% CI 0.529 to 0.978)  [[]min_accuracy]",
-        "  f1_macro 0.873 < 0.900  [[]min_f1_macro]",
+        "  f1_macro 0.873 < 0.900 (95% CI 0.500 to 1.000)  [[]min_f1_macro]",
         "  failing examples (1 of 1):",
         "    - 'not good at all' expected negative predicted positive (p=0.80)",
-        "  warning: accuracy: the 95% interval 0.529-0.978 contains the threshold 0.95; "
-        "n=8 is too small to decide it",
+        "  warning: accuracy: n=8 cannot separate 0.875 from 0.950 at 95%; about n=33 would "
+        "(95% interval 0.529-0.978 contains the threshold 0.95)",
+        "  warning: f1_macro: n=8 cannot separate 0.873 from 0.900 at 95%; about n=* would "
+        "(95% interval 0.500-1.000 contains the threshold 0.9)",
     ])
     result.stdout.fnmatch_lines([
         "FAILED suites/sentiment.yaml::accuracy[[]dev] - accuracy[[]dev] failed *",
     ])
-    result.assert_outcomes(passed=1, failed=1, warnings=1)
+    result.assert_outcomes(passed=1, failed=1, warnings=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert_no_traceback(result.stdout.str())
 

@@ -44,7 +44,9 @@ def test_json_has_run_metadata_and_the_documented_keys(pytester: pytest.Pytester
     assert accuracy["thresholds"] == [{
         "metric": "accuracy", "key": "min_accuracy", "operator": ">=", "limit": 0.95,
         "value": 0.875, "held": False, "interval": pytest.approx([0.529, 0.978], abs=1e-3),
-        "resolved": False, "scope": None, "note": None,
+        "resolved": False, "scope": None, "note": None, "state": "undecided",
+        "gate": "estimate", "interval_method": "wilson", "decided_by": "estimate",
+        "needed_sample_size": 33,
     }]
     assert accuracy["message"].startswith("accuracy[dev] failed (suites/sentiment.yaml:10, n=8)")
     assert accuracy["examples"] == [{"text": "not good at all", "expected": "negative",

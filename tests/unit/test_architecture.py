@@ -20,7 +20,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "modeltests"
 HEAVY = {"torch", "transformers", "textattack", "pandas", "numpy"}
-LEAVES = {"stats", "timing", "compress", "perturb", "strategies", "textattack_support", "text",
+LEAVES = {"stats", "intervals", "timing", "compress", "perturb", "strategies", "textattack_support", "text",
           "environment"}
 CHECKS_MAY_NOT_IMPORT = ("runtime", "runner", "collect", "plugin", "api", "reporting")
 LIGHT_AT_COLLECTION = ("plugin", "collect", "suite", "checks", "adapters", "registry", "context",

@@ -33,8 +33,8 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
         metrics["scaling_ratio"] = scaling["ratio"]
     metrics.update(run.memory.metrics())
     result = CheckResult(metrics=metrics, sample_size=head.n, intervals=intervals,
-                         warnings=list(run.warnings))
-    result.thresholds = context.evaluate(metrics, intervals)
+                         warnings=list(run.warnings), interval_methods=_methods(metrics))
+    result.thresholds = context.evaluate(metrics, intervals, methods=result.interval_methods)
     _check_percentile_claims(context, result, head)
     current = {"config": head.label, "mode": head.mode, "p50_ms": head.ms("p50_ms"),
                "iqr_ms": head.ms("iqr_ms"),
@@ -77,20 +77,34 @@ def _scaling(timings: list[TimedConfig], batch: int, mode: TimedMode) -> dict[st
     return found
 
 
+def _methods(metrics: dict[str, float]) -> dict[str, str]:
+    """Percentiles have order-statistic bounds and throughput a t interval over the calls; the
+    other figures are single measurements of this run."""
+    methods = {metric: "single measurement" for metric in metrics}
+    methods.update({key: "order-statistic" for key in PERCENTILE_KEYS})
+    methods["throughput"] = "t-interval"
+    return methods
+
+
 def _check_percentile_claims(context: CheckContext, result: CheckResult, head: TimedConfig
                              ) -> None:
-    """Warn on gated percentiles below MLPerf's count; a 'bound' gate without a bound fails."""
+    """A gated percentile measured on fewer calls than MLPerf requires for its claim is
+    undecided and never passes, whatever the gate; without a 95% bound, a 'bound' gate fails."""
     for t in result.thresholds:
         if t.metric not in PERCENTILE_KEYS:
             continue
         name = t.metric[:-3]
         if not head.claim_supported(name):
+            t.passed, t.resolved = False, False
+            t.note = (f"{head.n} timed calls; MLPerf requires {head.claim_min_samples(name)} "
+                      f"for a {name} claim")
             result.warnings.append(
                 f"{t.metric}: {head.n} timed calls are fewer than the "
                 f"{head.claim_min_samples(name)} MLPerf requires for a {name} claim; "
-                "increase min_iterations")
+                "allow more max_seconds or max_iterations (the check already aimed its call "
+                "count at that minimum)")
         if context.gate == "bound" and t.interval is None:
-            t.passed, t.resolved, t.value = False, False, None  # the gated bound is n/a
+            t.passed, t.resolved = False, False
             result.warnings.append(f"{t.metric}: {head.n} calls are too few for a 95% upper "
                                    "bound, so gate 'bound' cannot pass; increase min_iterations")
 

@@ -98,10 +98,21 @@ class LatencyParams(CheckParams):
         if self.device == "cuda" and self.max_peak_rss_mb is not None:
             raise ValueError("'max_peak_rss_mb' is measured on device 'cpu' only (got 'cuda')")
 
+    def required_iterations(self) -> int:
+        """``min_iterations``, raised to MLPerf's minimum sample for each gated percentile
+        (p90: 64, p95: 130, p99: 662 calls) and capped by ``max_iterations``; ``max_seconds``
+        still bounds the loop, and a percentile whose count it cannot reach stays undecided."""
+        from modeltests.stats import min_samples_for_percentile
+
+        needed = [min_samples_for_percentile(q) for q, limit in
+                  ((0.90, self.max_p90_ms), (0.95, self.max_p95_ms), (0.99, self.max_p99_ms))
+                  if limit is not None]
+        return min(self.max_iterations, max([self.min_iterations, *needed]))
+
     def plan(self) -> TimingPlan:
         """The :class:`modeltests.timing.TimingPlan` these parameters describe."""
         warmup: int | Literal["auto"] = "auto" if self.warmup == "auto" else int(self.warmup)
         return TimingPlan(warmup=warmup,
-                          min_iterations=self.min_iterations, min_seconds=self.min_seconds,
+                          min_iterations=self.required_iterations(), min_seconds=self.min_seconds,
                           max_iterations=self.max_iterations, max_seconds=self.max_seconds,
                           warmup_seconds=max(2.0, self.max_seconds / 2))

@@ -1,0 +1,116 @@
+"""Intervals behind gates that are not simple proportions, and the sample size that would decide
+an undecided threshold. A leaf: numpy only, imported inside the functions.
+
+* :func:`bootstrap_classification` — seeded, vectorised percentile bootstrap (1,000 resamples of
+  the rows, with replacement; the 2.5th and 97.5th percentiles) for precision / recall / F1
+  (macro, weighted, micro) and the worst class's F1, drawn as multinomial confusion matrices
+  (see the function), so its cost does not grow with the number of rows.
+* :func:`needed_sample_size` — for a Wilson interval, the smallest n whose interval at the same
+  observed rate excludes the limit (exact search); for other intervals, an estimate from the
+  1/sqrt(n) shrinking of the interval's half-width.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+RESAMPLES = 1000
+Z95 = 1.959963984540054
+
+
+def bootstrap_classification(truth: NDArray[np.int64], predicted: NDArray[np.int64], k: int,
+                             seed: int, resamples: int = RESAMPLES
+                             ) -> dict[str, tuple[float, float]]:
+    """95% percentile-bootstrap intervals of the classification metrics of
+    :func:`modeltests.stats.classification_report` (same definitions: labels ``0..k-1``, a
+    prediction ``k`` is outside the labels and counts as wrong, a class that never occurs scores
+    0 and still counts in macro means).
+
+    Rows with the same (true, predicted) pair are interchangeable, so resampling n rows with
+    replacement is drawing the confusion matrix from a multinomial over its cells with the
+    observed cell shares: the same bootstrap distribution, at a cost independent of n.
+    """
+    import numpy as np
+
+    n = len(truth)
+    if n < 2:
+        return {}
+    size = k + 1  # column k: predictions outside the labels
+    cells = np.bincount(truth * size + predicted, minlength=size * size)
+    rng = np.random.default_rng(seed)
+    drawn = rng.multinomial(n, cells / n, size=resamples).reshape(resamples, size, size)
+    samples = _resampled_metrics(drawn, k, n)
+    return {name: (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+            for name, values in samples.items()}
+
+
+def _resampled_metrics(matrix: NDArray[np.int64], k: int, n: int
+                       ) -> dict[str, NDArray[np.float64]]:
+    """Metrics of each resampled confusion matrix (rows true, columns predicted)."""
+    import numpy as np
+
+    hits = matrix[:, np.arange(k), np.arange(k)].astype(np.float64)
+    support = matrix[:, :k, :].sum(axis=2).astype(np.float64)
+    chosen = matrix[:, :, :k].sum(axis=1).astype(np.float64)
+    precision = np.divide(hits, chosen, out=np.zeros_like(hits), where=chosen > 0)
+    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(hits), where=both > 0)
+    micro = hits.sum(axis=1) / n
+    return {
+        "precision_macro": precision.mean(axis=1), "recall_macro": recall.mean(axis=1),
+        "f1_macro": f1.mean(axis=1),
+        "precision_weighted": (precision * support).sum(axis=1) / n,
+        "recall_weighted": (recall * support).sum(axis=1) / n,
+        "f1_weighted": (f1 * support).sum(axis=1) / n,
+        "f1_micro": micro, "worst_class_f1": f1.min(axis=1),
+    }
+
+
+def wilson_bounds(rate: float, n: int) -> tuple[float, float]:
+    """The Wilson score interval (95%, no continuity correction) in closed form."""
+    if n <= 0:
+        return (0.0, 1.0)
+    z2 = Z95 * Z95
+    centre = (rate + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 / (1 + z2 / n) * math.sqrt(max(rate * (1 - rate), 0.0) / n + z2 / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def needed_sample_size(value: float, limit: float, interval: tuple[float, float], n: int,
+                       method: str | None, cap: int = 100_000_000) -> int | None:
+    """About how many examples would make the 95% interval exclude ``limit``, if the measured
+    ``value`` stayed the same; None when no n would (the value equals the limit)."""
+    if abs(value - limit) <= 1e-12:
+        return None
+    if method == "wilson" and 0.0 <= value <= 1.0:
+        return _wilson_sample_size(value, limit, cap)
+    half = (interval[1] - interval[0]) / 2
+    if n <= 0 or half <= 0:
+        return None
+    return min(cap, max(n + 1, math.ceil(n * (half / abs(value - limit)) ** 2 - 1e-9)))
+
+
+def _wilson_sample_size(rate: float, limit: float, cap: int) -> int | None:
+    def decides(m: int) -> bool:
+        low, high = wilson_bounds(rate, m)
+        return not low < limit < high
+
+    high = 1
+    while not decides(high):
+        high *= 2
+        if high > cap:
+            return None
+    low = high // 2
+    while low + 1 < high:  # decides(high) holds, decides(low) does not (or low == 0)
+        middle = (low + high) // 2
+        if decides(middle):
+            high = middle
+        else:
+            low = middle
+    return high

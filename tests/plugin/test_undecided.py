@@ -1,0 +1,60 @@
+"""Undecided thresholds in a run: shown as such, counted, and failed on demand; a bound gate that
+cannot apply is an error naming the metric."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import CALLABLE_HEAD, make_project, read_report
+
+
+def test_an_undecided_pass_reads_undecided_and_is_counted(pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines([
+        "suites/sentiment.yaml  accuracy[[]dev]        UNDECIDED  accuracy 0.875 >= 0.800 (95% CI "
+        "0.529 to 0.978)",
+        "modeltests: 2 checks: 2 passed, 1 undecided",
+    ])
+    document = read_report(pytester)
+    assert document["summary"] == {"passed": 2, "undecided": 1}
+    assert document["checks"][0]["undecided"] == ["min_accuracy"]
+
+
+def test_undecided_fail_fails_what_the_sample_cannot_decide(pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-undecided=fail")
+    result.assert_outcomes(passed=1, failed=1, warnings=1)
+    result.stdout.fnmatch_lines([
+        "accuracy[[]dev] failed (suites/sentiment.yaml:10, n=8)",
+        "  accuracy 0.875 >= 0.800 (95% CI 0.529 to 0.978), but undecided: it does not pass "
+        "(undecided: fails under undecided=fail)  [[]min_accuracy]",
+    ])
+
+
+def test_a_bound_gate_on_a_metric_without_interval_is_an_error(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+from modeltests import CheckParams, CheckResult, threshold
+
+
+class ShareParams(CheckParams):
+    kind: str = "share"
+    max_share: float | None = threshold("", ge=0, le=1)
+
+
+def pytest_modeltests_register_checks(registry):
+    @registry.check("share", params=ShareParams, needs_model=False)
+    def run(context, params):
+        return CheckResult(metrics={"share": 0.1}, sample_size=10)
+""")
+    make_project(pytester, CALLABLE_HEAD + "  - kind: share\n    gate: bound\n    max_share: 0.5\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "suites/sentiment.yaml:11: checks[[]0].max_share: gate 'bound' needs a 95% interval for "
+        "'share', and this check computes none for it; use gate: estimate for this check (the "
+        "estimate then decides)",
+    ])
+
+

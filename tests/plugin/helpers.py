@@ -85,7 +85,7 @@ CALLABLE_HEAD = CALLABLE_MODEL + "checks:\n"
 # Line numbers matter: tests assert them (accuracy on line 10, availability on line 13).
 PASSING_SUITE = "name: sentiment\n" + CALLABLE_HEAD + """  - kind: accuracy
     dataset: dev
-    min_accuracy: 0.8
+    min_accuracy: 0.5
   - kind: availability
     name: smoke
     generated_examples: 0

@@ -94,7 +94,7 @@ def test_reportinfo_points_at_the_checks_yaml_line(pytester: pytest.Pytester) ->
 
 
 def test_failure_header_names_the_check_and_message_its_line(pytester: pytest.Pytester) -> None:
-    make_project(pytester, PASSING_SUITE.replace("min_accuracy: 0.8", "min_accuracy: 0.95"))
+    make_project(pytester, PASSING_SUITE.replace("min_accuracy: 0.5", "min_accuracy: 0.95"))
     result = pytester.runpytest("suites/", "-m", "accuracy")
     result.stdout.fnmatch_lines([
         "_*_ " + lit("accuracy[dev] (accuracy check)") + " _*_",

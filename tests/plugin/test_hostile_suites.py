@@ -119,7 +119,7 @@ def test_a_missing_dataset_no_check_uses_is_a_warning(pytester: pytest.Pytester)
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*PytestWarning: suites/spare.yaml:7: datasets.spare.path: "
                                  "dataset file not found: */nope.csv (no check uses it)"])
-    result.assert_outcomes(passed=3, warnings=2)  # and the passing suite's small-n warning
+    result.assert_outcomes(passed=3, warnings=1)
 
 
 UNLABELLED_CSV = 'text,label,topic\ngood movie,positive,film\n"a review\nover two lines",,film\n' \

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import CALLABLE_HEAD, make_project, read_report
+from .helpers import CALLABLE_HEAD, PASSING_SUITE, make_project, read_report
+
+UNDECIDED_SUITE = PASSING_SUITE.replace("min_accuracy: 0.5", "min_accuracy: 0.8")
 
 
 def test_an_undecided_pass_reads_undecided_and_is_counted(pytester: pytest.Pytester) -> None:
-    make_project(pytester)
+    make_project(pytester, UNDECIDED_SUITE)
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines([
@@ -23,7 +25,7 @@ def test_an_undecided_pass_reads_undecided_and_is_counted(pytester: pytest.Pytes
 
 
 def test_undecided_fail_fails_what_the_sample_cannot_decide(pytester: pytest.Pytester) -> None:
-    make_project(pytester)
+    make_project(pytester, UNDECIDED_SUITE)
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-undecided=fail")
     result.assert_outcomes(passed=1, failed=1, warnings=1)
     result.stdout.fnmatch_lines([

@@ -98,6 +98,8 @@ def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,
                        labels: list[str]) -> None:
     """A model a check compares with row by row (``regression``'s ``baseline``) must predict the
     same label names as the suite's model, in any order."""
+    if entry.params is None:
+        return
     for field, rule in model_references(type(entry.params)).items():
         other = getattr(entry.params, field, None)
         if rule != "same-labels" or not isinstance(other, str):

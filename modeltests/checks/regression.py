@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from modeltests.checks.compression import aligned
 from modeltests.context import CheckContext
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from modeltests.data import Dataset
 
 ALPHA = 0.05
-MODEL_REFERENCE = {"x-modeltests-model-reference": "same-labels"}
+MODEL_REFERENCE: JsonDict = {"x-modeltests-model-reference": "same-labels"}
 
 
 class RegressionSlice(SliceSpec):

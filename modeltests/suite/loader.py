@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -321,7 +322,7 @@ def _reference_problems(
 ) -> list[Problem]:
     """Names that must refer to the suite's ``datasets:`` / ``models:``."""
     problems = []
-    references = [("dataset", datasets, "dataset")]
+    references: list[tuple[str, Collection[str], str]] = [("dataset", datasets, "dataset")]
     references += [(name, model_names, "model") for name in model_fields]
     for field_name, known, noun in references:
         value = raw.get(field_name)

@@ -144,9 +144,11 @@ class Batching:
     batch_size: int | None
     sorted_by_length: bool
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, given: str = "as given") -> dict[str, Any]:
+        """``batch_size`` and ``order``: "sorted by length", else ``given`` (e.g. "file order"
+        for a dataset predicted in its rows' order)."""
         return {"batch_size": self.batch_size,
-                "order": "sorted by length" if self.sorted_by_length else "as given"}
+                "order": "sorted by length" if self.sorted_by_length else given}
 
 
 class ModelAdapter:

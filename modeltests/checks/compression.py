@@ -96,8 +96,8 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
                          details={**candidate.details, **details})
     _add_sizes(result, reference, candidate.adapter)
-    result.details["batching"] = {"reference": reference.batching().to_json(),
-                                  "compressed": candidate.adapter.batching().to_json()}
+    result.details["batching"] = {"reference": reference.batching().to_json("file order"),
+                                  "compressed": candidate.adapter.batching().to_json("file order")}
     if params.shuffled_batching:
         _batch_agreement(context, dataset.texts, candidate, result)
     if params.speed_examples:

@@ -28,7 +28,13 @@ from modeltests.checks.compression import aligned
 from modeltests.context import CheckContext
 from modeltests.data import SliceSpec, slice_indices
 from modeltests.registry import CheckKind
-from modeltests.result import CheckParams, CheckResult, ThresholdResult, threshold, threshold_limits
+from modeltests.result import (
+    CheckParams,
+    CheckResult,
+    ThresholdResult,
+    threshold,
+    threshold_limits,
+)
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import Predictions

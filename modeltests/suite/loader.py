@@ -296,8 +296,8 @@ def _validate_check(
 
 
 MODEL_REFERENCE_MARK = "x-modeltests-model-reference"
-"""Marks a check parameter that names a model under ``models:``; its value says what the loader
-and the runner hold it to (``"same-labels"``: the named model predicts the suite model's labels)."""
+"""Marks a check parameter that names a model under ``models:``; its value says what the runner
+holds it to (``"same-labels"``: the named model predicts the suite model's label names)."""
 
 
 def model_references(params: type[BaseModel]) -> dict[str, str]:

@@ -173,8 +173,8 @@ def test_batch_agreement_compares_a_second_shuffled_batching(pytester: pytest.Py
     entry = checks_by_nodeid(read_report(pytester))["suites/q.yaml::quantization[int8]"]
     assert entry["metrics"]["batch_agreement"] == 7 / 8
     assert entry["details"]["batching"] == {
-        "reference": {"batch_size": 32, "order": "as given"},
-        "compressed": {"batch_size": 4, "order": "as given"},
+        "reference": {"batch_size": 32, "order": "file order"},
+        "compressed": {"batch_size": 4, "order": "file order"},
         "second": {"seed": 0, "order": "seeded shuffle, batched as given", "batch_size": 4,
                    "changed": 1, "max_prob_change": pytest.approx(0.5)}}
 

@@ -120,6 +120,8 @@ def test_slices_are_gated_with_holm_over_the_gated_ones(pytester: pytest.Pyteste
         "family_size": 2, "significant_drops": []}
     assert any("slice food: over its limit, but the change is not significant" in w
                for w in entry["warnings"])
+    html = (pytester.path / "reports" / "modeltests.html").read_text()
+    assert "Holm over 2 gated slices" in html and "Holm-adjusted p" in html
 
 
 def test_unknown_baseline_is_located_with_a_suggestion(pytester: pytest.Pytester) -> None:
@@ -148,8 +150,8 @@ def test_baseline_with_other_labels_names_both_sets(pytester: pytest.Pytester) -
 def test_flip_rate_limit_outside_zero_one(pytester: pytest.Pytester, value: str) -> None:
     result = run_suite(pytester, "  - kind: regression\n    dataset: dev\n"
                                  f"    baseline: production\n    max_negative_flip_rate: {value}\n"
-                                 f"    slices:\n      - {{name: food, column: topic, equals: food, "
-                                 f"max_negative_flip_rate: {value}}}\n")
+                                 "    slices:\n      - {name: food, column: topic, "
+                                 f"equals: food, max_negative_flip_rate: {value}}}\n")
     result.stdout.fnmatch_lines([
         f"suites/r.yaml:21: checks[[]0].max_negative_flip_rate: must be a number in [[]0, 1] "
         f"(got {value})",

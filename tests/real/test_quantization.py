@@ -216,7 +216,7 @@ def test_batch_agreement_equals_a_hand_rebatched_int8_model(project: Project,
     same = int((first.argmax(1) == second.argmax(1)).sum())
     assert result.metrics["batch_agreement"] == same / ROWS
     batching = result.details["batching"]
-    assert batching["compressed"] == {"batch_size": BATCH, "order": "as given"}
+    assert batching["compressed"] == {"batch_size": BATCH, "order": "file order"}
     assert batching["second"]["changed"] == ROWS - same
     assert batching["second"]["max_prob_change"] == pytest.approx(
         float(abs(first - second).max()), rel=1e-9, abs=1e-12)

@@ -43,7 +43,7 @@ class TransformersParams(AdapterParams):
     )
     sort_by_length: bool = Field(
         default=True, description="Batch texts of similar length together (faster; the same "
-        "outputs for fp32/bf16 weights, but a dynamically quantized model's outputs depend on "
+        "outputs for fp32 weights, but a dynamically quantized model's outputs depend on "
         "which texts share a batch)."
     )
 

@@ -1,5 +1,5 @@
 """``regression`` on a real BERT: the candidate (the tiny model reading 8 tokens) against the
-baseline (the same weights reading 256). Accuracies, flips, McNemar's p, per class and per slice
+baseline (the same weights reading 128). Accuracies, flips, McNemar's p, per class and per slice
 equal the same numbers computed by hand from two independent evaluations."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ models:
   production:
     adapter: transformers
     path: {model}
-    max_length: 256
+    max_length: 128
 datasets:
   eval:
     path: {csv}
@@ -74,7 +74,7 @@ def test_regression_metrics_equal_a_hand_computation(tiny_model_dir: Path, eval_
     frame = pd.read_csv(eval_csv).head(ROWS)
     texts, truth = list(frame["text"]), list(frame["label"])
     candidate, _ = predicted(tiny_model_dir, texts, 8)
-    baseline, base_p = predicted(tiny_model_dir, texts, 256)
+    baseline, base_p = predicted(tiny_model_dir, texts, 128)
 
     def expected(rows: list[int]) -> dict[str, float]:
         worse = sum(baseline[i] == truth[i] != candidate[i] for i in rows)

@@ -18,6 +18,7 @@ CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
     "modeltests.checks.quantization",
+    "modeltests.checks.regression",
     "modeltests.checks.robustness",
     "modeltests.checks.invariance",
     "modeltests.checks.directional",

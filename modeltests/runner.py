@@ -24,7 +24,7 @@ from modeltests.result import (
     unboundable,
 )
 from modeltests.runtime import Runtime
-from modeltests.suite.loader import CheckEntry, Suite
+from modeltests.suite.loader import CheckEntry, Suite, model_references
 
 
 class SessionContext(CheckContext):
@@ -91,11 +91,32 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
     labels = None
     if kind.needs_model:
         labels = runtime.model(suite).labels
+    if labels is not None:
+        _check_same_labels(runtime, suite, entry, labels)
     name = getattr(entry.params, "dataset", None)
     if isinstance(name, str) and name in suite.datasets:
         dataset = runtime.dataset(suite, name)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
+
+
+def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,
+                       labels: list[str]) -> None:
+    """A model a check compares with row by row (``regression``'s ``baseline``) must predict the
+    same label names as the suite's model, in any order."""
+    if entry.params is None:
+        return
+    for field, rule in model_references(type(entry.params)).items():
+        other = getattr(entry.params, field, None)
+        if rule != "same-labels" or not isinstance(other, str):
+            continue
+        own = runtime.model(suite, other).labels
+        if sorted(own) != sorted(labels):
+            location = suite.location("checks", entry.index, field)
+            raise SuiteError(
+                f"{location}: checks[{entry.index}].{field}: model {other!r} predicts the labels "
+                f"{own} and the suite's model {labels}; the two must predict the same labels "
+                f"(set models.{other}.labels to the suite model's names, in any order)")
 
 
 def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckResult:

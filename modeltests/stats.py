@@ -529,3 +529,28 @@ def is_regression(
     """
     median, iqr = _median_and_iqr(current)
     return median > regression_limit(baseline_median, baseline_iqr, iqr, rel_tol)
+
+
+# ------------------------------------------------------- multiple comparisons
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input order.
+
+    S. Holm, "A simple sequentially rejective multiple test procedure", Scandinavian Journal of
+    Statistics 6 (1979) 65-70. With the ``m`` p-values sorted ascending, the ``i``-th (from 0)
+    becomes ``max over j <= i of min(1, (m - j) p_(j))``. Rejecting where the adjusted value is
+    below ``alpha`` controls the family-wise error rate at ``alpha`` under any dependence between
+    the tests (overlapping slices included), and never rejects less than Bonferroni.
+    """
+    m = len(p_values)
+    for p in p_values:
+        if not 0.0 <= p <= 1.0 or math.isnan(p):
+            raise ValueError(f"p-values must lie in [0, 1] (got {p})")
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

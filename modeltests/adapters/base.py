@@ -132,6 +132,25 @@ class Predictions:
         return [float(row.max()) for row in self.probabilities]
 
 
+@dataclass(frozen=True)
+class Batching:
+    """How a model groups texts into forward calls: ``batch_size`` texts per call (None when
+    unknown), in the order given or ``sorted_by_length`` (characters) first.
+
+    Fixed-point models give the same outputs under any batching; dynamically quantized ones do
+    not (int8 activation scales are computed per batch), so compression checks report it.
+    """
+
+    batch_size: int | None
+    sorted_by_length: bool
+
+    def to_json(self, given: str = "as given") -> dict[str, Any]:
+        """``batch_size`` and ``order``: "sorted by length", else ``given`` (e.g. "file order"
+        for a dataset predicted in its rows' order)."""
+        return {"batch_size": self.batch_size,
+                "order": "sorted by length" if self.sorted_by_length else given}
+
+
 class ModelAdapter:
     """A loaded model. Subclass it and implement :meth:`predict`.
 
@@ -151,6 +170,15 @@ class ModelAdapter:
     def describe(self) -> dict[str, Any]:
         """Facts for the report: adapter name, parameter count, size on disk, device..."""
         return {"device": self.device}
+
+    def batching(self) -> Batching:
+        """How :meth:`predict` groups texts into forward calls (for the reports)."""
+        return Batching(batch_size=None, sorted_by_length=False)
+
+    def in_given_order(self) -> ModelAdapter:
+        """This model batching texts in the order it is given them (no sorting): the same
+        object when it never sorts. Checks use it to control batch composition."""
+        return self
 
     def torch_module(self) -> torch.nn.Module:
         """The underlying ``torch.nn.Module`` (for quantization, pruning, memory)."""

@@ -6,7 +6,13 @@ from typing import Any, Callable, Literal, Sequence
 
 from pydantic import Field
 
-from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.base import (
+    AdapterParams,
+    Batching,
+    LoadContext,
+    ModelAdapter,
+    Predictions,
+)
 from modeltests.adapters.imports import resolve_import_path
 from modeltests.errors import ModelLoadError, ModelOutputError
 
@@ -62,6 +68,9 @@ class CallableModel(ModelAdapter):
         except (TypeError, ValueError) as exc:
             raise ModelOutputError(f"{self.name} must return, per text, a label name, a label "
                                    f"index or a list of probabilities ({exc})") from None
+
+    def batching(self) -> Batching:
+        return Batching(self.batch_size, sorted_by_length=False)
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": "callable", "target": self.name, "device": self.device}

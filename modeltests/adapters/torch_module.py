@@ -6,7 +6,13 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field
 
-from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.base import (
+    AdapterParams,
+    Batching,
+    LoadContext,
+    ModelAdapter,
+    Predictions,
+)
 from modeltests.adapters.imports import resolve_import_path
 from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
 from modeltests.errors import ModelLoadError
@@ -60,6 +66,9 @@ class TorchModel(ModelAdapter):
                 rows.append(output.detach().double().cpu().numpy())
         matrix = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
         return Predictions.from_probabilities(matrix, self.labels)
+
+    def batching(self) -> Batching:
+        return Batching(self.params.batch_size, sorted_by_length=False)
 
     def torch_module(self) -> Any:
         return self.module

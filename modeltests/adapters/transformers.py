@@ -8,7 +8,13 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field
 
-from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.base import (
+    AdapterParams,
+    Batching,
+    LoadContext,
+    ModelAdapter,
+    Predictions,
+)
 from modeltests.adapters.torch_utils import (
     module_facts,
     pick_device,
@@ -36,7 +42,9 @@ class TransformersParams(AdapterParams):
         default=False, description="Run code shipped with the model (off unless you trust it)."
     )
     sort_by_length: bool = Field(
-        default=True, description="Batch texts of similar length together (same outputs, faster)."
+        default=True, description="Batch texts of similar length together (faster; the same "
+        "outputs for fp32 weights, but a dynamically quantized model's outputs depend on "
+        "which texts share a batch)."
     )
 
     def static_problems(self, context: LoadContext) -> list[tuple[str, str]]:
@@ -97,6 +105,18 @@ class TransformersModel(ModelAdapter):
             return indices
         lengths = [len(t) for t in texts]  # characters: a cheap, monotone proxy for tokens
         return sorted(indices, key=lambda i: lengths[i])
+
+    def batching(self) -> Batching:
+        return Batching(self.params.batch_size, self.params.sort_by_length)
+
+    def in_given_order(self) -> TransformersModel:
+        if not self.params.sort_by_length:
+            return self
+        clone = TransformersModel(self.model, self.tokenizer,
+                                  self.params.model_copy(update={"sort_by_length": False}),
+                                  self.source)
+        clone.labels = list(self.labels)
+        return clone
 
     def torch_module(self) -> Any:
         return self.model

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 
 from modeltests.data import SliceSpec, slice_indices
-from modeltests.result import CheckParams, CheckResult, threshold
+from modeltests.result import CheckResult, SeededParams, threshold
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter, Predictions
@@ -34,7 +34,7 @@ class SliceDrop(SliceSpec):
     min_agreement: float | None = threshold("Lowest top-1 agreement on the slice.", ge=0, le=1)
 
 
-class CompressionParams(CheckParams):
+class CompressionParams(SeededParams):
     """Parameters shared by ``quantization`` and ``pruning``."""
 
     dataset: str = Field(description="Name of a labelled dataset under 'datasets:'.")
@@ -53,6 +53,12 @@ class CompressionParams(CheckParams):
     min_speedup: float | None = threshold("Lowest reference time / compressed time.", gt=0)
     max_size_ratio: float | None = threshold("Largest compressed / reference serialized size.",
                                              gt=0)
+    min_batch_agreement: float | None = threshold(
+        "Lowest top-1 agreement of the compressed model with itself under a second, seeded "
+        "shuffled batching (dynamic int8 depends on which texts share a batch).", ge=0, le=1)
+    shuffled_batching: bool = Field(
+        default=True, description="Predict again with the compressed model in a seeded random "
+        "order, batched as given (no length sorting), and report batch_agreement.")
     slices: list[SliceDrop] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -60,6 +66,9 @@ class CompressionParams(CheckParams):
         if self.min_speedup is not None and self.speed_examples == 0:
             raise ValueError("min_speedup needs speed_examples > 0 (speed_examples: 0 turns "
                              "timing off)")
+        if self.min_batch_agreement is not None and not self.shuffled_batching:
+            raise ValueError("min_batch_agreement needs shuffled_batching: true (false turns "
+                             "the second batching off)")
         return self
 
 
@@ -87,6 +96,10 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
                          details={**candidate.details, **details})
     _add_sizes(result, reference, candidate.adapter)
+    result.details["batching"] = {"reference": reference.batching().to_json("file order"),
+                                  "compressed": candidate.adapter.batching().to_json("file order")}
+    if params.shuffled_batching:
+        _batch_agreement(context, dataset.texts, candidate, result)
     if params.speed_examples:
         from modeltests.timing import time_alternately
 
@@ -106,6 +119,36 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
                      result)
     _warn(result, candidate)
     return result
+
+
+def _batch_agreement(context: CheckContext, texts: list[str], candidate: Candidate,
+                     result: CheckResult) -> None:
+    """The compressed model again on the same texts in a seeded random order, batched as given:
+    ``batch_agreement`` is the share of rows whose top-1 label did not move, with its Wilson
+    interval. Only batch composition changed, so any disagreement is the model's own
+    batch dependence (dynamic int8 computes activation scales per batch)."""
+    from modeltests.stats import agreement, max_abs_difference, wilson_interval
+
+    order = list(range(len(texts)))
+    random.Random(context.seed).shuffle(order)
+    adapter = candidate.adapter.in_given_order()
+    shuffled = context.run_model(adapter, [texts[i] for i in order])
+    back = [0] * len(order)
+    for position, row in enumerate(order):
+        back[row] = position
+    second = aligned(shuffled.subset(back), candidate.predictions.label_names,
+                     context.location())
+    first = candidate.predictions
+    agree = agreement(first.labels, second.labels)
+    same = sum(a == b for a, b in zip(first.labels, second.labels))
+    result.metrics["batch_agreement"] = agree
+    result.intervals["batch_agreement"] = wilson_interval(same, len(texts))
+    facts: dict[str, Any] = {"seed": context.seed, "order": "seeded shuffle, batched as given",
+                             "batch_size": adapter.batching().batch_size,
+                             "changed": len(texts) - same}
+    if first.probabilities is not None and second.probabilities is not None:
+        facts["max_prob_change"] = max_abs_difference(first.probabilities, second.probabilities)
+    result.details["batching"]["second"] = facts
 
 
 def aligned(predictions: Predictions, label_names: list[str], location: str) -> Predictions:

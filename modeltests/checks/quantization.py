@@ -13,7 +13,9 @@ Metrics (paired, candidate vs reference): ``accuracy_reference``, ``accuracy_com
 ``relative_accuracy`` (MLPerf's form: candidate / reference), top-1 ``agreement``, ``mean_kl``
 (KL(reference || candidate), nats), ``max_prob_change``, serialized ``size_*_mb`` and
 ``size_ratio``, ``speedup`` (both models timed alternately on the same pre-encoded batches), and
-``sparsity`` for ``pruning``.
+``sparsity`` for ``pruning``; ``batch_agreement``, the compressed model's top-1 agreement with
+itself under a second, seeded shuffled batching (dynamic int8 computes activation scales per
+batch, so its outputs depend on which texts share a batch; the batchings are in the details).
 
 fp16 on a CPU runs (its accuracy effect is still worth knowing) but torch has no fast fp16 CPU
 kernels, so the check warns and reports the slowdown as a ``speedup`` below 1.

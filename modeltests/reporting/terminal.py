@@ -35,6 +35,10 @@ def describe_example(example: dict[str, Any]) -> str:
         parts.append(f"-> {clip(str(example['perturbed']), 70)!r}")
     if "expected" in example:
         parts.append(f"expected {example['expected']}")
+    if "baseline" in example:
+        confidence = example.get("baseline_confidence")
+        conf = f" (p={confidence:.2f})" if isinstance(confidence, float) else ""
+        parts.append(f"baseline {example['baseline']}{conf}")
     if "predicted" in example:
         confidence = example.get("confidence")
         conf = f" (p={confidence:.2f})" if isinstance(confidence, float) else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -289,18 +290,41 @@ def _validate_check(
                           [problem_at(source, key + ("kind",), message)])
     problems: list[Problem] = []
     params = _validate(source, key, raw, kind.params, problems)
-    problems.extend(_reference_problems(source, key, raw, datasets, model_names))
+    problems.extend(_reference_problems(source, key, raw, datasets, model_names,
+                                        _model_reference_fields(kind.params)))
     return CheckEntry(index, kind.name, line, None if problems else params, problems)
+
+
+MODEL_REFERENCE_MARK = "x-modeltests-model-reference"
+"""Marks a check parameter that names a model under ``models:``; its value says what the runner
+holds it to (``"same-labels"``: the named model predicts the suite model's label names)."""
+
+
+def model_references(params: type[BaseModel]) -> dict[str, str]:
+    """Fields of a check's parameters marked with :data:`MODEL_REFERENCE_MARK`, with their rule."""
+    marked = {}
+    for name, info in params.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and isinstance(extra.get(MODEL_REFERENCE_MARK), str):
+            marked[name] = str(extra[MODEL_REFERENCE_MARK])
+    return marked
+
+
+def _model_reference_fields(params: type[BaseModel]) -> list[str]:
+    """``compare_to`` and the fields marked as model references (``regression``'s
+    ``baseline``)."""
+    return ["compare_to", *model_references(params)]
 
 
 def _reference_problems(
     source: YamlSource, key: KeyPath, raw: dict[str, Any], datasets: dict[str, Any],
-    model_names: set[str]
+    model_names: set[str], model_fields: list[str]
 ) -> list[Problem]:
     """Names that must refer to the suite's ``datasets:`` / ``models:``."""
     problems = []
-    for field_name, known, noun in (("dataset", datasets, "dataset"),
-                                    ("compare_to", model_names, "model")):
+    references: list[tuple[str, Collection[str], str]] = [("dataset", datasets, "dataset")]
+    references += [(name, model_names, "model") for name in model_fields]
+    for field_name, known, noun in references:
         value = raw.get(field_name)
         if isinstance(value, str) and value not in known:
             declared = "datasets" if noun == "dataset" else "models"

@@ -144,3 +144,46 @@ def test_compare_to_aligns_a_different_label_order(pytester: pytest.Pytester) ->
     metrics = read_report(pytester)["checks"][0]["metrics"]
     assert metrics["agreement"] == 1.0
     assert metrics["max_prob_change"] == pytest.approx(0.0, abs=1e-12)
+
+
+# Calls "boring" positive when "good movie" shares its batch: a stand-in for dynamic int8, whose
+# activation scales come from the whole batch. In file order (batches of 4: rows 1-4, 5-8) the
+# two are apart; the seed-0 shuffle (rows 5 2 6 3 | 1 4 8 7) puts them together, so exactly one
+# of the 8 predictions moves.
+BATCH_DEPENDENT = '''
+def predict(texts):
+    together = "good movie" in texts
+    return [[0.3, 0.7] if ("good" in t or "great" in t or (t == "boring" and together))
+            else [0.8, 0.2] for t in texts]
+'''
+
+
+def test_batch_agreement_compares_a_second_shuffled_batching(pytester: pytest.Pytester) -> None:
+    make_project(pytester, suite=None)
+    pytester.makepyfile(batchy=BATCH_DEPENDENT)
+    suite = HEADER.replace("    target: candidate:predict\n",
+                           "    target: batchy:predict\n    batch_size: 4\n")
+    write_suite(pytester, "suites/q.yaml", suite + "  - kind: quantization\n    dataset: dev\n"
+                                                  "    compare_to: int8\n    speed_examples: 0\n"
+                                                  "    min_batch_agreement: 0.9\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["  batch_agreement 0.875 < 0.900 (95% CI 0.529 to 0.978)  "
+                                 "[[]min_batch_agreement]"])
+    result.assert_outcomes(failed=1)
+    entry = checks_by_nodeid(read_report(pytester))["suites/q.yaml::quantization[int8]"]
+    assert entry["metrics"]["batch_agreement"] == 7 / 8
+    assert entry["details"]["batching"] == {
+        "reference": {"batch_size": 32, "order": "file order"},
+        "compressed": {"batch_size": 4, "order": "file order"},
+        "second": {"seed": 0, "order": "seeded shuffle, batched as given", "batch_size": 4,
+                   "changed": 1, "max_prob_change": pytest.approx(0.5)}}
+
+
+def test_min_batch_agreement_needs_the_second_batching(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n    compare_to: int8\n"
+                                 "    shuffled_batching: false\n    min_batch_agreement: 0.99\n")
+    result.stdout.fnmatch_lines([
+        "suites/q.yaml:14: checks[[]0]: min_batch_agreement needs shuffled_batching: true "
+        "(false turns the second batching off)",
+    ])
+    result.assert_outcomes(errors=1)

@@ -56,7 +56,8 @@ def test_demo_suites_pass_and_write_both_reports(demo_run: tuple) -> None:
         assert outcome == expected_not_passed.get(nodeid, "passed"), (nodeid, outcome)
     kinds = {c["kind"] for c in document["checks"]}
     assert {"availability", "accuracy", "label_balance", "robustness", "invariance",
-            "directional", "behavior", "quantization", "pruning", "latency"} <= kinds
+            "directional", "behavior", "quantization", "pruning", "latency",
+            "regression"} <= kinds
     accuracy = next(c for c in document["checks"]
                     if c["nodeid"] == "suites/sentiment.yaml::accuracy[eval]")
     assert accuracy["sample_size"] == 600
@@ -92,3 +93,15 @@ def test_aggressive_pruning_example_fails_its_gate(tmp_path: Path) -> None:
     broken = {t["key"] for t in check["thresholds"] if not t["held"]}
     assert "max_accuracy_drop" in broken
     assert "accuracy_drop" in completed.stdout
+
+
+@pytest.mark.usefixtures("demo_model_dir")
+def test_short_window_regression_example_fails_on_the_long_slice(tmp_path: Path) -> None:
+    completed, document = run_pytest(["examples/regression_short_window.yaml"], tmp_path)
+    assert completed.returncode == 1
+    (check,) = document["checks"]
+    assert check["outcome"] == "failed"
+    broken = {t["key"] for t in check["thresholds"] if not t["held"]}
+    assert {"max_accuracy_drop", "long.max_accuracy_drop"} <= broken
+    assert check["details"]["multiple_comparisons"]["significant_drops"] == ["long"]
+    assert "Holm-adjusted" in completed.stdout

@@ -195,6 +195,41 @@ def test_int8_dynamic_metrics_equal_a_hand_computation(project: Project, by_hand
     assert result.metrics["speedup"] > 0
 
 
+def test_batch_agreement_equals_a_hand_rebatched_int8_model(project: Project,
+                                                           by_hand: dict) -> None:
+    """The check predicts again in a seeded random order (seed 0), batched as given; by hand:
+    the same order, the same batch size, the predictions put back in file order."""
+    import random
+
+    import torch
+
+    result = project.result("quantization[int8_dynamic]")
+    model, tokenizer, texts = by_hand["model"], by_hand["tokenizer"], by_hand["texts"]
+    quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear},
+                                                       dtype=torch.qint8)
+    order = list(range(len(texts)))
+    random.Random(0).shuffle(order)
+    first = probabilities(quantized, tokenizer, texts)
+    shuffled = probabilities(quantized, tokenizer, [texts[i] for i in order])
+    second = first.copy()
+    second[order] = shuffled
+    same = int((first.argmax(1) == second.argmax(1)).sum())
+    assert result.metrics["batch_agreement"] == same / ROWS
+    batching = result.details["batching"]
+    assert batching["compressed"] == {"batch_size": BATCH, "order": "file order"}
+    assert batching["second"]["changed"] == ROWS - same
+    assert batching["second"]["max_prob_change"] == pytest.approx(
+        float(abs(first - second).max()), rel=1e-9, abs=1e-12)
+    low, high = result.intervals["batch_agreement"]
+    assert low <= same / ROWS <= high
+
+
+def test_pruned_fp32_model_does_not_depend_on_batching(project: Project) -> None:
+    result = project.result("pruning[l1-0.5]")
+    assert result.metrics["batch_agreement"] == 1.0
+    assert result.details["batching"]["second"]["max_prob_change"] < 1e-5
+
+
 def test_pruning_reaches_the_sparsity_and_matches_a_hand_pruned_model(project: Project,
                                                                       by_hand: dict) -> None:
     import torch

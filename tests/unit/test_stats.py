@@ -350,3 +350,25 @@ def test_regression_rule() -> None:
     assert not stats.is_regression(noisy, 10.0, 0.5, rel_tol=0.10)  # +2 < current IQR 4
     assert stats.regression_limit(10.0, 0.5, 4.0, 0.10) == 14.0
     assert not stats.is_regression([11.0] * 5, 10.0, 0.0, rel_tol=0.10)  # exactly at limit
+
+
+def test_holm_adjust_matches_the_step_down_by_hand() -> None:
+    # Sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> kept at 0.06.
+    assert stats.holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert stats.holm_adjust([0.5, 1.0]) == [1.0, 1.0]
+    assert stats.holm_adjust([]) == []
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=12))
+def test_holm_adjust_lies_between_raw_and_bonferroni(p_values: list[float]) -> None:
+    adjusted = stats.holm_adjust(p_values)
+    m = len(p_values)
+    for p, a in zip(p_values, adjusted):
+        assert p <= a <= min(1.0, m * p) + 1e-12
+    ordered = [a for _, a in sorted(zip(p_values, adjusted))]
+    assert ordered == sorted(ordered)  # monotone in the raw p-values
+
+
+def test_holm_adjust_refuses_values_outside_zero_one() -> None:
+    with pytest.raises(ValueError, match="p-values must lie in"):
+        stats.holm_adjust([0.2, 1.5])

@@ -6,7 +6,8 @@
   ``textattack.augmentation`` imports) and fails offline without them. :func:`import_textattack`
   writes the project's own list (``modeltests/data/stopwords_english.txt``) into
   ``<modeltests cache>/nltk_data`` and *appends* that folder to ``nltk.data.path``, so a user's
-  own NLTK data keeps priority and is never written to;
+  own NLTK data keeps priority and is never written to. WordNet (PWWS, the ``wordnet``
+  transformation) is prepared in the same folder by :mod:`modeltests.wordnet`;
 - on first use it calls ``nltk.download`` six times; modeltests never downloads, so
   ``nltk.download`` is replaced by a no-op while TextAttack imports or builds an attack;
 - it sets ``TOKENIZERS_PARALLELISM`` (and with ``TA_CACHE_DIR`` overwrites ``HF_HOME``,
@@ -36,6 +37,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable, Iterator, Literal, Protocol, Sequence, SupportsFloat
 
+from modeltests import wordnet
 from modeltests.errors import MissingResourceError
 
 if TYPE_CHECKING:
@@ -46,21 +48,17 @@ if TYPE_CHECKING:
     """An ``(n, k)`` matrix of class probabilities, rows in input order."""
 
 STOPWORDS_FILE = Path(__file__).parent / "data" / "stopwords_english.txt"
-WORDNET_HELP = (
-    "provide WordNet 3.0 for NLTK: either `python -m nltk.downloader -d DIR wordnet` on a "
-    "machine with internet and copy DIR here with NLTK_DATA=DIR, or on Debian/Ubuntu "
-    "`apt-get install wordnet-base` and link /usr/share/wordnet as DIR/corpora/wordnet, then "
-    "write the 45 lexicographer file names (adj.all ... adj.ppl, numbered 0-44, as listed in "
-    "the lexnames(5WN) man page) one per line to DIR/corpora/wordnet/lexnames, and set "
-    "NLTK_DATA=DIR"
-)
 
 
 def nltk_data_dir() -> Path:
-    """``<modeltests cache>/nltk_data``: the only NLTK folder modeltests writes."""
-    from modeltests.environment import cache_dir
+    """``<modeltests cache>/nltk_data`` (a temporary folder when the cache is read-only): the
+    only NLTK folder modeltests writes."""
+    return wordnet.nltk_root().path
 
-    return cache_dir() / "nltk_data"
+
+def nltk_data_warning() -> str | None:
+    """Why NLTK data went to a temporary folder in this process, if it did."""
+    return wordnet.nltk_root().warning
 
 
 def ensure_stopwords() -> Path:
@@ -68,8 +66,6 @@ def ensure_stopwords() -> Path:
 
     The folder is appended to ``nltk.data.path``: a user's own stopwords, if any, still win.
     """
-    import nltk
-
     root = nltk_data_dir()
     target = root / "corpora" / "stopwords" / "english"
     wanted = STOPWORDS_FILE.read_text(encoding="utf-8")
@@ -77,9 +73,9 @@ def ensure_stopwords() -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(wanted, encoding="utf-8")
+        os.chmod(partial, wordnet.PRIVATE_FILE)  # NLTK reads no file others may write
         os.replace(partial, target)
-    if str(root) not in nltk.data.path:
-        nltk.data.path.append(str(root))
+    wordnet.use_root(root)
     return root
 
 
@@ -139,17 +135,23 @@ def import_textattack() -> ModuleType:
     return sys.modules["textattack"]
 
 
-def wordnet_available() -> bool:
-    """Whether NLTK finds WordNet (``corpora/wordnet``) with its ``lexnames`` file."""
-    import nltk
+def require_wordnet(what: str, folder: Path | None = None) -> wordnet.WordNetSetup:
+    """NLTK's WordNet for ``what`` (a recipe or transformation), prepared in one step from
+    WordNet 3.0's dict files when NLTK has none (:func:`modeltests.wordnet.ensure_wordnet`)."""
+    try:
+        with isolated():  # importing NLTK (scikit-learn) sets environment variables
+            return wordnet.ensure_wordnet(folder)
+    except MissingResourceError as exc:
+        raise MissingResourceError(f"{what}: {exc}") from None
 
-    for resource in ("corpora/wordnet/lexnames", "corpora/wordnet.zip/wordnet/lexnames"):
-        try:
-            nltk.data.find(resource)
-            return True
-        except LookupError:
-            continue
-    return False
+
+def wordnet_available(folder: Path | None = None) -> bool:
+    """Whether NLTK has WordNet, or it can be prepared (then it is, in one step)."""
+    try:
+        require_wordnet("WordNet", folder)
+    except MissingResourceError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -199,11 +201,12 @@ _USE = Resource(
     "pip install tensorflow tensorflow_hub and pre-fill TFHUB_CACHE_DIR with "
     "universal-sentence-encoder/4",
 )
+NEEDS_WORDNET = {"pwws"}
+"""Recipes that read NLTK's WordNet (prepared by :func:`require_wordnet`, not downloaded)."""
 RECIPE_RESOURCES: dict[str, list[Resource]] = {
     "deepwordbug": [],
     "pruthi": [],
-    "pwws": [Resource("NLTK WordNet (corpora/wordnet with its lexnames file)", wordnet_available,
-                      WORDNET_HELP)],
+    "pwws": [],
     "textfooler": [_EMBEDDINGS, _USE],
     "textbugger": [
         Resource("textattack/shared/intentional_homoglyphs.txt (missing from the 0.3.11 wheel)",
@@ -230,18 +233,21 @@ RECIPE_CLASSES = {
 
 
 def missing_resources(recipe: str) -> list[Resource]:
-    """The resources ``recipe`` needs that are not on this machine."""
-    if recipe == "pwws":
-        ensure_stopwords()
+    """The downloadable resources ``recipe`` needs that are not on this machine (WordNet is
+    prepared, not downloaded: see :func:`require_wordnet`)."""
     return [r for r in RECIPE_RESOURCES.get(recipe, []) if not r.present()]
 
 
-def build_recipe(recipe: str, model_wrapper: ModelWrapper) -> Attack:
+def build_recipe(recipe: str, model_wrapper: ModelWrapper,
+                 wordnet_dir: Path | None = None) -> Attack:
     """``textattack.attack_recipes.<Recipe>.build(model_wrapper)``, or a clear error.
 
     Resources are checked before TextAttack is asked to build anything, so a missing one never
-    starts a download (nor leaves a stale download lock behind).
+    starts a download (nor leaves a stale download lock behind); WordNet is prepared from
+    ``wordnet_dir`` (or WordNet's usual folders) when the recipe needs it and NLTK has none.
     """
+    if recipe in NEEDS_WORDNET:
+        require_wordnet(f"recipe {recipe!r}", wordnet_dir)
     missing = missing_resources(recipe)
     if missing:
         lines = "; ".join(f"{r.name}: {r.how}" for r in missing)
@@ -264,16 +270,18 @@ TRANSFORMATIONS = {
     "random_char_substitution": "WordSwapRandomCharacterSubstitution",
     "qwerty": "WordSwapQWERTY",
     "wordnet": "WordSwapWordNet",
+    "homoglyph": "WordSwapHomoglyphSwap",  # with modeltests' table: see homoglyph_swap()
 }
 CONSTRAINTS = {"repeat": "RepeatModification", "stopword": "StopwordModification"}
 
 
 def build_composed(transformations: Sequence[str], constraints: Sequence[str],
-                   model_wrapper: ModelWrapper, max_edit_distance: int | None = None) -> Attack:
+                   model_wrapper: ModelWrapper, max_edit_distance: int | None = None,
+                   wordnet_dir: Path | None = None) -> Attack:
     """An ``Attack``: the transformations (composite when several) + constraints, untargeted
     classification, searched by ``GreedyWordSwapWIR``."""
-    if "wordnet" in transformations and not wordnet_available():
-        raise MissingResourceError(f"transformation 'wordnet' needs NLTK WordNet: {WORDNET_HELP}")
+    if "wordnet" in transformations:
+        require_wordnet("transformation 'wordnet'", wordnet_dir)
     textattack = import_textattack()
     from textattack.constraints import pre_transformation
     from textattack.transformations import (
@@ -281,7 +289,8 @@ def build_composed(transformations: Sequence[str], constraints: Sequence[str],
     )
 
     with isolated():
-        swaps = [getattr(textattack.transformations, TRANSFORMATIONS[t])() for t in transformations]
+        swaps = [homoglyph_swap() if t == "homoglyph" else
+                 getattr(textattack.transformations, TRANSFORMATIONS[t])() for t in transformations]
         transformation = swaps[0] if len(swaps) == 1 else CompositeTransformation(swaps)
         built = [getattr(pre_transformation, CONSTRAINTS[c])() for c in constraints]
         if max_edit_distance is not None:
@@ -294,6 +303,29 @@ def build_composed(transformations: Sequence[str], constraints: Sequence[str],
         search = textattack.search_methods.GreedyWordSwapWIR()
         attack: Attack = textattack.Attack(goal, built, transformation, search)
     return attack
+
+
+def homoglyph_swap() -> object:
+    """TextAttack's ``WordSwapHomoglyphSwap`` (each candidate replaces one character of a word by
+    its homoglyph) reading modeltests' table (:mod:`modeltests.homoglyphs`) instead of the
+    ``intentional_homoglyphs.txt`` that the 0.3.11 wheel lacks."""
+    from textattack.transformations import WordSwapHomoglyphSwap
+    from textattack.transformations.word_swaps import WordSwap
+
+    from modeltests.homoglyphs import homoglyphs
+
+    class ProjectHomoglyphSwap(WordSwapHomoglyphSwap):  # type: ignore[misc]  # untyped base
+        """``WordSwapHomoglyphSwap`` with the project's table (defined once TextAttack is
+        imported)."""
+
+        def __init__(self) -> None:
+            WordSwap.__init__(self)  # not the parent's: it opens the file the wheel lacks
+            table = homoglyphs()
+            self.homos = dict(table)  # what greedy search swaps (_get_replacement_words)
+            self.homos_intentional = {char: [glyph] for char, glyph in table.items()}
+            self.random_one = False
+
+    return ProjectHomoglyphSwap()
 
 
 def apply_budgets(attack: Attack, batch_size: int, query_budget: int | None) -> None:

@@ -1,7 +1,7 @@
 """``robustness``: adversarial attacks through TextAttack, gated on success rate and accuracy.
 
 TextAttack does the attacking (a recipe's ``build(model_wrapper)``, or an ``Attack`` composed of
-character-level transformations, constraints and ``GreedyWordSwapWIR``) and
+word swaps, constraints and ``GreedyWordSwapWIR``) and
 :mod:`modeltests.textattack_support` reads its result objects; this check samples the examples,
 feeds TextAttack through the suite's model adapter, sets the budgets and turns the outcomes into
 metrics, intervals and examples::
@@ -13,6 +13,10 @@ metrics, intervals and examples::
       query_budget: 500
       time_budget_s: 120
       max_attack_success_rate: 0.6
+
+PWWS and the ``wordnet`` swap read NLTK's WordNet; when NLTK has none, it is prepared once from
+WordNet 3.0's dict files (``wordnet_dir``, ``$WNSEARCHDIR`` or Debian's ``/usr/share/wordnet``)
+by :mod:`modeltests.wordnet`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pydantic import Field, model_validator
 
 from modeltests.checks.sources import sample_indices
 from modeltests.context import CheckContext
+from modeltests.errors import MissingResourceError
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 
 Recipe = Literal["deepwordbug", "pruthi", "pwws", "textfooler", "textbugger", "bae", "checklist"]
 Transformation = Literal["neighboring_char_swap", "random_char_deletion", "random_char_insertion",
-                         "random_char_substitution", "qwerty", "wordnet"]
+                         "random_char_substitution", "qwerty", "wordnet", "homoglyph"]
 Constraint = Literal["repeat", "stopword"]
 DEFAULT_CONSTRAINTS: tuple[Constraint, ...] = ("repeat", "stopword")
 
@@ -43,11 +48,21 @@ class RobustnessParams(SeededParams):
     dataset: str = Field(description="Name of a dataset under 'datasets:'.")
     recipe: Recipe | None = Field(
         default=None, description="A TextAttack recipe (default deepwordbug unless "
-        "'transformation' composes an attack). pwws needs NLTK WordNet; textfooler, textbugger, "
-        "bae and checklist need resources TextAttack downloads.")
+        "'transformation' composes an attack). pwws needs WordNet (prepared from "
+        "/usr/share/wordnet: apt-get install wordnet-base); textfooler, textbugger, bae and "
+        "checklist need resources TextAttack downloads.")
     transformation: list[Transformation] | None = Field(
         default=None, min_length=1, description="Compose an attack from these word swaps "
-        "(instead of a recipe), searched by greedy word importance ranking.")
+        "(instead of a recipe), searched by greedy word importance ranking. 'wordnet' swaps "
+        "synonyms (needs WordNet); 'homoglyph' look-alike letters of other scripts.")
+    wordnet_dir: str | None = Field(
+        default=None, description="A folder of WordNet 3.0's dict files (data.noun, index.noun, "
+        "...; relative to the suite file) to prepare for NLTK when NLTK has no WordNet. Default: "
+        "$WNSEARCHDIR, else /usr/share/wordnet (Debian's wordnet-base).")
+    missing_resource: Literal["fail", "skip"] = Field(
+        default="fail", description="What a resource the attack needs and this machine lacks "
+        "(WordNet, embeddings, a model to download) does: fail the check with how to provide "
+        "it, or skip it with that reason.")
     constraints: list[Constraint] = Field(
         default_factory=lambda: list(DEFAULT_CONSTRAINTS),
         description="Constraints of a composed attack.")
@@ -87,13 +102,19 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     """Attack ``num_examples`` seeded examples one by one, within the query and time budgets."""
     from modeltests.data import check_labels_known
     from modeltests.stats import wilson_interval
-    from modeltests.textattack_support import attack_examples, attack_metrics
+    from modeltests.textattack_support import attack_examples, attack_metrics, nltk_data_warning
 
     dataset = context.dataset(params.dataset)
-    adapter = context.model()
-    check_labels_known(dataset, adapter.labels, context.location("dataset"))
+    try:
+        setup = prepare_wordnet(context, params)  # before the model: a missing one costs nothing
+        adapter = context.model()
+        check_labels_known(dataset, adapter.labels, context.location("dataset"))
+        attack = build_attack(context, params)
+    except MissingResourceError as exc:
+        if params.missing_resource == "skip":
+            return CheckResult(skip_reason=str(exc))
+        raise
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
-    attack = build_attack(context, params)
     run = attack_examples(attack, [(dataset.texts[i], adapter.labels.index(dataset.labels[i]))
                                    for i in indices], context.seed, params.time_budget_s)
     outcomes = run.outcomes
@@ -111,6 +132,11 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
                       "indices": indices[:len(outcomes)], "errors": int(metrics["succeeded"]),
                       "stopped_by_time_budget": run.stopped_by_time_budget,
                       "outcomes": [describe_outcome(o) for o in outcomes]}
+    if setup is not None:
+        result.details["wordnet"] = setup
+    note = nltk_data_warning()
+    if note:
+        result.warnings.append(note)
     if run.stopped_by_time_budget:
         result.warnings.append(f"time budget of {params.time_budget_s:g} s reached: attacked "
                                f"{len(outcomes)} of {len(indices)} examples")
@@ -121,6 +147,25 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     return result
 
 
+def prepare_wordnet(context: CheckContext, params: RobustnessParams) -> dict[str, Any] | None:
+    """NLTK's WordNet when the attack reads it (prepared in one step if needed): where NLTK
+    loads it from, and the dict folder it was prepared from (None: the user's own)."""
+    from modeltests.textattack_support import NEEDS_WORDNET, require_wordnet
+
+    recipe = params.recipe
+    if recipe not in NEEDS_WORDNET and "wordnet" not in (params.transformation or []):
+        return None
+    folder = context.resolve_path(params.wordnet_dir) if params.wordnet_dir else None
+    key = "wordnet_dir" if params.wordnet_dir else ("recipe" if recipe else "transformation")
+    try:
+        setup = require_wordnet(f"recipe {recipe!r}" if recipe else "transformation 'wordnet'",
+                                folder)
+    except MissingResourceError as exc:
+        raise MissingResourceError(f"{context.location(key)}: {exc}") from None
+    return {"nltk_folder": setup.nltk_folder,
+            "source": str(setup.source) if setup.source is not None else None}
+
+
 def build_attack(context: CheckContext, params: RobustnessParams) -> Attack:
     """The TextAttack ``Attack``, reading the model through the suite's adapter."""
     from modeltests import textattack_support as support
@@ -129,18 +174,17 @@ def build_attack(context: CheckContext, params: RobustnessParams) -> Attack:
     if recipe is not None:
         missing = support.missing_resources(recipe)  # before loading TextAttack or the model
         if missing:
-            from modeltests.errors import MissingResourceError
-
             raise MissingResourceError(
                 f"{context.location('recipe')}: recipe {recipe!r} cannot run here: it needs "
                 + "; ".join(f"{r.name} ({r.how})" for r in missing))
     adapter = context.model()
     wrapper = support.adapter_model_wrapper(lambda texts: _probabilities(context, texts), adapter)
+    folder = context.resolve_path(params.wordnet_dir) if params.wordnet_dir else None
     if recipe is not None:
-        attack = support.build_recipe(recipe, wrapper)
+        attack = support.build_recipe(recipe, wrapper, folder)
     else:
         attack = support.build_composed(params.transformation or [], params.constraints, wrapper,
-                                        params.max_edit_distance)
+                                        params.max_edit_distance, folder)
     support.apply_budgets(attack, params.batch_size, params.query_budget)
     return attack
 

@@ -130,3 +130,23 @@ def test_property_search_shrinks_to_one_edit(pytester: pytest.Pytester) -> None:
     example = entry["examples"][0]
     assert example["original"] == "a good movie" and example["predicted"] == "negative"
     assert example["edits"] <= 2  # shrunk: one swap / deletion / substitution inside "good"
+
+
+def test_a_wrong_wordnet_folder_is_located_and_can_skip(pytester: pytest.Pytester) -> None:
+    """``wordnet_dir`` is checked before the model loads; ``missing_resource: skip`` turns the
+    failure into a skip with the same reason."""
+    result = run_suite(pytester, "  - kind: robustness\n    name: fails\n    dataset: dev\n"
+                                 "    recipe: pwws\n    wordnet_dir: wn\n"
+                                 "  - kind: robustness\n    name: skips\n    dataset: dev\n"
+                                 "    transformation: [wordnet, homoglyph]\n"
+                                 "    wordnet_dir: wn\n    missing_resource: skip\n")
+    folder = pytester.path / "suites" / "wn"
+    message = (f"recipe 'pwws': {folder}: no such WordNet folder (expected WordNet 3.0's dict "
+               f"files there: apt-get install wordnet-base (Debian/Ubuntu: modeltests prepares "
+               f"it for NLTK), or copy NLTK's own download *")
+    result.stdout.fnmatch_lines([lit(f"suites/robust.yaml:13: ") + lit(message)])
+    result.assert_outcomes(failed=1, skipped=1)
+    skipped = checks_by_nodeid(read_report(pytester))["suites/robust.yaml::robustness[skips]"]
+    assert skipped["outcome"] == "skipped"
+    assert skipped["message"].startswith(f"suites/robust.yaml:18: transformation 'wordnet': "
+                                         f"{folder}: no such WordNet folder")

@@ -7,8 +7,8 @@ hidden by a late import is still a cycle in the design). The rules:
 2. checks reach the session only through ``CheckContext``: they never import runtime, runner,
    collect, plugin, api, reporting or pytest;
 3. reporting never imports collection (it reads the item-info records collection stashes);
-4. leaves (stats, timing, compress, perturb, strategies, textattack_support, text, environment)
-   never import reporting or demo;
+4. leaves (stats, timing, compress, perturb, strategies, textattack_support, text, environment,
+   wordnet, homoglyphs) never import reporting or demo;
 5. the modules a pytest run imports to collect never import torch, transformers, textattack,
    pandas or numpy at module level.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "modeltests"
 HEAVY = {"torch", "transformers", "textattack", "pandas", "numpy"}
-LEAVES = {"stats", "intervals", "timing", "compress", "perturb", "strategies", "textattack_support", "text",
-          "environment"}
+LEAVES = {"stats", "intervals", "timing", "compress", "perturb", "strategies",
+          "textattack_support", "text", "environment", "wordnet", "homoglyphs"}
 CHECKS_MAY_NOT_IMPORT = ("runtime", "runner", "collect", "plugin", "api", "reporting")
 LIGHT_AT_COLLECTION = ("plugin", "collect", "suite", "checks", "adapters", "registry", "context",
                        "result", "runtime", "runner", "builtin", "state")

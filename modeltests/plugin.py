@@ -12,7 +12,8 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Generator
+from contextlib import nullcontext
+from typing import Any, ContextManager, Generator
 
 import pytest
 
@@ -53,6 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from modeltests.registry import registry_from_hooks
     from modeltests.reporting.entries import ResultCollector
+    from modeltests.progress import LineProgress
     from modeltests.reporting.writer import ReportWriter
     from modeltests.runtime import Runtime
 
@@ -61,7 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
     registry = registry_from_hooks(config.hook)
     capture = config.pluginmanager.getplugin("capturemanager")
     suspend = capture.global_and_fixture_disabled if capture is not None else None
-    runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend)
+    runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
+                      progress=LineProgress(PytestTerminal(config)))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -69,6 +72,36 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+class PytestTerminal:
+    """Progress bars through pytest's own terminal writer, with output capture suspended while
+    one is drawn; none under ``-q``, on pytest-xdist workers, off a terminal or in CI."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def enabled(self) -> bool:
+        from modeltests.progress import wanted
+
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or hasattr(self.config, "workerinput"):
+            return False
+        return wanted(bool(getattr(reporter, "isatty", False)), self.config.get_verbosity())
+
+    def write(self, text: str) -> None:
+        # write_raw leaves the writer's idea of the current line alone: the bar restores it.
+        self.config.get_terminal_writer().write_raw(text, flush=True)
+
+    def width(self) -> int:
+        return self.config.get_terminal_writer().fullwidth
+
+    def column(self) -> int:
+        return self.config.get_terminal_writer().width_of_current_line
+
+    def suspended(self) -> ContextManager[object]:
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        return capture.global_and_fixture_disabled() if capture is not None else nullcontext()
 
 
 def _stop_on_sigterm(config: pytest.Config) -> None:

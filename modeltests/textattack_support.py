@@ -34,7 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Callable, Iterator, Literal, Protocol, Sequence, SupportsFloat
+from typing import (TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Protocol, Sequence,
+                    SupportsFloat)
 
 from modeltests.errors import MissingResourceError
 
@@ -444,7 +445,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def attack_examples(attack: Attack, examples: Sequence[tuple[str, int]], seed: int,
+def attack_examples(attack: Attack, examples: Iterable[tuple[str, int]], seed: int,
                     time_budget_s: float | None = None) -> AttackRun:
     """Attack ``(text, label index)`` pairs one by one, seeded, with TextAttack's side effects
     undone; no new example starts once ``time_budget_s`` has passed."""

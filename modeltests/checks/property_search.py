@@ -51,7 +51,7 @@ def run_property_search(context: CheckContext, params: PropertySearchParams) -> 
     cache: dict[str, str] = {}
     originals = context.predict(texts).labels
     found: list[dict[str, Any]] = []
-    for i, text in enumerate(texts):
+    for i, text in context.progress(list(enumerate(texts)), "searching"):
         flip = find_flip(lambda t: _label(context, cache, t), text, originals[i], params,
                          context.seed + i)
         if flip is not None:

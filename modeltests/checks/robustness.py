@@ -94,8 +94,9 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     check_labels_known(dataset, adapter.labels, context.location("dataset"))
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
     attack = build_attack(context, params)
-    run = attack_examples(attack, [(dataset.texts[i], adapter.labels.index(dataset.labels[i]))
-                                   for i in indices], context.seed, params.time_budget_s)
+    pairs = [(dataset.texts[i], adapter.labels.index(dataset.labels[i])) for i in indices]
+    run = attack_examples(attack, context.progress(pairs, "attacking", len(pairs)), context.seed,
+                          params.time_budget_s)
     outcomes = run.outcomes
     metrics = attack_metrics(outcomes, run.seconds)
     attempted = int(metrics["succeeded"] + metrics["failed"])

@@ -352,6 +352,8 @@ class Scores(Protocol):
 
     def max(self) -> SupportsFloat: ...
 
+    def __getitem__(self, index: int) -> SupportsFloat: ...
+
 
 class GoalFunctionResult(Protocol):
     """``textattack.goal_function_results.GoalFunctionResult``: the model's answer on one text."""
@@ -404,6 +406,9 @@ class AttackExample:
     confidence: float
     """The model's probability of ``predicted`` on the perturbed text."""
     queries: int
+    expected_before: float | None = None
+    expected_after: float | None = None
+    """The probability of the true label (``expected``) on the original and perturbed text."""
 
 
 @dataclass(frozen=True)
@@ -491,13 +496,15 @@ def perturbed_word_pct(result: AttackResult) -> float:
 
 def _example(result: AttackResult) -> AttackExample:
     original, perturbed = result.diff_color(color_method="file")
-    after = result.perturbed_result
+    before, after = result.original_result, result.perturbed_result
+    expected = before.ground_truth_output
     return AttackExample(original=original, perturbed=perturbed,
                          perturbed_text=after.attacked_text.text,
-                         expected=result.original_result.ground_truth_output,
-                         before=result.original_result.output, predicted=after.output,
+                         expected=expected, before=before.output, predicted=after.output,
                          confidence=float(after.raw_output.max()),
-                         queries=int(result.num_queries))
+                         queries=int(result.num_queries),
+                         expected_before=float(before.raw_output[expected]),
+                         expected_after=float(after.raw_output[expected]))
 
 
 def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[str, float]:
@@ -506,6 +513,8 @@ def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[st
     ``attack_success_rate`` = succeeded / (succeeded + failed), ``accuracy_under_attack`` =
     failed / attacked, ``avg_perturbed_word_pct`` over successful attacks, ``avg_queries``
     over examples not skipped: the same definitions as ``textattack.metrics``.
+    ``examples_attacked`` counts the examples actually attacked (succeeded + failed: a skipped
+    one was misclassified already and never attacked); ``examples`` counts all of them.
     """
     total = len(outcomes)
     skipped = sum(o.status == "skipped" for o in outcomes)
@@ -520,6 +529,7 @@ def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[st
         "avg_perturbed_word_pct": sum(changed) / len(changed) if changed else 0.0,
         "avg_queries": sum(queries) / len(queries) if queries else 0.0,
         "succeeded": float(succeeded), "failed": float(failed), "skipped": float(skipped),
-        "examples_attacked": float(total),
+        "examples_attacked": float(succeeded + failed),
+        "examples": float(total),
         "seconds_per_example": seconds / total if total else 0.0,
     }

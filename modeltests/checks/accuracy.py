@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from modeltests.context import CheckContext
 from modeltests.data import Dataset, SliceSpec, slice_indices
 from modeltests.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
+from modeltests.text import format_number
 
 
 class SliceThresholds(SliceSpec):
@@ -32,9 +33,15 @@ class AccuracyParams(CheckParams):
     min_f1_macro: float | None = threshold("Lowest macro F1.", ge=0, le=1)
     min_f1_micro: float | None = threshold("Lowest micro F1.", ge=0, le=1)
     min_f1_weighted: float | None = threshold("Lowest weighted F1.", ge=0, le=1)
-    min_class_recall: float | None = threshold("Lowest recall of any single class.", ge=0, le=1)
-    min_class_f1: float | None = threshold("Lowest F1 of any single class.", ge=0, le=1)
+    min_worst_class_recall: float | None = threshold(
+        "Lowest recall of the worst class (every class must reach it).", ge=0, le=1)
+    min_worst_class_f1: float | None = threshold(
+        "Lowest F1 of the worst class (every class must reach it).", ge=0, le=1)
     slices: list[SliceThresholds] = Field(default_factory=list)
+
+    renamed_keys: ClassVar[dict[str, str]] = {"min_class_recall": "min_worst_class_recall",
+                                              "min_class_f1": "min_worst_class_f1"}
+    """Keys of earlier versions, still read (with a warning) under their new names."""
 
 
 def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
@@ -47,9 +54,11 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     report = classification_report(dataset.labels, predictions.labels, labels)
     metrics = _headline_metrics(report)
     correct = sum(t == p for t, p in zip(dataset.labels, predictions.labels))
-    intervals = {"accuracy": wilson_interval(correct, len(dataset))}
+    intervals = {"accuracy": wilson_interval(correct, len(dataset)),
+                 **_worst_class_intervals(report)}
     result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals)
     result.thresholds = context.evaluate(metrics, intervals)
+    _name_worst_classes(result, report)
     result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
                       "per_class": report["per_class"], "slices": []}
     wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
@@ -65,9 +74,41 @@ def _headline_metrics(report: dict[str, Any]) -> dict[str, float]:
     keys = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro", "f1_weighted")
     metrics = {k: float(report[k]) for k in keys}
     per_class = report["per_class"].values()
-    metrics["class_recall"] = min((c["recall"] for c in per_class), default=0.0)
-    metrics["class_f1"] = min((c["f1"] for c in per_class), default=0.0)
+    metrics["worst_class_recall"] = min((c["recall"] for c in per_class), default=0.0)
+    metrics["worst_class_f1"] = min((c["f1"] for c in per_class), default=0.0)
     return metrics
+
+
+def _worst_class(report: dict[str, Any], figure: str) -> str | None:
+    per_class: dict[str, dict[str, Any]] = report["per_class"]
+    return min(per_class, key=lambda label: per_class[label][figure], default=None)
+
+
+def _worst_class_intervals(report: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """The worst recall is a share of that class's rows: its Wilson interval says how many
+    rows decide it (F1 has no such interval)."""
+    from modeltests.stats import wilson_interval
+
+    label = _worst_class(report, "recall")
+    if label is None:
+        return {}
+    figures = report["per_class"][label]
+    support = int(figures["support"])
+    hits = round(figures["recall"] * support)
+    return {"worst_class_recall": wilson_interval(hits, support)} if support else {}
+
+
+def _name_worst_classes(result: CheckResult, report: dict[str, Any]) -> None:
+    """Say which class is the worst, with every class's figure, on the worst-class gates."""
+    for t in result.thresholds:
+        figure = t.metric.removeprefix("worst_class_")
+        label = _worst_class(report, figure) if figure != t.metric else None
+        if label is not None:
+            per_class = report["per_class"]
+            shown = ", ".join(f"{name} {format_number(values[figure])}"
+                              for name, values in per_class.items())
+            t.note = f"class {label!r}, n={per_class[label]['support']}; {figure} per class: " \
+                     f"{shown}"
 
 
 def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, dataset: Dataset,

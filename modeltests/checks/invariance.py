@@ -64,7 +64,9 @@ def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResu
         if not ok:
             failures.append({"original": texts[i], "perturbed": changed, "input": name,
                              "expected": label, "predicted": after.labels[row],
-                             "confidence": p1, "confidence_drop": round(drop, 4)})
+                             "confidence": label_probability(after, row, after.labels[row]),
+                             "watched_label": label, "p_before": p0, "p_after": p1,
+                             "confidence_drop": round(drop, 4)})
     extra = {f"pass_rate.{k}": sum(v) / len(v) for k, v in by_kind.items()}
     extra["worst_confidence_drop"] = max(drops, default=0.0)
     result = pass_rate_result(context, passed, failures, extra)

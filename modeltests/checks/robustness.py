@@ -73,7 +73,8 @@ class RobustnessParams(SeededParams):
     max_avg_perturbed_word_pct: float | None = threshold(
         "Highest average percentage of words changed by successful attacks.", ge=0, le=100)
     min_examples_attacked: float | None = threshold(
-        "Fewest examples that must be attacked within the time budget.", ge=0)
+        "Fewest examples actually attacked within the time budget (skipped ones, already "
+        "misclassified, do not count).", ge=0)
 
     @model_validator(mode="after")
     def _one_attack(self) -> RobustnessParams:
@@ -159,11 +160,13 @@ def _probabilities(context: CheckContext, texts: list[str]) -> Probabilities:
 
 
 def describe_example(example: AttackExample, labels: list[str]) -> dict[str, Any]:
-    """``original`` / ``perturbed`` with changed words in ``[[ ]]``, labels before and after."""
+    """``original`` / ``perturbed`` with changed words in ``[[ ]]``, labels before and after,
+    and the probability of the true label on both texts (``p_before`` / ``p_after``)."""
     return {"original": example.original, "perturbed": example.perturbed,
             "expected": labels[example.expected], "before": labels[example.before],
             "predicted": labels[example.predicted], "confidence": example.confidence,
-            "queries": example.queries}
+            "watched_label": labels[example.expected], "p_before": example.expected_before,
+            "p_after": example.expected_after, "queries": example.queries}
 
 
 def describe_outcome(outcome: AttackOutcome) -> dict[str, Any]:

@@ -205,13 +205,26 @@ def pytest_runtest_makereport(
             entry = redactor.mask(entry)
         item.config.hook.pytest_modeltests_result(item=item, entry=entry)
         report.modeltests = entry  # type: ignore[attr-defined]  # xdist carries it to the controller
-        for name, value in entry.get("metrics", {}).items():
-            if isinstance(value, (int, float)):
-                report.user_properties.append((f"modeltests.{name}", value))
-                if call.when == "call":
-                    # junitxml writes the properties of the teardown report, built from the item.
-                    item.user_properties.append((f"modeltests.{name}", value))
+        for name, value in _properties(entry):
+            report.user_properties.append((name, value))
+            if call.when == "call":
+                # junitxml writes the properties of the teardown report, built from the item.
+                item.user_properties.append((name, value))
     return report
+
+
+def _properties(entry: dict[str, Any]) -> list[tuple[str, object]]:
+    """Every metric (``modeltests.accuracy``), and every threshold's limit and verdict
+    (``modeltests.threshold.min_accuracy.limit`` / ``.held``; a slice's key is scoped:
+    ``modeltests.threshold.negation.min_accuracy.limit``), for JUnit XML."""
+    found: list[tuple[str, object]] = [
+        (f"modeltests.{name}", value) for name, value in entry.get("metrics", {}).items()
+        if isinstance(value, (int, float))]
+    for threshold in entry.get("thresholds", []):
+        prefix = f"modeltests.threshold.{threshold['key']}"
+        found += [(f"{prefix}.limit", threshold["limit"]),
+                  (f"{prefix}.held", "true" if threshold["held"] else "false")]
+    return found
 
 
 def _mask_report(report: pytest.TestReport, redactor: Redactor) -> None:

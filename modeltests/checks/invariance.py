@@ -42,6 +42,7 @@ class InvarianceParams(TextSource):
 def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResult:
     """Apply each perturbation to each sentence; a case passes when the label stays."""
     from modeltests.perturb import perturb
+    from modeltests.stats import wilson_interval
 
     texts = source_texts(context, params)
     cases = [(i, name, changed) for i, text in enumerate(texts) for name in params.perturbations
@@ -70,8 +71,9 @@ def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResu
     extra = {f"pass_rate.{k}": sum(v) / len(v) for k, v in by_kind.items()}
     extra["worst_confidence_drop"] = max(drops, default=0.0)
     result = pass_rate_result(context, passed, failures, extra)
-    result.details["per_perturbation"] = {k: {"cases": len(v), "passed": sum(v)}
-                                          for k, v in by_kind.items()}
+    result.details["per_perturbation"] = {
+        k: {"cases": len(v), "passed": sum(v), "interval": list(wilson_interval(sum(v), len(v)))}
+        for k, v in by_kind.items()}
     return result
 
 

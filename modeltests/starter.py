@@ -66,7 +66,9 @@ def detect_columns(frame: Any, labels: Sequence[str]) -> Columns:
     lowered = {n.lower(): n for n in names}
     text = next((lowered[n] for n in TEXT_NAMES if n in lowered), None)
     if text is None:
-        strings = [n for n in names if frame[n].dtype == object]
+        from pandas.api.types import is_object_dtype, is_string_dtype
+
+        strings = [n for n in names if is_string_dtype(frame[n]) or is_object_dtype(frame[n])]
         if not strings:
             raise ModelTestsError(f"no text column found (columns: {', '.join(names)})")
         text = max(strings, key=lambda n: frame[n].astype(str).str.len().mean())
@@ -164,13 +166,15 @@ def suite_text(name: str, model_path: str, data: tuple[str, Columns] | None,
 
 @dataclass
 class CheckBlock:
-    """One check of the starter suite: its fixed keys, its comment, how to propose limits."""
+    """One check of the starter suite: its fixed keys, its comment, how to propose limits, and
+    the lines that follow them (the accuracy check's slices, with their own limits)."""
 
     ident: str
     comment: str
     keys: list[str]
     propose: Proposer | None = None
     commented_out: bool = False
+    tail: Callable[[dict[str, Any] | None], list[str]] | None = None
 
 
 def _checks(with_data: bool, labels: Sequence[str]) -> list[CheckBlock]:
@@ -184,8 +188,7 @@ def _checks(with_data: bool, labels: Sequence[str]) -> list[CheckBlock]:
         blocks += [
             CheckBlock("accuracy[eval]", "Quality overall, for the worst class, and on short "
                        "texts (a slice: add your own hard cases).",
-                       ["kind: accuracy", "dataset: eval", "slices:",
-                        "  - {name: short, max_words: 5, min_samples: 20}"], _accuracy),
+                       ["kind: accuracy", "dataset: eval"], _accuracy, tail=_slices),
             CheckBlock("robustness[deepwordbug]", "A character-level adversarial attack "
                        "(TextAttack's DeepWordBug, offline) on 20 sampled examples.",
                        ["kind: robustness", "name: deepwordbug", "dataset: eval",
@@ -241,16 +244,37 @@ def _check_lines(block: CheckBlock, entry: dict[str, Any] | None) -> list[str]:
         lines.append(f"{prefix}{'- ' if i == 0 else '  '}{key}")
     if block.propose is None or block.commented_out:
         return lines
-    if entry is None:
-        return lines
-    if entry.get("outcome") in ("error", "skipped") or not entry.get("metrics"):
+    if entry is not None and (entry.get("outcome") in ("error", "skipped")
+                              or not entry.get("metrics")):
         reason = (entry.get("message") or entry.get("outcome") or "").splitlines()
         lines.append(f"    # not measured here: {reason[-1] if reason else 'no metrics'}")
-        return lines
-    for t in block.propose(entry):
+        entry = None
+    for t in block.propose(entry) if entry is not None else []:
         lines += [f"    # {line}" for line in textwrap.wrap(t.why, 92, break_on_hyphens=False)]
         lines.append(f"    {t.key}: {_scalar(t.value)}")
+    if block.tail is not None:
+        lines += block.tail(entry)
     return lines
+
+
+SHORT = {"name": "short", "max_words": 5, "min_samples": 20}
+
+
+def _slices(entry: dict[str, Any] | None) -> list[str]:
+    """The accuracy check's slice, with a limit proposed from the slice's own interval."""
+    fields: dict[str, Any] = dict(SHORT)
+    lines = ["    slices:"]
+    measured = next((s for s in ((entry or {}).get("details") or {}).get("slices", [])
+                     if s.get("name") == "short" and s.get("interval")), None)
+    if measured is not None and measured.get("n", 0) >= SHORT["min_samples"]:
+        low = measured["interval"][0]
+        limit = max(0.0, _floor(low - MARGIN))
+        fields["min_accuracy"] = limit
+        why = (f"short: measured {measured['accuracy']:.3f} (95% lower bound {low:.3f}, "
+               f"n={measured['n']}); {_resolution(limit, measured['n'])}")
+        lines += [f"      # {line}" for line in textwrap.wrap(why, 90, break_on_hyphens=False)]
+    shown = ", ".join(f"{key}: {_scalar(value)}" for key, value in fields.items())
+    return lines + [f"      - {{{shown}}}"]
 
 
 # -- proposals ----------------------------------------------------------------------------------
@@ -294,8 +318,10 @@ def _upper_limit(entry: dict[str, Any], metric: str, key: str, cap: float = 1.0
     high = (entry.get("intervals") or {}).get(metric, [value, value])[1]
     limit = min(cap, _ceil(high + MARGIN))
     n = int(entry.get("sample_size") or 0)
-    return Threshold(key, limit, f"measured {value:.3f} (95% upper bound {high:.3f}, n={n}); "
-                                 f"{_resolution(limit, n)}")
+    why = f"measured {value:.3f} (95% upper bound {high:.3f}, n={n}); {_resolution(limit, n)}"
+    if limit >= cap:
+        why += f"; a limit of {cap:g} catches nothing yet: tighten it as the model improves"
+    return Threshold(key, limit, why)
 
 
 def _rate(metric: str, side: str) -> Proposer:
@@ -314,7 +340,7 @@ def _availability(entry: dict[str, Any]) -> list[Threshold]:
         found.append(Threshold("max_load_seconds", limit, f"loaded in "
                                f"{metrics['load_seconds']:.1f} s here; 3x for slower CI machines"))
     if isinstance(metrics.get("size_on_disk_mb"), (int, float)):
-        limit = math.ceil(metrics["size_on_disk_mb"] * 1.1)
+        limit = _ceil(metrics["size_on_disk_mb"] * 1.1, 1)
         found.append(Threshold("max_size_on_disk_mb", limit, f"{metrics['size_on_disk_mb']:.1f} "
                                "MB now: a release that grows by more than 10% is noticed"))
     return found
@@ -373,6 +399,8 @@ def _latency(entry: dict[str, Any]) -> list[Threshold]:
 def _scalar(value: Any) -> str:
     import yaml
 
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text: str = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
     return text.removesuffix("\n...").removesuffix("...").strip()
 

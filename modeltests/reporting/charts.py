@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH = 620
+WIDTH = 540
 GREEN, RED, GREY, BLUE, AMBER = "#16a34a", "#dc2626", "#9ca3af", "#2563eb", "#d97706"
 SERIES = ("#2563eb", "#d97706", "#7c3aed", "#0d9488", "#db2777", "#65a30d")
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
@@ -84,7 +84,7 @@ class Bar:
 def interval_bars(rows: Sequence[Bar], title: str, bounds: tuple[float, float] | None = None,
                   operator: str = ">=") -> Markup:
     """Horizontal bars with 95% interval whiskers and each row's threshold as a red tick."""
-    label_w, right_w, row_h, top = 170, 130, 26, 8
+    label_w, right_w, row_h, top = 150, 110, 26, 8
     plot_w = WIDTH - label_w - right_w
     points = [v for r in rows for v in (r.value, r.limit, *(r.interval or ())) if v is not None]
     low, high = bounds or _zoom(points)

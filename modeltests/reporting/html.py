@@ -29,7 +29,7 @@ def render_html(document: dict[str, Any]) -> str:
 
     env = Environment(loader=PackageLoader("modeltests.reporting", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters.update(num=_num, tojson_pretty=lambda v: json.dumps(v, indent=2, default=str),
+    env.filters.update(num=_num, limit=_limit, tojson_pretty=lambda v: json.dumps(v, indent=2, default=str),
                        duration=duration, size=_size, count=_count)
     env.globals.update(figures=figures, example_table=example_table, model_rows=model_rows,
                        dataset_rows=dataset_rows)
@@ -54,6 +54,13 @@ def write_html(document: dict[str, Any], path: Path) -> None:
 def _num(value: Any) -> Any:
     return format_number(value) if isinstance(value, (int, float)) else ("" if value is None
                                                                           else value)
+
+
+def _limit(value: Any) -> Any:
+    """A threshold's limit as written in a suite: ``20``, not ``20.000``."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e12:
+        return str(int(value))
+    return _num(value)
 
 
 def duration(seconds: Any) -> str:

@@ -219,7 +219,13 @@ class Runtime:
             yield
             return
         task = self.progress.start(f"{description} {total} texts", total)
-        previous, adapter.on_batch = adapter.on_batch, task.advance
+        previous = adapter.on_batch
+        try:
+            adapter.on_batch = task.advance
+        except (AttributeError, TypeError):  # a frozen or slotted adapter: no progress, no harm
+            task.close()
+            yield
+            return
         try:
             yield
         finally:

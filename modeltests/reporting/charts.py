@@ -169,8 +169,8 @@ def log_log_lines(series: Sequence[Series], title: str, x_label: str, y_label: s
                   note: str = "", limit: float | None = None) -> Markup:
     """Lines on log-log axes (latency against sequence length: the slope is the exponent),
     with a dashed red horizontal ``limit`` when given."""
-    left, right, top, bottom = 60, 150, 12, 46
-    height = 280
+    left, right, top, bottom = 60, 150, 12, 50
+    height = 288
     xs = [x for s in series for x, _ in s.points if x > 0]
     ys = [y for s in series for _, y in s.points if y > 0] + ([limit] if limit else [])
     if not xs or not ys:
@@ -209,11 +209,11 @@ def log_log_lines(series: Sequence[Series], title: str, x_label: str, y_label: s
         body += [_line(WIDTH - right + 8, legend_y - 4, WIDTH - right + 28, legend_y - 4, color,
                        f'stroke-width="2"{dash}'),
                  _text(WIDTH - right + 32, legend_y, _short(line.label, 18))]
-    body += [_text((left + WIDTH - right) / 2, height - 16, x_label, "middle"),
+    body += [_text((left + WIDTH - right) / 2, height - 22, x_label, "middle"),
              _text(14, (top + height - bottom) / 2, y_label, "middle",
                    f'transform="rotate(-90 14 {(top + height - bottom) / 2:.1f})"')]
     if note:
-        body.append(_text(left, height - 2, note, extra='font-weight="600"'))
+        body.append(_text(left, height - 6, note, extra='font-weight="600"'))
     return _svg(WIDTH, height, title, "".join(body))
 
 

@@ -17,6 +17,7 @@ time only the check).
 from __future__ import annotations
 
 import fnmatch
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,20 +103,25 @@ class Session:
     """Registry and runtime for several runs: each model loads once, however many runs use it.
 
     ``rootdir`` (default: the current directory) anchors shown paths and conftest discovery;
-    ``plugins`` adds modules or objects that implement the registration hooks.
+    ``plugins`` adds modules or objects that implement the registration hooks. ``progress``
+    draws bars for long work on standard error when it is a terminal (never in CI).
     ``undecided="fail"`` fails every threshold whose interval contains its limit (as
     ``--modeltests-undecided=fail`` does in pytest); ``"gate"`` lets each check's gate decide.
     """
 
     def __init__(self, rootdir: str | Path | None = None, plugins: Sequence[object | str] = (),
-                 paths: Sequence[str | Path] = (), undecided: str = "gate") -> None:
+                 paths: Sequence[str | Path] = (), progress: bool = True,
+                 undecided: str = "gate") -> None:
         from modeltests.plugins import standalone_registry
+        from modeltests.progress import LineProgress, Silent, StreamTerminal
 
         self.rootdir = Path(rootdir or Path.cwd()).resolve()
         self._plugins = list(plugins)
         self._conftest_paths = [Path(p) for p in paths]
         registry = standalone_registry(self.rootdir, self._conftest_paths, self._plugins)
-        self.runtime = Runtime(registry=registry, rootdir=self.rootdir, undecided=undecided)
+        shown = LineProgress(StreamTerminal(sys.stderr)) if progress else Silent()
+        self.runtime = Runtime(registry=registry, rootdir=self.rootdir, progress=shown,
+                               undecided=undecided)
 
     def __enter__(self) -> Session:
         return self

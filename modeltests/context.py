@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
 from modeltests.errors import ModelTestsError, SuiteError
 from modeltests.result import CheckParams, GateMode, ThresholdResult, evaluate_thresholds
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
     from modeltests.data import Dataset
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,14 @@ class CheckContext(ABC):
     @abstractmethod
     def model_was_used(self, adapter: ModelAdapter) -> bool:
         """Whether ``adapter`` already answered in this session (so a first call is not cold)."""
+
+    def progress(self, iterable: Iterable[T], description: str, total: int | None = None
+                 ) -> Iterator[T]:
+        """Iterate ``iterable`` (an attack's examples, a sweep's configurations), counting each
+        item as done; the session shows long work as a progress bar on the terminal (``total``
+        defaults to ``len(iterable)``). Model calls through :meth:`predictions`,
+        :meth:`predict` and :meth:`run_model` report their batches without this."""
+        return iter(iterable)
 
     @abstractmethod
     def resolve_path(self, path: str) -> Path:

@@ -36,12 +36,25 @@ class Dataset:
 
     def provenance(self) -> dict[str, Any]:
         """Which file was read (absolute path, sha256) and what was kept, for the reports."""
+        counts: dict[str, int] = {}
+        for label in self.labels:
+            counts[label] = counts.get(label, 0) + 1
         return {"name": self.name, "path": str(self.path.resolve()), "sha256": self.sha256,
-                "rows": len(self), "dropped_unlabelled": self.dropped_unlabelled}
+                "rows": len(self), "dropped_unlabelled": self.dropped_unlabelled,
+                "label_counts": dict(sorted(counts.items()))}
 
 
 _READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".json": "jsonl",
             ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
+    """A data file as a table, its format told by its suffix (csv, tsv, jsonl, json, parquet)."""
+    fmt = _READERS.get(path.suffix.lower())
+    if fmt is None:
+        raise DatasetError(f"cannot tell the format of {path.name} (csv, tsv, jsonl, json, "
+                           "parquet)")
+    return _read(path, fmt, encoding)
 
 
 def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,

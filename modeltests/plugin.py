@@ -12,7 +12,8 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Generator
+from contextlib import nullcontext
+from typing import Any, ContextManager, Generator
 
 import pytest
 
@@ -59,6 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from modeltests.registry import registry_from_hooks
     from modeltests.reporting.entries import ResultCollector
+    from modeltests.progress import LineProgress
     from modeltests.reporting.writer import ReportWriter
     from modeltests.runtime import Runtime
 
@@ -68,7 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     capture = config.pluginmanager.getplugin("capturemanager")
     suspend = capture.global_and_fixture_disabled if capture is not None else None
     runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
-                      undecided=_undecided_policy(config))
+                      undecided=_undecided_policy(config),
+                      progress=LineProgress(PytestTerminal(config)))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -83,6 +86,36 @@ def _undecided_policy(config: pytest.Config) -> str:
     if policy not in ("gate", "fail"):
         raise pytest.UsageError(f"modeltests_undecided must be 'gate' or 'fail' (got {policy!r})")
     return policy
+
+
+class PytestTerminal:
+    """Progress bars through pytest's own terminal writer, with output capture suspended while
+    one is drawn; none under ``-q``, on pytest-xdist workers, off a terminal or in CI."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def enabled(self) -> bool:
+        from modeltests.progress import wanted
+
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or hasattr(self.config, "workerinput"):
+            return False
+        return wanted(bool(getattr(reporter, "isatty", False)), self.config.get_verbosity())
+
+    def write(self, text: str) -> None:
+        # write_raw leaves the writer's idea of the current line alone: the bar restores it.
+        self.config.get_terminal_writer().write_raw(text, flush=True)
+
+    def width(self) -> int:
+        return self.config.get_terminal_writer().fullwidth
+
+    def column(self) -> int:
+        return self.config.get_terminal_writer().width_of_current_line
+
+    def suspended(self) -> ContextManager[object]:
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        return capture.global_and_fixture_disabled() if capture is not None else nullcontext()
 
 
 def _stop_on_sigterm(config: pytest.Config) -> None:
@@ -186,13 +219,26 @@ def pytest_runtest_makereport(
             entry = redactor.mask(entry)
         item.config.hook.pytest_modeltests_result(item=item, entry=entry)
         report.modeltests = entry  # type: ignore[attr-defined]  # xdist carries it to the controller
-        for name, value in entry.get("metrics", {}).items():
-            if isinstance(value, (int, float)):
-                report.user_properties.append((f"modeltests.{name}", value))
-                if call.when == "call":
-                    # junitxml writes the properties of the teardown report, built from the item.
-                    item.user_properties.append((f"modeltests.{name}", value))
+        for name, value in _properties(entry):
+            report.user_properties.append((name, value))
+            if call.when == "call":
+                # junitxml writes the properties of the teardown report, built from the item.
+                item.user_properties.append((name, value))
     return report
+
+
+def _properties(entry: dict[str, Any]) -> list[tuple[str, object]]:
+    """Every metric (``modeltests.accuracy``), and every threshold's limit and verdict
+    (``modeltests.threshold.min_accuracy.limit`` / ``.held``; a slice's key is scoped:
+    ``modeltests.threshold.negation.min_accuracy.limit``), for JUnit XML."""
+    found: list[tuple[str, object]] = [
+        (f"modeltests.{name}", value) for name, value in entry.get("metrics", {}).items()
+        if isinstance(value, (int, float))]
+    for threshold in entry.get("thresholds", []):
+        prefix = f"modeltests.threshold.{threshold['key']}"
+        found += [(f"{prefix}.limit", threshold["limit"]),
+                  (f"{prefix}.held", "true" if threshold["held"] else "false")]
+    return found
 
 
 def _mask_report(report: pytest.TestReport, redactor: Redactor) -> None:

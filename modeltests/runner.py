@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.context import CheckContext, CheckIdentity, LoadRecord
@@ -25,6 +25,8 @@ from modeltests.result import (
 )
 from modeltests.runtime import Runtime
 from modeltests.suite.loader import CheckEntry, Suite, model_references
+
+T = TypeVar("T")
 
 
 class SessionContext(CheckContext):
@@ -54,10 +56,17 @@ class SessionContext(CheckContext):
         return self._runtime.predictions(self._suite, dataset, model)
 
     def predict(self, texts: Sequence[str], model: str | None = None) -> Predictions:
-        return self._runtime.predict_reusing(self._suite, texts, model)
+        return self._runtime.predict_reusing(self._suite, texts, model,
+                                             f"{self.identity.name}: predicting")
 
     def run_model(self, adapter: ModelAdapter, texts: Sequence[str]) -> Predictions:
-        return self._runtime.run_model(adapter, texts)
+        return self._runtime.run_model(adapter, texts,
+                                       description=f"{self.identity.name}: predicting")
+
+    def progress(self, iterable: Iterable[T], description: str, total: int | None = None
+                 ) -> Iterator[T]:
+        return self._runtime.progress.track(iterable, f"{self.identity.name}: {description}",
+                                            total)
 
     def model_was_used(self, adapter: ModelAdapter) -> bool:
         return self._runtime.model_was_used(adapter)

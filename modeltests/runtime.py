@@ -9,15 +9,16 @@ dataset are computed once and shared.
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
 from modeltests.context import LoadRecord
 from modeltests.data import Dataset, check_labels_known, load_dataset
 from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError, ModelTestsError
+from modeltests.progress import Progress, Silent
 from modeltests.redaction import Redactor
 from modeltests.registry import Registry
 from modeltests.suite.loader import Suite, load_suite
@@ -38,6 +39,8 @@ class Runtime:
     ``fail`` (it fails everywhere; ``--modeltests-undecided=fail``)."""
     redactor: Redactor = field(default_factory=Redactor)
     """Secrets the adapters read from the environment; every report masks them."""
+    progress: Progress = field(default_factory=Silent)
+    """Where long work shows its progress; the front end chooses (pytest's terminal, stderr)."""
     _suites: dict[Path, Suite] = field(default_factory=dict)
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _datasets: dict[tuple[str, str], Dataset] = field(default_factory=dict)
@@ -168,15 +171,16 @@ class Runtime:
         if key not in self._predictions:
             adapter = self.model(suite, model)
             check_labels_known(dataset, adapter.labels, suite.location("datasets", dataset_name))
-            predictions = self.run_model(adapter, dataset.texts, suite.location("model"))
+            predictions = self.run_model(adapter, dataset.texts, suite.location("model"),
+                                         f"{dataset_name}: predicting")
             self._predictions[key] = predictions
             rows = self._rows_by_text.setdefault(key[0], {})
             for row, text in enumerate(dataset.texts):
                 rows.setdefault(text, (predictions, row))
         return self._predictions[key]
 
-    def predict_reusing(self, suite: Suite, texts: Sequence[str], model: str | None = None
-                        ) -> Predictions:
+    def predict_reusing(self, suite: Suite, texts: Sequence[str], model: str | None = None,
+                        description: str = "") -> Predictions:
         """Predictions on ``texts``; texts the model already answered as part of a whole dataset
         this session take that row instead of running the model again."""
         params, _ = self.model_params(suite, model)
@@ -184,22 +188,24 @@ class Runtime:
         known = self._rows_by_text.get(self.model_key(suite, params), {})
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if len(missing) == len(texts):
-            return self.run_model(adapter, texts, suite.location("model"))
+            return self.run_model(adapter, texts, suite.location("model"), description)
         lookup = dict(known)
         if missing:
-            fresh = self.run_model(adapter, missing, suite.location("model"))
+            fresh = self.run_model(adapter, missing, suite.location("model"), description)
             lookup.update({text: (fresh, row) for row, text in enumerate(missing)})
         return _gather([lookup[text] for text in texts])
 
-    def run_model(self, adapter: ModelAdapter, texts: Sequence[str], location: str = ""
-                  ) -> Predictions:
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[str], location: str = "",
+                  description: str = "") -> Predictions:
         """Run ``adapter`` on ``texts`` now and validate its answer; model errors become clear
-        messages prefixed by ``location``."""
+        messages prefixed by ``location``. With a ``description``, the batches the adapter
+        reports (:meth:`ModelAdapter.batch_done`) show as progress."""
         texts = list(texts)
         self._used.add(id(adapter))
         where = f"{location}: " if location else ""
         try:
-            predictions = adapter.predict(texts)
+            with self._batch_progress(adapter, description, len(texts)):
+                predictions = adapter.predict(texts)
             validate_predictions(predictions, texts, adapter.labels)
         except ModelTestsError as exc:
             raise _prefixed(exc, location) if location else exc
@@ -208,6 +214,26 @@ class Runtime:
                 f"{where}model raised {type(exc).__name__} in predict: {exc}"
             ) from exc
         return predictions
+
+    @contextmanager
+    def _batch_progress(self, adapter: ModelAdapter, description: str, total: int
+                        ) -> Iterator[None]:
+        if not description:
+            yield
+            return
+        task = self.progress.start(f"{description} {total} texts", total)
+        previous = adapter.on_batch
+        try:
+            adapter.on_batch = task.advance
+        except (AttributeError, TypeError):  # a frozen or slotted adapter: no progress, no harm
+            task.close()
+            yield
+            return
+        try:
+            yield
+        finally:
+            adapter.on_batch = previous
+            task.close()
 
     def start_check(self) -> None:
         """A check (or a test using the fixture) begins: every loaded model resets its per-check

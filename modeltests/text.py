@@ -31,6 +31,31 @@ def clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def clip_change(before: str, after: str, limit: int = 80) -> tuple[str, str]:
+    """Two versions of a text, each on one line and clipped around where they differ (not from
+    the start): the whole changed span, with as much of the same text on either side as
+    ``limit`` leaves room for (at least 20 characters)."""
+    before, after = before.replace("\n", " "), after.replace("\n", " ")
+    if len(before) <= limit and len(after) <= limit:
+        return before, after
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < min(len(before), len(after)) - prefix
+           and before[-1 - suffix] == after[-1 - suffix]):
+        suffix += 1
+    span = max(len(before), len(after)) - prefix - suffix
+    room = max(limit - span, 20) // 2
+    start = max(0, prefix - room)
+
+    def cut(text: str) -> str:
+        end = min(len(text), len(text) - suffix + room)
+        return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+    return cut(before), cut(after)
+
+
 def shown_path(path: Path, rootdir: Path | None) -> str:
     """``path`` relative to ``rootdir`` when it lies below it, else as given."""
     if rootdir is not None:

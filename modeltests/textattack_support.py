@@ -35,7 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Callable, Iterator, Literal, Protocol, Sequence, SupportsFloat
+from typing import (TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Protocol, Sequence,
+                    SupportsFloat)
 
 from modeltests import wordnet
 from modeltests.errors import MissingResourceError
@@ -383,6 +384,8 @@ class Scores(Protocol):
 
     def max(self) -> SupportsFloat: ...
 
+    def __getitem__(self, index: int) -> SupportsFloat: ...
+
 
 class GoalFunctionResult(Protocol):
     """``textattack.goal_function_results.GoalFunctionResult``: the model's answer on one text."""
@@ -435,6 +438,9 @@ class AttackExample:
     confidence: float
     """The model's probability of ``predicted`` on the perturbed text."""
     queries: int
+    expected_before: float | None = None
+    expected_after: float | None = None
+    """The probability of the true label (``expected``) on the original and perturbed text."""
 
 
 @dataclass(frozen=True)
@@ -476,7 +482,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def attack_examples(attack: Attack, examples: Sequence[tuple[str, int]], seed: int,
+def attack_examples(attack: Attack, examples: Iterable[tuple[str, int]], seed: int,
                     time_budget_s: float | None = None) -> AttackRun:
     """Attack ``(text, label index)`` pairs one by one, seeded, with TextAttack's side effects
     undone; no new example starts once ``time_budget_s`` has passed."""
@@ -522,13 +528,15 @@ def perturbed_word_pct(result: AttackResult) -> float:
 
 def _example(result: AttackResult) -> AttackExample:
     original, perturbed = result.diff_color(color_method="file")
-    after = result.perturbed_result
+    before, after = result.original_result, result.perturbed_result
+    expected = before.ground_truth_output
     return AttackExample(original=original, perturbed=perturbed,
                          perturbed_text=after.attacked_text.text,
-                         expected=result.original_result.ground_truth_output,
-                         before=result.original_result.output, predicted=after.output,
+                         expected=expected, before=before.output, predicted=after.output,
                          confidence=float(after.raw_output.max()),
-                         queries=int(result.num_queries))
+                         queries=int(result.num_queries),
+                         expected_before=float(before.raw_output[expected]),
+                         expected_after=float(after.raw_output[expected]))
 
 
 def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[str, float]:
@@ -537,6 +545,8 @@ def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[st
     ``attack_success_rate`` = succeeded / (succeeded + failed), ``accuracy_under_attack`` =
     failed / attacked, ``avg_perturbed_word_pct`` over successful attacks, ``avg_queries``
     over examples not skipped: the same definitions as ``textattack.metrics``.
+    ``examples_attacked`` counts the examples actually attacked (succeeded + failed: a skipped
+    one was misclassified already and never attacked); ``examples`` counts all of them.
     """
     total = len(outcomes)
     skipped = sum(o.status == "skipped" for o in outcomes)
@@ -551,6 +561,7 @@ def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[st
         "avg_perturbed_word_pct": sum(changed) / len(changed) if changed else 0.0,
         "avg_queries": sum(queries) / len(queries) if queries else 0.0,
         "succeeded": float(succeeded), "failed": float(failed), "skipped": float(skipped),
-        "examples_attacked": float(total),
+        "examples_attacked": float(succeeded + failed),
+        "examples": float(total),
         "seconds_per_example": seconds / total if total else 0.0,
     }

@@ -162,10 +162,19 @@ class ModelAdapter:
     labels: list[str] = []
     #: Where the model runs ("cpu", "cuda:0", "remote", ...).
     device: str = "cpu"
+    #: Set by the session while it waits for a long call: counts texts done (see batch_done).
+    on_batch: Callable[[int], None] | None = None
 
     def predict(self, texts: Sequence[str]) -> Predictions:
         """Predict labels (and probabilities when available) for ``texts``, in order."""
         raise NotImplementedError
+
+    def batch_done(self, texts: int) -> None:
+        """Call after each batch of ``texts`` texts inside :meth:`predict`: the session shows
+        the progress of long calls (a whole dataset) with it. Optional: an adapter that never
+        calls it only shows no progress."""
+        if self.on_batch is not None:
+            self.on_batch(texts)
 
     def describe(self) -> dict[str, Any]:
         """Facts for the report: adapter name, parameter count, size on disk, device..."""

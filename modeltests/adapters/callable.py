@@ -51,6 +51,7 @@ class CallableModel(ModelAdapter):
                 raise ModelOutputError(f"{self.name} returned {len(answer)} outputs for "
                                        f"{len(chunk)} texts")
             outputs.extend(answer)
+            self.batch_done(len(chunk))
         return self._to_predictions(outputs)
 
     def _to_predictions(self, outputs: list[Any]) -> Predictions:

@@ -64,6 +64,7 @@ class TorchModel(ModelAdapter):
                 rows.append(probabilities_from_logits(output))
             else:
                 rows.append(output.detach().double().cpu().numpy())
+            self.batch_done(len(rows[-1]))
         matrix = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
         return Predictions.from_probabilities(matrix, self.labels)
 

@@ -97,6 +97,7 @@ class TransformersModel(ModelAdapter):
             chunk = order[start:start + size]
             logits = self.forward(self.encode([texts[i] for i in chunk]))
             rows[chunk] = probabilities_from_logits(logits)
+            self.batch_done(len(chunk))
         return Predictions.from_probabilities(rows, self.labels)
 
     def _order(self, texts: Sequence[str]) -> list[int]:

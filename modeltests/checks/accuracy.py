@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from modeltests.context import CheckContext
 from modeltests.data import Dataset, SliceSpec, slice_indices
 from modeltests.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
+from modeltests.text import format_number
 
 
 class SliceThresholds(SliceSpec):
@@ -32,9 +33,15 @@ class AccuracyParams(CheckParams):
     min_f1_macro: float | None = threshold("Lowest macro F1.", ge=0, le=1)
     min_f1_micro: float | None = threshold("Lowest micro F1.", ge=0, le=1)
     min_f1_weighted: float | None = threshold("Lowest weighted F1.", ge=0, le=1)
-    min_class_recall: float | None = threshold("Lowest recall of any single class.", ge=0, le=1)
-    min_class_f1: float | None = threshold("Lowest F1 of any single class.", ge=0, le=1)
+    min_worst_class_recall: float | None = threshold(
+        "Lowest recall of the worst class (every class must reach it).", ge=0, le=1)
+    min_worst_class_f1: float | None = threshold(
+        "Lowest F1 of the worst class (every class must reach it).", ge=0, le=1)
     slices: list[SliceThresholds] = Field(default_factory=list)
+
+    renamed_keys: ClassVar[dict[str, str]] = {"min_class_recall": "min_worst_class_recall",
+                                              "min_class_f1": "min_worst_class_f1"}
+    """Keys of earlier versions, still read (with a warning) under their new names."""
 
 
 def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
@@ -51,6 +58,7 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
                          interval_methods=methods)
     result.thresholds = context.evaluate(metrics, intervals, methods=methods)
+    _name_worst_classes(result, report)
     result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
                       "per_class": report["per_class"], "slices": []}
     wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
@@ -66,8 +74,8 @@ def _headline_metrics(report: dict[str, Any]) -> dict[str, float]:
     keys = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro", "f1_weighted")
     metrics = {k: float(report[k]) for k in keys}
     per_class = report["per_class"].values()
-    metrics["class_recall"] = min((c["recall"] for c in per_class), default=0.0)
-    metrics["class_f1"] = min((c["f1"] for c in per_class), default=0.0)
+    metrics["worst_class_recall"] = min((c["recall"] for c in per_class), default=0.0)
+    metrics["worst_class_f1"] = min((c["f1"] for c in per_class), default=0.0)
     return metrics
 
 
@@ -87,12 +95,12 @@ def _intervals(truth: list[str], predicted: list[str], labels: list[str],
     intervals = {"accuracy": wilson_interval(correct, n), "f1_micro": wilson_interval(correct, n)}
     methods = {"accuracy": "wilson", "f1_micro": "wilson"}
     per_class = report["per_class"]
-    worst = min(per_class, key=lambda label: per_class[label]["recall"], default=None)
+    worst = _worst_class(report, "recall")
     if worst is not None and per_class[worst]["support"]:
         support = per_class[worst]["support"]
         hits = round(per_class[worst]["recall"] * support)
-        intervals["class_recall"] = wilson_interval(hits, support)
-        methods["class_recall"] = "wilson"
+        intervals["worst_class_recall"] = wilson_interval(hits, support)
+        methods["worst_class_recall"] = "wilson"
     index = {label: i for i, label in enumerate(labels)}
     sampled = bootstrap_classification(
         np.array([index[t] for t in truth]), np.array([index.get(p, len(labels)) for p in predicted]),
@@ -102,9 +110,27 @@ def _intervals(truth: list[str], predicted: list[str], labels: list[str],
             intervals[metric] = sampled[metric]
             methods[metric] = "bootstrap-percentile"
     if "worst_class_f1" in sampled:
-        intervals["class_f1"] = sampled["worst_class_f1"]
-        methods["class_f1"] = "bootstrap-percentile"
+        intervals["worst_class_f1"] = sampled["worst_class_f1"]
+        methods["worst_class_f1"] = "bootstrap-percentile"
     return intervals, methods
+
+
+def _worst_class(report: dict[str, Any], figure: str) -> str | None:
+    per_class: dict[str, dict[str, Any]] = report["per_class"]
+    return min(per_class, key=lambda label: per_class[label][figure], default=None)
+
+
+def _name_worst_classes(result: CheckResult, report: dict[str, Any]) -> None:
+    """Say which class is the worst, with every class's figure, on the worst-class gates."""
+    for t in result.thresholds:
+        figure = t.metric.removeprefix("worst_class_")
+        label = _worst_class(report, figure) if figure != t.metric else None
+        if label is not None:
+            per_class = report["per_class"]
+            shown = ", ".join(f"{name} {format_number(values[figure])}"
+                              for name, values in per_class.items())
+            t.note = f"class {label!r}, n={per_class[label]['support']}; {figure} per class: " \
+                     f"{shown}"
 
 
 def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, dataset: Dataset,

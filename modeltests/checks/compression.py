@@ -111,9 +111,11 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     result.thresholds = context.evaluate(result.metrics, result.intervals)
     changed = [i for i, (r, c) in enumerate(zip(ref_predictions.labels,
                                                 candidate.predictions.labels)) if r != c]
-    result.examples = changed_examples(dataset, ref_predictions, candidate.predictions,
-                                       changed)[: context.max_examples]
+    examples = changed_examples(dataset, ref_predictions, candidate.predictions, changed)
+    result.examples = examples[: context.max_examples]
     result.details["changed"] = result.details["errors"] = len(changed)
+    for kind in ("broke", "fixed"):
+        result.details[kind] = sum(e["change"] == kind for e in examples)
     for index, spec in enumerate(params.slices):
         _score_slice(context, index, spec, dataset, ref_predictions, candidate.predictions,
                      result)
@@ -224,7 +226,9 @@ def _speed_texts(texts: list[str], count: int, seed: int) -> list[str]:
 
 def changed_examples(dataset: Dataset, reference: Predictions, candidate: Predictions,
                      indices: list[int]) -> list[dict[str, Any]]:
-    """Examples whose top-1 prediction changed, largest probability change first."""
+    """Examples whose top-1 prediction changed: those the compressed model broke (the
+    reference was right) first, then those wrong either way, then those it fixed; within each,
+    largest probability change first. ``change`` says which."""
     ref_conf, new_conf = reference.confidence(), candidate.confidence()
 
     def change(i: int) -> float:
@@ -232,8 +236,14 @@ def changed_examples(dataset: Dataset, reference: Predictions, candidate: Predic
             return 0.0
         return float(abs(reference.probabilities[i] - candidate.probabilities[i]).max())
 
-    ordered = sorted(indices, key=lambda i: (-change(i), i))
-    return [{"text": dataset.texts[i], "expected": dataset.labels[i],
+    def kind(i: int) -> str:
+        truth = dataset.labels[i]
+        return "broke" if reference.labels[i] == truth else \
+            "fixed" if candidate.labels[i] == truth else "changed"
+
+    rank = {"broke": 0, "changed": 1, "fixed": 2}
+    ordered = sorted(indices, key=lambda i: (rank[kind(i)], -change(i), i))
+    return [{"text": dataset.texts[i], "expected": dataset.labels[i], "change": kind(i),
              "reference": reference.labels[i], "reference_confidence": ref_conf[i],
              "predicted": candidate.labels[i], "confidence": new_conf[i]} for i in ordered]
 

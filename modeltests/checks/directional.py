@@ -76,9 +76,11 @@ def run_directional(context: CheckContext, params: DirectionalParams) -> CheckRe
         passed.append(ok)
         if not ok:
             failures.append({"original": text, "perturbed": changed[i],
-                             "expected": f"p({expect.label}) {expect.direction.replace('_', ' ')}",
-                             "predicted": after.labels[i], "confidence": p1,
-                             "change": round(delta, 4)})
+                             "expected": f"p({expect.label}) {expect.direction.replace('_', ' ')}"
+                                         f" (tolerance {expect.tolerance:g})",
+                             "watched_label": expect.label, "p_before": p0, "p_after": p1,
+                             "change": round(delta, 4), "predicted": after.labels[i],
+                             "confidence": label_probability(after, i, after.labels[i])})
     extra = {"mean_change": sum(deltas) / len(deltas) if deltas else 0.0}
     return pass_rate_result(context, passed, failures, extra)
 

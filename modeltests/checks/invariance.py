@@ -42,6 +42,7 @@ class InvarianceParams(TextSource):
 def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResult:
     """Apply each perturbation to each sentence; a case passes when the label stays."""
     from modeltests.perturb import perturb
+    from modeltests.stats import wilson_interval
 
     texts = source_texts(context, params)
     cases = [(i, name, changed) for i, text in enumerate(texts) for name in params.perturbations
@@ -64,12 +65,15 @@ def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResu
         if not ok:
             failures.append({"original": texts[i], "perturbed": changed, "input": name,
                              "expected": label, "predicted": after.labels[row],
-                             "confidence": p1, "confidence_drop": round(drop, 4)})
+                             "confidence": label_probability(after, row, after.labels[row]),
+                             "watched_label": label, "p_before": p0, "p_after": p1,
+                             "confidence_drop": round(drop, 4)})
     extra = {f"pass_rate.{k}": sum(v) / len(v) for k, v in by_kind.items()}
     extra["worst_confidence_drop"] = max(drops, default=0.0)
     result = pass_rate_result(context, passed, failures, extra)
-    result.details["per_perturbation"] = {k: {"cases": len(v), "passed": sum(v)}
-                                          for k, v in by_kind.items()}
+    result.details["per_perturbation"] = {
+        k: {"cases": len(v), "passed": sum(v), "interval": list(wilson_interval(sum(v), len(v)))}
+        for k, v in by_kind.items()}
     return result
 
 

@@ -2,7 +2,9 @@
 
 For each seed sentence, hypothesis draws perturbations (character typos, inserted neutral
 words) from :mod:`modeltests.strategies`, looks for one that changes the model's label, and
-shrinks it to a minimal one (fewest edits). The search is seeded (``random=Random(seed)``,
+shrinks it to a minimal one (fewest edits). An example's ``edits`` counts in the unit of
+``max_edits`` (one character edit, one inserted word); ``changed_chars`` is the Levenshtein
+distance between the two texts. The search is seeded (``random=Random(seed)``,
 no example database), so CI sees the same counterexamples every run::
 
     - kind: property_search
@@ -38,7 +40,8 @@ class PropertySearchParams(TextSource):
     edits: list[Edit] = Field(
         default_factory=lambda: list(EDITS), min_length=1,
         description="Perturbations hypothesis may draw.")
-    max_edits: int = Field(default=3, ge=1, le=20, description="Most edits in one perturbation.")
+    max_edits: int = Field(default=3, ge=1, le=20, description="Most edits in one perturbation "
+                           "(a character edit or an inserted word counts as one).")
     budget: int = Field(default=100, ge=1, le=100_000,
                         description="Perturbations hypothesis tries per sentence.")
     max_flip_rate: float | None = threshold("Highest share of sentences with a flip found.",
@@ -51,13 +54,14 @@ def run_property_search(context: CheckContext, params: PropertySearchParams) -> 
     cache: dict[str, str] = {}
     originals = context.predict(texts).labels
     found: list[dict[str, Any]] = []
-    for i, text in enumerate(texts):
+    for i, text in context.progress(list(enumerate(texts)), "searching"):
         flip = find_flip(lambda t: _label(context, cache, t), text, originals[i], params,
                          context.seed + i)
         if flip is not None:
-            found.append({"original": text, "perturbed": flip, "expected": originals[i],
-                          "predicted": _label(context, cache, flip),
-                          "edits": _edit_count(text, flip)})
+            perturbed, edits = flip
+            found.append({"original": text, "perturbed": perturbed, "expected": originals[i],
+                          "predicted": _label(context, cache, perturbed), "edits": edits,
+                          "changed_chars": _char_distance(text, perturbed)})
     n = len(texts)
     metrics = {"flip_rate": len(found) / n if n else 0.0, "sentences": float(n),
                "flipped": float(len(found)), "model_queries": float(len(cache))}
@@ -74,27 +78,31 @@ def _label(context: CheckContext, cache: dict[str, str], text: str) -> str:
 
 
 def find_flip(label_of: Callable[[str], str], text: str, original: str,
-              params: PropertySearchParams, seed: int) -> str | None:
-    """The minimal perturbation of ``text`` whose label differs from ``original``, or None."""
+              params: PropertySearchParams, seed: int) -> tuple[str, int] | None:
+    """The minimal perturbation of ``text`` whose label differs from ``original``, with its
+    number of edits (the unit of ``max_edits``: a character edit or an inserted word), or None.
+    """
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample
 
-    from modeltests.strategies import perturbations
+    from modeltests.strategies import counted_perturbations
 
-    strategy = perturbations(text, kinds=tuple(params.edits), max_edits=params.max_edits)
+    strategy = counted_perturbations(text, kinds=tuple(params.edits), max_edits=params.max_edits)
     config = settings(max_examples=params.budget, database=None, deadline=None,
                       phases=[Phase.generate, Phase.shrink], derandomize=False,
                       suppress_health_check=list(HealthCheck))
     try:
-        flip: str = find(strategy, lambda t: t != text and label_of(t) != original,
-                         settings=config, random=random.Random(seed))
+        flip: tuple[str, int] = find(
+            strategy, lambda found: found[0] != text and label_of(found[0]) != original,
+            settings=config, random=random.Random(seed))
     except NoSuchExample:
         return None
     return flip
 
 
-def _edit_count(a: str, b: str) -> int:
-    """Levenshtein distance in characters (small strings only)."""
+def _char_distance(a: str, b: str) -> int:
+    """Levenshtein distance in characters (small strings only): how much of the text changed,
+    which an inserted word counts once per letter."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]

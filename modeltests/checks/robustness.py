@@ -88,7 +88,8 @@ class RobustnessParams(SeededParams):
     max_avg_perturbed_word_pct: float | None = threshold(
         "Highest average percentage of words changed by successful attacks.", ge=0, le=100)
     min_examples_attacked: float | None = threshold(
-        "Fewest examples that must be attacked within the time budget.", ge=0)
+        "Fewest examples actually attacked within the time budget (skipped ones, already "
+        "misclassified, do not count).", ge=0)
 
     @model_validator(mode="after")
     def _one_attack(self) -> RobustnessParams:
@@ -115,8 +116,9 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
             return CheckResult(skip_reason=str(exc))
         raise
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
-    run = attack_examples(attack, [(dataset.texts[i], adapter.labels.index(dataset.labels[i]))
-                                   for i in indices], context.seed, params.time_budget_s)
+    pairs = [(dataset.texts[i], adapter.labels.index(dataset.labels[i])) for i in indices]
+    run = attack_examples(attack, context.progress(pairs, "attacking", len(pairs)), context.seed,
+                          params.time_budget_s)
     outcomes = run.outcomes
     metrics = attack_metrics(outcomes, run.seconds)
     attempted = int(metrics["succeeded"] + metrics["failed"])
@@ -202,11 +204,13 @@ def _probabilities(context: CheckContext, texts: list[str]) -> Probabilities:
 
 
 def describe_example(example: AttackExample, labels: list[str]) -> dict[str, Any]:
-    """``original`` / ``perturbed`` with changed words in ``[[ ]]``, labels before and after."""
+    """``original`` / ``perturbed`` with changed words in ``[[ ]]``, labels before and after,
+    and the probability of the true label on both texts (``p_before`` / ``p_after``)."""
     return {"original": example.original, "perturbed": example.perturbed,
             "expected": labels[example.expected], "before": labels[example.before],
             "predicted": labels[example.predicted], "confidence": example.confidence,
-            "queries": example.queries}
+            "watched_label": labels[example.expected], "p_before": example.expected_before,
+            "p_after": example.expected_after, "queries": example.queries}
 
 
 def describe_outcome(outcome: AttackOutcome) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from modeltests.reporting.entries import Entry, ResultCollector
 from modeltests.result import CheckResult
-from modeltests.text import clip, format_number
+from modeltests.text import clip, clip_change, format_number
 
 _VERDICT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP",
             "xfailed": "XFAIL", "xpassed": "XPASS"}
@@ -18,36 +18,65 @@ def failure_message(name: str, location: str, result: CheckResult) -> str:
     for t in result.failed_thresholds():
         lines.append(f"  {t.describe()}  [{t.key}]")
     if result.examples:
-        total = result.details.get("errors")
-        shown = len(result.examples)
-        lines.append(f"  failing examples ({shown}{f' of {total}' if total else ''}):")
+        lines.append(f"  {_examples_heading(result)}:")
         lines.extend(f"    - {describe_example(e)}" for e in result.examples)
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
 
 
+def _examples_heading(result: CheckResult) -> str:
+    total = result.details.get("errors")
+    shown = f"{len(result.examples)}{f' of {total}' if total else ''}"
+    if "reference" in result.examples[0]:  # quantization / pruning: rows whose label changed
+        counts = [f"{result.details[k]} {word}" for k, word in
+                  (("broke", "broken"), ("fixed", "fixed")) if k in result.details]
+        return f"changed predictions ({shown}{'; ' + ', '.join(counts) if counts else ''})"
+    return f"failing examples ({shown})"
+
+
 def describe_example(example: dict[str, Any]) -> str:
-    """One example on one line, text clipped."""
-    text = clip(str(example.get("text", example.get("original", ""))), 70)
-    parts = [repr(text)]
+    """One example on one line: texts clipped around what changed; every probability printed
+    next to the label it belongs to."""
+    parts = []
+    if "input" in example:
+        parts.append(f"[{example['input']}]")
+    text = str(example.get("text", example.get("original", "")))
     if "perturbed" in example:
-        parts.append(f"-> {clip(str(example['perturbed']), 70)!r}")
+        before, after = clip_change(text, str(example["perturbed"]), 70)
+        parts += [repr(before), f"-> {after!r}"]
+    else:
+        parts.append(repr(clip(text, 70)))
     if "expected" in example:
         parts.append(f"expected {example['expected']}")
     if "baseline" in example:
-        confidence = example.get("baseline_confidence")
-        conf = f" (p={confidence:.2f})" if isinstance(confidence, float) else ""
-        parts.append(f"baseline {example['baseline']}{conf}")
-    if "predicted" in example:
-        confidence = example.get("confidence")
-        conf = f" (p={confidence:.2f})" if isinstance(confidence, float) else ""
-        parts.append(f"predicted {example['predicted']}{conf}")
+        parts.append(f"baseline {example['baseline']}"
+                     f"{_p(example.get('baseline_confidence'))}")
+    if "reference" in example:
+        parts[-1] += ":"
+        parts.append(f"reference {example['reference']}"
+                     f"{_p(example.get('reference_confidence'))} -> compressed "
+                     f"{example.get('predicted')}{_p(example.get('confidence'))}"
+                     + (f" ({example['change']})" if example.get("change") else ""))
+    elif "predicted" in example:
+        parts.append(f"predicted {example['predicted']}{_p(example.get('confidence'))}")
+    if "watched_label" in example and isinstance(example.get("p_before"), float):
+        change = example["p_after"] - example["p_before"]
+        parts[-1] += ";"
+        parts.append(f"p({example['watched_label']}) {example['p_before']:.2f} -> "
+                     f"{example['p_after']:.2f} ({change:+.2f})")
+    if "edits" in example:
+        chars = example.get("changed_chars")
+        parts[-1] += ";"
+        parts.append(f"{example['edits']} edit{'s' if example['edits'] != 1 else ''}"
+                     + (f" ({chars} characters changed)" if chars is not None else ""))
     if "error" in example:
         parts.append(f"error: {example['error']}")
-    if "input" in example:
-        parts.insert(0, f"[{example['input']}]")
     return " ".join(parts)
+
+
+def _p(probability: Any) -> str:
+    return f" (p={probability:.2f})" if isinstance(probability, float) else ""
 
 
 def write_summary(terminal: Any, collector: ResultCollector) -> None:

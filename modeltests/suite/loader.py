@@ -150,11 +150,13 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
     # Declared names count as known even when their own entry is invalid (reported once there).
     declared = {str(k): v for k, v in data["datasets"].items()} \
         if isinstance(data.get("datasets"), dict) else datasets
+    deprecated: list[Problem] = []
     checks = [
-        _validate_check(source, index, raw, registry, declared, set(models))
+        _validate_check(source, index, raw, registry, declared, set(models), deprecated)
         for index, raw in enumerate(raw_checks)
     ]
-    warnings = _attach_missing_datasets(source, datasets, checks, raw_checks, rootdir)
+    warnings = [p.render(rootdir) for p in deprecated]
+    warnings += _attach_missing_datasets(source, datasets, checks, raw_checks, rootdir)
     _dedupe_labels(checks)
     return Suite(
         path=source.path,
@@ -270,6 +272,7 @@ def _validate_check(
     registry: Registry,
     datasets: dict[str, DatasetSpec],
     model_names: set[str],
+    deprecated: list[Problem],
 ) -> CheckEntry:
     key = ("checks", index)
     line = source.line_of(key)
@@ -289,6 +292,7 @@ def _validate_check(
         return CheckEntry(index, str(kind_name), line, None,
                           [problem_at(source, key + ("kind",), message)])
     problems: list[Problem] = []
+    raw = _renamed_keys(source, key, raw, kind.params, problems, deprecated)
     params = _validate(source, key, raw, kind.params, problems)
     problems.extend(_reference_problems(source, key, raw, datasets, model_names,
                                         _model_reference_fields(kind.params)))
@@ -314,6 +318,27 @@ def _model_reference_fields(params: type[BaseModel]) -> list[str]:
     """``compare_to`` and the fields marked as model references (``regression``'s
     ``baseline``)."""
     return ["compare_to", *model_references(params)]
+
+
+def _renamed_keys(source: YamlSource, key: KeyPath, raw: dict[str, Any],
+                  params: type[CheckParams], problems: list[Problem],
+                  deprecated: list[Problem]) -> dict[str, Any]:
+    """``raw`` with the keys a kind renamed (its ``renamed_keys``: old -> new) under their new
+    names; each old key read is a deprecation warning, both given at once a problem."""
+    renamed: dict[str, str] = getattr(params, "renamed_keys", {})
+    raw = dict(raw)
+    for old, new in renamed.items():
+        if old not in raw:
+            continue
+        if new in raw:
+            problems.append(problem_at(source, key + (old,), f"give either '{new}' or its old "
+                                       f"name '{old}', not both"))
+            raw.pop(old)
+            continue
+        raw[new] = raw.pop(old)
+        deprecated.append(problem_at(source, key + (old,), f"renamed '{new}' (same meaning); "
+                                     f"the old name still works for now: rename it"))
+    return raw
 
 
 def _reference_problems(

@@ -114,8 +114,9 @@ def test_compare_to_gives_paired_metrics(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([
         "quantization[[]int8] failed (suites/q.yaml:14, n=8)",
         "  agreement 0.875 < 0.900 (95% CI 0.529 to 0.978)  [[]min_agreement]",
-        "  failing examples (1 of 1):",
-        "    - 'not good at all' expected negative predicted negative (p=0.90)",
+        "  changed predictions (1 of 1; 0 broken, 1 fixed):",
+        "    - 'not good at all' expected negative: reference positive (p=0.80) -> compressed "
+        "negative (p=0.90) (fixed)",
     ])
     entry = checks_by_nodeid(read_report(pytester))["suites/q.yaml::quantization[int8]"]
     metrics = entry["metrics"]
@@ -128,6 +129,8 @@ def test_compare_to_gives_paired_metrics(pytester: pytest.Pytester) -> None:
     assert "size_ratio" not in metrics  # callables have no weights to measure
     assert entry["details"]["timing"]["mode"] == "predict"
     assert entry["examples"][0]["reference"] == "positive"
+    assert entry["examples"][0]["change"] == "fixed"
+    assert (entry["details"]["broke"], entry["details"]["fixed"]) == (0, 1)
 
 
 def test_compare_to_aligns_a_different_label_order(pytester: pytest.Pytester) -> None:

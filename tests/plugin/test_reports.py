@@ -99,7 +99,7 @@ def test_html_is_self_contained_and_escapes_model_inputs(pytester: pytest.Pytest
     pytester.runpytest("suites/").assert_outcomes(passed=1, failed=1)
     html = (pytester.path / "reports" / "modeltests.html").read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
-    assert "<link" not in html and "@import" not in html
+    assert not re.search(r"<link[^>]*href=[\"'](?!data:)", html) and "@import" not in html
     assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "accuracy[dev]" in html and "availability[smoke]" in html
@@ -115,8 +115,26 @@ def test_junitxml_carries_metrics_as_properties(pytester: pytest.Pytester) -> No
     properties = {p.get("name"): p.get("value") for p in cases["accuracy[dev]"].iter("property")}
     assert float(properties["modeltests.accuracy"]) == pytest.approx(0.875)
     assert "modeltests.f1_macro" in properties
+    assert float(properties["modeltests.threshold.min_accuracy.limit"]) == 0.8
+    assert properties["modeltests.threshold.min_accuracy.held"] == "true"
     smoke = {p.get("name") for p in cases["availability[smoke]"].iter("property")}
     assert "modeltests.smoke_pass_rate" in smoke
+    assert "modeltests.threshold.min_smoke_pass_rate.held" in smoke
+
+
+def test_junitxml_says_which_threshold_failed(pytester: pytest.Pytester) -> None:
+    make_project(pytester, FAILING_SUITE.replace("    min_accuracy: 0.95\n", "    min_accuracy: "
+                                                 "0.95\n    slices:\n      - {name: film, "
+                                                 "column: topic, equals: film, "
+                                                 "min_accuracy: 0.5}\n"))
+    pytester.runpytest("suites/", "--junitxml=junit.xml").assert_outcomes(passed=1, failed=1,
+                                                                          warnings=1)
+    case = {c.get("name"): c for c in ET.parse(pytester.path / "junit.xml").iter("testcase")}
+    properties = {p.get("name"): p.get("value") for p in case["accuracy[dev]"].iter("property")}
+    assert properties["modeltests.threshold.min_accuracy.held"] == "false"
+    assert float(properties["modeltests.threshold.min_accuracy.limit"]) == 0.95
+    assert properties["modeltests.threshold.film.min_accuracy.held"] == "true"
+    assert float(properties["modeltests.threshold.film.min_accuracy.limit"]) == 0.5
 
 
 def _comparable(document: dict) -> dict:

@@ -85,7 +85,8 @@ def test_same_seed_same_attack_and_marked_examples(pytester: pytest.Pytester,
     assert {k: v for k, v in first["metrics"].items() if k not in timing} == \
         {k: v for k, v in second["metrics"].items() if k not in timing}
     assert first["examples"] == second["examples"]
-    assert first["metrics"]["examples_attacked"] == 8
+    assert first["metrics"]["examples"] == 8
+    assert first["metrics"]["examples_attacked"] == 8 - first["metrics"]["skipped"]
     example = first["examples"][0]
     assert "[[" in example["original"] and "[[" in example["perturbed"]
     assert example["before"] != example["predicted"]

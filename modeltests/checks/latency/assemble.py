@@ -47,6 +47,8 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
         "headline": current, "cold_start": run.cold_start.to_json(), "scaling": scaling,
         "memory": run.memory.to_json(), "baseline": comparison,
         "configs": [t.to_json() for t in run.timings],
+        "distribution": {"config": head.label, "mode": head.mode,
+                         **histogram(head.samples_ms)},
     }
     result.headline = _headline_text(result, head, run)
     return result
@@ -63,6 +65,19 @@ def headline_metrics(head: TimedConfig) -> tuple[dict[str, float], dict[str, tup
     if head.throughput_interval is not None:
         intervals["throughput"] = head.throughput_interval
     return metrics, intervals
+
+
+def histogram(samples_ms: list[float], bins: int = 24) -> dict[str, Any]:
+    """``{"edges_ms": [...], "counts": [...]}``: the distribution of the timed calls, small
+    enough for the report (the samples themselves can number thousands)."""
+    if not samples_ms:
+        return {"edges_ms": [], "counts": []}
+    low, high = min(samples_ms), max(samples_ms)
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for sample in samples_ms:
+        counts[min(bins - 1, int((sample - low) / width))] += 1
+    return {"edges_ms": [round(low + i * width, 4) for i in range(bins + 1)], "counts": counts}
 
 
 def _scaling(timings: list[TimedConfig], batch: int, mode: TimedMode) -> dict[str, Any] | None:

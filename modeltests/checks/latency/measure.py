@@ -64,8 +64,9 @@ def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdap
         import torch
 
         torch.cuda.reset_peak_memory_stats()
+    sweep = [(config, mode) for config in configs for mode in modes]
     timings = [time_config(config, mode, adapter, timer, params, threads, device)
-               for config in configs for mode in modes]
+               for config, mode in context.progress(sweep, "timing configurations")]
     memory = measure_memory(adapter, configs[-1], device, modes[0])
     return LatencyRun(device=device, threads=threads, modes=modes, configs=configs,
                       timings=timings, memory=memory, warnings=warnings,

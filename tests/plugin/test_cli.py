@@ -1,0 +1,136 @@
+"""The ``modeltests`` command: ``validate`` (every problem located, no model, no torch),
+``report`` (re-render), ``compare`` (what changed between runs) and ``init --no-measure``
+(a starter suite from a model's config and a data file). ``init`` with its measured run is in
+``tests/real/test_cli_init.py``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .helpers import CALLABLE_HEAD, PASSING_SUITE, make_project, write_suite
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+BAD = CALLABLE_HEAD + """  - kind: acuracy
+    dataset: dev
+  - kind: accuracy
+    dataset: dev
+    slices:
+      - {name: mobile, column: source, equals: app}
+  - kind: invariance
+    dataset: dev
+    perturbations: [typos]
+    min_pass_rate: 1.5
+"""
+
+VALIDATE = """
+import sys
+from modeltests.cli import main
+code = main(["validate", *sys.argv[1:]])
+heavy = sorted(m for m in ("torch", "transformers", "textattack") if m in sys.modules)
+print("heavy modules imported:", heavy)
+raise SystemExit(code)
+"""
+
+
+def _modeltests(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPOSITORY), str(cwd)]))
+    return subprocess.run([sys.executable, "-m", "modeltests", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_validate_reports_every_problem_without_importing_torch(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    write_suite(pytester, "suites/bad.yaml", BAD)
+    env = dict(os.environ, PYTHONPATH=str(REPOSITORY))
+    done = subprocess.run([sys.executable, "-c", VALIDATE, "suites/"], cwd=pytester.path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        "suites/bad.yaml:9: checks[0].kind: unknown check kind 'acuracy'; did you mean "
+        "'accuracy'? (allowed: accuracy, availability, behavior, directional, invariance, "
+        "latency, property_search, pruning, quantization, robustness)",
+        "suites/bad.yaml:18: checks[2].min_pass_rate: must be a number in [0, 1] (got 1.5)",
+        "suites/bad.yaml:14: slice 'mobile': column 'source' not in dataset 'dev' (columns: "
+        "text, label, topic)",
+        "modeltests: 2 suite(s), 5 check(s): 3 problem(s)",
+        "heavy modules imported: []",
+    ]
+
+
+def test_validate_passes_a_good_suite(pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    done = _modeltests(pytester.path, "validate", "suites/sentiment.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["modeltests: 1 suite(s), 2 check(s): no problems"]
+
+
+def test_report_rerenders_the_html_of_a_results_file(pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    pytester.runpytest("suites/", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    done = _modeltests(pytester.path, "report", "reports/modeltests.json", "-o", "again.html")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "modeltests: wrote again.html\n"
+    html = (pytester.path / "again.html").read_text()
+    assert "accuracy[dev]" in html and "Confusion matrix" in html
+    missing = _modeltests(pytester.path, "report", "nothing.json")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("modeltests: error: cannot read nothing.json:")
+
+
+def test_compare_says_what_changed_between_two_runs(pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "a.json")
+    (pytester.path / "suites" / "sentiment.yaml").write_text(
+        PASSING_SUITE.replace("min_accuracy: 0.8", "min_accuracy: 0.9"))
+    pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "b.json")
+    done = _modeltests(pytester.path, "compare", "a.json", "b.json")
+    assert done.returncode == 1, done.stderr  # a check that passed fails now
+    lines = done.stdout.splitlines()
+    assert lines[:5] == [
+        "modeltests: A = a.json, B = b.json",
+        "setup: no change",
+        "verdicts:",
+        "  suites/sentiment.yaml::accuracy[dev]: passed -> failed",
+        "  suites/sentiment.yaml::accuracy[dev]: min_accuracy no longer holds (0.875 -> 0.875, "
+        "limit 0.900)",
+    ]
+    assert "metrics beyond noise (95% intervals): no change" in lines
+
+
+def test_init_writes_a_starter_suite_from_config_and_data(pytester: pytest.Pytester) -> None:
+    model = pytester.mkdir("my-model")
+    (model / "config.json").write_text(json.dumps({"id2label": {"0": "NEG", "1": "POS"}}))
+    (pytester.path / "reviews.csv").write_text(
+        "id,review,stars\n" + "".join(f"{i},a {'good' if i % 2 else 'bad'} film number {i},"
+                                      f"{i % 2}\n" for i in range(40)))
+    done = _modeltests(pytester.path, "init", "my-model", "reviews.csv", "--no-measure")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "modeltests: labels of my-model: NEG, POS",
+        "modeltests: reviews.csv: text column 'review', label column 'stars', label_map "
+        "{0: 'NEG', 1: 'POS'}",
+        "modeltests: wrote suites/my-model.yaml; run it with: pytest suites/my-model.yaml",
+    ]
+    text = (pytester.path / "suites" / "my-model.yaml").read_text()
+    assert "  path: ../my-model\n" in text and "    path: ../reviews.csv\n" in text
+    assert "    text_column: review\n    label_column: stars\n" in text
+    assert "    label_map: {0: NEG, 1: POS}\n" in text
+    kinds = {"availability", "accuracy", "robustness", "invariance", "property_search",
+             "quantization", "pruning", "directional", "behavior", "latency"}
+    assert all(f"- kind: {kind}\n" in text for kind in kinds)
+    assert "  # - kind: directional\n" in text  # needs the meaning of the labels: commented
+    validated = _modeltests(pytester.path, "validate", "suites/my-model.yaml")
+    assert validated.returncode == 0, validated.stdout
+    again = _modeltests(pytester.path, "init", "my-model", "reviews.csv", "--no-measure")
+    assert again.returncode == 2
+    assert "suites/my-model.yaml exists: choose another path with -o" in again.stderr

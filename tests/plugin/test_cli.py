@@ -58,7 +58,7 @@ def test_validate_reports_every_problem_without_importing_torch(
     assert done.stdout.splitlines() == [
         "suites/bad.yaml:9: checks[0].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? (allowed: accuracy, availability, behavior, directional, invariance, "
-        "latency, property_search, pruning, quantization, robustness)",
+        "latency, property_search, pruning, quantization, regression, robustness)",
         "suites/bad.yaml:18: checks[2].min_pass_rate: must be a number in [0, 1] (got 1.5)",
         "suites/bad.yaml:14: slice 'mobile': column 'source' not in dataset 'dev' (columns: "
         "text, label, topic)",
@@ -91,7 +91,7 @@ def test_compare_says_what_changed_between_two_runs(pytester: pytest.Pytester) -
     make_project(pytester)
     pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "a.json")
     (pytester.path / "suites" / "sentiment.yaml").write_text(
-        PASSING_SUITE.replace("min_accuracy: 0.8", "min_accuracy: 0.9"))
+        PASSING_SUITE.replace("min_accuracy: 0.5", "min_accuracy: 0.9"))
     pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "b.json")
     done = _modeltests(pytester.path, "compare", "a.json", "b.json")
     assert done.returncode == 1, done.stderr  # a check that passed fails now

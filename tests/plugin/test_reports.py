@@ -115,7 +115,7 @@ def test_junitxml_carries_metrics_as_properties(pytester: pytest.Pytester) -> No
     properties = {p.get("name"): p.get("value") for p in cases["accuracy[dev]"].iter("property")}
     assert float(properties["modeltests.accuracy"]) == pytest.approx(0.875)
     assert "modeltests.f1_macro" in properties
-    assert float(properties["modeltests.threshold.min_accuracy.limit"]) == 0.8
+    assert float(properties["modeltests.threshold.min_accuracy.limit"]) == 0.5
     assert properties["modeltests.threshold.min_accuracy.held"] == "true"
     smoke = {p.get("name") for p in cases["availability[smoke]"].iter("property")}
     assert "modeltests.smoke_pass_rate" in smoke

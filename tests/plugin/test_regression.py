@@ -159,3 +159,29 @@ def test_flip_rate_limit_outside_zero_one(pytester: pytest.Pytester, value: str)
         f"[[]0, 1] (got {value})",
     ])
     result.assert_outcomes(errors=1)
+
+
+def test_every_gated_metric_names_its_interval_method_under_bound(pytester: pytest.Pytester
+                                                                  ) -> None:
+    """``gate: bound`` applies to every regression limit (none is a configuration error), and
+    each threshold in the JSON records how its interval was computed."""
+    result = run_suite(pytester, """  - kind: regression
+    dataset: dev
+    baseline: production
+    gate: bound
+    max_accuracy_drop: 0.5
+    max_negative_flip_rate: 0.6
+    min_agreement: 0.1
+""")
+    result.assert_outcomes(passed=1)
+    entry = checks_by_nodeid(read_report(pytester))[NODE]
+    methods = {t["metric"]: t["interval_method"] for t in entry["thresholds"]}
+    assert methods == {"accuracy_drop": "newcombe", "negative_flip_rate": "wilson",
+                       "agreement": "wilson"}
+    assert all(t["decided_by"] == "bound" for t in entry["thresholds"])
+    # Probabilities from both models: mean KL with a bootstrap interval around it.
+    low, high = entry["intervals"]["mean_kl"]
+    assert low <= entry["metrics"]["mean_kl"] <= high
+    low, high = entry["intervals"]["relative_accuracy"]
+    assert entry["metrics"]["relative_accuracy"] == pytest.approx(7 / 6)
+    assert low <= 7 / 6 <= high

@@ -232,6 +232,9 @@ class CheckResult:
     waived: dict[str, str] = field(default_factory=dict)
     """Declared thresholds that do not apply to this run, by metric, with the reason (e.g. the
     suite turned that measurement off); every other declared threshold gates."""
+    torch_threads: int | None = None
+    """torch's intra-op threads the check ran with: set by a check that pins its own (latency's
+    ``threads:``); otherwise the runner reads them after the check (None without torch)."""
 
     @property
     def passed(self) -> bool:

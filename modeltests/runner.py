@@ -138,6 +138,10 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
     if not isinstance(result, CheckResult):
         raise TypeError(f"check kind {kind.name!r} returned {type(result).__name__}, "
                         "not a CheckResult")
+    if result.torch_threads is None:
+        from modeltests.timing import current_torch_threads
+
+        result.torch_threads = current_torch_threads()
     if result.skip_reason is None:
         gate_declared_thresholds(entry.params, result, context.gate)
         refuse_empty(result)

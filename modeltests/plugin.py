@@ -11,8 +11,8 @@ import re
 import signal
 import threading
 import time
-from pathlib import Path
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any, ContextManager, Generator
 
 import pytest
@@ -47,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "'fail' fails it in every check (default: the ini value, else gate)")
     group.addoption("--modeltests-no-reports", action="store_true", default=False,
                     help="write neither the JSON results nor the HTML report")
+    group.addoption("--modeltests-save-predictions", metavar="DIR", default=None,
+                    help="save every whole-dataset prediction as Parquet under DIR, for a "
+                    "later run's regression check (baseline_predictions:)")
     parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
                   help="directory names whose YAML files are collected as suites")
     parser.addini("modeltests_undecided", default="gate",
@@ -71,7 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     suspend = capture.global_and_fixture_disabled if capture is not None else None
     runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
                       undecided=_undecided_policy(config),
-                      progress=LineProgress(PytestTerminal(config)))
+                      progress=LineProgress(PytestTerminal(config)),
+                      save_predictions=_save_predictions_dir(config))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -79,6 +83,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+def _save_predictions_dir(config: pytest.Config) -> Path | None:
+    option = config.getoption("modeltests_save_predictions")
+    if not option:
+        return None
+    return (config.invocation_params.dir / Path(option).expanduser()).resolve()
 
 
 def _undecided_policy(config: pytest.Config) -> str:

@@ -107,6 +107,8 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
         dataset = runtime.dataset(suite, name)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
+    if kind.prepare is not None and entry.params is not None:
+        kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
 
 
 def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,

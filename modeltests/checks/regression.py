@@ -19,9 +19,10 @@ chance of calling a slice regressed on noise, which is what the adjusted p answe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic.config import JsonDict
 
 from modeltests.checks.compression import aligned
@@ -61,9 +62,13 @@ class RegressionParams(CheckParams):
 
     kind: str = "regression"
     dataset: str = Field(description="Name of a labelled dataset under 'datasets:'.")
-    baseline: str = Field(description="Name of the model to compare with (e.g. the one in "
-                                      "production) under 'models:'.",
-                          json_schema_extra=MODEL_REFERENCE)
+    baseline: str | None = Field(default=None, description="Name of the model to compare "
+                                 "with (e.g. the one in production) under 'models:'.",
+                                 json_schema_extra=MODEL_REFERENCE)
+    baseline_predictions: str | None = Field(
+        default=None, description="A Parquet file of predictions saved by an earlier run "
+        "(--modeltests-save-predictions DIR) on this same dataset, relative to the suite: the "
+        "baseline without loading its model. Give either this or 'baseline'.")
     max_accuracy_drop: float | None = threshold(
         "Largest accuracy loss (baseline - candidate), e.g. 0.01.", ge=-1, le=1)
     max_negative_flip_rate: float | None = threshold(
@@ -72,8 +77,15 @@ class RegressionParams(CheckParams):
                                             ge=0, le=1)
     slices: list[RegressionSlice] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _one_baseline(self) -> RegressionParams:
+        if (self.baseline is None) == (self.baseline_predictions is None):
+            raise ValueError("give exactly one of 'baseline' (a model under 'models:') and "
+                             "'baseline_predictions' (a saved predictions file)")
+        return self
+
     def label(self, index: int) -> str:
-        return self.name or self.baseline
+        return self.name or self.baseline or Path(self.baseline_predictions or "saved").stem
 
 
 def run_regression(context: CheckContext, params: RegressionParams) -> CheckResult:
@@ -86,7 +98,7 @@ def run_regression(context: CheckContext, params: RegressionParams) -> CheckResu
     paired = paired_metrics(dataset.labels, baseline, candidate, context.seed, NAMES)
     result = CheckResult(metrics=paired.metrics, sample_size=len(dataset),
                          intervals=paired.intervals, interval_methods=paired.methods,
-                         details={"baseline": f"models.{params.baseline}", **paired.counts})
+                         details={"baseline": _baseline_name(params), **paired.counts})
     result.thresholds = context.evaluate(paired.metrics, paired.intervals,
                                          methods=paired.methods)
     result.warn_unresolved(result.thresholds, len(dataset))
@@ -103,9 +115,29 @@ def run_regression(context: CheckContext, params: RegressionParams) -> CheckResu
 
 def _baseline_predictions(context: CheckContext, params: RegressionParams,
                           label_names: list[str]) -> Predictions:
+    if params.baseline_predictions is not None:
+        from modeltests.saved_predictions import load_predictions
+
+        where = context.location("baseline_predictions")
+        saved = load_predictions(context.resolve_path(params.baseline_predictions),
+                                 context.dataset(params.dataset),
+                                 f"{where}: checks[{context.identity.index}].baseline_predictions")
+        return aligned(saved, label_names, where)
     # The runner refused a baseline with other label names before the check ran (setup).
     return aligned(context.predictions(params.dataset, params.baseline), label_names,
                    context.location("baseline"))
+
+
+def prepare_regression(context: CheckContext, params: RegressionParams) -> None:
+    """Before the check: saved baseline predictions exist and were made on this dataset."""
+    if params.baseline_predictions is not None:
+        _baseline_predictions(context, params, context.model().labels)
+
+
+def _baseline_name(params: RegressionParams) -> str:
+    if params.baseline_predictions is not None:
+        return f"saved predictions {params.baseline_predictions}"
+    return f"models.{params.baseline}"
 
 
 def negative_flips(truth: list[str], baseline: Predictions, candidate: Predictions) -> list[int]:
@@ -193,4 +225,5 @@ def _holm(entries: list[dict[str, Any]], result: CheckResult) -> None:
 
 
 CHECK_KINDS = [CheckKind("regression", RegressionParams, run_regression,
-                         "candidate vs baseline model: accuracy drop, flips, McNemar, slices")]
+                         "candidate vs baseline model: accuracy drop, flips, McNemar, slices",
+                         prepare=prepare_regression)]

@@ -42,9 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--modeltests-html", metavar="PATH", default=None,
                     help="write the HTML report here (default: reports/modeltests.html)")
     group.addoption("--modeltests-undecided", choices=("gate", "fail"), default=None,
-                    help="a threshold whose 95%% interval contains its limit: 'gate' lets each "
-                    "check's gate decide (estimate: the point estimate; bound: it fails), "
-                    "'fail' fails it in every check (default: the ini value, else gate)")
+                    help="a threshold whose 95%% interval contains its limit: 'fail' fails it "
+                    "(the default: the ini value, else fail), 'gate' lets each check's gate "
+                    "decide (estimate: the point estimate; bound: it fails)")
     group.addoption("--modeltests-no-reports", action="store_true", default=False,
                     help="write neither the JSON results nor the HTML report")
     group.addoption("--modeltests-save-predictions", metavar="DIR", default=None,
@@ -52,8 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "later run's regression check (baseline_predictions:)")
     parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
                   help="directory names whose YAML files are collected as suites")
-    parser.addini("modeltests_undecided", default="gate",
-                  help="what an undecided threshold means: gate (default) or fail")
+    parser.addini("modeltests_undecided", default="fail",
+                  help="what an undecided threshold means: fail (default) or gate")
     parser.addini("modeltests_json", default="reports/modeltests.json",
                   help="default path of the JSON results")
     parser.addini("modeltests_html", default="reports/modeltests.html",

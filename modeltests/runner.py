@@ -149,9 +149,9 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
         refuse_empty(result)
         _refuse_unboundable(context, result)
         if runtime.undecided == "fail":
+            # Its message already reads "..., but undecided: it does not pass".
             for threshold in result.undecided():
                 threshold.passed = False
-                threshold.note = threshold.note or "undecided: fails under undecided=fail"
     return result
 
 

@@ -34,9 +34,10 @@ class Runtime:
     registry: Registry
     rootdir: Path
     suspend_capture: Callable[[], ContextManager[Any]] | None = None
-    undecided: str = "gate"
-    """What a threshold the sample cannot decide means: ``gate`` (each check's gate decides) or
-    ``fail`` (it fails everywhere; ``--modeltests-undecided=fail``)."""
+    undecided: str = "fail"
+    """What a threshold the sample cannot decide means: ``fail`` (the default: it fails, as a
+    release gate must not pass on a coin flip) or ``gate`` (each check's ``gate`` decides:
+    ``estimate`` by the measured value; ``--modeltests-undecided=gate``)."""
     redactor: Redactor = field(default_factory=Redactor)
     """Secrets the adapters read from the environment; every report masks them."""
     progress: Progress = field(default_factory=Silent)

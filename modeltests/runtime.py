@@ -46,6 +46,9 @@ class Runtime:
     """Where whole-dataset predictions are saved as Parquet (``--modeltests-save-predictions``),
     for a later run's ``regression`` ``baseline_predictions:``; None saves nothing."""
     saved_files: list[Path] = field(default_factory=list)
+    executor_facts: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per dataset predicted by another executor than this process (``executor:
+    ray``): rows, blocks, workers, seconds per stage (the JSON report's ``run.executors``)."""
     _suites: dict[Path, Suite] = field(default_factory=dict)
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _datasets: dict[tuple[str, str], Dataset] = field(default_factory=dict)
@@ -176,8 +179,11 @@ class Runtime:
         if key not in self._predictions:
             adapter = self.model(suite, model)
             check_labels_known(dataset, adapter.labels, suite.location("datasets", dataset_name))
-            predictions = self.run_model(adapter, dataset.texts, suite.location("model"),
-                                         f"{dataset_name}: predicting")
+            if suite.datasets[dataset_name].executor == "ray":
+                predictions = self._predict_on_ray(suite, dataset_name, params, model)
+            else:
+                predictions = self.run_model(adapter, dataset.texts, suite.location("model"),
+                                             f"{dataset_name}: predicting")
             self._predictions[key] = predictions
             if self.save_predictions is not None:
                 self._save(suite, dataset, predictions, params, adapter, model)
@@ -185,6 +191,36 @@ class Runtime:
             for row, text in enumerate(dataset.texts):
                 rows.setdefault(text, (predictions, row))
         return self._predictions[key]
+
+    def _predict_on_ray(self, suite: Suite, dataset_name: str, params: AdapterParams,
+                        model: str | None) -> Predictions:
+        """The dataset's predictions computed by Ray actors (:mod:`modeltests.ray_executor`),
+        each loading the same ``model:`` as this process; validated like a local answer."""
+        from modeltests import ray_executor
+        from modeltests.suite.schema import RayOptions
+
+        _, key_path = self.model_params(suite, model)
+        adapter = self.model(suite, model)
+        kind = self.registry.get_adapter(params.adapter)
+        assert kind is not None  # the model loaded with it
+        builtins = {name: build for name in self.registry.builtin_model_names
+                    if (build := self.registry.builtin_model(name)) is not None}
+        recipe = ray_executor.ModelRecipe(kind, params, suite.base_dir, self.rootdir,
+                                          suite.location(*key_path), key_path, builtins,
+                                          tuple(adapter.labels))
+        spec = suite.datasets[dataset_name]
+        location = suite.location("datasets", dataset_name, "executor")
+        texts = self.dataset(suite, dataset_name).texts
+        self._used.add(id(adapter))
+        with self._capture_suspended():
+            predictions, facts = ray_executor.predict(recipe, texts, spec.ray or RayOptions(),
+                                                      location)
+        try:
+            validate_predictions(predictions, texts, adapter.labels)
+        except ModelTestsError as exc:
+            raise _prefixed(exc, location) from None
+        self.executor_facts.append({"suite": suite.shown_path, "dataset": dataset_name, **facts})
+        return predictions
 
     def _save(self, suite: Suite, dataset: Dataset, predictions: Predictions,
               params: AdapterParams, adapter: ModelAdapter, model: str | None) -> None:

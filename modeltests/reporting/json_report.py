@@ -49,6 +49,7 @@ def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[
             "models": facts["models"],
             "datasets": facts["datasets"],
             "fingerprint": run_fingerprint(facts),
+            **({"executors": facts["executors"]} if facts.get("executors") else {}),
         },
         "summary": collector.counts(),
         "checks": collector.ordered(),
@@ -70,6 +71,7 @@ def run_facts(runtime: Runtime) -> RunFacts:
         "models": _models(runtime),
         "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
                      for suite, dataset in runtime.loaded_datasets()],
+        "executors": list(runtime.executor_facts),
     })
 
 
@@ -78,7 +80,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
     (the first load), devices and seeds are united, and the environment takes the facts only a
     process that ran models knows (torch's threads, CUDA) from the first that has them."""
     merged: RunFacts = {"environment": {}, "devices": [], "seeds": {}, "suites": {},
-                        "models": [], "datasets": []}
+                        "models": [], "datasets": [], "executors": []}
     seen: set[str] = set()
     for part in parts:
         for key, value in part["environment"].items():
@@ -92,6 +94,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
             if identity not in seen:
                 seen.add(identity)
                 merged["models"].append(model)
+        merged["executors"].extend(part.get("executors", []))
         for dataset in part.get("datasets", []):
             if dataset not in merged["datasets"]:
                 merged["datasets"].append(dataset)

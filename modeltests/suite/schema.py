@@ -9,9 +9,30 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modeltests.result import GateMode
+
+
+class RayOptions(BaseModel):
+    """Where and how ``executor: ray`` runs a dataset's predictions (see the README's "Past one
+    machine: Ray")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str | None = Field(
+        default=None, description="'local' starts a Ray cluster in this process; 'auto' joins the "
+        "cluster started on this machine; 'HOST:PORT' or 'ray://HOST:10001' an existing one. "
+        "Unset: $RAY_ADDRESS, else 'local'.")
+    workers: int = Field(default=2, ge=1, le=4096,
+                         description="Actors, each with its own copy of the model.")
+    cpus_per_worker: float = Field(default=1.0, gt=0, description="CPUs Ray reserves per actor.")
+    batch_rows: int = Field(default=1024, ge=1, description="Texts per Ray Data batch (the "
+                            "model still runs them in its own batch_size).")
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=600, description="How long to try "
+                                     "reaching a cluster's address before the check errors.")
+    runtime_env: dict[str, Any] | None = Field(
+        default=None, description="Ray runtime_env for the workers (pip, env_vars, working_dir).")
 
 
 class DatasetSpec(BaseModel):
@@ -33,6 +54,16 @@ class DatasetSpec(BaseModel):
     unlabelled: Literal["error", "drop"] = Field(
         default="error", description="Rows without a label: 'error' names them, 'drop' leaves "
         "them out (the count is in the report).")
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Who computes whole-dataset predictions: 'local' (this "
+        "process) or 'ray' (actors of a Ray cluster, each loading the model once).")
+    ray: RayOptions | None = Field(default=None, description="Options of executor: ray.")
+
+    @model_validator(mode="after")
+    def _ray_options_need_ray(self) -> DatasetSpec:
+        if self.ray is not None and self.executor != "ray":
+            raise ValueError("'ray' options need 'executor: ray'")
+        return self
 
     @field_validator("label_map", mode="before")
     @classmethod

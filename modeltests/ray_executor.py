@@ -1,0 +1,225 @@
+"""Whole-dataset predictions on a Ray cluster (``executor: ray`` on a dataset).
+
+The texts go through Ray Data ``map_batches`` to a pool of actors; each actor rebuilds the
+model ONCE from the suite's own ``model:`` parameters with the same adapter kind (so the same
+tokenizer, truncation and token-aware batching), and every row carries its index so the
+answer comes back in dataset order, whatever order the actors finish in. A row missing or
+doubled is an error, never a partial result. Ray is imported inside functions: a run that
+never asks for it never loads it (``pip install 'modeltests[ray]'`` adds it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from modeltests.adapters.base import AdapterKind, AdapterParams, LoadContext, Predictions
+from modeltests.errors import ModelLoadError, ModelPredictError, ModelTestsError
+from modeltests.suite.schema import RayOptions
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import numpy as np
+
+INSTALL_HINT = "pip install 'modeltests[ray]'"
+RETRIES = 2
+"""A killed actor is restarted, and its batch run again, this many times; after that the run
+errors (Ray Data's default, -1, would retry a crashing model forever)."""
+
+
+class RayExecutorError(ModelPredictError):
+    """The Ray cluster could not be reached or the run on it failed."""
+
+
+@dataclass(frozen=True)
+class ModelRecipe:
+    """What an actor needs to load the same model as this process: the adapter kind, the
+    suite's ``model:`` parameters and the paths they resolve against (picklable)."""
+
+    kind: AdapterKind[Any]
+    params: AdapterParams
+    base_dir: Path
+    rootdir: Path
+    location: str
+    key_path: tuple[str, ...]
+    builtins: dict[str, Callable[[], Path]]
+    labels: tuple[str, ...]
+
+    def load(self) -> Any:
+        context = LoadContext(base_dir=self.base_dir, rootdir=self.rootdir,
+                              location=self.location, key_path=self.key_path,
+                              builtin_model=self._builtin, builtin_names=tuple(self.builtins))
+        adapter = self.kind.load(self.params, context)
+        if self.params.labels is not None:
+            adapter.labels = list(self.params.labels)
+        return adapter
+
+    def _builtin(self, name: str) -> Path:
+        if name not in self.builtins:
+            raise ModelLoadError(f"unknown built-in model 'builtin:{name}'")
+        return self.builtins[name]()
+
+
+def require_ray(location: str) -> ModuleType:
+    """The ``ray`` module, or an error naming the extra that installs it."""
+    try:
+        import ray
+    except ImportError:
+        raise RayExecutorError(f"{location}: executor: ray needs Ray, which is not installed: "
+                               f"{INSTALL_HINT}") from None
+    return ray
+
+
+def connect(options: RayOptions, location: str) -> str:
+    """Join (or start) the cluster ``options`` name; returns the address used. A cluster this
+    process already joined is reused as it is."""
+    ray = require_ray(location)
+    if ray.is_initialized():
+        return "already connected"
+    address = options.address or os.environ.get("RAY_ADDRESS") or "local"
+    if address == "local":
+        ray.init(num_cpus=max(1, int(options.workers * options.cpus_per_worker + 0.999)),
+                 include_dashboard=False, log_to_driver=False,
+                 runtime_env=options.runtime_env)
+        return address
+    _probe(address, options.connect_timeout_s, location)
+    try:
+        ray.init(address=address, runtime_env=options.runtime_env, log_to_driver=False)
+    except Exception as exc:  # ConnectionError, RuntimeError, grpc errors: the user needs why
+        raise RayExecutorError(f"{location}: cannot connect to the Ray cluster at {address!r}: "
+                               f"{type(exc).__name__}: {_first_line(exc)}") from None
+    return address
+
+
+def _probe(address: str, timeout_s: float, location: str) -> None:
+    """Fail fast (within ``timeout_s``) on an address nothing listens at: ``ray.init`` itself
+    may wait minutes for a cluster that is not there."""
+    if address == "auto":
+        return  # ray.init finds (or not) the local cluster's address file at once
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayExecutorError(f"{location}: ray.address {address!r} is not 'local', 'auto', "
+                               "'HOST:PORT' or 'ray://HOST:PORT'")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RayExecutorError(f"{location}: cannot reach the Ray cluster at {address!r} "
+                               f"within {timeout_s:g} s: {exc}") from None
+
+
+class _Predictor:
+    """A Ray Data actor: loads the model once, then predicts batch after batch."""
+
+    def __init__(self, recipe: ModelRecipe) -> None:
+        try:
+            self.adapter = recipe.load()
+        except Exception as exc:  # sent back to the driver as the cause of the failure
+            raise ModelLoadError(f"model failed to load on Ray worker {socket.gethostname()} "
+                                 f"(pid {os.getpid()}): {type(exc).__name__}: {exc}") from None
+        if tuple(self.adapter.labels) != recipe.labels:
+            raise ModelLoadError(f"the model loaded on Ray worker {socket.gethostname()} has "
+                                 f"labels {self.adapter.labels}, this process's has "
+                                 f"{list(recipe.labels)}: workers read another model")
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        predictions = self.adapter.predict([str(t) for t in batch["text"]])
+        out = {"row": batch["row"], "label": np.asarray(predictions.labels, dtype=object),
+               "worker": np.asarray([self.worker] * len(batch["row"]), dtype=object)}
+        if predictions.probabilities is not None:
+            out["probs"] = np.asarray(predictions.probabilities, dtype=np.float64)
+        return out
+
+
+def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, location: str
+            ) -> tuple[Predictions, dict[str, Any]]:
+    """Predictions of ``recipe``'s model on ``texts`` computed by Ray actors, in the order of
+    ``texts``, and the facts of the run (rows, blocks, workers, seconds per stage)."""
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    address = connect(options, location)
+    stages["connect"] = time.perf_counter() - started
+    ray = require_ray(location)
+    import ray.data
+
+    mark = time.perf_counter()
+    with warnings.catch_warnings():  # Ray's own deprecations, raised on first use
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ray.data.DataContext.get_current().enable_progress_bars = False
+    items = [{"row": row, "text": text} for row, text in enumerate(texts)]
+    blocks = max(options.workers, -(-len(items) // options.batch_rows))
+    source = ray.data.from_items(items, override_num_blocks=blocks)
+    stages["dataset"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            # Ray 2.60 names no parameter for max_restarts / max_task_retries other than the
+            # deprecated **ray_remote_args (pinned <2.61 in the extra).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            output = source.map_batches(
+                _Predictor, fn_constructor_args=(recipe,), batch_size=options.batch_rows,
+                batch_format="numpy", concurrency=options.workers,
+                num_cpus=options.cpus_per_worker, max_restarts=RETRIES,
+                max_task_retries=RETRIES, runtime_env=options.runtime_env)
+        parts = list(output.iter_batches(batch_format="numpy", batch_size=None))
+    except Exception as exc:  # a RayTaskError wraps the worker's own exception
+        raise RayExecutorError(f"{location}: prediction on Ray ({address}) failed: "
+                               f"{_cause(exc)}") from None
+    stages["predict"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    predictions, workers = _assemble(parts, len(texts), recipe.labels, location)
+    stages["assemble"] = time.perf_counter() - mark
+    facts = {"executor": "ray", "address": address, "rows": len(texts), "blocks": blocks,
+             "batch_rows": options.batch_rows, "workers_requested": options.workers,
+             "workers_answered": len(workers), "cluster_cpus": ray.cluster_resources().get("CPU"),
+             "seconds": {k: round(v, 3) for k, v in stages.items()}}
+    return predictions, facts
+
+
+def _assemble(parts: list[dict[str, Any]], rows: int, labels: Sequence[str], location: str
+              ) -> tuple[Predictions, set[str]]:
+    """The batches the actors returned, as one :class:`Predictions` in row order; every row
+    must be there exactly once."""
+    import numpy as np
+
+    parts = [p for p in parts if len(p["row"])]
+    if not parts:
+        return Predictions.from_labels([], labels), set()
+    index = np.concatenate([p["row"] for p in parts]).astype(np.int64)
+    if len(index) != rows or not np.array_equal(np.sort(index), np.arange(rows)):
+        raise RayExecutorError(f"{location}: Ray returned {len(index)} predictions "
+                               f"({len(np.unique(index))} distinct rows) for {rows} texts")
+    order = np.argsort(index, kind="stable")
+    predicted = np.concatenate([p["label"] for p in parts])[order]
+    workers = {str(w) for p in parts for w in p["worker"]}
+    if all("probs" in p for p in parts):
+        matrix = np.concatenate([np.asarray(p["probs"]) for p in parts])[order]
+        return Predictions([str(x) for x in predicted], list(labels), matrix), workers
+    return Predictions.from_labels([str(x) for x in predicted], labels), workers
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost error a Ray failure carries, on one line (no remote traceback)."""
+    cause: BaseException = exc
+    for _ in range(10):
+        inner = getattr(cause, "cause", None) or cause.__cause__
+        if inner is None or inner is cause:
+            break
+        cause = inner
+    if isinstance(cause, ModelTestsError):
+        return _first_line(cause)
+    return f"{type(cause).__name__}: {_first_line(cause)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

@@ -32,6 +32,9 @@ RETRIES = 2
 """A killed actor is restarted, and its batch run again, this many times; after that the run
 errors (Ray Data's default, -1, would retry a crashing model forever)."""
 
+_JOINED: dict[str, str] = {}
+"""The address this process joined (one cluster per process, as Ray allows)."""
+
 
 class RayExecutorError(ModelPredictError):
     """The Ray cluster could not be reached or the run on it failed."""
@@ -81,19 +84,21 @@ def connect(options: RayOptions, location: str) -> str:
     process already joined is reused as it is."""
     ray = require_ray(location)
     if ray.is_initialized():
-        return "already connected"
+        return _JOINED.get("address", "joined before modeltests")
     address = options.address or os.environ.get("RAY_ADDRESS") or "local"
     if address == "local":
         ray.init(num_cpus=max(1, int(options.workers * options.cpus_per_worker + 0.999)),
                  include_dashboard=False, log_to_driver=False,
                  runtime_env=options.runtime_env)
-        return address
-    _probe(address, options.connect_timeout_s, location)
-    try:
-        ray.init(address=address, runtime_env=options.runtime_env, log_to_driver=False)
-    except Exception as exc:  # ConnectionError, RuntimeError, grpc errors: the user needs why
-        raise RayExecutorError(f"{location}: cannot connect to the Ray cluster at {address!r}: "
-                               f"{type(exc).__name__}: {_first_line(exc)}") from None
+    else:
+        _probe(address, options.connect_timeout_s, location)
+        try:
+            ray.init(address=address, runtime_env=options.runtime_env, log_to_driver=False)
+        except Exception as exc:  # ConnectionError, RuntimeError, grpc errors: say why
+            raise RayExecutorError(f"{location}: cannot connect to the Ray cluster at "
+                                   f"{address!r}: {type(exc).__name__}: {_first_line(exc)}"
+                                   ) from None
+    _JOINED["address"] = address
     return address
 
 
@@ -140,13 +145,14 @@ class _Predictor:
         return out
 
 
-def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, location: str
-            ) -> tuple[Predictions, dict[str, Any]]:
+def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, location: str,
+            address_location: str | None = None) -> tuple[Predictions, dict[str, Any]]:
     """Predictions of ``recipe``'s model on ``texts`` computed by Ray actors, in the order of
-    ``texts``, and the facts of the run (rows, blocks, workers, seconds per stage)."""
+    ``texts``, and the facts of the run (rows, blocks, workers, seconds per stage). Errors are
+    prefixed by ``location`` (``address_location`` for those about the address)."""
     stages: dict[str, float] = {}
     started = time.perf_counter()
-    address = connect(options, location)
+    address = connect(options, address_location or location)
     stages["connect"] = time.perf_counter() - started
     ray = require_ray(location)
     import ray.data

@@ -107,6 +107,10 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
         dataset = runtime.dataset(suite, name)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
+            if suite.datasets[name].executor != "local":
+                # The cluster works at setup: an unreachable cluster or a crashed worker is an
+                # ERROR in the run, not a verdict on the model.
+                runtime.predictions(suite, name)
     if kind.prepare is not None and entry.params is not None:
         kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
 

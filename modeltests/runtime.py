@@ -209,12 +209,14 @@ class Runtime:
                                           suite.location(*key_path), key_path, builtins,
                                           tuple(adapter.labels))
         spec = suite.datasets[dataset_name]
-        location = suite.location("datasets", dataset_name, "executor")
+        location = suite.location("datasets", dataset_name, "ray" if spec.ray else "executor")
+        address_at = suite.location("datasets", dataset_name, "ray", "address") \
+            if spec.ray and spec.ray.address else location
         texts = self.dataset(suite, dataset_name).texts
         self._used.add(id(adapter))
         with self._capture_suspended():
             predictions, facts = ray_executor.predict(recipe, texts, spec.ray or RayOptions(),
-                                                      location)
+                                                      location, address_at)
         try:
             validate_predictions(predictions, texts, adapter.labels)
         except ModelTestsError as exc:

@@ -1,0 +1,69 @@
+"""``executor: ray`` given bad input: each mistake is one located ERROR naming what to do, found
+fast, without starting a cluster (the real cluster runs in tests/real/test_ray_real.py)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from .helpers import CALLABLE_MODEL, lit, run_suite_text
+
+HEAD = CALLABLE_MODEL + "    executor: ray\n"
+
+
+def _suite(ray_options: str = "") -> str:
+    return HEAD + ray_options + "checks:\n  - kind: accuracy\n    dataset: dev\n" \
+        "    min_accuracy: 0.5\n"
+
+
+def _free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_ray_not_installed_names_the_extra(pytester: pytest.Pytester,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees when it is missing
+    result = run_suite_text(pytester, "suites/big.yaml", _suite())
+    result.stdout.fnmatch_lines([
+        lit("suites/big.yaml:8: executor: ray needs Ray, which is not installed: "
+            "pip install 'modeltests[ray]'"),
+    ])
+    result.assert_outcomes(errors=1)  # setup: not a verdict
+
+
+def test_unreachable_address_is_named_within_the_timeout(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("ray")
+    import ray
+
+    assert not ray.is_initialized()  # else the executor would reuse that cluster
+    address = f"127.0.0.1:{_free_port()}"
+    result = run_suite_text(pytester, "suites/big.yaml", _suite(
+        f"    ray:\n      address: {address}\n      connect_timeout_s: 2\n"))
+    result.stdout.fnmatch_lines([
+        lit(f"suites/big.yaml:10: cannot reach the Ray cluster at '{address}' within 2 s: ")
+        + "*Connection refused*",
+    ])
+    result.assert_outcomes(errors=1)  # setup: not a verdict
+
+
+def test_malformed_address_says_what_is_allowed(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("ray")
+    result = run_suite_text(pytester, "suites/big.yaml", _suite(
+        "    ray:\n      address: my-cluster\n"))
+    result.stdout.fnmatch_lines([
+        lit("suites/big.yaml:10: ray.address 'my-cluster' is not 'local', 'auto', 'HOST:PORT' "
+            "or 'ray://HOST:PORT'"),
+    ])
+    result.assert_outcomes(errors=1)  # setup: not a verdict
+
+
+def test_ray_options_without_the_ray_executor(pytester: pytest.Pytester) -> None:
+    result = run_suite_text(pytester, "suites/big.yaml", CALLABLE_MODEL
+                            + "    ray:\n      workers: 2\n"
+                            + "checks:\n  - kind: accuracy\n    dataset: dev\n")
+    result.stdout.fnmatch_lines(["*'ray' options need 'executor: ray'*"])

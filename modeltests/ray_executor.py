@@ -120,29 +120,47 @@ def _probe(address: str, timeout_s: float, location: str) -> None:
 
 
 class _Predictor:
-    """A Ray Data actor: loads the model once, then predicts batch after batch."""
+    """A Ray Data actor: loads the model once, then predicts batch after batch.
+
+    A failure (the model does not load here, or raises) comes back as data, in the ``error``
+    column of the batch: Ray hands the driver only the text of a remote traceback."""
 
     def __init__(self, recipe: ModelRecipe) -> None:
+        self.labels = recipe.labels
+        self.error = ""
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
         try:
             self.adapter = recipe.load()
-        except Exception as exc:  # sent back to the driver as the cause of the failure
-            raise ModelLoadError(f"model failed to load on Ray worker {socket.gethostname()} "
-                                 f"(pid {os.getpid()}): {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            self.error = (f"model failed to load on Ray worker {self.worker}: "
+                          f"{type(exc).__name__}: {exc}")
+            return
         if tuple(self.adapter.labels) != recipe.labels:
-            raise ModelLoadError(f"the model loaded on Ray worker {socket.gethostname()} has "
-                                 f"labels {self.adapter.labels}, this process's has "
-                                 f"{list(recipe.labels)}: workers read another model")
-        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+            self.error = (f"the model loaded on Ray worker {self.worker} has labels "
+                          f"{self.adapter.labels}, this process's has {list(recipe.labels)}: "
+                          "the workers read another model")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import numpy as np
 
-        predictions = self.adapter.predict([str(t) for t in batch["text"]])
-        out = {"row": batch["row"], "label": np.asarray(predictions.labels, dtype=object),
-               "worker": np.asarray([self.worker] * len(batch["row"]), dtype=object)}
-        if predictions.probabilities is not None:
-            out["probs"] = np.asarray(predictions.probabilities, dtype=np.float64)
-        return out
+        rows = len(batch["row"])
+        labels: list[str] = [""] * rows
+        probs = np.zeros((rows, len(self.labels)))
+        error = self.error
+        if not error:
+            try:
+                predictions = self.adapter.predict([str(t) for t in batch["text"]])
+                labels = list(predictions.labels)
+                if predictions.probabilities is not None:
+                    probs = np.asarray(predictions.probabilities, dtype=np.float64)
+                else:
+                    probs = np.full((rows, len(self.labels)), np.nan)
+            except Exception as exc:
+                error = (f"model raised {type(exc).__name__} in predict on Ray worker "
+                         f"{self.worker}: {exc}")
+        return {"row": batch["row"], "label": np.asarray(labels, dtype=object), "probs": probs,
+                "worker": np.asarray([self.worker] * rows, dtype=object),
+                "error": np.asarray([error] * rows, dtype=object)}
 
 
 def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, location: str,
@@ -200,6 +218,10 @@ def _assemble(parts: list[dict[str, Any]], rows: int, labels: Sequence[str], loc
     parts = [p for p in parts if len(p["row"])]
     if not parts:
         return Predictions.from_labels([], labels), set()
+    errors = [str(e) for p in parts for e in p["error"] if e]
+    if errors:
+        raise RayExecutorError(f"{location}: {errors[0]}"
+                               + (f" ({len(errors)} rows failed)" if len(errors) > 1 else ""))
     index = np.concatenate([p["row"] for p in parts]).astype(np.int64)
     if len(index) != rows or not np.array_equal(np.sort(index), np.arange(rows)):
         raise RayExecutorError(f"{location}: Ray returned {len(index)} predictions "
@@ -207,23 +229,29 @@ def _assemble(parts: list[dict[str, Any]], rows: int, labels: Sequence[str], loc
     order = np.argsort(index, kind="stable")
     predicted = np.concatenate([p["label"] for p in parts])[order]
     workers = {str(w) for p in parts for w in p["worker"]}
-    if all("probs" in p for p in parts):
-        matrix = np.concatenate([np.asarray(p["probs"]) for p in parts])[order]
-        return Predictions([str(x) for x in predicted], list(labels), matrix), workers
-    return Predictions.from_labels([str(x) for x in predicted], labels), workers
+    matrix = np.concatenate([np.asarray(p["probs"]) for p in parts])[order]
+    if np.isnan(matrix).all():  # a model without probabilities
+        return Predictions.from_labels([str(x) for x in predicted], labels), workers
+    return Predictions([str(x) for x in predicted], list(labels), matrix), workers
 
 
 def _cause(exc: BaseException) -> str:
-    """The innermost error a Ray failure carries, on one line (no remote traceback)."""
-    cause: BaseException = exc
-    for _ in range(10):
-        inner = getattr(cause, "cause", None) or cause.__cause__
-        if inner is None or inner is cause:
+    """The innermost error a Ray failure carries that says something, on one line (no remote
+    traceback): the worker's own ModelTestsError when there is one."""
+    chain: list[BaseException] = [exc]
+    while len(chain) < 10:
+        inner = getattr(chain[-1], "cause", None) or chain[-1].__cause__
+        if not isinstance(inner, BaseException) or inner in chain:
             break
-        cause = inner
-    if isinstance(cause, ModelTestsError):
-        return _first_line(cause)
-    return f"{type(cause).__name__}: {_first_line(cause)}"
+        chain.append(inner)
+    for error in reversed(chain):
+        if isinstance(error, ModelTestsError):
+            return _first_line(error)
+    telling = [e for e in chain if _first_line(e) != type(e).__name__] or chain
+    found = telling[-1]
+    died = " (the worker process died; Ray restarted it and ran its batch again " \
+        f"{RETRIES} times)" if type(found).__name__ == "ActorDiedError" else ""
+    return f"{type(found).__name__}: {_first_line(found)}{died}"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,142 @@
+"""``executor: ray`` on a real local Ray cluster (2 CPUs, started once for the module): the same
+predictions and metrics as the local path, a killed worker retried, a crashing or unreadable
+model an ERROR naming it, never a partial result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ray = pytest.importorskip("ray")
+
+pytestmark = pytest.mark.real
+
+from modeltests.api import Session  # noqa: E402
+from modeltests.errors import ModelPredictError  # noqa: E402
+
+RAY = """    executor: ray
+    ray:
+      workers: 2
+      batch_rows: 128
+"""
+
+# Kills its own process on the first call it ever gets (across processes: a marker file), then
+# answers like the plugin tests' fake: "good"/"great" is positive.
+KILLER = '''
+import os
+from pathlib import Path
+
+MARK = Path(__file__).with_name("killed.txt")
+
+
+def predict(texts):
+    if not MARK.exists():
+        MARK.write_text(str(os.getpid()))
+        os._exit(1)
+    return [[0.2, 0.8] if ("good" in t or "great" in t) else [0.9, 0.1] for t in texts]
+
+
+def always_dies(texts):
+    os._exit(1)
+'''
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _suite(folder: Path, name: str, model: str, executor: str) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(f"""model:
+{model}datasets:
+  eval:
+    path: eval.csv
+{executor}checks:
+  - kind: accuracy
+    dataset: eval
+    min_accuracy: 0.0
+""")
+    return path
+
+
+def _transformers(model_dir: Path) -> str:
+    return f"  adapter: transformers\n  path: {model_dir}\n  batch_size: 16\n"
+
+
+def test_ray_predictions_and_metrics_equal_the_local_run(tmp_path: Path, tiny_model_dir: Path,
+                                                         eval_csv: Path) -> None:
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    local = _suite(tmp_path, "local", _transformers(tiny_model_dir), "")
+    on_ray = _suite(tmp_path, "on_ray", _transformers(tiny_model_dir), RAY)
+    with Session(rootdir=tmp_path) as session:
+        local_run, ray_run = session.run(local), session.run(on_ray)
+        runtime = session.runtime
+        mine = runtime.predictions(runtime.suite(local), "eval")
+        theirs = runtime.predictions(runtime.suite(on_ray), "eval")
+        facts = runtime.executor_facts
+    assert local_run.ok and ray_run.ok
+    assert theirs.labels == mine.labels and theirs.label_names == mine.label_names
+    assert mine.probabilities is not None and theirs.probabilities is not None
+    np.testing.assert_allclose(theirs.probabilities, mine.probabilities, rtol=0, atol=1e-5)
+    assert ray_run.checks[0].metrics == local_run.checks[0].metrics
+    [fact] = facts
+    assert (fact["rows"], fact["workers_requested"], fact["blocks"]) == (600, 2, 5)
+    assert 1 <= fact["workers_answered"] <= 2
+    assert set(fact["seconds"]) == {"connect", "dataset", "predict", "assemble"}
+
+
+def test_a_killed_worker_is_restarted_and_its_batch_run_again(tmp_path: Path,
+                                                             eval_csv: Path) -> None:
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    (tmp_path / "killer.py").write_text(KILLER)
+    model = "  adapter: callable\n  target: killer:predict\n  labels: [negative, positive]\n"
+    on_ray = _suite(tmp_path, "on_ray", model, RAY)
+    with Session(rootdir=tmp_path) as session:
+        run = session.run(on_ray)
+        got = session.runtime.predictions(session.runtime.suite(on_ray), "eval")
+    killed = int((tmp_path / "killed.txt").read_text())
+    assert killed != os.getpid()  # a worker died, not this process
+    texts = list(__import__("pandas").read_csv(eval_csv).text)
+    expected = ["positive" if ("good" in t or "great" in t) else "negative" for t in texts]
+    assert run.ok and got.labels == expected
+
+
+def test_a_worker_that_always_dies_is_an_error_not_a_partial_result(tmp_path: Path,
+                                                                    eval_csv: Path) -> None:
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    (tmp_path / "killer.py").write_text(KILLER)
+    model = "  adapter: callable\n  target: killer:always_dies\n  labels: [negative, positive]\n"
+    on_ray = _suite(tmp_path, "on_ray", model, RAY)
+    with Session(rootdir=tmp_path) as session:
+        [check] = session.run(on_ray).checks
+    assert check.outcome == "error"
+    assert check.message == (
+        "on_ray.yaml:9: prediction on Ray (joined before modeltests) failed: ActorDiedError: The "
+        "actor died unexpectedly before finishing this task. (the worker process died; Ray "
+        "restarted it and ran its batch again 2 times)")
+
+
+def test_a_model_path_the_workers_cannot_read_is_an_error_naming_it(
+        tmp_path: Path, tiny_model_dir: Path, eval_csv: Path) -> None:
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    copy = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    on_ray = _suite(tmp_path, "on_ray", _transformers(copy), RAY)
+    with Session(rootdir=tmp_path) as session:
+        suite = session.runtime.suite(on_ray)
+        session.runtime.model(suite)  # this process read it; then it goes away for the workers
+        shutil.rmtree(copy)
+        with pytest.raises(ModelPredictError) as failure:
+            session.runtime.predictions(suite, "eval")
+    message = str(failure.value)
+    assert message.startswith("on_ray.yaml:9: model failed to load on Ray worker ")
+    assert message.endswith(" rows failed)")
+    assert str(copy) in message

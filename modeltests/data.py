@@ -175,6 +175,14 @@ def _label(value: Any, label_map: dict[str, str] | None) -> str:
     return text
 
 
+def label_text(value: Any, label_map: dict[str, str] | None) -> str | None:
+    """A label cell as the dataset's label name (``label_map`` applied), None when missing:
+    the rule :func:`load_dataset` applies, for readers that stream a file in blocks."""
+    if _missing(value) or not str(value).strip():
+        return None
+    return _label(value, label_map)
+
+
 def check_labels_known(dataset: Dataset, model_labels: Sequence[str], location: str) -> None:
     """Raise when the dataset has labels the model cannot predict."""
     unknown = sorted(set(dataset.labels) - set(model_labels))

@@ -128,7 +128,9 @@ class _Predictor:
     def __init__(self, recipe: ModelRecipe) -> None:
         self.labels = recipe.labels
         self.error = ""
+        self.load_seconds = 0.0
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        started = time.perf_counter()
         try:
             self.adapter = recipe.load()
         except Exception as exc:
@@ -139,6 +141,7 @@ class _Predictor:
             self.error = (f"the model loaded on Ray worker {self.worker} has labels "
                           f"{self.adapter.labels}, this process's has {list(recipe.labels)}: "
                           "the workers read another model")
+        self.load_seconds = time.perf_counter() - started
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import numpy as np
@@ -158,9 +161,13 @@ class _Predictor:
             except Exception as exc:
                 error = (f"model raised {type(exc).__name__} in predict on Ray worker "
                          f"{self.worker}: {exc}")
-        return {"row": batch["row"], "label": np.asarray(labels, dtype=object), "probs": probs,
-                "worker": np.asarray([self.worker] * rows, dtype=object),
-                "error": np.asarray([error] * rows, dtype=object)}
+        out = {"row": batch["row"], "label": np.asarray(labels, dtype=object), "probs": probs,
+               "worker": np.asarray([self.worker] * rows, dtype=object),
+               "load_s": np.full(rows, self.load_seconds),
+               "error": np.asarray([error] * rows, dtype=object)}
+        if "expected" in batch:  # streamed metrics: the dataset's label rides along
+            out["expected"] = batch["expected"]
+        return out
 
 
 def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, location: str,
@@ -185,28 +192,46 @@ def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, loca
     stages["dataset"] = time.perf_counter() - mark
     mark = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            # Ray 2.60 names no parameter for max_restarts / max_task_retries other than the
-            # deprecated **ray_remote_args (pinned <2.61 in the extra).
-            warnings.simplefilter("ignore", DeprecationWarning)
-            output = source.map_batches(
-                _Predictor, fn_constructor_args=(recipe,), batch_size=options.batch_rows,
-                batch_format="numpy", concurrency=options.workers,
-                num_cpus=options.cpus_per_worker, max_restarts=RETRIES,
-                max_task_retries=RETRIES, runtime_env=options.runtime_env)
+        output = predict_stage(source, recipe, options)
         parts = list(output.iter_batches(batch_format="numpy", batch_size=None))
     except Exception as exc:  # a RayTaskError wraps the worker's own exception
         raise RayExecutorError(f"{location}: prediction on Ray ({address}) failed: "
-                               f"{_cause(exc)}") from None
+                               f"{failure_cause(exc)}") from None
     stages["predict"] = time.perf_counter() - mark
     mark = time.perf_counter()
     predictions, workers = _assemble(parts, len(texts), recipe.labels, location)
     stages["assemble"] = time.perf_counter() - mark
+    loads = [float(p["load_s"][0]) for p in parts if len(p["load_s"])]
     facts = {"executor": "ray", "address": address, "rows": len(texts), "blocks": blocks,
              "batch_rows": options.batch_rows, "workers_requested": options.workers,
-             "workers_answered": len(workers), "cluster_cpus": ray.cluster_resources().get("CPU"),
+             "workers_answered": len(workers),
+             "cluster_cpus": ray.cluster_resources().get("CPU"),
+             "worker_load_seconds_max": round(max(loads, default=0.0), 3),
              "seconds": {k: round(v, 3) for k, v in stages.items()}}
     return predictions, facts
+
+
+def predict_stage(source: Any, recipe: ModelRecipe, options: RayOptions,
+                  min_workers: int | None = None) -> Any:
+    """``source`` (a Ray Dataset with ``row`` and ``text`` columns, ``expected`` optional)
+    mapped by a pool of ``options.workers`` actors (from ``min_workers`` up, when given), each
+    loading ``recipe``'s model once: adds ``label``, ``probs``, ``worker``, ``load_s`` and
+    ``error`` (empty when fine)."""
+    import ray.data
+
+    size = options.workers
+    pool = ray.data.ActorPoolStrategy(size=size) if min_workers is None else \
+        ray.data.ActorPoolStrategy(min_size=min(min_workers, size), max_size=size)
+
+    with warnings.catch_warnings():
+        # Ray 2.60 names no parameter for max_restarts / max_task_retries other than the
+        # deprecated **ray_remote_args (pinned <2.61 in the extra).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return source.map_batches(
+            _Predictor, fn_constructor_args=(recipe,), batch_size=options.batch_rows,
+            batch_format="numpy", compute=pool,
+            num_cpus=options.cpus_per_worker, max_restarts=RETRIES,
+            max_task_retries=RETRIES, runtime_env=options.runtime_env)
 
 
 def _assemble(parts: list[dict[str, Any]], rows: int, labels: Sequence[str], location: str
@@ -235,7 +260,7 @@ def _assemble(parts: list[dict[str, Any]], rows: int, labels: Sequence[str], loc
     return Predictions([str(x) for x in predicted], list(labels), matrix), workers
 
 
-def _cause(exc: BaseException) -> str:
+def failure_cause(exc: BaseException) -> str:
     """The innermost error a Ray failure carries that says something, on one line (no remote
     traceback): the worker's own ModelTestsError when there is one."""
     chain: list[BaseException] = [exc]

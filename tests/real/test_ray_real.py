@@ -140,3 +140,42 @@ def test_a_model_path_the_workers_cannot_read_is_an_error_naming_it(
     assert message.startswith("on_ray.yaml:9: model failed to load on Ray worker ")
     assert message.endswith(" rows failed)")
     assert str(copy) in message
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_streamed_confusion_matrix_equals_the_local_one(tmp_path: Path, tiny_model_dir: Path,
+                                                        eval_csv: Path, suffix: str) -> None:
+    import pandas as pd
+    from sklearn.metrics import accuracy_score, confusion_matrix
+
+    from modeltests.ray_executor import ModelRecipe
+    from modeltests.ray_streaming import streamed_confusion
+    from modeltests.suite.schema import DatasetSpec, RayOptions
+
+    frame = pd.read_csv(eval_csv)
+    frame["label"] = frame["label"].map({"negative": 0, "positive": 1})  # label_map applies
+    frame.loc[[3, 50], "label"] = None  # unlabelled rows are counted apart, as `drop` does
+    data = tmp_path / f"eval{suffix}"
+    frame.to_csv(data, index=False) if suffix == ".csv" else frame.to_parquet(data)
+    local = _suite(tmp_path, "local", _transformers(tiny_model_dir), "")
+    text = local.read_text().replace("path: eval.csv", f"path: eval{suffix}\n    label_map: "
+                                     "{0: negative, 1: positive}\n    unlabelled: drop")
+    local.write_text(text)
+    with Session(rootdir=tmp_path) as session:
+        runtime = session.runtime
+        suite = runtime.suite(local)
+        predictions = runtime.predictions(suite, "eval")
+        expected = runtime.dataset(suite, "eval").labels
+        params, _ = runtime.model_params(suite)
+        kind = runtime.registry.get_adapter("transformers")
+        assert kind is not None
+        labels = tuple(runtime.model(suite).labels)
+        recipe = ModelRecipe(kind, params, tmp_path, tmp_path, "local.yaml:2", ("model",), {},
+                             labels)
+        streamed = streamed_confusion(recipe, data, suite.datasets["eval"],
+                                      RayOptions(workers=2, batch_rows=128), "local.yaml:5")
+    assert streamed.matrix() == confusion_matrix(expected, predictions.labels,
+                                                 labels=list(labels)).tolist()
+    assert streamed.accuracy() == accuracy_score(expected, predictions.labels)
+    assert (streamed.rows, streamed.unlabelled) == (598, 2)
+    assert streamed.blocks >= 1 and 1 <= len(streamed.workers) <= 2

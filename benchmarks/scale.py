@@ -1,0 +1,154 @@
+"""Benchmark: one dataset predicted locally and through a local Ray cluster of 1 and 2 workers.
+
+Run: ``python benchmarks/scale.py --rows 200000`` (needs ``pip install 'modeltests[ray]'``; the
+tiny test BERT is built into the modeltests cache on first use, as tests/conftest.py does).
+
+The same ``--rows`` generated sentences (the demo corpus' templates, seeded) go through:
+
+1. ``local-1t``: the transformers adapter in this process, 1 torch thread;
+2. ``local-2t``: the same, 2 torch threads (the same cores as 2 Ray workers);
+3. ``ray-1w`` and ``ray-2w``: :func:`modeltests.ray_executor.predict` on a Ray cluster started
+   here with ``ray.init(num_cpus=2)``, 1 and 2 actors of 1 CPU and 1 thread each; each actor
+   loads the model once from the same ``model:`` parameters.
+
+Prints the seconds of each stage, rows per second, Ray's overhead against the local path at
+equal cores (``ray-1w / local-1t``, ``ray-2w / local-2t``) and ``identical: True|False`` (labels
+equal and probabilities within 1e-5 in every run). One round per configuration: on a shared
+machine, read the ratios of one run rather than absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def generated_texts(rows: int, seed: int = 0) -> list[str]:
+    """``rows`` sentences of the demo corpus' phenomena, labels and topics, seeded."""
+    from modeltests.demo import corpus
+    from modeltests.demo import lexicon as lx
+
+    rng = random.Random(seed)
+    return [corpus.generate_sentence(rng.choice(lx.TOPICS), rng.choice(corpus.PHENOMENA),
+                                     rng.choice(lx.LABELS), "eval", rng) for _ in range(rows)]
+
+
+def tiny_model() -> Path:
+    """The tiny test BERT, built once into the modeltests cache (as tests/conftest.py does)."""
+    from filelock import FileLock
+
+    from modeltests.demo.build import is_built
+    from modeltests.demo.tiny import TINY_RECIPE, build_tiny_bert
+    from modeltests.environment import cache_dir
+
+    target = cache_dir() / "test-models" / TINY_RECIPE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not is_built(target, TINY_RECIPE):
+            build_tiny_bert(target)
+    return target
+
+
+def run_local(recipe: Any, texts: list[str], threads: int) -> tuple[Any, dict[str, float]]:
+    import torch
+
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+    adapter = recipe.load()
+    loaded = time.perf_counter()
+    predictions = adapter.predict(texts)
+    done = time.perf_counter()
+    return predictions, {"load": loaded - started, "predict": done - loaded}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--batch-rows", type=int, default=2048,
+                        help="texts per Ray Data batch (the model batches by 32 inside)")
+    args = parser.parse_args()
+
+    import numpy as np
+    import ray
+
+    from modeltests.adapters.base import AdapterKind
+    from modeltests.adapters.transformers import TransformersParams, load_transformers
+    from modeltests.ray_executor import ModelRecipe, predict
+    from modeltests.suite.schema import RayOptions
+
+    started = time.perf_counter()
+    texts = generated_texts(args.rows)
+    print(f"rows: {len(texts)} generated in {time.perf_counter() - started:.1f} s; "
+          f"cpus: {os.cpu_count()}")
+    model_dir = tiny_model()
+    params = TransformersParams(path=str(model_dir), batch_size=32)
+    kind = AdapterKind("transformers", TransformersParams, load_transformers)
+    probe = kind.load(params, _context(model_dir))
+    recipe = ModelRecipe(kind, params, model_dir, model_dir, "scale.py", ("model",), {},
+                         tuple(probe.labels))
+    del probe
+
+    results: dict[str, Any] = {}
+    seconds: dict[str, dict[str, float]] = {}
+    for threads in (1, 2):
+        name = f"local-{threads}t"
+        results[name], seconds[name] = run_local(recipe, texts, threads)
+        _show(name, seconds[name], len(texts))
+
+    mark = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    cluster_start = time.perf_counter() - mark
+    print(f"ray.init(num_cpus=2): {cluster_start:.1f} s")
+    one_thread = {"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}
+    try:
+        for workers in (1, 2):
+            name = f"ray-{workers}w"
+            options = RayOptions(workers=workers, batch_rows=args.batch_rows,
+                                 runtime_env=one_thread)
+            results[name], facts = predict(recipe, texts, options, "scale.py")
+            seconds[name] = facts["seconds"]
+            _show(name, seconds[name], len(texts),
+                  f"blocks {facts['blocks']}, workers answered {facts['workers_answered']}, "
+                  f"model load in a worker {facts['worker_load_seconds_max']:.1f} s")
+    finally:
+        ray.shutdown()
+
+    total = {name: sum(stages.values()) for name, stages in seconds.items()}
+    print(f"ray overhead at equal cores: ray-1w / local-1t = "
+          f"{total['ray-1w'] / total['local-1t']:.2f}, ray-2w / local-2t = "
+          f"{total['ray-2w'] / total['local-2t']:.2f}; ray-2w / ray-1w = "
+          f"{total['ray-2w'] / total['ray-1w']:.2f}")
+    reference = results["local-1t"]
+    identical = all(
+        other.labels == reference.labels
+        and np.allclose(other.probabilities, reference.probabilities, rtol=0, atol=1e-5)
+        for other in results.values())
+    worst = max(float(np.abs(other.probabilities - reference.probabilities).max())
+                for other in results.values())
+    print(f"identical: {identical} (max |dp| {worst:.1e})")
+
+
+def _context(model_dir: Path) -> Any:
+    from modeltests.adapters.base import LoadContext
+
+    return LoadContext(base_dir=model_dir, rootdir=model_dir, location="scale.py")
+
+
+def _show(name: str, stages: dict[str, float], rows: int, extra: str = "") -> None:
+    total = sum(stages.values())
+    parts = ", ".join(f"{stage} {value:.1f} s" for stage, value in stages.items())
+    print(f"{name}: {total:.1f} s ({parts}); {rows / total:,.0f} rows/s"
+          + (f"; {extra}" if extra else ""))
+
+
+if __name__ == "__main__":
+    main()

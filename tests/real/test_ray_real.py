@@ -179,3 +179,20 @@ def test_streamed_confusion_matrix_equals_the_local_one(tmp_path: Path, tiny_mod
     assert streamed.accuracy() == accuracy_score(expected, predictions.labels)
     assert (streamed.rows, streamed.unlabelled) == (598, 2)
     assert streamed.blocks >= 1 and 1 <= len(streamed.workers) <= 2
+
+
+def test_the_json_report_lists_what_ray_did(pytester: pytest.Pytester, tiny_model_dir: Path,
+                                            eval_csv: Path) -> None:
+    import json
+
+    shutil.copy(eval_csv, pytester.path / "eval.csv")
+    suite = _suite(pytester.path, "on_ray", _transformers(tiny_model_dir), RAY)
+    result = pytester.runpytest(str(suite), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    run = json.loads((pytester.path / "reports" / "modeltests.json").read_text())["run"]
+    [fact] = run["executors"]
+    assert {k: fact[k] for k in ("suite", "dataset", "executor", "rows", "blocks",
+                                 "workers_requested", "cluster_cpus")} == {
+        "suite": "on_ray.yaml", "dataset": "eval", "executor": "ray", "rows": 600, "blocks": 5,
+        "workers_requested": 2, "cluster_cpus": 2.0}
+    assert fact["seconds"]["predict"] > 0 and 1 <= fact["workers_answered"] <= 2

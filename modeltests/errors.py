@@ -11,6 +11,7 @@ escapes a check is a bug and keeps pytest's normal traceback.
     ├── DatasetError               a dataset cannot be read or lacks a column / label
     ├── ModelLoadError             the model cannot be loaded (missing directory, bad import path)
     ├── ModelPredictError          the model raised while predicting
+    │   └── RayExecutorError       the Ray cluster is unreachable or its run failed
     ├── ModelOutputError           the model answered with invalid outputs (NaN, wrong shape)
     ├── MissingResourceError       an optional resource (NLTK data, embeddings, a GPU) is absent
     └── UnsupportedCapabilityError the model adapter cannot do what the check needs
@@ -49,6 +50,10 @@ class ModelLoadError(ModelTestsError):
 
 class ModelPredictError(ModelTestsError):
     """The model raised an exception while predicting."""
+
+
+class RayExecutorError(ModelPredictError):
+    """``executor: ray``: Ray is missing, the cluster cannot be reached, or its run failed."""
 
 
 class ModelOutputError(ModelTestsError):

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from modeltests.adapters.base import AdapterKind, AdapterParams, LoadContext, Predictions
-from modeltests.errors import ModelLoadError, ModelPredictError, ModelTestsError
+from modeltests.adapters.base import (
+    AdapterKind,
+    AdapterParams,
+    LoadContext,
+    ModelAdapter,
+    Predictions,
+)
+from modeltests.errors import ModelLoadError, ModelTestsError, RayExecutorError
 from modeltests.suite.schema import RayOptions
 
 if TYPE_CHECKING:
@@ -36,10 +42,6 @@ _JOINED: dict[str, str] = {}
 """The address this process joined (one cluster per process, as Ray allows)."""
 
 
-class RayExecutorError(ModelPredictError):
-    """The Ray cluster could not be reached or the run on it failed."""
-
-
 @dataclass(frozen=True)
 class ModelRecipe:
     """What an actor needs to load the same model as this process: the adapter kind, the
@@ -54,7 +56,8 @@ class ModelRecipe:
     builtins: dict[str, Callable[[], Path]]
     labels: tuple[str, ...]
 
-    def load(self) -> Any:
+    def load(self) -> ModelAdapter:
+        """The model, loaded here as the suite's process loaded it."""
         context = LoadContext(base_dir=self.base_dir, rootdir=self.rootdir,
                               location=self.location, key_path=self.key_path,
                               builtin_model=self._builtin, builtin_names=tuple(self.builtins))

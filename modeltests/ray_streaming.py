@@ -15,13 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeltests.data import label_text
-from modeltests.ray_executor import (
-    ModelRecipe,
-    RayExecutorError,
-    connect,
-    failure_cause,
-    predict_stage,
-)
+from modeltests.errors import RayExecutorError
+from modeltests.ray_executor import ModelRecipe, connect, failure_cause, predict_stage
 from modeltests.suite.schema import DatasetSpec, RayOptions
 
 if TYPE_CHECKING:

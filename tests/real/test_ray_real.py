@@ -150,7 +150,7 @@ def test_streamed_confusion_matrix_equals_the_local_one(tmp_path: Path, tiny_mod
 
     from modeltests.ray_executor import ModelRecipe
     from modeltests.ray_streaming import streamed_confusion
-    from modeltests.suite.schema import DatasetSpec, RayOptions
+    from modeltests.suite.schema import RayOptions
 
     frame = pd.read_csv(eval_csv)
     frame["label"] = frame["label"].map({"negative": 0, "positive": 1})  # label_map applies

@@ -105,7 +105,7 @@ def main() -> None:
         _show(name, seconds[name], len(texts))
 
     mark = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     cluster_start = time.perf_counter() - mark
     print(f"ray.init(num_cpus=2): {cluster_start:.1f} s")
     one_thread = {"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}

@@ -90,8 +90,10 @@ def connect(options: RayOptions, location: str) -> str:
         return _JOINED.get("address", "joined before modeltests")
     address = options.address or os.environ.get("RAY_ADDRESS") or "local"
     if address == "local":
-        ray.init(num_cpus=max(1, int(options.workers * options.cpus_per_worker + 0.999)),
-                 include_dashboard=False, log_to_driver=False,
+        # address="local": a new cluster even when one runs on this machine (plain ray.init()
+        # would join it, and refuse num_cpus).
+        cpus = max(1, int(options.workers * options.cpus_per_worker + 0.999))
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
                  runtime_env=options.runtime_env)
     else:
         _probe(address, options.connect_timeout_s, location)
@@ -277,9 +279,28 @@ def failure_cause(exc: BaseException) -> str:
             return _first_line(error)
     telling = [e for e in chain if _first_line(e) != type(e).__name__] or chain
     found = telling[-1]
+    if "error raised in its creation task" in str(found):
+        # The actor could not even be built on the worker: the reason is the last line of the
+        # remote traceback Ray puts in the message (an import error, most often).
+        reason = _last_error_line(str(found)) or _first_line(found)
+        hint = " (every worker needs modeltests, at this version, and the model's libraries: " \
+            "install them in the cluster's image or with ray.runtime_env)" \
+            if "No module named 'modeltests" in reason else ""
+        return f"a Ray worker could not create the model actor: {reason}{hint}"
     died = " (the worker process died; Ray restarted it and ran its batch again " \
         f"{RETRIES} times)" if type(found).__name__ == "ActorDiedError" else ""
     return f"{type(found).__name__}: {_first_line(found)}{died}"
+
+
+def _last_error_line(text: str) -> str | None:
+    """``ModuleNotFoundError: No module named 'x'``: the last exception line of a traceback."""
+    import re
+
+    for line in reversed(text.splitlines()):
+        match = re.match(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", line)
+        if match:
+            return f"{match.group(1)}: {match.group(2)}"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

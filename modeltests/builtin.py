@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
+    "modeltests.checks.calibration",
     "modeltests.checks.quantization",
     "modeltests.checks.regression",
     "modeltests.checks.robustness",

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from modeltests.reporting import charts
+from modeltests.reporting import charts, curves
 from modeltests.reporting.charts import Bar, Series
 
 Entry = dict[str, Any]
@@ -50,7 +50,38 @@ def figures(entry: Entry) -> list[Figure]:
         found.append(_changed_predictions(details))
     if any("accuracy_drop" in s for s in slices) or "accuracy_drop" in entry.get("metrics", {}):
         found.append(_accuracy_drop(entry, slices))
+    if isinstance(details.get("reliability"), dict):
+        found.append(_reliability(details))
+    if details.get("risk_coverage"):
+        found.append(_risk_coverage(details))
     return [f for f in found if f is not None]
+
+
+def _reliability(details: dict[str, Any]) -> Figure | None:
+    binning = details.get("ece_binning", "width")
+    bins = details["reliability"].get(binning) or []
+    if not bins:
+        return None
+    title = f"Reliability diagram ({len(bins)} non-empty equal-{binning} bins)"
+    return Figure(title, curves.reliability_diagram(bins, title),
+                  "Bars: accuracy of the rows in each confidence bin; dots: their mean "
+                  "confidence; red: the gap, which the ECE averages weighted by the bin's rows. "
+                  "Bars below the diagonal: the model is over-confident there.")
+
+
+def _risk_coverage(details: dict[str, Any]) -> Figure:
+    curve = details["risk_coverage"]
+    at = details.get("at_threshold") or {}
+    chosen = None
+    if at.get("coverage") and at.get("accuracy") is not None:
+        chosen = (float(at["coverage"]), 1.0 - float(at["accuracy"]))
+    target = details.get("target_accuracy")
+    title = "Risk-coverage curve"
+    return Figure(title, curves.risk_coverage_curve(
+        curve, title, chosen, None if target is None else 1.0 - float(target)),
+        "Each point: answer only rows whose confidence is at least some threshold; coverage is "
+        "the share answered, risk the error rate among them. The area under the curve is the "
+        "AURC (lower is better).")
 
 
 def _limit(entry: Entry, key: str) -> tuple[float | None, bool | None]:

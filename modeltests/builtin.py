@@ -18,6 +18,7 @@ CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
     "modeltests.checks.calibration",
+    "modeltests.checks.coverage",
     "modeltests.checks.quantization",
     "modeltests.checks.regression",
     "modeltests.checks.robustness",

@@ -65,8 +65,8 @@ def reliability_diagram(bins: Sequence[dict[str, Any]], title: str) -> Markup:
 def risk_coverage_curve(points: Sequence[Sequence[float]], title: str,
                         chosen: tuple[float, float] | None = None,
                         target_risk: float | None = None) -> Markup:
-    """Selective risk (error rate of the answered rows) against coverage (share answered), with
-    the suite's operating point as a dot and the risk a target accuracy allows as red dashes."""
+    """Selective risk (error rate of the answered rows) against coverage (share answered) as the
+    steps whose area is the AURC (``points`` are ``[coverage, risk, ...]``), with the suite's operating point as a dot and the risk a target accuracy allows as red dashes."""
     if not points:
         return _svg(WIDTH, 40, title, _text(10, 24, "no data"))
     high = max([float(p[1]) for p in points] + [target_risk or 0.0, 0.05])
@@ -75,7 +75,12 @@ def risk_coverage_curve(points: Sequence[Sequence[float]], title: str,
     sy = _scale(0, high, TOP + SIDE, TOP)
     body = _frame(sx, sy, "coverage (share of rows answered)", "risk (error rate of answered)",
                   high)
-    path = " ".join(f"{sx(float(c)):.1f},{sy(float(r)):.1f}" for c, r in points)
+    steps, previous = [], 0.0
+    for point in points:  # risk_g holds over (coverage_{g-1}, coverage_g]: the AURC's steps
+        coverage, risk = float(point[0]), float(point[1])
+        steps += [(previous, risk), (coverage, risk)]
+        previous = coverage
+    path = " ".join(f"{sx(c):.1f},{sy(r):.1f}" for c, r in steps)
     body.append(f'<polyline points="{path}" fill="none" stroke="{BLUE}" stroke-width="2"/>')
     legend_x = LEFT + SIDE + 16
     body += [_line(legend_x, TOP + 10, legend_x + 18, TOP + 10, BLUE, 'stroke-width="2"'),

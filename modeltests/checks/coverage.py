@@ -141,7 +141,7 @@ def _curve_details(params: CoverageParams, rows: RankedRows) -> dict[str, Any]:
 def _refused_or_wrong(dataset: Dataset, predictions: Predictions, rows: RankedRows,
                       count: int) -> list[dict[str, Any]]:
     """The most confident wrong rows: those even a strict threshold would answer wrongly."""
-    shown = []
+    shown: list[dict[str, Any]] = []
     for position, row in enumerate(rows.order):
         if len(shown) >= count:
             break

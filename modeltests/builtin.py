@@ -19,6 +19,7 @@ CHECK_MODULES = [
     "modeltests.checks.accuracy",
     "modeltests.checks.calibration",
     "modeltests.checks.coverage",
+    "modeltests.checks.footprint",
     "modeltests.checks.quantization",
     "modeltests.checks.regression",
     "modeltests.checks.robustness",

@@ -55,8 +55,12 @@ def bootstrap_classification(truth: NDArray[np.int64], predicted: NDArray[np.int
             for name, values in samples.items()}
 
 
-def bootstrap_rows(n: int, statistic: Callable[[NDArray[np.float64]], dict[str, NDArray[np.float64]]],
-                   seed: int, resamples: int = RESAMPLES) -> dict[str, tuple[float, float]]:
+Statistic = Callable[["NDArray[np.float64]"], "dict[str, NDArray[np.float64]]"]
+"""``statistic(weights)``: per statistic, its value under each row of ``weights``."""
+
+
+def bootstrap_rows(n: int, statistic: Statistic, seed: int, resamples: int = RESAMPLES
+                   ) -> dict[str, tuple[float, float]]:
     """95% percentile-bootstrap intervals of the statistics of ``n`` rows.
 
     ``statistic(weights)`` gets a ``(m, n)`` array, row ``r`` holding how many times resample
@@ -82,7 +86,8 @@ def bootstrap_rows(n: int, statistic: Callable[[NDArray[np.float64]], dict[str, 
         values = np.concatenate(parts)
         values = values[np.isfinite(values)]
         if len(values):
-            intervals[name] = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+            intervals[name] = (float(np.percentile(values, 2.5)),
+                               float(np.percentile(values, 97.5)))
     return intervals
 
 

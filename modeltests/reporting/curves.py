@@ -66,7 +66,8 @@ def risk_coverage_curve(points: Sequence[Sequence[float]], title: str,
                         chosen: tuple[float, float] | None = None,
                         target_risk: float | None = None) -> Markup:
     """Selective risk (error rate of the answered rows) against coverage (share answered) as the
-    steps whose area is the AURC (``points`` are ``[coverage, risk, ...]``), with the suite's operating point as a dot and the risk a target accuracy allows as red dashes."""
+    steps whose area is the AURC (``points`` are ``[coverage, risk, ...]``), with the suite's
+    operating point as a dot and the risk a target accuracy allows as red dashes."""
     if not points:
         return _svg(WIDTH, 40, title, _text(10, 24, "no data"))
     high = max([float(p[1]) for p in points] + [target_risk or 0.0, 0.05])

@@ -135,10 +135,24 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
         result = compare(context, params, candidate)
         if "sparsity" in facts:
             result.metrics["sparsity"] = facts["sparsity"]
+        result.details["weights_reached"] = _weights_reached(compressed)
         return result
     finally:
         del adapter, compressed
         gc.collect()
+
+
+def _weights_reached(module: torch.nn.Module) -> dict[str, Any]:
+    """Exact zeros (overall and per layer type) and in-memory bytes of the compressed copy's
+    parameters and buffers (see :mod:`modeltests.footprint`)."""
+    from modeltests.footprint import weight_facts
+
+    facts = weight_facts(module)
+    return {"parameters": facts.parameters, "zeros": facts.zeros, "sparsity": facts.sparsity,
+            "bytes_in_memory": facts.weight_bytes,
+            "sparsity_by_layer_type": {k: v.sparsity for k, v in facts.by_type.items()},
+            "note": "parameters and buffers; a dynamically quantized layer's packed int8 weights "
+                    "are neither (size_compressed_mb is the serialized size)"}
 
 
 CHECK_KINDS = [

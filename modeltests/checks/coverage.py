@@ -86,7 +86,8 @@ def run_coverage(context: CheckContext, params: CoverageParams) -> CheckResult:
                          interval_methods=methods, details=details)
     result.thresholds = context.evaluate(metrics, intervals, methods=methods)
     result.warn_unresolved(result.thresholds, n)
-    result.examples = _refused_or_wrong(dataset, predictions, rows, context.max_examples)
+    result.examples = _confident_errors(dataset, predictions, rows, confidence,
+                                        context.max_examples)
     return result
 
 
@@ -138,8 +139,8 @@ def _curve_details(params: CoverageParams, rows: RankedRows) -> dict[str, Any]:
     return details
 
 
-def _refused_or_wrong(dataset: Dataset, predictions: Predictions, rows: RankedRows,
-                      count: int) -> list[dict[str, Any]]:
+def _confident_errors(dataset: Dataset, predictions: Predictions, rows: RankedRows,
+                      confidence: Any, count: int) -> list[dict[str, Any]]:
     """The most confident wrong rows: those even a strict threshold would answer wrongly."""
     shown: list[dict[str, Any]] = []
     for position, row in enumerate(rows.order):
@@ -147,7 +148,8 @@ def _refused_or_wrong(dataset: Dataset, predictions: Predictions, rows: RankedRo
             break
         if not rows.correct[position]:
             shown.append({"text": dataset.texts[row], "expected": dataset.labels[row],
-                          "predicted": predictions.labels[row]})
+                          "predicted": predictions.labels[row],
+                          "confidence": float(confidence[row])})
     return shown
 
 

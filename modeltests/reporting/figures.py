@@ -52,6 +52,8 @@ def figures(entry: Entry) -> list[Figure]:
         found.append(_accuracy_drop(entry, slices))
     if isinstance(details.get("reliability"), dict):
         found.append(_reliability(details))
+    if any("ece" in s for s in slices):
+        found.append(_slice_ece(entry, slices))
     if details.get("risk_coverage"):
         found.append(_risk_coverage(details))
     return [f for f in found if f is not None]
@@ -67,6 +69,21 @@ def _reliability(details: dict[str, Any]) -> Figure | None:
                   "Bars: accuracy of the rows in each confidence bin; dots: their mean "
                   "confidence; red: the gap, which the ECE averages weighted by the bin's rows. "
                   "Bars below the diagonal: the model is over-confident there.")
+
+
+def _slice_ece(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
+    metrics, intervals = entry.get("metrics", {}), entry.get("intervals", {})
+    limit, held = _limit(entry, "max_ece")
+    rows = [Bar("overall", metrics.get("ece"), _interval(intervals.get("ece")), limit, held,
+                entry.get("sample_size"))]
+    for s in slices:
+        limit, held = _limit(entry, f"{s['name']}.max_ece")
+        rows.append(Bar(s["name"], s.get("ece"), _interval(s.get("interval")), limit, held,
+                        s.get("n")))
+    return Figure("Expected calibration error per slice", charts.interval_bars(
+        rows, "Expected calibration error per slice", operator="<="),
+        "Each slice's ECE (gated binning) with its 95% bootstrap interval; red dashes mark "
+        "max_ece. ECE grows on small slices even for a calibrated model: few rows per bin.")
 
 
 def _risk_coverage(details: dict[str, Any]) -> Figure:

@@ -85,6 +85,10 @@ def run_coverage(context: CheckContext, params: CoverageParams) -> CheckResult:
     result = CheckResult(metrics=metrics, sample_size=n, intervals=intervals,
                          interval_methods=methods, details=details)
     result.thresholds = context.evaluate(metrics, intervals, methods=methods)
+    for t in result.thresholds:
+        if t.metric == "accuracy_at_coverage" and t.value is None:
+            t.note = (f"no row reaches confidence_threshold {params.confidence_threshold:g}: "
+                      "nothing answered, so no accuracy was measured")
     result.warn_unresolved(result.thresholds, n)
     result.examples = _confident_errors(dataset, predictions, rows, confidence,
                                         context.max_examples)

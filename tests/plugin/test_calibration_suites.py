@@ -114,3 +114,25 @@ def test_calibration_and_coverage_reach_the_reports(pytester: pytest.Pytester) -
     html = (pytester.path / "reports" / "modeltests.html").read_text()
     assert "Reliability diagram (2 non-empty equal-width bins)" in html
     assert "Risk-coverage curve" in html
+
+
+def test_footprint_lengths_and_limits_out_of_range(pytester: pytest.Pytester) -> None:
+    result = run_checks(pytester, "  - kind: footprint\n    sequence_lengths: [0, 16]\n"
+                        "    max_gflops: -1\n")
+    result.stdout.fnmatch_lines([
+        "suites/c.yaml:10: checks[[]0].sequence_lengths: sequence lengths must be positive "
+        "integers (got [[]0, 16])",
+        "suites/c.yaml:11: checks[[]0].max_gflops: must be a number >= 0 (got -1)",
+    ])
+    result.assert_outcomes(errors=1)
+
+
+def test_a_threshold_that_answers_nothing_fails_the_accuracy_gate(
+        pytester: pytest.Pytester) -> None:
+    result = run_checks(pytester, "  - kind: coverage\n    dataset: dev\n"
+                        "    confidence_threshold: 0.95\n    min_accuracy_at_coverage: 0.5\n")
+    result.stdout.fnmatch_lines([
+        lit("suites/c.yaml  coverage[dev]  FAIL     accuracy_at_coverage n/a < 0.500 (no row "
+            "reaches confidence_threshold 0.95: nothing answered, so no accuracy was measured)"),
+    ])
+    result.assert_outcomes(failed=1)

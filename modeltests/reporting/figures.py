@@ -56,6 +56,8 @@ def figures(entry: Entry) -> list[Figure]:
         found.append(_slice_ece(entry, slices))
     if details.get("risk_coverage"):
         found.append(_risk_coverage(details))
+    if details.get("footprint"):
+        found.append(_flops_by_length(entry, details["footprint"]))
     return [f for f in found if f is not None]
 
 
@@ -235,3 +237,17 @@ def _accuracy_drop(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
         rows, "Accuracy drop per slice", operator="<="),
         "Reference accuracy minus compressed accuracy (positive: compression lost accuracy), "
         "with the paired 95% interval; red dashes: max_accuracy_drop.")
+
+
+def _flops_by_length(entry: Entry, configs: list[dict[str, Any]]) -> Figure | None:
+    points = sorted((float(c["sequence_length"]), float(c["gflops_per_input"]))
+                    for c in configs if c.get("gflops_per_input"))
+    if not points:
+        return None
+    limit, _ = _limit(entry, "max_gflops")
+    title = "GFLOPs per input against sequence length"
+    return Figure(title, charts.log_log_lines(
+        [Series("GFLOPs / input", points)], title, "sequence length (tokens, log scale)",
+        "GFLOPs (log scale)", limit=limit),
+        "Counted by torch's FlopCounterMode (matrix products only). Linear layers grow with "
+        "the length (slope 1 on log-log axes), attention with its square; red: max_gflops.")

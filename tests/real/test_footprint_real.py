@@ -73,6 +73,8 @@ checks:
     linear = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Linear)
                  for p in m.parameters(recurse=False))
     assert entry["details"]["weights"]["by_layer_type"]["Linear"]["parameters"] == linear
+    html = (pytester.path / "reports" / "modeltests.html").read_text()
+    assert "GFLOPs per input against sequence length" in html
 
 
 def test_one_bert_layer_against_the_closed_form(tiny_model_dir: Path) -> None:

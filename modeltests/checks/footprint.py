@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import Field, field_validator
 
@@ -68,8 +68,12 @@ def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult
     except UnsupportedCapabilityError as exc:
         return CheckResult(skip_reason=f"footprint needs the model's torch module ({exc})")
     facts = weight_facts(module)
-    configs = [_measure(adapter, params, n, text) for n, text in _inputs(context, params,
-                                                                        adapter)]
+    try:
+        configs = [_measure(adapter, params, n, text)
+                   for n, text in _inputs(context, params, adapter)]
+    except UnsupportedCapabilityError as exc:
+        return CheckResult(skip_reason=f"footprint needs separate encode and forward steps "
+                                       f"({exc})")
     head = configs[-1]
     metrics = {"gflops": head["gflops_per_input"], "parameters": float(facts.parameters),
                "weight_sparsity": facts.sparsity, "weight_bytes": float(facts.weight_bytes),
@@ -131,16 +135,27 @@ def _measure(adapter: ModelAdapter, params: FootprintParams, length: int, text: 
         "gflops_per_input": flops / params.batch_size / 1e9, "flops_by_op": by_op,
         "activation_peak_bytes": peak, "median_forward_ms": None, "achieved_gflops_per_s": None}
     if params.timed_calls:
+        synchronize = _synchronizer(adapter.device)
         adapter.forward(batch)  # one untimed call: first-call costs are not the model's rate
         seconds = []
         for _ in range(params.timed_calls):
+            synchronize()
             start = time.perf_counter()
             adapter.forward(batch)
+            synchronize()  # a GPU call returns before its kernels finish
             seconds.append(time.perf_counter() - start)
         median = statistics.median(seconds)
         entry.update(median_forward_ms=median * 1e3,
                      achieved_gflops_per_s=flops / median / 1e9 if median > 0 else None)
     return entry
+
+
+def _synchronizer(device: str) -> Callable[[], None]:
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None
 
 
 def _methods() -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 import modeltests
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_", "cuda_mb")
+TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_", "cuda_mb", "_per_s")
 
 
 def timed(metric: str) -> bool:

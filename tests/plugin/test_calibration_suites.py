@@ -89,16 +89,18 @@ def test_an_empty_slice_is_a_located_error(pytester: pytest.Pytester) -> None:
 def test_calibration_and_coverage_reach_the_reports(pytester: pytest.Pytester) -> None:
     # The fake says 0.8 on the 4 rows with "good"/"great" (3 right) and 0.9 on the 4 others
     # (all right): 5 equal-width bins hold them in (0.6, 0.8] and (0.8, 1.0].
+    # Limits the 8 rows decide: beyond each 95% interval.
     result = run_checks(pytester, "  - kind: calibration\n    dataset: dev\n    bins: 5\n"
-                        "    max_ece: 0.2\n"
+                        "    max_ece: 0.5\n"
                         "  - kind: coverage\n    dataset: dev\n    confidence_threshold: 0.85\n"
-                        "    target_accuracy: 1.0\n    min_coverage: 0.4\n")
+                        "    target_accuracy: 1.0\n    min_coverage: 0.2\n")
     result.stdout.fnmatch_lines([
-        lit("suites/c.yaml  calibration[dev]  UNDECIDED  ece 0.075 <= 0.200 (95% CI 0.037 to "
+        lit("suites/c.yaml  calibration[dev]  PASS     ece 0.075 <= 0.500 (95% CI 0.037 to "
             "0.325)"),
-        lit("suites/c.yaml  coverage[dev]     UNDECIDED  coverage 0.500 >= 0.400 (95% CI 0.215 "
+        lit("suites/c.yaml  coverage[dev]     PASS     coverage 0.500 >= 0.200 (95% CI 0.215 "
             "to 0.785)"),
     ])
+    result.assert_outcomes(passed=2)
     entries = checks_by_nodeid(read_report(pytester))
     calibration = entries["suites/c.yaml::calibration[dev]"]
     assert calibration["metrics"]["ece"] == pytest.approx(0.075)

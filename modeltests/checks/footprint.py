@@ -21,6 +21,7 @@ from modeltests.context import CheckContext
 from modeltests.errors import UnsupportedCapabilityError
 from modeltests.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
+from modeltests.suite.loader import MODEL_REFERENCE_MARK
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
@@ -32,6 +33,10 @@ class FootprintParams(CheckParams):
     """FLOPs, parameters, sparsity and memory of the suite's torch model."""
 
     kind: str = "footprint"
+    model: str | None = Field(
+        default=None, description="A model under 'models:' to measure (e.g. a pruned or "
+        "quantized copy saved earlier) instead of the suite's model.",
+        json_schema_extra={MODEL_REFERENCE_MARK: "any"})
     sequence_lengths: list[int] = Field(
         default_factory=lambda: [128], min_length=1,
         description="Token lengths (special tokens included) of the synthetic inputs; the "
@@ -50,6 +55,10 @@ class FootprintParams(CheckParams):
         "Highest peak bytes of activations during one forward call at the longest length.",
         ge=0)
 
+    def label(self, index: int) -> str:
+        """The name, else the measured model's name, else the index."""
+        return self.name or self.model or str(index)
+
     @field_validator("sequence_lengths")
     @classmethod
     def _positive(cls, value: list[int]) -> list[int]:
@@ -62,7 +71,7 @@ def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult
     """Count the weights once, then FLOPs and activations at each length."""
     from modeltests.footprint import weight_facts
 
-    adapter = context.model()
+    adapter = context.model(params.model)
     try:
         module = adapter.torch_module()
     except UnsupportedCapabilityError as exc:

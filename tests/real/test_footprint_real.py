@@ -129,3 +129,53 @@ def test_activation_peak_of_a_two_layer_network_by_hand() -> None:
     with torch.inference_mode():
         assert activation_peak_bytes(lambda: separate(x)) == 32_000
         assert activation_peak_bytes(lambda: in_place(x)) == 16_160
+
+
+def test_a_pruned_model_under_models_reaches_its_sparsity_floor(
+        pytester: pytest.Pytester, tiny_model_dir: Path) -> None:
+    from torch.nn.utils import prune
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    for layer in model.modules():
+        if isinstance(layer, torch.nn.Linear):
+            prune.l1_unstructured(layer, "weight", amount=0.6)
+            prune.remove(layer, "weight")
+    model.save_pretrained(pytester.path / "pruned")
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(pytester.path / "pruned")
+    parameters = list(model.parameters())
+    sparsity = sum(int((p == 0).sum()) for p in parameters) / sum(p.numel() for p in parameters)
+    (pytester.path / "suites").mkdir()
+    (pytester.path / "suites" / "tiny.yaml").write_text(f"""model:
+  adapter: transformers
+  path: {tiny_model_dir}
+models:
+  pruned:
+    adapter: transformers
+    path: ../pruned
+checks:
+  - kind: footprint
+    model: pruned
+    sequence_lengths: [16]
+    timed_calls: 0
+    min_weight_sparsity: {sparsity - 0.01:.4f}
+  - kind: footprint
+    name: dense
+    sequence_lengths: [16]
+    timed_calls: 0
+    min_weight_sparsity: {sparsity - 0.01:.4f}
+""")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "suites/tiny.yaml  footprint[[]pruned]  PASS     *",
+        f"suites/tiny.yaml  footprint[[]dense]   FAIL     weight_sparsity * < "
+        f"{sparsity - 0.01:.3f}"])  # the dense model's few zeros: padding rows
+    document = json.loads((pytester.path / "reports" / "modeltests.json").read_text())
+    pruned = document["checks"][0]
+    assert pruned["metrics"]["weight_sparsity"] == pytest.approx(sparsity, abs=1e-12)
+    linear = [p for m in model.modules() if isinstance(m, torch.nn.Linear)
+              for p in m.parameters(recurse=False)]  # weights pruned at 0.6, biases kept
+    by_hand = sum(int((p == 0).sum()) for p in linear) / sum(p.numel() for p in linear)
+    assert pruned["details"]["weights"]["by_layer_type"]["Linear"]["sparsity"] == \
+        pytest.approx(by_hand, abs=1e-12)

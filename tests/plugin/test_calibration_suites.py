@@ -138,3 +138,11 @@ def test_a_threshold_that_answers_nothing_fails_the_accuracy_gate(
             "reaches confidence_threshold 0.95: nothing answered, so no accuracy was measured)"),
     ])
     result.assert_outcomes(failed=1)
+
+
+def test_footprint_of_a_model_the_suite_does_not_declare(pytester: pytest.Pytester) -> None:
+    result = run_checks(pytester, "  - kind: footprint\n    model: pruned\n")
+    result.stdout.fnmatch_lines([
+        "suites/c.yaml:10: checks[[]0].model: unknown model 'pruned' (the suite declares no "
+        "'models:')"])
+    result.assert_outcomes(errors=1)

@@ -18,7 +18,7 @@ from modeltests.errors import SuiteError
 from modeltests.registry import Registry
 from modeltests.result import CheckParams
 from modeltests.suite.errors import Problem, problem_at, problems_from_validation, render_problems
-from modeltests.suite.schema import DatasetSpec, Defaults, SuiteHeader
+from modeltests.suite.schema import DatasetSpec, Defaults, ServeSpec, SuiteHeader
 from modeltests.suite.source import KeyPath, YamlSource, YamlSyntaxError, load_yaml
 from modeltests.text import shown_path, unknown_name_message
 
@@ -60,6 +60,7 @@ class Suite:
     problems: list[Problem]
     rootdir: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    serve: ServeSpec | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -170,6 +171,7 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         problems=problems,
         rootdir=rootdir,
         warnings=warnings,
+        serve=header.serve if header else None,
     )
 
 
@@ -181,7 +183,7 @@ def _validate_header(source: YamlSource, data: dict[str, Any], problems: list[Pr
         problems.extend(problems_from_validation(source, (), data, SuiteHeader, error))
     # Keep what is valid (each part on its own) so that the rest of the file can be checked.
     salvage: dict[str, Any] = {"model": {}, "checks": []}
-    for key in ("defaults", "name"):
+    for key in ("defaults", "name", "serve"):
         try:
             SuiteHeader.model_validate({**salvage, key: data.get(key)})
             salvage[key] = data.get(key)

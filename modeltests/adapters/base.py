@@ -224,6 +224,12 @@ class ModelAdapter:
         circuit breaker and time budget, so that each request stands on its own."""
         return self
 
+    def null_twin(self, url: str) -> Callable[[list[str]], object] | None:
+        """A function sending texts as :meth:`predict` does, but to ``url`` (a null endpoint)
+        and without reading the answer: a load test measures its own ceiling with it. None for
+        models not called over HTTP (the ceiling is then that of a Python no-op)."""
+        return None
+
     def counters(self) -> dict[str, int]:
         """Counts for the reports, e.g. the ``http`` adapter's ``requests`` and ``retries``."""
         return {}

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NoReturn
 
 from pydantic import Field
 
@@ -282,6 +282,13 @@ class HttpModel(CallableModel):
         copy = HttpModel(self.endpoint.copy_without_breaker(), self.labels, self.batch_size)
         copy.endpoint.start_check()
         return copy
+
+    def null_twin(self, url: str) -> Callable[[list[str]], object]:
+        twin = HttpEndpoint(self.endpoint.params, {}, self.endpoint.redactor, url, breaker=False)
+        twin.headers = self.endpoint.headers
+        twin._client = self.endpoint.client()  # the same pool as the real requests
+        twin.start_check()
+        return twin.post
 
     def counters(self) -> dict[str, int]:
         return {"requests": self.endpoint.requests_sent, "retries": self.endpoint.retries}

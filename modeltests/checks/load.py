@@ -166,8 +166,9 @@ def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepRes
     result.details.update(steps=rows, generator_ceiling_rps=ceiling,
                           near_ceiling_share=NEAR_CEILING, slo_p99_ms=params.slo_p99_ms)
     _warn(result, rows, ceiling)
-    result.examples = [{"step": row["step"], "error": example} for row in rows
+    result.examples = [{"input": row["step"], "text": "", "error": example} for row in rows
                        for example in row["error_examples"]][: context.max_examples]
+    result.details["errors"] = errors
     return result
 
 

@@ -141,7 +141,7 @@ def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepRes
     errors = sum(row["errors"] for row in rows)
     answered = [row for row in rows if "p99_ms" in row]
     metrics: dict[str, float] = {"throughput": max(row["throughput"] for row in rows),
-                                 "generator_ceiling": ceiling,
+                                 "generator_ceiling_throughput": ceiling,
                                  "retries": float(sum(row["retries"] for row in rows))}
     result = CheckResult(metrics=metrics, sample_size=requests)
     if requests:
@@ -159,7 +159,7 @@ def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepRes
         metrics["throughput_at_slo"] = max((row["throughput"] for row in meeting), default=0.0)
         rates = [row["level"] for row in meeting if row["mode"] == "open"]
         result.details["max_rate_at_slo"] = max(rates, default=None)
-    for name in ("throughput", "throughput_at_slo", "generator_ceiling", "retries"):
+    for name in ("throughput", "throughput_at_slo", "generator_ceiling_throughput", "retries"):
         result.interval_methods[name] = "single measurement"
     result.thresholds = context.evaluate(metrics, result.intervals,
                                          methods=result.interval_methods)

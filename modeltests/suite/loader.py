@@ -146,6 +146,9 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         if isinstance(data.get("models"), dict)
         and (spec := _validate_model(source, ("models", name), raw, registry, context, problems))
     }
+    if data.get("serve") is None:
+        named = [(("model",), model), *((("models", n), m) for n, m in models.items())]
+        problems.extend(_placeholders_without_server(source, named))
     datasets = dict(header.datasets) if header else {}
     raw_checks: list[Any] = data["checks"] if isinstance(data.get("checks"), list) else []
     # Declared names count as known even when their own entry is invalid (reported once there).
@@ -229,6 +232,22 @@ def _validate_model(
         for sub_key, message in _static_problems(params, context):
             problems.append(problem_at(source, key + (sub_key,), message))
     return params
+
+
+def _placeholders_without_server(source: YamlSource,
+                                 named: list[tuple[KeyPath, AdapterParams | None]]
+                                 ) -> list[Problem]:
+    """A ``{port}`` in a model's ``url`` is filled by the ``serve:`` section's server only."""
+    from modeltests.serving import placeholders_in
+
+    found = []
+    for key, params in named:
+        url = getattr(params, "url", None)
+        if isinstance(url, str) and placeholders_in(url):
+            found.append(problem_at(source, key + ("url",), "placeholders such as '{port}' are "
+                                    "filled by a 'serve:' section, and the suite has none "
+                                    f"(got {url!r})"))
+    return found
 
 
 def _static_problems(params: AdapterParams, context: LoadContext) -> list[tuple[str, str]]:

@@ -196,3 +196,24 @@ def test_sigterm_to_pytest_stops_the_server(pytester: pytest.Pytester) -> None:
     assert gone(pid)
     report = json.loads((pytester.path / "reports/modeltests.json").read_text())
     assert port_is_free(report["run"]["models"][0]["server"]["ports"]["port"])
+
+
+def test_a_port_placeholder_without_serve_is_a_located_error(pytester: pytest.Pytester) -> None:
+    text = served_suite("ok", ACCURACY).split("model:", 1)[1]
+    result = run(pytester, "model:" + text)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([lit(
+        "suites/served.yaml:3: model.url: placeholders such as '{port}' are filled by a "
+        "'serve:' section, and the suite has none (got 'http://127.0.0.1:{port}/predict')")])
+
+
+def test_each_xdist_worker_starts_its_own_server_on_its_own_port(pytester: pytest.Pytester
+                                                                 ) -> None:
+    checks = ACCURACY + AGAIN + "  - kind: accuracy\n    name: third\n    dataset: dev\n" \
+        "  - kind: accuracy\n    name: fourth\n    dataset: dev\n"
+    result = run(pytester, served_suite("ok", checks), "-n", "2", "-p", "no:benchmark")
+    result.assert_outcomes(passed=4)
+    pids = starts(pytester)
+    ports = {m["server"]["ports"]["port"] for m in read_report(pytester)["run"]["models"]}
+    assert 1 <= len(pids) <= 2 and len(ports) == len(pids)
+    assert all(gone(pid) for pid in pids) and all(port_is_free(port) for port in ports)

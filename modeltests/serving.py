@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any, Callable, Sequence
 from urllib.parse import urlsplit
 
 from modeltests.errors import ModelLoadError
@@ -163,7 +163,7 @@ class Server:
             self._process = subprocess.Popen(
                 self.command, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent)
+                preexec_fn=_die_with_parent())
         except OSError as exc:
             raise ModelLoadError(f"{self.location}: serve.command: cannot start "
                                  f"{self.command[0]!r}: {exc}") from None
@@ -242,16 +242,23 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere nothing)."""
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the child runs before exec: ask for SIGTERM when the parent dies (Linux's
+    ``PR_SET_PDEATHSIG``; None elsewhere). libc is loaded here, in the parent: the child of a
+    threaded process must not import anything (another thread may hold the import lock)."""
     if sys.platform != "linux":
-        return
+        return None
     import ctypes
 
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except OSError:
-        pass
+        return None
+
+    def set_death_signal() -> None:
+        prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
+
+    return set_death_signal
 
 
 def _answers_200(url: str, timeout: float) -> bool:

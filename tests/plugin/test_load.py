@@ -65,6 +65,8 @@ def test_every_step_is_reported_with_the_generator_ceiling(pytester: pytest.Pyte
     assert entry["details"]["generator_ceiling_rps"] > 0
     assert entry["metrics"]["error_rate"] == 0 and entry["metrics"]["throughput_at_slo"] > 0
     assert all(step["p99_supported"] is False for step in steps)
+    html = (pytester.path / "reports/modeltests.html").read_text()
+    assert "Throughput per step" in html and "p99 latency per step" in html
 
 
 def test_errors_fail_the_check_with_a_wilson_interval(pytester: pytest.Pytester,

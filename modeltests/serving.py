@@ -177,7 +177,7 @@ class Server:
         pause = FIRST_POLL_S
         while True:
             self.facts.polls += 1
-            if _answers_200(self.ready_url, min(PROBE_TIMEOUT_S, self.startup_timeout_s)):
+            if answers_200(self.ready_url, min(PROBE_TIMEOUT_S, self.startup_timeout_s)):
                 self.facts.cold_start_s = time.perf_counter() - self._started
                 return
             code = self._process.poll()
@@ -261,7 +261,8 @@ def _die_with_parent() -> Callable[[], None] | None:
     return set_death_signal
 
 
-def _answers_200(url: str, timeout: float) -> bool:
+def answers_200(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether a GET of ``url`` answers 200 within ``timeout`` (never through a proxy)."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
     try:
         with opener.open(url, timeout=timeout) as response:

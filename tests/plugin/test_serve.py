@@ -103,10 +103,16 @@ def gone(pid: int) -> bool:
     return False
 
 
+AVAILABILITY = ("  - kind: availability\n    generated_examples: 0\n    min_server_ready: 1\n"
+                "    max_server_cold_start_seconds: 300\n")
+
+
 def test_the_server_starts_once_and_is_stopped_after_the_session(pytester: pytest.Pytester
                                                                  ) -> None:
-    result = run(pytester, served_suite("ok", ACCURACY + AGAIN))
-    result.assert_outcomes(passed=2)
+    result = run(pytester, served_suite("ok", AVAILABILITY + ACCURACY + AGAIN))
+    result.assert_outcomes(passed=3)
+    availability = read_report(pytester)["checks"][0]["metrics"]
+    assert availability["server_ready"] == 1 and availability["server_cold_start_seconds"] > 0
     (pid,) = starts(pytester)  # one server for both checks
     (model,) = read_report(pytester)["run"]["models"]
     server = model["server"]

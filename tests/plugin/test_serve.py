@@ -181,7 +181,8 @@ def test_a_server_ignoring_sigterm_is_killed(pytester: pytest.Pytester) -> None:
     assert gone(pid) and port_is_free(server["ports"]["port"])
 
 
-def test_sigterm_to_pytest_stops_the_server(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: int) -> None:
     make_project(pytester, suite=None)
     (pytester.path / "stubserver.py").write_text(STUB_SERVER)
     write_suite(pytester, "suites/served.yaml", served_suite("hang", ACCURACY))
@@ -195,10 +196,10 @@ def test_sigterm_to_pytest_stops_the_server(pytester: pytest.Pytester) -> None:
             break
         time.sleep(0.1)
     assert posted.exists()
-    session.send_signal(signal.SIGTERM)
+    session.send_signal(signum)
     output = session.communicate(timeout=60)[0].decode()
     (pid,) = starts(pytester)
-    assert "modeltests: run interrupted (SIGTERM)" in output
+    assert f"modeltests: run interrupted ({signal.Signals(signum).name})" in output
     assert gone(pid)
     report = json.loads((pytester.path / "reports/modeltests.json").read_text())
     assert port_is_free(report["run"]["models"][0]["server"]["ports"]["port"])

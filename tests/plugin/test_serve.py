@@ -224,3 +224,20 @@ def test_each_xdist_worker_starts_its_own_server_on_its_own_port(pytester: pytes
     ports = {m["server"]["ports"]["port"] for m in read_report(pytester)["run"]["models"]}
     assert 1 <= len(pids) <= 2 and len(ports) == len(pids)
     assert all(gone(pid) for pid in pids) and all(port_is_free(port) for port in ports)
+
+
+def test_every_problem_of_a_serve_section_is_reported_at_its_line(pytester: pytest.Pytester
+                                                                  ) -> None:
+    text = ("serve:\n  command: []\n  ready_url: ftp://x\n  startup: 3\nmodel:\n  adapter: http\n"
+            "  url: http://127.0.0.1:{port}/p\n  labels: [negative, positive]\nchecks:\n"
+            "  - kind: availability\n")
+    result = run(pytester, text)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "suites/served.yaml:2: serve.command: the command must not be empty (got [[]])",
+        "suites/served.yaml:3: serve.ready_url: String should match pattern '^https?://' (got "
+        "'ftp://x')",
+        "suites/served.yaml:4: serve.startup: unknown key 'startup' (allowed: command, cwd, env, "
+        "ready_url, startup_timeout_s, stop_timeout_s)",
+    ])
+    assert starts(pytester) == []

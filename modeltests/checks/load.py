@@ -41,7 +41,8 @@ class LoadParams(SeededParams):
     duration_s: float = Field(default=5.0, gt=0, le=600, description="Seconds per step.")
     dataset: str | None = Field(default=None, description="Texts to send (default: a few "
                                 "built-in sentences), cycled.")
-    batch_size: int = Field(default=1, ge=1, le=1024, description="Texts per request.")
+    batch_size: int = Field(default=1, ge=1, le=1024, description="Texts per request (a "
+                            "request is split by the model's own batch_size when larger).")
     warmup_requests: int = Field(default=4, ge=0, le=1000,
                                  description="Requests sent before the first step, not counted.")
     max_requests_per_step: int = Field(default=20000, ge=1, le=1_000_000)

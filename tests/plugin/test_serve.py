@@ -123,10 +123,10 @@ def test_the_server_starts_once_and_is_stopped_after_the_session(pytester: pytes
 
 def test_a_server_that_never_gets_ready_errors_every_check_with_its_log(
         pytester: pytest.Pytester) -> None:
-    result = run(pytester, served_suite("never-ready", ACCURACY + AGAIN, startup_timeout_s=1.5))
+    result = run(pytester, served_suite("never-ready", ACCURACY + AGAIN, startup_timeout_s=5))
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines([
-        "suites/served.yaml:1: serve: the server was not ready within 1.5 s "
+        "suites/served.yaml:1: serve: the server was not ready within 5 s "
         "(serve.startup_timeout_s): http://127.0.0.1:*/ready never answered 200 in * polls; "
         "the last 1 lines of its log:",
         "  | stub server on port *, mode never-ready",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from modeltests.digests import file_digest
 from modeltests.errors import DatasetError
 from modeltests.suite.schema import DatasetSpec
 from modeltests.text import close_matches
@@ -101,7 +101,7 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     texts = ["" if _missing(v) else str(v) for v in frame[spec.text_column]]
     labels = [_label(v, spec.label_map) for v in frame[spec.label_column]]
     return Dataset(name=name, path=path, texts=texts, labels=labels, frame=frame,
-                   sha256=_sha256(path), dropped_unlabelled=len(unlabelled))
+                   sha256=file_digest(path), dropped_unlabelled=len(unlabelled))
 
 
 def _column_problems(frame: pd.DataFrame, spec: DatasetSpec, path: Path
@@ -160,14 +160,6 @@ def _csv_end_lines(path: Path, rows: list[int]) -> list[int]:
             if index in wanted:
                 found[index] = reader.line_num
     return [found.get(r, r + 2) for r in rows]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _missing(value: Any) -> bool:

@@ -11,8 +11,8 @@ import re
 import signal
 import threading
 import time
-from pathlib import Path
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any, ContextManager, Generator
 
 import pytest
@@ -42,15 +42,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--modeltests-html", metavar="PATH", default=None,
                     help="write the HTML report here (default: reports/modeltests.html)")
     group.addoption("--modeltests-undecided", choices=("gate", "fail"), default=None,
-                    help="a threshold whose 95%% interval contains its limit: 'gate' lets each "
-                    "check's gate decide (estimate: the point estimate; bound: it fails), "
-                    "'fail' fails it in every check (default: the ini value, else gate)")
+                    help="a threshold whose 95%% interval contains its limit: 'fail' fails it "
+                    "(the default: the ini value, else fail), 'gate' lets each check's gate "
+                    "decide (estimate: the point estimate; bound: it fails)")
     group.addoption("--modeltests-no-reports", action="store_true", default=False,
                     help="write neither the JSON results nor the HTML report")
+    group.addoption("--modeltests-save-predictions", metavar="DIR", default=None,
+                    help="save every whole-dataset prediction as Parquet under DIR, for a "
+                    "later run's regression check (baseline_predictions:)")
     parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
                   help="directory names whose YAML files are collected as suites")
-    parser.addini("modeltests_undecided", default="gate",
-                  help="what an undecided threshold means: gate (default) or fail")
+    parser.addini("modeltests_undecided", default="fail",
+                  help="what an undecided threshold means: fail (default) or gate")
     parser.addini("modeltests_json", default="reports/modeltests.json",
                   help="default path of the JSON results")
     parser.addini("modeltests_html", default="reports/modeltests.html",
@@ -71,7 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     suspend = capture.global_and_fixture_disabled if capture is not None else None
     runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
                       undecided=_undecided_policy(config),
-                      progress=LineProgress(PytestTerminal(config)))
+                      progress=LineProgress(PytestTerminal(config)),
+                      save_predictions=_save_predictions_dir(config))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -79,6 +83,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+def _save_predictions_dir(config: pytest.Config) -> Path | None:
+    option = config.getoption("modeltests_save_predictions")
+    if not option:
+        return None
+    return (config.invocation_params.dir / Path(option).expanduser()).resolve()
 
 
 def _undecided_policy(config: pytest.Config) -> str:

@@ -193,6 +193,13 @@ class ModelAdapter:
         """Facts for the report: adapter name, parameter count, size on disk, device..."""
         return {"device": self.device}
 
+    def source_files(self) -> list[Path]:
+        """Files and directories whose bytes decide this model's outputs (weights, tokenizer,
+        the code that builds it), for the run's fingerprint and the prediction cache. Empty
+        when they are unknown (a remote model): such a model is fingerprinted by its
+        parameters alone and its predictions are never reused across runs."""
+        return []
+
     def batching(self) -> Batching:
         """How :meth:`predict` groups texts into forward calls (for the reports)."""
         return Batching(batch_size=None, sorted_by_length=False)

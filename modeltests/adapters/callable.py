@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
 from pydantic import Field
@@ -13,7 +14,7 @@ from modeltests.adapters.base import (
     ModelAdapter,
     Predictions,
 )
-from modeltests.adapters.imports import resolve_import_path
+from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.errors import ModelLoadError, ModelOutputError
 
 
@@ -72,6 +73,10 @@ class CallableModel(ModelAdapter):
 
     def batching(self) -> Batching:
         return Batching(self.batch_size, sorted_by_length=False)
+
+    def source_files(self) -> list[Path]:
+        found = defining_file(self.function)
+        return [found] if found is not None else []
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": "callable", "target": self.name, "device": self.device}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 from typing import Any
 
 from modeltests.adapters.base import LoadContext
@@ -31,3 +32,14 @@ def resolve_import_path(target: str, context: LoadContext, key: str) -> Any:
                                  f"attribute {attribute!r}")
         obj = getattr(obj, part)
     return obj
+
+
+def defining_file(obj: Any) -> Path | None:
+    """The source file that defines ``obj`` (a function, class or module), when it has one."""
+    import inspect
+
+    try:
+        found = inspect.getsourcefile(obj if inspect.ismodule(obj) else inspect.getmodule(obj))  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return Path(found).resolve() if found else None

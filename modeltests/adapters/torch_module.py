@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from pydantic import Field
@@ -13,7 +14,7 @@ from modeltests.adapters.base import (
     ModelAdapter,
     Predictions,
 )
-from modeltests.adapters.imports import resolve_import_path
+from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
 from modeltests.errors import ModelLoadError
 
@@ -70,6 +71,12 @@ class TorchModel(ModelAdapter):
 
     def batching(self) -> Batching:
         return Batching(self.params.batch_size, sorted_by_length=False)
+
+    def source_files(self) -> list[Path]:
+        """The files defining the module's class and the collate function (weights a factory
+        reads from elsewhere are not known to modeltests)."""
+        found = (defining_file(type(self.module)), defining_file(self.collate))
+        return sorted({path for path in found if path is not None})
 
     def torch_module(self) -> Any:
         return self.module

@@ -110,6 +110,9 @@ class TransformersModel(ModelAdapter):
     def batching(self) -> Batching:
         return Batching(self.params.batch_size, self.params.sort_by_length)
 
+    def source_files(self) -> list[Path]:
+        return [self.source] if isinstance(self.source, Path) else []
+
     def in_given_order(self) -> TransformersModel:
         if not self.params.sort_by_length:
             return self

@@ -28,6 +28,7 @@ CHECK_MODULES = [
     "modeltests.checks.behavior",
     "modeltests.checks.property_search",
     "modeltests.checks.latency",
+    "modeltests.checks.load",
 ]
 
 

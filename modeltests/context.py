@@ -29,7 +29,8 @@ T = TypeVar("T")
 class LoadRecord:
     """How a model load went: the adapter, or the error that every check will show.
 
-    ``seconds`` is the load itself; ``build_seconds`` the one-time build of a built-in model
+    ``seconds`` is the load itself (a served model's server start not counted: see
+    ``server_start_seconds``); ``build_seconds`` the one-time build of a built-in model
     (``builtin:...``) that preceded it, which a load-time gate must not count.
     """
 
@@ -38,6 +39,10 @@ class LoadRecord:
     seconds: float = 0.0
     rss_delta_bytes: int | None = None
     build_seconds: float = 0.0
+    server: dict[str, Any] | None = None
+    """The suite's ``serve:`` server behind this model (command, ports, pid, cold start)."""
+    server_start_seconds: float | None = None
+    """The server's cold start: from its start to its first 200 on ``ready_url``."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ dataset are computed once and shared.
 
 from __future__ import annotations
 
+import atexit
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictErro
 from modeltests.progress import Progress, Silent
 from modeltests.redaction import Redactor
 from modeltests.registry import Registry
+from modeltests.serving import Server
 from modeltests.suite.loader import Suite, load_suite
 from modeltests.text import clip
 
@@ -53,6 +55,8 @@ class Runtime:
     _rows_by_text: dict[str, dict[str, tuple[Predictions, int]]] = field(default_factory=dict)
     _loaded: list[tuple[AdapterParams, LoadRecord]] = field(default_factory=list)
     _used: set[int] = field(default_factory=set)
+    _servers: dict[Path, Server] = field(default_factory=dict)
+    _server_errors: dict[Path, ModelLoadError] = field(default_factory=dict)
 
     # -- suites ---------------------------------------------------------------------------------
     def load_suite(self, path: Path) -> Suite:
@@ -114,10 +118,17 @@ class Runtime:
             return self._remember(params, LoadRecord(
                 error=ModelLoadError(f"{location}: unknown adapter {params.adapter!r}")))
         builds: list[float] = []
+        server = None
+        if type(params).served and suite.serve is not None:
+            try:
+                server = self.server(suite)
+            except ModelLoadError as exc:
+                return self._remember(params, LoadRecord(error=exc))
         context = LoadContext(base_dir=suite.base_dir, rootdir=self.rootdir, location=location,
                               builtin_model=lambda name: self._build(name, location, builds),
                               key_path=key_path, locate_key=lambda path: suite.location(*path),
-                              redactor=self.redactor)
+                              redactor=self.redactor,
+                              placeholders=server.values if server is not None else {})
         rss_before = _rss_bytes()
         started = time.perf_counter()
         try:
@@ -132,9 +143,39 @@ class Runtime:
         if params.labels is not None:
             adapter.labels = list(params.labels)
         delta = None if rss_before is None else max(0, (_rss_bytes() or 0) - rss_before)
-        return self._remember(params, LoadRecord(adapter=adapter, seconds=seconds,
-                                                 rss_delta_bytes=delta,
-                                                 build_seconds=sum(builds)))
+        facts = server.facts if server is not None else None
+        return self._remember(params, LoadRecord(
+            adapter=adapter, seconds=seconds, rss_delta_bytes=delta, build_seconds=sum(builds),
+            server=facts.to_json() if facts is not None else None,
+            server_start_seconds=facts.cold_start_s if facts is not None else None))
+
+    # -- servers --------------------------------------------------------------------------------
+    def server(self, suite: Suite) -> Server:
+        """The running server of ``suite``'s ``serve:`` section, started on first use (once per
+        session: a server that failed to start is not tried again)."""
+        assert suite.serve is not None
+        key = suite.path
+        if key in self._server_errors:
+            raise self._server_errors[key]
+        if key not in self._servers:
+            urls = [str(getattr(p, "url", "")) for p in (suite.model, *suite.models.values())
+                    if p is not None]
+            server = Server.from_spec(suite.serve, suite.base_dir, suite.location("serve"), urls)
+            self._servers[key] = server
+            atexit.register(server.stop)  # modeltests.run() without close(), a crash
+            try:
+                with self._capture_suspended():
+                    server.start()
+            except ModelLoadError as exc:
+                self._server_errors[key] = exc
+                raise
+        return self._servers[key]
+
+    def servers(self) -> list[tuple[Suite, Server]]:
+        """Every server this session started, with its suite."""
+        by_path = {suite.path: suite for suite in self._suites.values()}
+        return [(by_path[path], server) for path, server in self._servers.items()
+                if path in by_path]
 
     def _remember(self, params: AdapterParams, record: LoadRecord) -> LoadRecord:
         self._loaded.append((params, record))
@@ -265,10 +306,15 @@ class Runtime:
         return id(adapter) in self._used
 
     def close(self) -> None:
-        """Release every loaded model (end of session)."""
-        for record in self._models.values():
-            if record.adapter is not None:
-                record.adapter.close()
+        """Release every loaded model and stop every server (end of session); a server is
+        stopped even when a model's close() raised."""
+        try:
+            for record in self._models.values():
+                if record.adapter is not None:
+                    record.adapter.close()
+        finally:
+            for server in self._servers.values():
+                server.stop()
 
 
 def validate_predictions(predictions: object, texts: Sequence[str], labels: Sequence[str]) -> None:

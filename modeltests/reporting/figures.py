@@ -48,6 +48,8 @@ def figures(entry: Entry) -> list[Figure]:
         found.append(_per_perturbation(entry, details["per_perturbation"]))
     if "changed" in details and "n" in details:
         found.append(_changed_predictions(details))
+    if entry.get("kind") == "load" and details.get("steps"):
+        found += _load_steps(details)
     if any("accuracy_drop" in s for s in slices) or "accuracy_drop" in entry.get("metrics", {}):
         found.append(_accuracy_drop(entry, slices))
     if isinstance(details.get("reliability"), dict):
@@ -159,6 +161,31 @@ def _latency_scaling(details: dict[str, Any]) -> Figure | None:
                                               note),
                   "One line per batch size and mode (dashed: model only, no tokenization). On "
                   "log-log axes the slope is the scaling exponent: 1 is linear in length.")
+
+
+def _load_steps(details: dict[str, Any]) -> list[Figure | None]:
+    """A load check's steps: throughput against the generator's ceiling, p99 against the SLO."""
+    steps = [s for s in details["steps"] if isinstance(s, dict)]
+    ceiling = details.get("generator_ceiling_rps")
+    throughput = [charts.Bar(str(s.get("step")), s.get("throughput"), n=s.get("requests"))
+                  for s in steps]
+    if isinstance(ceiling, (int, float)):
+        throughput.append(charts.Bar("generator ceiling", float(ceiling)))
+    figures: list[Figure | None] = [Figure(
+        "Throughput per step", charts.interval_bars(throughput, "Throughput per step"),
+        "Answered requests per second in each step; the last bar is the load generator's own "
+        "ceiling against a null endpoint (a step near it may measure the generator).")]
+    slo = details.get("slo_p99_ms")
+    rows = [charts.Bar(str(s.get("step")), s["p99_ms"],
+                       (s["p99_ms"], s["p99_upper_ms"]) if s.get("p99_supported") else None,
+                       slo, None if slo is None else s["p99_ms"] <= slo, s.get("answered"))
+            for s in steps if isinstance(s.get("p99_ms"), (int, float))]
+    if rows:
+        figures.append(Figure("p99 latency per step", charts.interval_bars(
+            rows, "p99 latency per step, ms", operator="<="),
+            "Whisker: the order-statistic 95% upper bound, shown only for steps with MLPerf's "
+            "662 answered requests; red dashes: slo_p99_ms."))
+    return figures
 
 
 def _latency_distribution(entry: Entry, details: dict[str, Any]) -> Figure | None:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from modeltests.adapters.base import AdapterParams, ModelAdapter
 
 FORMAT_VERSION = 1
-LOAD_TIMINGS = ("load_seconds", "build_seconds")
-"""Model facts that differ between two loads of the same model."""
+LOAD_TIMINGS = ("load_seconds", "build_seconds", "server")
+"""Model facts that differ between two loads of the same model (a served model's server:
+each pytest-xdist worker starts its own, on its own ports)."""
 
 RunFacts = dict[str, Any]
 """``{"environment": {...}, "devices": [...], "seeds": {...}, "models": [...],
@@ -109,6 +110,8 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
                 facts["describe_error"] = f"{type(exc).__name__}: {exc}"
             facts["fingerprint"] = _model_digest(params, record.adapter)
             facts["load_seconds"] = round(record.seconds, 3)
+            if record.server is not None:
+                facts["server"] = record.server
             if record.build_seconds:
                 facts["build_seconds"] = round(record.build_seconds, 3)
         else:

@@ -47,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "'fail' fails it in every check (default: the ini value, else gate)")
     group.addoption("--modeltests-no-reports", action="store_true", default=False,
                     help="write neither the JSON results nor the HTML report")
+    group.addoption("--modeltests-no-cache", action="store_true", default=False,
+                    help="neither read nor write the predictions kept across runs (pytest's "
+                    "cache folder, modeltests-predictions; --cache-clear empties it)")
     parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
                   help="directory names whose YAML files are collected as suites")
     parser.addini("modeltests_undecided", default="gate",
@@ -60,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from modeltests.registry import registry_from_hooks
     from modeltests.reporting.entries import ResultCollector
+    from modeltests.prediction_cache import PredictionCache
     from modeltests.progress import LineProgress
     from modeltests.reporting.writer import ReportWriter
     from modeltests.runtime import Runtime
@@ -71,7 +75,10 @@ def pytest_configure(config: pytest.Config) -> None:
     suspend = capture.global_and_fixture_disabled if capture is not None else None
     runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
                       undecided=_undecided_policy(config),
-                      progress=LineProgress(PytestTerminal(config)))
+                      progress=LineProgress(PytestTerminal(config)),
+                      prediction_cache=PredictionCache(
+                          lambda: _prediction_folder(config),
+                          enabled=not config.getoption("modeltests_no_cache")))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -79,6 +86,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+def _prediction_folder(config: pytest.Config) -> Path:
+    """pytest's cache folder (``--cache-clear`` empties it); without the cacheprovider plugin
+    (``-p no:cacheprovider``), the one :func:`modeltests.run` uses."""
+    from modeltests.prediction_cache import FOLDER_NAME, standalone_folder
+
+    cache = getattr(config, "cache", None)
+    return Path(cache.mkdir(FOLDER_NAME)) if cache is not None else standalone_folder()
 
 
 def _undecided_policy(config: pytest.Config) -> str:

@@ -18,6 +18,7 @@ from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, P
 from modeltests.context import LoadRecord
 from modeltests.data import Dataset, check_labels_known, load_dataset
 from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError, ModelTestsError
+from modeltests.prediction_cache import Lookup, PredictionCache
 from modeltests.progress import Progress, Silent
 from modeltests.redaction import Redactor
 from modeltests.registry import Registry
@@ -41,6 +42,8 @@ class Runtime:
     """Secrets the adapters read from the environment; every report masks them."""
     progress: Progress = field(default_factory=Silent)
     """Where long work shows its progress; the front end chooses (pytest's terminal, stderr)."""
+    prediction_cache: PredictionCache | None = None
+    """Whole-dataset predictions kept across runs (None: never read nor written)."""
     _suites: dict[Path, Suite] = field(default_factory=dict)
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _datasets: dict[tuple[str, str], Dataset] = field(default_factory=dict)
@@ -48,6 +51,7 @@ class Runtime:
     _rows_by_text: dict[str, dict[str, tuple[Predictions, int]]] = field(default_factory=dict)
     _loaded: list[tuple[AdapterParams, LoadRecord]] = field(default_factory=list)
     _used: set[int] = field(default_factory=set)
+    _lookups: list[dict[str, Any]] = field(default_factory=list)
 
     # -- suites ---------------------------------------------------------------------------------
     def load_suite(self, path: Path) -> Suite:
@@ -164,20 +168,56 @@ class Runtime:
 
     # -- predictions ----------------------------------------------------------------------------
     def predictions(self, suite: Suite, dataset_name: str, model: str | None = None) -> Predictions:
-        """Predictions of the suite's model on a whole dataset, computed once per session."""
+        """Predictions of the suite's model on a whole dataset, computed once per session, and
+        read from the prediction cache when an earlier run stored them under the same key."""
         params, _ = self.model_params(suite, model)
         dataset = self.dataset(suite, dataset_name)
         key = (self.model_key(suite, params), str(dataset.path) + repr(suite.datasets[dataset_name]))
         if key not in self._predictions:
             adapter = self.model(suite, model)
             check_labels_known(dataset, adapter.labels, suite.location("datasets", dataset_name))
-            predictions = self.run_model(adapter, dataset.texts, suite.location("model"),
-                                         f"{dataset_name}: predicting")
+            predictions, lookup = self._cached_or_run(suite, dataset_name, params, adapter)
+            self._lookups.append({"suite": suite.shown_path, "dataset": dataset_name,
+                                  "model": model, "rows": len(dataset), **lookup.to_json()})
             self._predictions[key] = predictions
             rows = self._rows_by_text.setdefault(key[0], {})
             for row, text in enumerate(dataset.texts):
                 rows.setdefault(text, (predictions, row))
         return self._predictions[key]
+
+    def _cached_or_run(self, suite: Suite, dataset_name: str, params: AdapterParams,
+                       adapter: ModelAdapter) -> tuple[Predictions, Lookup]:
+        """The stored predictions when the cache has them under this exact key, else the
+        model's (stored for the next run)."""
+        from modeltests.fingerprints import model_fingerprint
+        from modeltests.prediction_cache import prediction_key, uncacheable_reason
+
+        dataset = self.dataset(suite, dataset_name)
+        cache = self.prediction_cache
+
+        def run() -> Predictions:
+            return self.run_model(adapter, dataset.texts, suite.location("model"),
+                                  f"{dataset_name}: predicting")
+
+        if cache is None or not cache.enabled:
+            return run(), Lookup("off")
+        fingerprint = model_fingerprint(params, adapter)
+        reason = uncacheable_reason(adapter, fingerprint)
+        if reason is not None:
+            return run(), Lookup("not cacheable", reason)
+        cache_key = prediction_key(fingerprint, adapter, suite.datasets[dataset_name], dataset)
+        stored = cache.load(cache_key, len(dataset), list(adapter.labels),
+                            lambda p: validate_predictions(p, dataset.texts, adapter.labels))
+        if stored is not None:
+            return stored, Lookup("hit", path=cache.path_for(cache_key))
+        predictions = run()
+        cache.store(cache_key, predictions)
+        return predictions, Lookup("miss", path=cache.path_for(cache_key))
+
+    def prediction_sources(self) -> list[dict[str, Any]]:
+        """Where each whole-dataset prediction of this session came from (``run.predictions``
+        in the JSON report): the cache (``from_cache``), or the model, and why."""
+        return [dict(lookup) for lookup in self._lookups]
 
     def predict_reusing(self, suite: Suite, texts: Sequence[str], model: str | None = None,
                         description: str = "") -> Predictions:

@@ -125,7 +125,8 @@ class Session:
         shown = LineProgress(StreamTerminal(sys.stderr)) if progress else Silent()
         self.runtime = Runtime(registry=registry, rootdir=self.rootdir, progress=shown,
                                undecided=undecided,
-                               prediction_cache=PredictionCache(standalone_folder, cache))
+                               prediction_cache=PredictionCache(
+                                   standalone_folder, cache, off_reason="cache=False"))
 
     def __enter__(self) -> Session:
         return self

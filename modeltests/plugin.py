@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 from contextlib import nullcontext
-from typing import Any, ContextManager, Generator
+from typing import TYPE_CHECKING, Any, ContextManager, Generator
 
 import pytest
 
@@ -27,6 +27,9 @@ from modeltests.state import (
     USER_TEST_KEY,
     runtime_of,
 )
+
+if TYPE_CHECKING:
+    from modeltests.prediction_cache import PredictionCache
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -63,7 +66,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from modeltests.registry import registry_from_hooks
     from modeltests.reporting.entries import ResultCollector
-    from modeltests.prediction_cache import PredictionCache
     from modeltests.progress import LineProgress
     from modeltests.reporting.writer import ReportWriter
     from modeltests.runtime import Runtime
@@ -76,9 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
     runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
                       undecided=_undecided_policy(config),
                       progress=LineProgress(PytestTerminal(config)),
-                      prediction_cache=PredictionCache(
-                          lambda: _prediction_folder(config),
-                          enabled=not config.getoption("modeltests_no_cache")))
+                      prediction_cache=_prediction_cache(config))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -88,13 +88,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
 
 
-def _prediction_folder(config: pytest.Config) -> Path:
-    """pytest's cache folder (``--cache-clear`` empties it); without the cacheprovider plugin
-    (``-p no:cacheprovider``), the one :func:`modeltests.run` uses."""
-    from modeltests.prediction_cache import FOLDER_NAME, standalone_folder
+def _prediction_cache(config: pytest.Config) -> PredictionCache:
+    """Predictions kept in pytest's cache folder (``--cache-clear`` empties it); off with
+    ``--modeltests-no-cache``, and off without the cacheprovider plugin
+    (``-p no:cacheprovider``: the user asked pytest to keep nothing)."""
+    from modeltests.prediction_cache import FOLDER_NAME, PredictionCache
 
-    cache = getattr(config, "cache", None)
-    return Path(cache.mkdir(FOLDER_NAME)) if cache is not None else standalone_folder()
+    if config.getoption("modeltests_no_cache"):
+        return PredictionCache(lambda: Path(), enabled=False, off_reason="--modeltests-no-cache")
+    if not config.pluginmanager.has_plugin("cacheprovider"):
+        return PredictionCache(lambda: Path(), enabled=False,
+                               off_reason="pytest's cacheprovider plugin is disabled")
+    return PredictionCache(lambda: Path(config.cache.mkdir(FOLDER_NAME)))
 
 
 def _undecided_policy(config: pytest.Config) -> str:

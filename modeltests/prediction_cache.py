@@ -124,11 +124,13 @@ def _module_digest(kind: type) -> str | None:
 class PredictionCache:
     """A folder of ``<key>.npz`` entries; ``folder`` is resolved (and created) on first use.
 
-    ``enabled=False`` (``--modeltests-no-cache``) bypasses it: nothing is read or written.
+    ``enabled=False`` (``--modeltests-no-cache``) bypasses it: nothing is read or written,
+    and ``off_reason`` says why in ``run.predictions``.
     """
 
     folder: Callable[[], Path]
     enabled: bool = True
+    off_reason: str = ""
     _resolved: Path | None = field(default=None, init=False)
     _unwritable: bool = field(default=False, init=False)
 

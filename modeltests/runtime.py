@@ -200,7 +200,7 @@ class Runtime:
                                   f"{dataset_name}: predicting")
 
         if cache is None or not cache.enabled:
-            return run(), Lookup("off")
+            return run(), Lookup("off", cache.off_reason if cache is not None else "")
         fingerprint = model_fingerprint(params, adapter)
         reason = uncacheable_reason(adapter, fingerprint)
         if reason is not None:

@@ -12,6 +12,12 @@ is a sha256 over everything the predictions depend on:
 * the versions of modeltests, torch, transformers and tokenizers, the digest of the adapter's
   own module file, the device, and :data:`FORMAT_VERSION`.
 
+A copy of the model made by a deterministic recipe (the ``quantization`` and ``pruning``
+checks' compressed copies, through :meth:`CheckContext.run_derived`) is keyed by the source
+model's fingerprint, the recipe, the copy's batching, the texts in order, the library versions,
+the CPU and torch's thread count (:func:`derived_key`). Timings (latency, speed-ups) and
+availability probes always run the model.
+
 Only adapters that declare ``cache_predictions = True`` (the ``transformers`` adapter on a local
 directory) are cached, and only when the fingerprint knows their files. A remote ``http`` model,
 a ``callable`` (any code) and a ``torch`` module (weights its factory reads are unknown) are
@@ -101,6 +107,43 @@ def prediction_key(fingerprint: dict[str, Any], adapter: ModelAdapter, spec: Dat
         "dataset": {"file": dataset.sha256, "spec": spec.model_dump(mode="json"),
                     "rows": _rows_digest(dataset)},
     })
+
+
+def derived_key(fingerprint: dict[str, Any], recipe: dict[str, Any], adapter: ModelAdapter,
+                texts: list[str]) -> str:
+    """The key of a copy of a model made by ``recipe`` (a quantized or pruned copy, which is
+    a deterministic function of the source weights, the recipe and torch) on ``texts`` in this
+    order. Quantized kernels may depend on the CPU and the thread count, so those are keyed
+    too."""
+    import platform
+
+    return digest_of({
+        "format": FORMAT_VERSION,
+        "model": fingerprint["sha256"],
+        "derived": recipe,
+        "labels": list(adapter.labels),
+        "batching": adapter.batching().to_json(),
+        "device": str(adapter.device),
+        "adapter_code": _module_digest(type(adapter)),
+        "versions": package_versions(KEYED_VERSIONS),
+        "cpu": [platform.machine(), platform.processor(), os.cpu_count(), _torch_threads()],
+        "texts": _texts_digest(texts),
+    })
+
+
+def _torch_threads() -> int | None:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
+
+
+def _texts_digest(texts: list[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        encoded = text.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "little") + encoded)
+    return digest.hexdigest()
 
 
 def _rows_digest(dataset: Dataset) -> str:

@@ -214,6 +214,46 @@ class Runtime:
         cache.store(cache_key, predictions)
         return predictions, Lookup("miss", path=cache.path_for(cache_key))
 
+    def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[str],
+                    recipe: dict[str, Any], check: str) -> Predictions:
+        """Predictions of ``adapter``, a copy of the suite's model derived by ``recipe`` (a
+        quantized or pruned copy), on ``texts``: from the cache when the suite's model is
+        cacheable and an earlier run stored them under the same key
+        (:func:`~modeltests.prediction_cache.derived_key`), else the model's (then stored)."""
+        from modeltests.fingerprints import model_fingerprint
+        from modeltests.prediction_cache import derived_key, uncacheable_reason
+
+        texts = list(texts)
+
+        def run() -> Predictions:
+            return self.run_model(adapter, texts, description=f"{check}: predicting")
+
+        cache = self.prediction_cache
+        facts: dict[str, Any] = {"suite": suite.shown_path, "check": check, "derived": recipe,
+                                 "rows": len(texts)}
+        if cache is None or not cache.enabled:
+            lookup = Lookup("off", cache.off_reason if cache is not None else "")
+            predictions = run()
+        else:
+            params, _ = self.model_params(suite)
+            source = self.model(suite)
+            fingerprint = model_fingerprint(params, source)
+            reason = uncacheable_reason(source, fingerprint)
+            if reason is not None:
+                predictions, lookup = run(), Lookup("not cacheable", reason)
+            else:
+                key = derived_key(fingerprint, recipe, adapter, texts)
+                stored = cache.load(key, len(texts), list(adapter.labels),
+                                    lambda p: validate_predictions(p, texts, adapter.labels))
+                if stored is not None:
+                    predictions, lookup = stored, Lookup("hit", path=cache.path_for(key))
+                else:
+                    predictions = run()
+                    cache.store(key, predictions)
+                    lookup = Lookup("miss", path=cache.path_for(key))
+        self._lookups.append({**facts, **lookup.to_json()})
+        return predictions
+
     def prediction_sources(self) -> list[dict[str, Any]]:
         """Where each whole-dataset prediction of this session came from (``run.predictions``
         in the JSON report): the cache (``from_cache``), or the model, and why."""

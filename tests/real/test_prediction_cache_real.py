@@ -140,3 +140,37 @@ def test_unchanged_rerun_hits_with_the_models_own_predictions(project: pytest.Py
     assert labels == [names[i] for i in expected.argmax(1)]
     correct = sum(p == t for p, t in zip(labels, frame.label))
     assert document["checks"][0]["metrics"]["accuracy"] == pytest.approx(correct / len(frame))
+
+
+QUANTIZATION = """
+  - kind: quantization
+    dataset: eval
+    scheme: int8_dynamic
+    speed_examples: 0
+"""
+
+
+def test_quantized_copy_is_keyed_by_its_source_and_recipe(project: pytest.Pytester) -> None:
+    """The int8 copy's predictions (in file order, and in the seeded shuffle) are reused by an
+    unchanged rerun, with the same metrics; one changed byte of the fp32 weights misses."""
+    suite = project.path / "suites" / "tiny.yaml"
+    suite.write_text(suite.read_text() + QUANTIZATION)
+
+    def derived(document: dict[str, Any]) -> list[str]:
+        return [p["cache"] for p in document["run"]["predictions"] if "derived" in p]
+
+    def metrics(document: dict[str, Any]) -> dict[str, Any]:
+        return dict(document["checks"][1]["metrics"])
+
+    def run_two(pytester: pytest.Pytester) -> dict[str, Any]:
+        pytester.runpytest("suites/").assert_outcomes(passed=2)
+        return dict(json.loads((pytester.path / "reports" / "modeltests.json").read_text()))
+
+    first = run_two(project)
+    assert derived(first) == ["miss", "miss"]
+    assert first["run"]["predictions"][1]["derived"] == {"compression": "int8_dynamic"}
+    second = run_two(project)
+    assert derived(second) == ["hit", "hit"]
+    assert metrics(second) == metrics(first)
+    flip_last_weight_byte(project.path)
+    assert derived(run_two(project)) == ["miss", "miss"]

@@ -211,17 +211,20 @@ class PredictionCache:
                   "computed again")
             return None
 
-    def store(self, key: str, predictions: Predictions) -> None:
-        """Write the entry atomically; a read-only folder warns once and is left alone."""
+    def store(self, key: str, predictions: Predictions) -> Path | None:
+        """Write the entry atomically and return its path; a folder that cannot be written
+        warns once, and then nothing is written (None)."""
         path = self.path_for(key)
         if path is None or self._unwritable:
-            return
+            return None
         try:
             _write_entry(path, key, predictions)
         except OSError as exc:
             self._unwritable = True
             _warn(f"modeltests: cannot write the prediction cache {path.parent} ({exc}); "
                   "predictions are computed on every run")
+            return None
+        return path
 
 
 def _read_entry(path: Path, key: str, rows: int, label_names: list[str]) -> Predictions:

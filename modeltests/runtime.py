@@ -189,30 +189,15 @@ class Runtime:
                        adapter: ModelAdapter) -> tuple[Predictions, Lookup]:
         """The stored predictions when the cache has them under this exact key, else the
         model's (stored for the next run)."""
-        from modeltests.fingerprints import model_fingerprint
-        from modeltests.prediction_cache import prediction_key, uncacheable_reason
+        from modeltests.prediction_cache import prediction_key
 
         dataset = self.dataset(suite, dataset_name)
-        cache = self.prediction_cache
-
-        def run() -> Predictions:
-            return self.run_model(adapter, dataset.texts, suite.location("model"),
-                                  f"{dataset_name}: predicting")
-
-        if cache is None or not cache.enabled:
-            return run(), Lookup("off", cache.off_reason if cache is not None else "")
-        fingerprint = model_fingerprint(params, adapter)
-        reason = uncacheable_reason(adapter, fingerprint)
-        if reason is not None:
-            return run(), Lookup("not cacheable", reason)
-        cache_key = prediction_key(fingerprint, adapter, suite.datasets[dataset_name], dataset)
-        stored = cache.load(cache_key, len(dataset), list(adapter.labels),
-                            lambda p: validate_predictions(p, dataset.texts, adapter.labels))
-        if stored is not None:
-            return stored, Lookup("hit", path=cache.path_for(cache_key))
-        predictions = run()
-        cache.store(cache_key, predictions)
-        return predictions, Lookup("miss", path=cache.path_for(cache_key))
+        spec = suite.datasets[dataset_name]
+        return self._through_cache(
+            params, adapter, adapter, dataset.texts,
+            lambda fingerprint: prediction_key(fingerprint, adapter, spec, dataset),
+            lambda: self.run_model(adapter, dataset.texts, suite.location("model"),
+                                   f"{dataset_name}: predicting"))
 
     def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[str],
                     recipe: dict[str, Any], check: str) -> Predictions:
@@ -220,39 +205,43 @@ class Runtime:
         quantized or pruned copy), on ``texts``: from the cache when the suite's model is
         cacheable and an earlier run stored them under the same key
         (:func:`~modeltests.prediction_cache.derived_key`), else the model's (then stored)."""
-        from modeltests.fingerprints import model_fingerprint
-        from modeltests.prediction_cache import derived_key, uncacheable_reason
+        from modeltests.prediction_cache import derived_key
 
         texts = list(texts)
+        params, _ = self.model_params(suite)
+        predictions, lookup = self._through_cache(
+            params, self.model(suite), adapter, texts,
+            lambda fingerprint: derived_key(fingerprint, recipe, adapter, texts),
+            lambda: self.run_model(adapter, texts, description=f"{check}: predicting"))
+        self._lookups.append({"suite": suite.shown_path, "check": check, "derived": recipe,
+                              "rows": len(texts), **lookup.to_json()})
+        return predictions
 
-        def run() -> Predictions:
-            return self.run_model(adapter, texts, description=f"{check}: predicting")
+    def _through_cache(self, params: AdapterParams, source: ModelAdapter, adapter: ModelAdapter,
+                       texts: list[str], key_of: Callable[[dict[str, Any]], str],
+                       run: Callable[[], Predictions]) -> tuple[Predictions, Lookup]:
+        """``run()``'s predictions of ``adapter`` on ``texts``, or those stored under
+        ``key_of(fingerprint of the source model)``; a miss stores them. ``source`` (the
+        suite's model, loaded from ``params``) decides whether anything may be cached."""
+        from modeltests.fingerprints import model_fingerprint
+        from modeltests.prediction_cache import uncacheable_reason
 
         cache = self.prediction_cache
-        facts: dict[str, Any] = {"suite": suite.shown_path, "check": check, "derived": recipe,
-                                 "rows": len(texts)}
         if cache is None or not cache.enabled:
-            lookup = Lookup("off", cache.off_reason if cache is not None else "")
-            predictions = run()
-        else:
-            params, _ = self.model_params(suite)
-            source = self.model(suite)
-            fingerprint = model_fingerprint(params, source)
-            reason = uncacheable_reason(source, fingerprint)
-            if reason is not None:
-                predictions, lookup = run(), Lookup("not cacheable", reason)
-            else:
-                key = derived_key(fingerprint, recipe, adapter, texts)
-                stored = cache.load(key, len(texts), list(adapter.labels),
-                                    lambda p: validate_predictions(p, texts, adapter.labels))
-                if stored is not None:
-                    predictions, lookup = stored, Lookup("hit", path=cache.path_for(key))
-                else:
-                    predictions = run()
-                    cache.store(key, predictions)
-                    lookup = Lookup("miss", path=cache.path_for(key))
-        self._lookups.append({**facts, **lookup.to_json()})
-        return predictions
+            return run(), Lookup("off", cache.off_reason if cache is not None else "")
+        fingerprint = model_fingerprint(params, source)
+        reason = uncacheable_reason(source, fingerprint)
+        if reason is not None:
+            return run(), Lookup("not cacheable", reason)
+        key = key_of(fingerprint)
+        labels = list(adapter.labels)
+        stored = cache.load(key, len(texts), labels,
+                            lambda found: validate_predictions(found, texts, labels))
+        if stored is not None:
+            return stored, Lookup("hit", path=cache.path_for(key))
+        predictions = run()
+        written = cache.store(key, predictions)
+        return predictions, Lookup("miss", path=written)
 
     def prediction_sources(self) -> list[dict[str, Any]]:
         """Where each whole-dataset prediction of this session came from (``run.predictions``

@@ -109,6 +109,9 @@ def test_second_run_reads_the_cache(project: pytest.Pytester) -> None:
                               "rows": 8, "from_cache": True, "cache": "hit", "path": str(path)}
     assert calls(project) == 1
     assert accuracy(second) == accuracy(first) == 7 / 8
+    html = (project.path / "reports" / "modeltests.html").read_text()
+    assert "<h3>Predictions</h3>" in html
+    assert "<td>the cache (hit)</td>" in html
 
 
 def test_changed_weights_file_recomputes(project: pytest.Pytester) -> None:
@@ -117,6 +120,7 @@ def test_changed_weights_file_recomputes(project: pytest.Pytester) -> None:
     _, second = run(project)
     assert source(second)["cache"] == "miss" and calls(project) == 2
     assert accuracy(second) == 6 / 8 != accuracy(first)
+    assert source(second)["path"] != source(first)["path"]
 
 
 def test_no_cache_option_bypasses_it(project: pytest.Pytester) -> None:

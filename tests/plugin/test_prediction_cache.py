@@ -226,3 +226,18 @@ def test_read_only_cache_folder_warns(project: pytest.Pytester) -> None:
         folder.chmod(0o755)
         shutil.rmtree(folder, ignore_errors=True)
     assert not os.path.exists(folder)
+
+
+def test_api_keeps_predictions_in_the_modeltests_cache(project: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import modeltests
+
+    monkeypatch.setenv("MODELTESTS_CACHE", str(project.path / "mtcache"))
+    seen = []
+    for cache in (True, True, False):
+        with modeltests.Session(project.path, progress=False, cache=cache) as session:
+            assert session.run("suites/sentiment.yaml").ok
+            seen.append([p["cache"] for p in session.runtime.prediction_sources()])
+    assert seen == [["miss"], ["hit"], ["off"]]
+    assert calls(project) == 2
+    assert len(list((project.path / "mtcache" / "predictions").glob("*.npz"))) == 1

@@ -105,15 +105,15 @@ class Session:
     ``rootdir`` (default: the current directory) anchors shown paths and conftest discovery;
     ``plugins`` adds modules or objects that implement the registration hooks. ``progress``
     draws bars for long work on standard error when it is a terminal (never in CI).
-    ``undecided="fail"`` fails every threshold whose interval contains its limit (as
-    ``--modeltests-undecided=fail`` does in pytest); ``"gate"`` lets each check's gate decide.
+    ``undecided="fail"`` (the default, as in pytest) fails every threshold whose interval
+    contains its limit; ``"gate"`` lets each check's gate decide (``--modeltests-undecided``).
     Whole-dataset predictions are kept across runs in ``<modeltests cache>/predictions``
     (:mod:`modeltests.prediction_cache`); ``cache=False`` neither reads nor writes them.
     """
 
     def __init__(self, rootdir: str | Path | None = None, plugins: Sequence[object | str] = (),
                  paths: Sequence[str | Path] = (), progress: bool = True,
-                 undecided: str = "gate", cache: bool = True) -> None:
+                 undecided: str = "fail", cache: bool = True) -> None:
         from modeltests.plugins import standalone_registry
         from modeltests.prediction_cache import PredictionCache, standalone_folder
         from modeltests.progress import LineProgress, Silent, StreamTerminal

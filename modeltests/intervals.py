@@ -5,6 +5,10 @@ an undecided threshold. A leaf: numpy only, imported inside the functions.
   the rows, with replacement; the 2.5th and 97.5th percentiles) for precision / recall / F1
   (macro, weighted, micro) and the worst class's F1, drawn as multinomial confusion matrices
   (see the function), so its cost does not grow with the number of rows.
+* :func:`bootstrap_mean` — the same percentile bootstrap for the mean of per-row values (mean
+  KL divergence, perturbed-word shares), resampling row indices.
+* :func:`bootstrap_paired_ratio` — candidate accuracy / reference accuracy over paired rows,
+  drawn as multinomial counts of the four (reference right?, candidate right?) cells.
 * :func:`needed_sample_size` — for a Wilson interval, the smallest n whose interval at the same
   observed rate excludes the limit (exact search); for other intervals, an estimate from the
   1/sqrt(n) shrinking of the interval's half-width.
@@ -70,6 +74,44 @@ def _resampled_metrics(matrix: NDArray[np.int64], k: int, n: int
         "f1_weighted": (f1 * support).sum(axis=1) / n,
         "f1_micro": micro, "worst_class_f1": f1.min(axis=1),
     }
+
+
+def bootstrap_mean(values: NDArray[np.float64], seed: int, resamples: int = RESAMPLES
+                   ) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of the mean of ``values`` (None for fewer than 2)."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=np.float64)
+    n = len(data)
+    if n < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def bootstrap_paired_ratio(reference_right: NDArray[np.bool_], candidate_right: NDArray[np.bool_],
+                           seed: int, resamples: int = RESAMPLES) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of candidate accuracy / reference accuracy, resampling
+    the rows in pairs (both models on the same row). Each row is one of four cells (right or
+    wrong under each model), so resampling rows is drawing the four cell counts from a
+    multinomial: the cost does not grow with n. Resamples where the reference scores 0 have no
+    ratio and are left out; None for fewer than 2 rows or when no resample has one."""
+    import numpy as np
+
+    ref = np.asarray(reference_right, dtype=bool)
+    new = np.asarray(candidate_right, dtype=bool)
+    n = len(ref)
+    if n < 2:
+        return None
+    cells = np.array([np.sum(ref & new), np.sum(ref & ~new), np.sum(~ref & new),
+                      np.sum(~ref & ~new)], dtype=np.float64)
+    drawn = np.random.default_rng(seed).multinomial(n, cells / n, size=resamples)
+    reference = drawn[:, 0] + drawn[:, 1]
+    ratios = (drawn[:, 0] + drawn[:, 2])[reference > 0] / reference[reference > 0]
+    if not len(ratios):
+        return None
+    return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))
 
 
 def wilson_bounds(rate: float, n: int) -> tuple[float, float]:

@@ -11,8 +11,8 @@ import re
 import signal
 import threading
 import time
-from pathlib import Path
 from contextlib import nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager, Generator
 
 import pytest
@@ -45,18 +45,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--modeltests-html", metavar="PATH", default=None,
                     help="write the HTML report here (default: reports/modeltests.html)")
     group.addoption("--modeltests-undecided", choices=("gate", "fail"), default=None,
-                    help="a threshold whose 95%% interval contains its limit: 'gate' lets each "
-                    "check's gate decide (estimate: the point estimate; bound: it fails), "
-                    "'fail' fails it in every check (default: the ini value, else gate)")
+                    help="a threshold whose 95%% interval contains its limit: 'fail' fails it "
+                    "(the default: the ini value, else fail), 'gate' lets each check's gate "
+                    "decide (estimate: the point estimate; bound: it fails)")
     group.addoption("--modeltests-no-reports", action="store_true", default=False,
                     help="write neither the JSON results nor the HTML report")
+    group.addoption("--modeltests-save-predictions", metavar="DIR", default=None,
+                    help="save every whole-dataset prediction as Parquet under DIR, for a "
+                    "later run's regression check (baseline_predictions:)")
     group.addoption("--modeltests-no-cache", action="store_true", default=False,
                     help="neither read nor write the predictions kept across runs (pytest's "
                     "cache folder, modeltests-predictions; --cache-clear empties it)")
     parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
                   help="directory names whose YAML files are collected as suites")
-    parser.addini("modeltests_undecided", default="gate",
-                  help="what an undecided threshold means: gate (default) or fail")
+    parser.addini("modeltests_undecided", default="fail",
+                  help="what an undecided threshold means: fail (default) or gate")
     parser.addini("modeltests_json", default="reports/modeltests.json",
                   help="default path of the JSON results")
     parser.addini("modeltests_html", default="reports/modeltests.html",
@@ -78,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
     runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
                       undecided=_undecided_policy(config),
                       progress=LineProgress(PytestTerminal(config)),
+                      save_predictions=_save_predictions_dir(config),
                       prediction_cache=_prediction_cache(config))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
@@ -100,6 +104,13 @@ def _prediction_cache(config: pytest.Config) -> PredictionCache:
         return PredictionCache(lambda: Path(), enabled=False,
                                off_reason="pytest's cacheprovider plugin is disabled")
     return PredictionCache(lambda: Path(config.cache.mkdir(FOLDER_NAME)))
+
+
+def _save_predictions_dir(config: pytest.Config) -> Path | None:
+    option = config.getoption("modeltests_save_predictions")
+    if not option:
+        return None
+    return (config.invocation_params.dir / Path(option).expanduser()).resolve()
 
 
 def _undecided_policy(config: pytest.Config) -> str:

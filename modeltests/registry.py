@@ -29,6 +29,8 @@ class CheckKind(Generic[C]):
     """A kind of check: ``kind:`` name, parameter model, and the function that runs it.
 
     ``needs_model`` is False for checks that load the model themselves (or none).
+    ``prepare``, when given, runs in the check's setup: a :class:`~modeltests.errors.SuiteError`
+    it raises (a missing file the parameters name, say) is an ERROR in the input, not a verdict.
     """
 
     name: str
@@ -36,6 +38,7 @@ class CheckKind(Generic[C]):
     run: RunFunction[C]
     description: str = ""
     needs_model: bool = True
+    prepare: Callable[[CheckContext, C], None] | None = None
 
 
 class Registry:

@@ -232,6 +232,9 @@ class CheckResult:
     waived: dict[str, str] = field(default_factory=dict)
     """Declared thresholds that do not apply to this run, by metric, with the reason (e.g. the
     suite turned that measurement off); every other declared threshold gates."""
+    torch_threads: int | None = None
+    """torch's intra-op threads the check ran with: set by a check that pins its own (latency's
+    ``threads:``); otherwise the runner reads them after the check (None without torch)."""
 
     @property
     def passed(self) -> bool:
@@ -306,11 +309,14 @@ def evaluate_thresholds(
                 or _equal(interval[0], limit) or _equal(interval[1], limit)
             if gate == "bound":
                 passed = _holds(interval[0] if operator == ">=" else interval[1], operator, limit)
-        elif value is not None and method is not None and method not in POINT_METHODS:
+        note = ""
+        if interval is None and value is not None and method is not None \
+                and method not in POINT_METHODS:
             resolved = False
             passed = passed and gate == "estimate"
+            note = f"no {method} interval: too few samples (at least 2 are needed)"
         results.append(ThresholdResult(metric, operator, limit, value, passed, interval,
-                                       resolved, scope, gate=gate, method=method))
+                                       resolved, scope, note=note, gate=gate, method=method))
     return results
 
 

@@ -111,6 +111,8 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
         dataset = runtime.dataset(suite, name)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
+    if kind.prepare is not None and entry.params is not None:
+        kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
 
 
 def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,
@@ -142,14 +144,18 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
     if not isinstance(result, CheckResult):
         raise TypeError(f"check kind {kind.name!r} returned {type(result).__name__}, "
                         "not a CheckResult")
+    if result.torch_threads is None:
+        from modeltests.timing import current_torch_threads
+
+        result.torch_threads = current_torch_threads()
     if result.skip_reason is None:
         gate_declared_thresholds(entry.params, result, context.gate)
         refuse_empty(result)
         _refuse_unboundable(context, result)
         if runtime.undecided == "fail":
+            # Its message already reads "..., but undecided: it does not pass".
             for threshold in result.undecided():
                 threshold.passed = False
-                threshold.note = threshold.note or "undecided: fails under undecided=fail"
     return result
 
 

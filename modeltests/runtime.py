@@ -35,15 +35,20 @@ class Runtime:
     registry: Registry
     rootdir: Path
     suspend_capture: Callable[[], ContextManager[Any]] | None = None
-    undecided: str = "gate"
-    """What a threshold the sample cannot decide means: ``gate`` (each check's gate decides) or
-    ``fail`` (it fails everywhere; ``--modeltests-undecided=fail``)."""
+    undecided: str = "fail"
+    """What a threshold the sample cannot decide means: ``fail`` (the default: it fails, as a
+    release gate must not pass on a coin flip) or ``gate`` (each check's ``gate`` decides:
+    ``estimate`` by the measured value; ``--modeltests-undecided=gate``)."""
     redactor: Redactor = field(default_factory=Redactor)
     """Secrets the adapters read from the environment; every report masks them."""
     progress: Progress = field(default_factory=Silent)
     """Where long work shows its progress; the front end chooses (pytest's terminal, stderr)."""
     prediction_cache: PredictionCache | None = None
     """Whole-dataset predictions kept across runs (None: never read nor written)."""
+    save_predictions: Path | None = None
+    """Where whole-dataset predictions are saved as Parquet (``--modeltests-save-predictions``),
+    for a later run's ``regression`` ``baseline_predictions:``; None saves nothing."""
+    saved_files: list[Path] = field(default_factory=list)
     _suites: dict[Path, Suite] = field(default_factory=dict)
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _datasets: dict[tuple[str, str], Dataset] = field(default_factory=dict)
@@ -180,6 +185,8 @@ class Runtime:
             self._lookups.append({"suite": suite.shown_path, "dataset": dataset_name,
                                   "model": model, "rows": len(dataset), **lookup.to_json()})
             self._predictions[key] = predictions
+            if self.save_predictions is not None:
+                self._save(suite, dataset, predictions, params, adapter, model)
             rows = self._rows_by_text.setdefault(key[0], {})
             for row, text in enumerate(dataset.texts):
                 rows.setdefault(text, (predictions, row))
@@ -247,6 +254,17 @@ class Runtime:
         """Where each whole-dataset prediction of this session came from (``run.predictions``
         in the JSON report): the cache (``from_cache``), or the model, and why."""
         return [dict(lookup) for lookup in self._lookups]
+
+    def _save(self, suite: Suite, dataset: Dataset, predictions: Predictions,
+              params: AdapterParams, adapter: ModelAdapter, model: str | None) -> None:
+        from modeltests.fingerprints import model_fingerprint
+        from modeltests.saved_predictions import save_predictions
+
+        assert self.save_predictions is not None
+        label = f"{suite.path.stem}.{model or 'model'}"
+        digest = model_fingerprint(params, adapter)["sha256"]
+        self.saved_files.append(save_predictions(self.save_predictions, dataset, predictions,
+                                                 label, digest))
 
     def predict_reusing(self, suite: Suite, texts: Sequence[str], model: str | None = None,
                         description: str = "") -> Predictions:

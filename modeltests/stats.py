@@ -291,13 +291,21 @@ def mean_kl_divergence(p: npt.ArrayLike, q: npt.ArrayLike, eps: float = 1e-12) -
     ``scipy.stats.entropy(p, q, axis=1)``. A 1-D input is one row.
     """
     import numpy as np
+
+    return float(np.mean(kl_per_row(p, q, eps)))
+
+
+def kl_per_row(p: npt.ArrayLike, q: npt.ArrayLike, eps: float = 1e-12
+               ) -> npt.NDArray[np.float64]:
+    """KL(p_i || q_i) in nats for each row (the terms :func:`mean_kl_divergence` averages)."""
+    import numpy as np
     from scipy.stats import entropy
 
     pa, qa = _as_matrices(p, q)
     if np.any(pa < 0) or np.any(qa < 0):
         raise ValueError("probabilities must be non-negative")
-    kl = entropy(np.clip(pa, eps, 1.0), np.clip(qa, eps, 1.0), axis=1)
-    return float(np.mean(kl))
+    return np.asarray(entropy(np.clip(pa, eps, 1.0), np.clip(qa, eps, 1.0), axis=1),
+                      dtype=np.float64)
 
 
 def max_abs_difference(p: npt.ArrayLike, q: npt.ArrayLike) -> float:

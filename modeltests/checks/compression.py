@@ -1,7 +1,7 @@
 """What ``quantization`` and ``pruning`` share: their parameters, and the comparison of a
 candidate model with the suite's reference on the same examples.
 
-The numbers come from the leaves: paired statistics from :func:`modeltests.stats.compare_paired`,
+The numbers come from the leaves: paired statistics from :mod:`modeltests.checks.paired`,
 the speed-up from :func:`modeltests.timing.time_alternately`, serialized sizes from
 :func:`modeltests.compress.state_dict_bytes`. This module names them as metrics, applies the
 thresholds, and picks the changed examples and warnings.
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
-from modeltests.data import SliceSpec, slice_indices
+from modeltests.checks.paired import paired_metrics, score_slice
+from modeltests.data import SliceSpec
 from modeltests.result import CheckResult, SeededParams, threshold
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter, Predictions
     from modeltests.context import CheckContext
     from modeltests.data import Dataset
-    from modeltests.stats import PairedComparison
 
 MB = 1024 * 1024
 
@@ -94,10 +94,12 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     ref_predictions = context.predictions(params.dataset)
     candidate.predictions = aligned(candidate.predictions, ref_predictions.label_names,
                                     context.location("compare_to"))
-    metrics, intervals, details = paired_metrics(dataset.labels, ref_predictions,
-                                                 candidate.predictions)
-    result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
-                         details={**candidate.details, **details})
+    paired = paired_metrics(dataset.labels, ref_predictions, candidate.predictions,
+                            context.seed)
+    result = CheckResult(metrics=paired.metrics, sample_size=len(dataset),
+                         intervals=paired.intervals, interval_methods=paired.methods,
+                         details={**candidate.details, "mcnemar": paired.mcnemar,
+                                  "n": paired.counts["n"]})
     _add_sizes(result, reference, candidate.adapter)
     result.details["batching"] = {"reference": reference.batching().to_json("file order"),
                                   "compressed": candidate.adapter.batching().to_json("file order")}
@@ -110,8 +112,11 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
         batch = context.model_params().batch_size
         timing = time_alternately(reference, candidate.adapter, texts, batch, params.speed_rounds)
         result.metrics["speedup"] = timing.speedup
+        # Median of alternating rounds: one measurement of this run, not a sample of rows.
+        result.interval_methods["speedup"] = "single measurement"
         result.details["timing"] = timing.details()
-    result.thresholds = context.evaluate(result.metrics, result.intervals)
+    result.thresholds = context.evaluate(result.metrics, result.intervals,
+                                         methods=result.interval_methods)
     changed = [i for i, (r, c) in enumerate(zip(ref_predictions.labels,
                                                 candidate.predictions.labels)) if r != c]
     examples = changed_examples(dataset, ref_predictions, candidate.predictions, changed)
@@ -150,6 +155,7 @@ def _batch_agreement(context: CheckContext, texts: list[str], candidate: Candida
     same = sum(a == b for a, b in zip(first.labels, second.labels))
     result.metrics["batch_agreement"] = agree
     result.intervals["batch_agreement"] = wilson_interval(same, len(texts))
+    result.interval_methods["batch_agreement"] = "wilson"
     facts: dict[str, Any] = {"seed": context.seed, "order": "seeded shuffle, batched as given",
                              "batch_size": adapter.batching().batch_size,
                              "changed": len(texts) - same}
@@ -176,34 +182,6 @@ def aligned(predictions: Predictions, label_names: list[str], location: str) -> 
     return Predictions(list(predictions.labels), list(label_names), probabilities)
 
 
-def paired_metrics(truth: list[str], reference: Predictions, candidate: Predictions
-                   ) -> tuple[dict[str, float], dict[str, tuple[float, float]], dict[str, Any]]:
-    """The check's metrics, intervals and details from :func:`modeltests.stats.compare_paired`.
-
-    ``accuracy_drop`` is reference minus candidate (positive means the candidate is worse).
-    """
-    from modeltests.stats import compare_paired
-
-    paired = compare_paired(truth, reference.labels, candidate.labels,
-                            reference.probabilities, candidate.probabilities)
-    intervals = {"accuracy_drop": paired.drop_interval, "agreement": paired.agreement_interval}
-    return _metrics(paired), intervals, {"mcnemar": paired.mcnemar, "n": paired.n}
-
-
-def _metrics(paired: PairedComparison) -> dict[str, float]:
-    metrics = {"accuracy_reference": paired.accuracy_reference,
-               "accuracy_compressed": paired.accuracy_candidate,
-               "accuracy_drop": paired.accuracy_drop,
-               "mcnemar_p_value": float(paired.mcnemar["p_value"]),
-               "agreement": paired.agreement}
-    if paired.relative_accuracy is not None:
-        metrics["relative_accuracy"] = paired.relative_accuracy
-    if paired.mean_kl is not None and paired.max_prob_change is not None:
-        metrics["mean_kl"] = paired.mean_kl
-        metrics["max_prob_change"] = paired.max_prob_change
-    return metrics
-
-
 def _add_sizes(result: CheckResult, reference: ModelAdapter, candidate: ModelAdapter) -> None:
     sizes = [_size_mb(reference), _size_mb(candidate)]
     if sizes[0] is not None:
@@ -212,6 +190,9 @@ def _add_sizes(result: CheckResult, reference: ModelAdapter, candidate: ModelAda
         result.metrics["size_compressed_mb"] = sizes[1]
     if sizes[0] and sizes[1] is not None:
         result.metrics["size_ratio"] = sizes[1] / sizes[0]
+    for key in ("size_reference_mb", "size_compressed_mb", "size_ratio"):
+        if key in result.metrics:
+            result.interval_methods[key] = "exact"  # bytes counted, not sampled
 
 
 def _size_mb(adapter: ModelAdapter) -> float | None:
@@ -255,23 +236,10 @@ def changed_examples(dataset: Dataset, reference: Predictions, candidate: Predic
 
 def _score_slice(context: CheckContext, index: int, spec: SliceDrop, dataset: Dataset,
                  reference: Predictions, candidate: Predictions, result: CheckResult) -> None:
-    indices = slice_indices(dataset, spec, context.location("slices", index))
-    entry: dict[str, Any] = {"name": spec.name, "n": len(indices)}
-    metrics: dict[str, float] = {}
-    intervals: dict[str, tuple[float, float]] = {}
-    if indices:
-        truth = [dataset.labels[i] for i in indices]
-        metrics, intervals, _ = paired_metrics(truth, reference.subset(indices),
-                                               candidate.subset(indices))
-        for key in ("accuracy_drop", "agreement"):
-            result.metrics[f"slice.{spec.name}.{key}"] = metrics[key]
-            result.intervals[f"slice.{spec.name}.{key}"] = intervals[key]
-        entry.update(accuracy_drop=metrics["accuracy_drop"], agreement=metrics["agreement"])
-    thresholds = context.evaluate(metrics, intervals, scope=spec.name, params=spec)
-    entry["thresholds"] = [t.to_json() for t in thresholds]
-    result.warn_unresolved(thresholds, len(indices))
-    result.thresholds.extend(thresholds)
-    result.details.setdefault("slices", []).append(entry)
+    scored = score_slice(context, index, spec, dataset, reference, candidate, result,
+                         ("reference", "compressed"), ("accuracy_drop", "agreement"))
+    scored.entry["thresholds"] = [t.to_json() for t in scored.thresholds]
+    result.details.setdefault("slices", []).append(scored.entry)
 
 
 def _warn(result: CheckResult, candidate: Candidate) -> None:

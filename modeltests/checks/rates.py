@@ -24,8 +24,12 @@ def rate_result(context: CheckContext, metrics: dict[str, float], rate: str, hit
     from modeltests.stats import wilson_interval
 
     intervals = {rate: wilson_interval(hits, n)} if n else {}
-    result = CheckResult(metrics=metrics, sample_size=n, intervals=intervals)
-    result.thresholds = context.evaluate(metrics, intervals)
+    # The other metrics are counts of cases: exact.
+    methods = {name: "exact" for name in metrics}
+    methods[rate] = "wilson"
+    result = CheckResult(metrics=metrics, sample_size=n, intervals=intervals,
+                         interval_methods=methods)
+    result.thresholds = context.evaluate(metrics, intervals, methods=methods)
     result.examples = examples[: context.max_examples]
     return result
 

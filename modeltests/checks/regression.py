@@ -19,14 +19,16 @@ chance of calling a slice regressed on noise, which is what the adjusted p answe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic.config import JsonDict
 
 from modeltests.checks.compression import aligned
+from modeltests.checks.paired import paired_metrics, score_slice
 from modeltests.context import CheckContext
-from modeltests.data import SliceSpec, slice_indices
+from modeltests.data import SliceSpec
 from modeltests.registry import CheckKind
 from modeltests.result import (
     CheckParams,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from modeltests.data import Dataset
 
 ALPHA = 0.05
+NAMES = ("baseline", "candidate")
 MODEL_REFERENCE: JsonDict = {"x-modeltests-model-reference": "same-labels"}
 
 
@@ -59,9 +62,13 @@ class RegressionParams(CheckParams):
 
     kind: str = "regression"
     dataset: str = Field(description="Name of a labelled dataset under 'datasets:'.")
-    baseline: str = Field(description="Name of the model to compare with (e.g. the one in "
-                                      "production) under 'models:'.",
-                          json_schema_extra=MODEL_REFERENCE)
+    baseline: str | None = Field(default=None, description="Name of the model to compare "
+                                 "with (e.g. the one in production) under 'models:'.",
+                                 json_schema_extra=MODEL_REFERENCE)
+    baseline_predictions: str | None = Field(
+        default=None, description="A Parquet file of predictions saved by an earlier run "
+        "(--modeltests-save-predictions DIR) on this same dataset, relative to the suite: the "
+        "baseline without loading its model. Give either this or 'baseline'.")
     max_accuracy_drop: float | None = threshold(
         "Largest accuracy loss (baseline - candidate), e.g. 0.01.", ge=-1, le=1)
     max_negative_flip_rate: float | None = threshold(
@@ -70,8 +77,15 @@ class RegressionParams(CheckParams):
                                             ge=0, le=1)
     slices: list[RegressionSlice] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _one_baseline(self) -> RegressionParams:
+        if (self.baseline is None) == (self.baseline_predictions is None):
+            raise ValueError("give exactly one of 'baseline' (a model under 'models:') and "
+                             "'baseline_predictions' (a saved predictions file)")
+        return self
+
     def label(self, index: int) -> str:
-        return self.name or self.baseline
+        return self.name or self.baseline or Path(self.baseline_predictions or "saved").stem
 
 
 def run_regression(context: CheckContext, params: RegressionParams) -> CheckResult:
@@ -81,12 +95,15 @@ def run_regression(context: CheckContext, params: RegressionParams) -> CheckResu
         raise context.error("dataset", f"dataset {params.dataset!r} has no rows to compare on")
     candidate = context.predictions(params.dataset)
     baseline = _baseline_predictions(context, params, candidate.label_names)
-    metrics, intervals, details = paired(dataset.labels, baseline, candidate)
-    result = CheckResult(metrics=metrics, sample_size=len(dataset), intervals=intervals,
-                         details={"baseline": f"models.{params.baseline}", **details})
-    result.thresholds = context.evaluate(metrics, intervals)
+    paired = paired_metrics(dataset.labels, baseline, candidate, context.seed, NAMES)
+    result = CheckResult(metrics=paired.metrics, sample_size=len(dataset),
+                         intervals=paired.intervals, interval_methods=paired.methods,
+                         details={"baseline": _baseline_name(params), **paired.counts})
+    result.thresholds = context.evaluate(paired.metrics, paired.intervals,
+                                         methods=paired.methods)
     result.warn_unresolved(result.thresholds, len(dataset))
-    result.details["per_class"] = _per_class(dataset.labels, baseline, candidate, result)
+    result.details["per_class"] = _per_class(dataset.labels, baseline, candidate, result,
+                                            context.seed)
     flips = negative_flips(dataset.labels, baseline, candidate)
     result.examples = flip_examples(dataset, baseline, candidate, flips)[: context.max_examples]
     result.details["errors"] = len(flips)
@@ -98,30 +115,29 @@ def run_regression(context: CheckContext, params: RegressionParams) -> CheckResu
 
 def _baseline_predictions(context: CheckContext, params: RegressionParams,
                           label_names: list[str]) -> Predictions:
+    if params.baseline_predictions is not None:
+        from modeltests.saved_predictions import load_predictions
+
+        where = context.location("baseline_predictions")
+        saved = load_predictions(context.resolve_path(params.baseline_predictions),
+                                 context.dataset(params.dataset),
+                                 f"{where}: checks[{context.identity.index}].baseline_predictions")
+        return aligned(saved, label_names, where)
     # The runner refused a baseline with other label names before the check ran (setup).
     return aligned(context.predictions(params.dataset, params.baseline), label_names,
                    context.location("baseline"))
 
 
-def paired(truth: list[str], baseline: Predictions, candidate: Predictions
-           ) -> tuple[dict[str, float], dict[str, tuple[float, float]], dict[str, Any]]:
-    """Metrics, intervals and counts of ``candidate`` against ``baseline`` on ``truth``."""
-    from modeltests.stats import compare_paired, wilson_interval
+def prepare_regression(context: CheckContext, params: RegressionParams) -> None:
+    """Before the check: saved baseline predictions exist and were made on this dataset."""
+    if params.baseline_predictions is not None:
+        _baseline_predictions(context, params, context.model().labels)
 
-    comparison = compare_paired(truth, baseline.labels, candidate.labels)
-    n = comparison.n
-    worse, better = int(comparison.mcnemar["b"]), int(comparison.mcnemar["c"])
-    metrics = {"accuracy_baseline": comparison.accuracy_reference,
-               "accuracy_candidate": comparison.accuracy_candidate,
-               "accuracy_drop": comparison.accuracy_drop,
-               "mcnemar_p_value": float(comparison.mcnemar["p_value"]),
-               "negative_flip_rate": worse / n, "positive_flip_rate": better / n,
-               "agreement": comparison.agreement}
-    intervals = {"accuracy_drop": comparison.drop_interval,
-                 "negative_flip_rate": wilson_interval(worse, n),
-                 "positive_flip_rate": wilson_interval(better, n),
-                 "agreement": comparison.agreement_interval}
-    return metrics, intervals, {"n": n, "negative_flips": worse, "positive_flips": better}
+
+def _baseline_name(params: RegressionParams) -> str:
+    if params.baseline_predictions is not None:
+        return f"saved predictions {params.baseline_predictions}"
+    return f"models.{params.baseline}"
 
 
 def negative_flips(truth: list[str], baseline: Predictions, candidate: Predictions) -> list[int]:
@@ -150,7 +166,7 @@ def _probabilities(predictions: Predictions, row: int) -> dict[str, float] | Non
 
 
 def _per_class(truth: list[str], baseline: Predictions, candidate: Predictions,
-               result: CheckResult) -> dict[str, Any]:
+               result: CheckResult, seed: int) -> dict[str, Any]:
     """The comparison on each true class's rows (reported, not gated)."""
     per_class: dict[str, Any] = {}
     for label in candidate.label_names:
@@ -158,41 +174,26 @@ def _per_class(truth: list[str], baseline: Predictions, candidate: Predictions,
         if not rows:
             per_class[label] = {"n": 0}
             continue
-        metrics, intervals, counts = paired([truth[i] for i in rows], baseline.subset(rows),
-                                            candidate.subset(rows))
+        paired = paired_metrics([truth[i] for i in rows], baseline.subset(rows),
+                                candidate.subset(rows), seed, NAMES)
         for key in ("accuracy_drop", "negative_flip_rate"):
-            result.metrics[f"class.{label}.{key}"] = metrics[key]
-            result.intervals[f"class.{label}.{key}"] = intervals[key]
-        per_class[label] = {**counts, **metrics,
-                            "accuracy_drop_interval": list(intervals["accuracy_drop"])}
+            result.metrics[f"class.{label}.{key}"] = paired.metrics[key]
+            result.intervals[f"class.{label}.{key}"] = paired.intervals[key]
+            result.interval_methods[f"class.{label}.{key}"] = paired.methods[key]
+        per_class[label] = {**paired.counts, **paired.metrics,
+                            "accuracy_drop_interval": list(paired.intervals["accuracy_drop"])}
     return per_class
 
 
 def _score_slice(context: CheckContext, index: int, spec: RegressionSlice, dataset: Dataset,
                  baseline: Predictions, candidate: Predictions, result: CheckResult
                  ) -> dict[str, Any]:
-    indices = slice_indices(dataset, spec, context.location("slices", index))
-    entry: dict[str, Any] = {"name": spec.name, "n": len(indices)}
-    metrics: dict[str, float] = {}
-    intervals: dict[str, tuple[float, float]] = {}
-    if indices:
-        truth = [dataset.labels[i] for i in indices]
-        metrics, intervals, counts = paired(truth, baseline.subset(indices),
-                                            candidate.subset(indices))
-        for key in ("accuracy_drop", "negative_flip_rate"):
-            result.metrics[f"slice.{spec.name}.{key}"] = metrics[key]
-            result.intervals[f"slice.{spec.name}.{key}"] = intervals[key]
-        entry.update(counts, **{k: metrics[k] for k in ("accuracy_baseline",
-                     "accuracy_candidate", "accuracy_drop", "negative_flip_rate",
-                     "mcnemar_p_value")})
-        entry["accuracy_drop_interval"] = list(intervals["accuracy_drop"])
-    thresholds = context.evaluate(metrics, intervals, scope=spec.name, params=spec)
-    entry["gated"] = bool(threshold_limits(spec))
-    entry["_thresholds"] = thresholds
-    result.warn_unresolved(thresholds, len(indices))
-    result.thresholds.extend(thresholds)
-    result.details.setdefault("slices", []).append(entry)
-    return entry
+    scored = score_slice(context, index, spec, dataset, baseline, candidate, result, NAMES,
+                         ("accuracy_drop", "negative_flip_rate"))
+    scored.entry["gated"] = bool(threshold_limits(spec))
+    scored.entry["_thresholds"] = scored.thresholds
+    result.details.setdefault("slices", []).append(scored.entry)
+    return scored.entry
 
 
 def _holm(entries: list[dict[str, Any]], result: CheckResult) -> None:
@@ -224,4 +225,5 @@ def _holm(entries: list[dict[str, Any]], result: CheckResult) -> None:
 
 
 CHECK_KINDS = [CheckKind("regression", RegressionParams, run_regression,
-                         "candidate vs baseline model: accuracy drop, flips, McNemar, slices")]
+                         "candidate vs baseline model: accuracy drop, flips, McNemar, slices",
+                         prepare=prepare_regression)]

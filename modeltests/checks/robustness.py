@@ -101,7 +101,10 @@ class RobustnessParams(SeededParams):
 
 def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResult:
     """Attack ``num_examples`` seeded examples one by one, within the query and time budgets."""
+    import numpy as np
+
     from modeltests.data import check_labels_known
+    from modeltests.intervals import bootstrap_mean
     from modeltests.stats import wilson_interval
     from modeltests.textattack_support import attack_examples, attack_metrics, nltk_data_warning
 
@@ -126,8 +129,19 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
                  if attempted else (0.0, 1.0)}
     if outcomes:
         intervals["accuracy_under_attack"] = wilson_interval(int(metrics["failed"]), len(outcomes))
-    result = CheckResult(metrics=metrics, sample_size=len(outcomes), intervals=intervals)
-    result.thresholds = context.evaluate(metrics, intervals)
+        intervals["accuracy_before"] = wilson_interval(
+            len(outcomes) - int(metrics["skipped"]), len(outcomes))
+    shares = [o.perturbed_word_pct for o in outcomes if o.perturbed_word_pct is not None]
+    perturbed = bootstrap_mean(np.asarray(shares, dtype=np.float64), context.seed)
+    if perturbed is not None:
+        intervals["avg_perturbed_word_pct"] = perturbed
+    methods = {name: "exact" for name in metrics}  # counts of examples and queries
+    methods.update({"attack_success_rate": "wilson", "accuracy_under_attack": "wilson",
+                    "accuracy_before": "wilson", "avg_perturbed_word_pct": "bootstrap-percentile",
+                    "seconds_per_example": "single measurement"})
+    result = CheckResult(metrics=metrics, sample_size=len(outcomes), intervals=intervals,
+                         interval_methods=methods)
+    result.thresholds = context.evaluate(metrics, intervals, methods=methods)
     result.examples = [describe_example(o.example, adapter.labels) for o in outcomes
                        if o.example is not None][: context.max_examples]
     result.details = {"attack": describe_attack(params), "seed": context.seed,

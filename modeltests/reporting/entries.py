@@ -91,6 +91,7 @@ def _result_fields(result: CheckResult) -> Entry:
         "headline": result.key_metric(),
         "undecided": [t.key for t in result.undecided()],
         "waived": dict(result.waived),
+        "torch_threads": result.torch_threads,
     }
 
 

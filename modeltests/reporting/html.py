@@ -110,8 +110,13 @@ def model_rows(model: dict[str, Any]) -> list[tuple[str, str]]:
                       if v is not None and k not in ("adapter", "labels"))
     if shown:
         rows.append(("settings", shown))
+    fingerprint = model.get("fingerprint") or {}
+    if fingerprint.get("sha256"):
+        known = "" if fingerprint.get("files_known") else " (parameters only: files unknown)"
+        rows.append(("fingerprint", f"sha256 {fingerprint['sha256'][:16]}…{known}"))
     rows += [(key.replace("_", " "), str(value)) for key, value in model.items()
-             if key not in {k for k, _, _ in MODEL_FACTS} | {"key"} and value is not None]
+             if key not in {k for k, _, _ in MODEL_FACTS} | {"key", "fingerprint"}
+             and value is not None]
     return rows
 
 

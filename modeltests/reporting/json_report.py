@@ -6,11 +6,16 @@ import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+from modeltests.digests import path_digest
 from modeltests.environment import environment_fingerprint
+from modeltests.fingerprints import digest_of, model_fingerprint
 from modeltests.reporting.entries import ResultCollector, json_number
 from modeltests.runtime import Runtime
+
+if TYPE_CHECKING:
+    from modeltests.adapters.base import AdapterParams, ModelAdapter
 
 FORMAT_VERSION = 1
 LOAD_TIMINGS = ("load_seconds", "build_seconds")
@@ -44,6 +49,7 @@ def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[
             "models": facts["models"],
             "datasets": facts["datasets"],
             "predictions": facts["predictions"],
+            "fingerprint": run_fingerprint(facts),
         },
         "summary": collector.counts(),
         "checks": collector.ordered(),
@@ -60,6 +66,8 @@ def run_facts(runtime: Runtime) -> RunFacts:
         "devices": sorted({str(record.adapter.device) for _, record in runtime.loaded_models()
                            if record.adapter is not None}),
         "seeds": {suite.shown_path: suite.defaults.seed for suite in runtime.suites()},
+        "suites": {suite.shown_path: path_digest(suite.path) for suite in runtime.suites()
+                   if suite.path.is_file()},
         "models": _models(runtime),
         "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
                      for suite, dataset in runtime.loaded_datasets()],
@@ -71,14 +79,15 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
     """The run facts of several processes as one: a model loaded by two workers is listed once
     (the first load), devices and seeds are united, and the environment takes the facts only a
     process that ran models knows (torch's threads, CUDA) from the first that has them."""
-    merged: RunFacts = {"environment": {}, "devices": [], "seeds": {}, "models": [],
-                        "datasets": [], "predictions": []}
+    merged: RunFacts = {"environment": {}, "devices": [], "seeds": {}, "suites": {},
+                        "models": [], "datasets": [], "predictions": []}
     seen: set[str] = set()
     for part in parts:
         for key, value in part["environment"].items():
             merged["environment"].setdefault(key, value)
         merged["devices"] = sorted(set(merged["devices"]) | set(part["devices"]))
         merged["seeds"].update(part["seeds"])
+        merged["suites"].update(part.get("suites", {}))
         for model in part["models"]:
             identity = json.dumps({k: v for k, v in model.items() if k not in LOAD_TIMINGS},
                                   sort_keys=True, default=str)
@@ -101,6 +110,7 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
                 facts.update(record.adapter.describe())
             except Exception as exc:  # a user's describe() must not lose the report
                 facts["describe_error"] = f"{type(exc).__name__}: {exc}"
+            facts["fingerprint"] = _model_digest(params, record.adapter)
             facts["load_seconds"] = round(record.seconds, 3)
             if record.build_seconds:
                 facts["build_seconds"] = round(record.build_seconds, 3)
@@ -108,6 +118,30 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
             facts["load_error"] = str(record.error)
         models.append(json.loads(json.dumps(facts, default=_default)))
     return models
+
+
+def _model_digest(params: AdapterParams, adapter: ModelAdapter) -> dict[str, Any]:
+    """The model's fingerprint without its parameters in clear (they are in ``key``, masked)."""
+    try:
+        found = model_fingerprint(params, adapter)
+    except OSError as exc:  # an unreadable model file must not lose the report
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {key: found[key] for key in ("sha256", "files", "files_known")}
+
+
+def run_fingerprint(facts: RunFacts) -> dict[str, Any]:
+    """One digest per suite file, model and dataset file, the library versions, the seeds, and
+    one ``sha256`` over all of them: two runs with the same ``sha256`` read the same suites,
+    models and data with the same libraries. (Threads differ per check: each check's entry has
+    its own ``torch_threads``.)"""
+    parts = {
+        "suites": dict(sorted(facts.get("suites", {}).items())),
+        "models": sorted(str((m.get("fingerprint") or {}).get("sha256")) for m in facts["models"]),
+        "datasets": sorted({f"{d.get('path')}:{d.get('sha256')}" for d in facts["datasets"]}),
+        "versions": facts["environment"].get("versions", {}),
+        "seeds": dict(sorted(facts["seeds"].items())),
+    }
+    return {**parts, "sha256": digest_of(parts)}
 
 
 def _iso(timestamp: float) -> str:

@@ -62,6 +62,8 @@ class ReportWriter:
                 f"{len(self.not_run())} checks did not run", red=True)
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
+        for path in self.runtime.saved_files:
+            terminalreporter.write_line(f"modeltests: saved predictions {path}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:

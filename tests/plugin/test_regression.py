@@ -15,7 +15,14 @@ import os
 
 import pytest
 
-from .helpers import checks_by_nodeid, lit, read_report, run_suite_text
+from .helpers import (
+    assert_no_traceback,
+    checks_by_nodeid,
+    lit,
+    read_report,
+    run_suite_text,
+    write_suite,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -58,7 +65,7 @@ def run_suite(pytester: pytest.Pytester, checks: str) -> pytest.RunResult:
 
 def test_flip_counts_accuracies_and_mcnemar_are_exact(pytester: pytest.Pytester) -> None:
     result = run_suite(pytester, "  - kind: regression\n    dataset: dev\n"
-                                 "    baseline: production\n    max_accuracy_drop: 0.0\n")
+                                 "    baseline: production\n    max_accuracy_drop: 0.5\n")
     result.assert_outcomes(passed=1)
     entry = checks_by_nodeid(read_report(pytester))[NODE]
     metrics = entry["metrics"]
@@ -159,3 +166,107 @@ def test_flip_rate_limit_outside_zero_one(pytester: pytest.Pytester, value: str)
         f"[[]0, 1] (got {value})",
     ])
     result.assert_outcomes(errors=1)
+
+
+def test_every_gated_metric_names_its_interval_method_under_bound(pytester: pytest.Pytester
+                                                                  ) -> None:
+    """``gate: bound`` applies to every regression limit (none is a configuration error), and
+    each threshold in the JSON records how its interval was computed."""
+    result = run_suite(pytester, """  - kind: regression
+    dataset: dev
+    baseline: production
+    gate: bound
+    max_accuracy_drop: 0.5
+    max_negative_flip_rate: 0.6
+    min_agreement: 0.1
+""")
+    result.assert_outcomes(passed=1)
+    entry = checks_by_nodeid(read_report(pytester))[NODE]
+    methods = {t["metric"]: t["interval_method"] for t in entry["thresholds"]}
+    assert methods == {"accuracy_drop": "newcombe", "negative_flip_rate": "wilson",
+                       "agreement": "wilson"}
+    assert all(t["decided_by"] == "bound" for t in entry["thresholds"])
+    # Probabilities from both models: mean KL with a bootstrap interval around it.
+    low, high = entry["intervals"]["mean_kl"]
+    assert low <= entry["metrics"]["mean_kl"] <= high
+    low, high = entry["intervals"]["relative_accuracy"]
+    assert entry["metrics"]["relative_accuracy"] == pytest.approx(7 / 6)
+    assert low <= 7 / 6 <= high
+
+
+SAVED_HEADER = """model:
+  adapter: callable
+  target: {target}
+  labels: [negative, positive]
+datasets:
+  dev:
+    path: data.csv
+checks:
+"""
+
+
+def save_baseline(pytester: pytest.Pytester) -> None:
+    """Run the baseline model's accuracy check with --modeltests-save-predictions."""
+    pytester.makepyfile(baseline=BASELINE)
+    result = run_suite_text(
+        pytester, "suites/old.yaml", SAVED_HEADER.format(target="baseline:predict")
+        + "  - kind: accuracy\n    dataset: dev\n    min_accuracy: 0.3\n",
+        "--modeltests-save-predictions", "saved")
+    result.assert_outcomes(passed=1)
+
+
+def test_saved_predictions_are_a_baseline_with_the_same_figures(pytester: pytest.Pytester
+                                                                ) -> None:
+    save_baseline(pytester)
+    [saved] = sorted((pytester.path / "saved").glob("*.parquet"))
+    assert saved.name.startswith("dev-") and saved.name.endswith("-old.model.parquet")
+    candidate = SAVED_HEADER.format(target="fakemodel:predict") + (
+        "  - kind: regression\n    dataset: dev\n"
+        f"    baseline_predictions: ../saved/{saved.name}\n    max_negative_flip_rate: 0.5\n")
+    write_suite(pytester, "suites/new.yaml", candidate)
+    result = pytester.runpytest("suites/new.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    [entry] = read_report(pytester)["checks"]
+    assert entry["metrics"]["accuracy_baseline"] == 6 / 8
+    assert entry["metrics"]["negative_flip_rate"] == 1 / 8
+    assert entry["details"]["baseline"] == f"saved predictions ../saved/{saved.name}"
+    assert entry["examples"][0]["baseline_probabilities"] == {"negative": 0.9, "positive": 0.1}
+
+
+def test_saved_predictions_on_changed_data_are_refused_naming_the_change(
+        pytester: pytest.Pytester) -> None:
+    save_baseline(pytester)
+    [saved] = sorted((pytester.path / "saved").glob("*.parquet"))
+    data = pytester.path / "suites/data.csv"
+    data.write_text(data.read_text().replace("boring,negative", "boring,positive"))
+    write_suite(pytester, "suites/new.yaml", SAVED_HEADER.format(target="fakemodel:predict")
+                + "  - kind: regression\n    dataset: dev\n"
+                f"    baseline_predictions: ../saved/{saved.name}\n")
+    result = pytester.runpytest("suites/new.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([
+        lit(f"suites/new.yaml:11: checks[0].baseline_predictions: {saved.name} holds predictions "
+            f"on {data.resolve()} (sha256 ") + "*), but dataset 'dev' is *(sha256 *): the "
+        "data changed since they were saved; save the baseline's predictions again on this data"])
+
+
+@pytest.mark.parametrize(("keys", "problem"), [
+    ("", "give exactly one of 'baseline'"),
+    ("    baseline: production\n    baseline_predictions: x.parquet\n",
+     "give exactly one of 'baseline'"),
+])
+def test_exactly_one_baseline(pytester: pytest.Pytester, keys: str, problem: str) -> None:
+    result = run_suite(pytester, "  - kind: regression\n    dataset: dev\n" + keys)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([f"*suites/r.yaml:18*{lit(problem)}*"])
+
+
+def test_a_missing_saved_file_is_a_located_error(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "  - kind: regression\n    dataset: dev\n"
+                                 "    baseline_predictions: nowhere.parquet\n")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([lit("suites/r.yaml:20: checks[0].baseline_predictions: no saved "
+                                     "predictions at ") + "*/suites/nowhere.parquet (write them "
+                                 "with --modeltests-save-predictions DIR on the run to compare "
+                                 "with)"])

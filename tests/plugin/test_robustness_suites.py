@@ -108,7 +108,7 @@ def test_directional_and_template_checks(pytester: pytest.Pytester) -> None:
                                  "  - kind: behavior\n    name: mft\n"
                                  "    template: 'a {pos_adj} {thing}'\n"
                                  "    lexicons: {thing: [movie, meal]}\n    expected: positive\n"
-                                 "    min_pass_rate: 0.05\n")
+                                 "    min_pass_rate: 0.02\n")
     result.assert_outcomes(failed=1, passed=1)
     checks = checks_by_nodeid(read_report(pytester))
     directional = checks["suites/robust.yaml::directional[dir]"]

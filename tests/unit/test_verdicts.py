@@ -88,3 +88,20 @@ def test_false_pass_rates_of_both_gates(true: float, n: int) -> None:
     spread = 4 * np.sqrt(expected * (1 - expected) / 4000) + 1e-3
     assert abs(passes["estimate"] / 4000 - expected) <= spread
     assert passes["bound"] / 4000 <= 0.05
+
+
+def test_a_bootstrap_on_one_row_is_undecided_and_says_why() -> None:
+    from pydantic import BaseModel
+
+    from modeltests.result import evaluate_thresholds
+
+    class Limits(BaseModel):
+        max_mean_kl: float | None = 0.1
+
+    [only] = evaluate_thresholds(Limits(), {"mean_kl": 0.01}, {}, "estimate",
+                                 limits=[("mean_kl", "<=", 0.1)],
+                                 methods={"mean_kl": "bootstrap-percentile"})
+    assert (only.state, only.interval) == ("undecided", None)
+    assert only.note == "no bootstrap-percentile interval: too few samples (at least 2 are needed)"
+    assert only.describe() == ("mean_kl 0.010 <= 0.100 (no bootstrap-percentile interval: too "
+                               "few samples (at least 2 are needed))")

@@ -33,7 +33,8 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
         metrics["scaling_ratio"] = scaling["ratio"]
     metrics.update(run.memory.metrics())
     result = CheckResult(metrics=metrics, sample_size=head.n, intervals=intervals,
-                         warnings=list(run.warnings), interval_methods=_methods(metrics))
+                         warnings=list(run.warnings), interval_methods=_methods(metrics),
+                         torch_threads=run.threads)
     result.thresholds = context.evaluate(metrics, intervals, methods=result.interval_methods)
     _check_percentile_claims(context, result, head)
     current = {"config": head.label, "mode": head.mode, "p50_ms": head.ms("p50_ms"),

@@ -124,6 +124,15 @@ class CheckContext(ABC):
         """Run ``adapter`` (the suite's model or a copy, e.g. quantized) on ``texts`` now, with
         no reuse, and validate the answer; model errors become :class:`ModelTestsError`."""
 
+    def run_derived(self, adapter: ModelAdapter, texts: Sequence[str],
+                    recipe: dict[str, Any]) -> Predictions:
+        """Run ``adapter``, a copy of the suite's model made from its weights by a
+        deterministic ``recipe`` (e.g. ``{"compression": "int8_dynamic"}``), on ``texts``. The
+        session may reuse predictions an earlier run stored under the same source model,
+        recipe, batching, texts and library versions (the prediction cache); by default it
+        runs the model, as :meth:`run_model` does. Never use it to time a model."""
+        return self.run_model(adapter, texts)
+
     @abstractmethod
     def model_was_used(self, adapter: ModelAdapter) -> bool:
         """Whether ``adapter`` already answered in this session (so a first call is not cold)."""

@@ -19,6 +19,7 @@ from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, P
 from modeltests.context import LoadRecord
 from modeltests.data import Dataset, check_labels_known, load_dataset
 from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError, ModelTestsError
+from modeltests.prediction_cache import Lookup, PredictionCache
 from modeltests.progress import Progress, Silent
 from modeltests.redaction import Redactor
 from modeltests.registry import Registry
@@ -44,6 +45,8 @@ class Runtime:
     """Secrets the adapters read from the environment; every report masks them."""
     progress: Progress = field(default_factory=Silent)
     """Where long work shows its progress; the front end chooses (pytest's terminal, stderr)."""
+    prediction_cache: PredictionCache | None = None
+    """Whole-dataset predictions kept across runs (None: never read nor written)."""
     save_predictions: Path | None = None
     """Where whole-dataset predictions are saved as Parquet (``--modeltests-save-predictions``),
     for a later run's ``regression`` ``baseline_predictions:``; None saves nothing."""
@@ -57,6 +60,7 @@ class Runtime:
     _used: set[int] = field(default_factory=set)
     _servers: dict[Path, Server] = field(default_factory=dict)
     _server_errors: dict[Path, ModelLoadError] = field(default_factory=dict)
+    _lookups: list[dict[str, Any]] = field(default_factory=list)
 
     # -- suites ---------------------------------------------------------------------------------
     def load_suite(self, path: Path) -> Suite:
@@ -210,15 +214,17 @@ class Runtime:
 
     # -- predictions ----------------------------------------------------------------------------
     def predictions(self, suite: Suite, dataset_name: str, model: str | None = None) -> Predictions:
-        """Predictions of the suite's model on a whole dataset, computed once per session."""
+        """Predictions of the suite's model on a whole dataset, computed once per session, and
+        read from the prediction cache when an earlier run stored them under the same key."""
         params, _ = self.model_params(suite, model)
         dataset = self.dataset(suite, dataset_name)
         key = (self.model_key(suite, params), str(dataset.path) + repr(suite.datasets[dataset_name]))
         if key not in self._predictions:
             adapter = self.model(suite, model)
             check_labels_known(dataset, adapter.labels, suite.location("datasets", dataset_name))
-            predictions = self.run_model(adapter, dataset.texts, suite.location("model"),
-                                         f"{dataset_name}: predicting")
+            predictions, lookup = self._cached_or_run(suite, dataset_name, params, adapter)
+            self._lookups.append({"suite": suite.shown_path, "dataset": dataset_name,
+                                  "model": model, "rows": len(dataset), **lookup.to_json()})
             self._predictions[key] = predictions
             if self.save_predictions is not None:
                 self._save(suite, dataset, predictions, params, adapter, model)
@@ -226,6 +232,69 @@ class Runtime:
             for row, text in enumerate(dataset.texts):
                 rows.setdefault(text, (predictions, row))
         return self._predictions[key]
+
+    def _cached_or_run(self, suite: Suite, dataset_name: str, params: AdapterParams,
+                       adapter: ModelAdapter) -> tuple[Predictions, Lookup]:
+        """The stored predictions when the cache has them under this exact key, else the
+        model's (stored for the next run)."""
+        from modeltests.prediction_cache import prediction_key
+
+        dataset = self.dataset(suite, dataset_name)
+        spec = suite.datasets[dataset_name]
+        return self._through_cache(
+            params, adapter, adapter, dataset.texts,
+            lambda fingerprint: prediction_key(fingerprint, adapter, spec, dataset),
+            lambda: self.run_model(adapter, dataset.texts, suite.location("model"),
+                                   f"{dataset_name}: predicting"))
+
+    def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[str],
+                    recipe: dict[str, Any], check: str) -> Predictions:
+        """Predictions of ``adapter``, a copy of the suite's model derived by ``recipe`` (a
+        quantized or pruned copy), on ``texts``: from the cache when the suite's model is
+        cacheable and an earlier run stored them under the same key
+        (:func:`~modeltests.prediction_cache.derived_key`), else the model's (then stored)."""
+        from modeltests.prediction_cache import derived_key
+
+        texts = list(texts)
+        params, _ = self.model_params(suite)
+        predictions, lookup = self._through_cache(
+            params, self.model(suite), adapter, texts,
+            lambda fingerprint: derived_key(fingerprint, recipe, adapter, texts),
+            lambda: self.run_model(adapter, texts, description=f"{check}: predicting"))
+        self._lookups.append({"suite": suite.shown_path, "check": check, "derived": recipe,
+                              "rows": len(texts), **lookup.to_json()})
+        return predictions
+
+    def _through_cache(self, params: AdapterParams, source: ModelAdapter, adapter: ModelAdapter,
+                       texts: list[str], key_of: Callable[[dict[str, Any]], str],
+                       run: Callable[[], Predictions]) -> tuple[Predictions, Lookup]:
+        """``run()``'s predictions of ``adapter`` on ``texts``, or those stored under
+        ``key_of(fingerprint of the source model)``; a miss stores them. ``source`` (the
+        suite's model, loaded from ``params``) decides whether anything may be cached."""
+        from modeltests.fingerprints import model_fingerprint
+        from modeltests.prediction_cache import uncacheable_reason
+
+        cache = self.prediction_cache
+        if cache is None or not cache.enabled:
+            return run(), Lookup("off", cache.off_reason if cache is not None else "")
+        fingerprint = model_fingerprint(params, source)
+        reason = uncacheable_reason(source, fingerprint)
+        if reason is not None:
+            return run(), Lookup("not cacheable", reason)
+        key = key_of(fingerprint)
+        labels = list(adapter.labels)
+        stored = cache.load(key, len(texts), labels,
+                            lambda found: validate_predictions(found, texts, labels))
+        if stored is not None:
+            return stored, Lookup("hit", path=cache.path_for(key))
+        predictions = run()
+        written = cache.store(key, predictions)
+        return predictions, Lookup("miss", path=written)
+
+    def prediction_sources(self) -> list[dict[str, Any]]:
+        """Where each whole-dataset prediction of this session came from (``run.predictions``
+        in the JSON report): the cache (``from_cache``), or the model, and why."""
+        return [dict(lookup) for lookup in self._lookups]
 
     def _save(self, suite: Suite, dataset: Dataset, predictions: Predictions,
               params: AdapterParams, adapter: ModelAdapter, model: str | None) -> None:

@@ -148,20 +148,26 @@ class Predictions:
 @dataclass(frozen=True)
 class Batching:
     """How a model groups texts into forward calls: ``batch_size`` texts per call (None when
-    unknown), in the order given or ``sorted_by_length`` (characters) first.
+    unknown), in the order given or ``sorted_by_length`` (by token count, longest first), and
+    at most ``max_tokens_per_batch`` padded token positions per call when set.
 
     Fixed-point models give the same outputs under any batching; dynamically quantized ones do
-    not (int8 activation scales are computed per batch), so compression checks report it.
+    not (int8 activation scales are computed per batch), so compression checks report it, and
+    the prediction cache keys on it.
     """
 
     batch_size: int | None
     sorted_by_length: bool
+    max_tokens_per_batch: int | None = None
 
     def to_json(self, given: str = "as given") -> dict[str, Any]:
-        """``batch_size`` and ``order``: "sorted by length", else ``given`` (e.g. "file order"
-        for a dataset predicted in its rows' order)."""
-        return {"batch_size": self.batch_size,
-                "order": "sorted by length" if self.sorted_by_length else given}
+        """``batch_size`` and ``order``: "sorted by tokens", else ``given`` (e.g. "file order"
+        for a dataset predicted in its rows' order); ``max_tokens_per_batch`` when set."""
+        facts: dict[str, Any] = {"batch_size": self.batch_size,
+                                 "order": "sorted by tokens" if self.sorted_by_length else given}
+        if self.max_tokens_per_batch is not None:
+            facts["max_tokens_per_batch"] = self.max_tokens_per_batch
+        return facts
 
 
 class ModelAdapter:
@@ -177,6 +183,12 @@ class ModelAdapter:
     device: str = "cpu"
     #: Set by the session while it waits for a long call: counts texts done (see batch_done).
     on_batch: Callable[[int], None] | None = None
+    #: True when :meth:`predict` is a deterministic function of :meth:`source_files`, the
+    #: adapter's parameters and :meth:`batching`: its predictions on a whole dataset may then be
+    #: reused across runs (:mod:`modeltests.prediction_cache`). Leave it False for a remote
+    #: service, code with its own state or randomness, or weights read from files that
+    #: :meth:`source_files` does not name.
+    cache_predictions: bool = False
 
     def predict(self, texts: Sequence[str]) -> Predictions:
         """Predict labels (and probabilities when available) for ``texts``, in order."""

@@ -124,14 +124,17 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
                                        "compare_to instead")
     compressed, facts = make(module)
     compressed.eval()
+    # The copy is a deterministic function of the weights and this recipe: its predictions
+    # may be reused across runs (keyed with the source model's fingerprint); timings never are.
+    recipe = {"compression": what, **{k: v for k, v in facts.items() if k != "sparsity"}}
     adapter = reference.with_module(compressed)
     try:
         dataset = context.dataset(params.dataset)
         try:
-            predictions = context.run_model(adapter, dataset.texts)
+            predictions = context.run_derived(adapter, dataset.texts, recipe)
         except ModelTestsError as exc:
             raise type(exc)(f"{context.location()}: {exc}") from None
-        candidate = Candidate(adapter, what, predictions, {"candidate": what, **facts})
+        candidate = Candidate(adapter, what, predictions, {"candidate": what, **facts}, recipe)
         result = compare(context, params, candidate)
         if "sparsity" in facts:
             result.metrics["sparsity"] = facts["sparsity"]

@@ -24,7 +24,7 @@ each pytest-xdist worker starts its own, on its own ports)."""
 
 RunFacts = dict[str, Any]
 """``{"environment": {...}, "devices": [...], "seeds": {...}, "models": [...],
-"datasets": [...]}`` (JSON-ready)."""
+"datasets": [...], "predictions": [...]}`` (JSON-ready)."""
 
 
 def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[str],
@@ -49,6 +49,7 @@ def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[
             "seeds": facts["seeds"],
             "models": facts["models"],
             "datasets": facts["datasets"],
+            "predictions": facts["predictions"],
             "fingerprint": run_fingerprint(facts),
         },
         "summary": collector.counts(),
@@ -71,6 +72,7 @@ def run_facts(runtime: Runtime) -> RunFacts:
         "models": _models(runtime),
         "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
                      for suite, dataset in runtime.loaded_datasets()],
+        "predictions": runtime.prediction_sources(),
     })
 
 
@@ -79,7 +81,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
     (the first load), devices and seeds are united, and the environment takes the facts only a
     process that ran models knows (torch's threads, CUDA) from the first that has them."""
     merged: RunFacts = {"environment": {}, "devices": [], "seeds": {}, "suites": {},
-                        "models": [], "datasets": []}
+                        "models": [], "datasets": [], "predictions": []}
     seen: set[str] = set()
     for part in parts:
         for key, value in part["environment"].items():
@@ -96,6 +98,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
         for dataset in part.get("datasets", []):
             if dataset not in merged["datasets"]:
                 merged["datasets"].append(dataset)
+        merged["predictions"].extend(part.get("predictions", []))
     return merged
 
 

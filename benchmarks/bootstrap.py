@@ -8,7 +8,9 @@ On ``--rows`` texts (default 1,500) drawn from the demo evaluation set, in one p
 1. the predictions the accuracy check needs (the demo model, batched as the adapter batches);
 2. every interval the accuracy, quantization and regression checks compute on those rows:
    Wilson intervals, the multinomial bootstrap of the classification metrics (1,000 resamples),
-   the per-row bootstrap of mean KL, the paired bootstrap of relative accuracy.
+   the per-row bootstrap of mean KL, the paired bootstrap of relative accuracy;
+3. the row bootstraps of the calibration check (ECE of both binnings, MCE, Brier, NLL; 15 bins)
+   and of the coverage check (AURC, coverage at a target accuracy), timed on their own.
 
 Prints both times and ``bootstrap / predictions: X`` (the issue's aim: well under 0.05). Each
 interval is timed over ``--repeats`` runs and the median taken; the predictions once.
@@ -87,11 +89,24 @@ def main() -> None:
         bootstrap_mean(kl_per_row(probabilities, other), seed=0)
         bootstrap_paired_ratio(right, other_right, seed=0)
 
+    def selective() -> None:
+        from modeltests.calibration_stats import calibration_rows, calibration_statistics
+        from modeltests.intervals import bootstrap_rows
+        from modeltests.selective import curve_statistics, rank_rows
+
+        rows = calibration_rows(probabilities, truth_ids)
+        bootstrap_rows(len(rows), lambda w: calibration_statistics(w, rows, 15, "width"), 0)
+        ranked = rank_rows(rows.confidence, rows.correct)
+        bootstrap_rows(len(rows), lambda w: curve_statistics(w, ranked, 0.95), 0)
+
     interval_s = median_seconds(intervals, args.repeats)
+    selective_s = median_seconds(selective, args.repeats)
     print(f"rows: {args.rows}, torch threads: {torch.get_num_threads()}, resamples: 1,000")
     print(f"predictions (demo model, batch {model.params.batch_size}): {predict_s:.3f} s")
     print(f"all intervals (median of {args.repeats}): {interval_s:.4f} s")
     print(f"bootstrap / predictions: {interval_s / predict_s:.4f}")
+    print(f"calibration + coverage bootstraps (median of {args.repeats}): {selective_s:.4f} s, "
+          f"/ predictions: {selective_s / predict_s:.4f}")
 
 
 if __name__ == "__main__":

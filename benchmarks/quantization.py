@@ -92,11 +92,13 @@ def by_hand(model_dir: Path, texts: list[str], labels: list[str]) -> tuple[float
 
 
 def predict(model: Any, tokenizer: Any, texts: list[str], batch: int = 32) -> Any:
-    """Probabilities in input order, batches of texts sorted by length (as the adapter does)."""
+    """Probabilities in input order, batches of texts sorted by token count, longest first (as
+    the adapter does)."""
     import numpy as np
     import torch
 
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    counts = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
+    order = sorted(range(len(texts)), key=lambda i: -counts[i])
     rows = np.zeros((len(texts), model.config.num_labels))
     with torch.inference_mode():
         for start in range(0, len(order), batch):
@@ -116,7 +118,7 @@ def with_check(model_dir: Path, csv: Path, rows: int, workdir: Path
 
     path = workdir / "suite.yaml"
     path.write_text(SUITE.format(model=model_dir, csv=csv, rows=rows))
-    session = Session(workdir)
+    session = Session(workdir, cache=False)  # the check's own work, every time
     suite = session.suite(path)
     adapter = session.runtime.model(suite)
     dataset = session.runtime.dataset(suite, "eval")

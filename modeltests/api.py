@@ -107,12 +107,15 @@ class Session:
     draws bars for long work on standard error when it is a terminal (never in CI).
     ``undecided="fail"`` (the default, as in pytest) fails every threshold whose interval
     contains its limit; ``"gate"`` lets each check's gate decide (``--modeltests-undecided``).
+    Whole-dataset predictions are kept across runs in ``<modeltests cache>/predictions``
+    (:mod:`modeltests.prediction_cache`); ``cache=False`` neither reads nor writes them.
     """
 
     def __init__(self, rootdir: str | Path | None = None, plugins: Sequence[object | str] = (),
                  paths: Sequence[str | Path] = (), progress: bool = True,
-                 undecided: str = "fail") -> None:
+                 undecided: str = "fail", cache: bool = True) -> None:
         from modeltests.plugins import standalone_registry
+        from modeltests.prediction_cache import PredictionCache, standalone_folder
         from modeltests.progress import LineProgress, Silent, StreamTerminal
 
         self.rootdir = Path(rootdir or Path.cwd()).resolve()
@@ -121,7 +124,9 @@ class Session:
         registry = standalone_registry(self.rootdir, self._conftest_paths, self._plugins)
         shown = LineProgress(StreamTerminal(sys.stderr)) if progress else Silent()
         self.runtime = Runtime(registry=registry, rootdir=self.rootdir, progress=shown,
-                               undecided=undecided)
+                               undecided=undecided,
+                               prediction_cache=PredictionCache(
+                                   standalone_folder, cache, off_reason="cache=False"))
 
     def __enter__(self) -> Session:
         return self
@@ -189,9 +194,11 @@ class Session:
 
 
 def run(path: str | Path, select: str | Sequence[str] | None = None,
-        rootdir: str | Path | None = None, plugins: Sequence[object | str] = ()) -> RunResult:
-    """Run a suite file (or a folder of suites) outside pytest; see :class:`Session`."""
-    with Session(rootdir, plugins, paths=[path]) as session:
+        rootdir: str | Path | None = None, plugins: Sequence[object | str] = (),
+        cache: bool = True) -> RunResult:
+    """Run a suite file (or a folder of suites) outside pytest; see :class:`Session`
+    (``cache=False`` bypasses the prediction cache)."""
+    with Session(rootdir, plugins, paths=[path], cache=cache) as session:
         return session.run(path, select)
 
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
+    "modeltests.checks.calibration",
+    "modeltests.checks.coverage",
+    "modeltests.checks.footprint",
     "modeltests.checks.quantization",
     "modeltests.checks.regression",
     "modeltests.checks.robustness",
@@ -25,6 +28,7 @@ CHECK_MODULES = [
     "modeltests.checks.behavior",
     "modeltests.checks.property_search",
     "modeltests.checks.latency",
+    "modeltests.checks.load",
 ]
 
 

@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
     from modeltests.api import Session
     from modeltests.reporting.json_report import build_document, write_json
 
-    with Session(args.rootdir, paths=args.paths) as session:
+    with Session(args.rootdir, paths=args.paths, cache=not args.no_cache) as session:
         results = [session.run(path, args.select or None) for path in args.paths]
         checks = [check for result in results for check in result.checks]
         for check in checks:
@@ -189,6 +189,9 @@ def _arguments(name: str, command: argparse.ArgumentParser) -> None:
                              help="only checks whose kind[label] or kind matches (repeatable)")
         command.add_argument("--json", help="also write the JSON results here")
         command.add_argument("--html", help="also write the HTML report here")
+        command.add_argument("--no-cache", action="store_true",
+                             help="neither read nor write the prediction cache "
+                             "(<modeltests cache>/predictions)")
     if name == "report":
         command.add_argument("results", help="a JSON results file (reports/modeltests.json)")
         command.add_argument("-o", "--output", help="the HTML file (default: RESULTS with .html)")

@@ -29,7 +29,8 @@ T = TypeVar("T")
 class LoadRecord:
     """How a model load went: the adapter, or the error that every check will show.
 
-    ``seconds`` is the load itself; ``build_seconds`` the one-time build of a built-in model
+    ``seconds`` is the load itself (a served model's server start not counted: see
+    ``server_start_seconds``); ``build_seconds`` the one-time build of a built-in model
     (``builtin:...``) that preceded it, which a load-time gate must not count.
     """
 
@@ -38,6 +39,10 @@ class LoadRecord:
     seconds: float = 0.0
     rss_delta_bytes: int | None = None
     build_seconds: float = 0.0
+    server: dict[str, Any] | None = None
+    """The suite's ``serve:`` server behind this model (command, ports, pid, cold start)."""
+    server_start_seconds: float | None = None
+    """The server's cold start: from its start to its first 200 on ``ready_url``."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,15 @@ class CheckContext(ABC):
     def run_model(self, adapter: ModelAdapter, texts: Sequence[str]) -> Predictions:
         """Run ``adapter`` (the suite's model or a copy, e.g. quantized) on ``texts`` now, with
         no reuse, and validate the answer; model errors become :class:`ModelTestsError`."""
+
+    def run_derived(self, adapter: ModelAdapter, texts: Sequence[str],
+                    recipe: dict[str, Any]) -> Predictions:
+        """Run ``adapter``, a copy of the suite's model made from its weights by a
+        deterministic ``recipe`` (e.g. ``{"compression": "int8_dynamic"}``), on ``texts``. The
+        session may reuse predictions an earlier run stored under the same source model,
+        recipe, batching, texts and library versions (the prediction cache); by default it
+        runs the model, as :meth:`run_model` does. Never use it to time a model."""
+        return self.run_model(adapter, texts)
 
     @abstractmethod
     def model_was_used(self, adapter: ModelAdapter) -> bool:

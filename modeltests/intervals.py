@@ -5,6 +5,10 @@ an undecided threshold. A leaf: numpy only, imported inside the functions.
   the rows, with replacement; the 2.5th and 97.5th percentiles) for precision / recall / F1
   (macro, weighted, micro) and the worst class's F1, drawn as multinomial confusion matrices
   (see the function), so its cost does not grow with the number of rows.
+* :func:`bootstrap_rows` — the same resampling of rows for statistics that are not functions of
+  a confusion matrix (calibration errors, losses, a risk-coverage curve): each resample is a
+  multinomial count of every row (how often it was drawn), and the statistic is computed from
+  those weights for a block of resamples at once.
 * :func:`bootstrap_mean` — the same percentile bootstrap for the mean of per-row values (mean
   KL divergence, perturbed-word shares), resampling row indices.
 * :func:`bootstrap_paired_ratio` — candidate accuracy / reference accuracy over paired rows,
@@ -17,13 +21,15 @@ an undecided threshold. A leaf: numpy only, imported inside the functions.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
 RESAMPLES = 1000
+BLOCK_CELLS = 4_000_000
+"""At most this many row weights (32 MB of float64) are held at once by :func:`bootstrap_rows`."""
 Z95 = 1.959963984540054
 
 
@@ -51,6 +57,42 @@ def bootstrap_classification(truth: NDArray[np.int64], predicted: NDArray[np.int
     samples = _resampled_metrics(drawn, k, n)
     return {name: (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
             for name, values in samples.items()}
+
+
+Statistic = Callable[["NDArray[np.float64]"], "dict[str, NDArray[np.float64]]"]
+"""``statistic(weights)``: per statistic, its value under each row of ``weights``."""
+
+
+def bootstrap_rows(n: int, statistic: Statistic, seed: int, resamples: int = RESAMPLES
+                   ) -> dict[str, tuple[float, float]]:
+    """95% percentile-bootstrap intervals of the statistics of ``n`` rows.
+
+    ``statistic(weights)`` gets a ``(m, n)`` array, row ``r`` holding how many times resample
+    ``r`` drew each row (a multinomial of ``n`` draws over equal shares: resampling the rows
+    with replacement), and returns, per statistic, an array of its ``m`` resampled values (NaN
+    where a resample leaves it undefined; those are dropped). Resamples are drawn in blocks of
+    at most :data:`BLOCK_CELLS` weights so that memory stays bounded for large ``n``.
+    """
+    import numpy as np
+
+    if n < 2:
+        return {}
+    rng = np.random.default_rng(seed)
+    block = max(1, min(resamples, BLOCK_CELLS // n))
+    drawn: dict[str, list[NDArray[np.float64]]] = {}
+    for start in range(0, resamples, block):
+        count = min(block, resamples - start)
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=count).astype(np.float64)
+        for name, values in statistic(weights).items():
+            drawn.setdefault(name, []).append(np.asarray(values, dtype=np.float64))
+    intervals = {}
+    for name, parts in drawn.items():
+        values = np.concatenate(parts)
+        values = values[np.isfinite(values)]
+        if len(values):
+            intervals[name] = (float(np.percentile(values, 2.5)),
+                               float(np.percentile(values, 97.5)))
+    return intervals
 
 
 def _resampled_metrics(matrix: NDArray[np.int64], k: int, n: int

@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, ContextManager, Generator
+from typing import TYPE_CHECKING, Any, ContextManager, Generator
 
 import pytest
 
@@ -27,6 +27,9 @@ from modeltests.state import (
     USER_TEST_KEY,
     runtime_of,
 )
+
+if TYPE_CHECKING:
+    from modeltests.prediction_cache import PredictionCache
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -50,6 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--modeltests-save-predictions", metavar="DIR", default=None,
                     help="save every whole-dataset prediction as Parquet under DIR, for a "
                     "later run's regression check (baseline_predictions:)")
+    group.addoption("--modeltests-no-cache", action="store_true", default=False,
+                    help="neither read nor write the predictions kept across runs (pytest's "
+                    "cache folder, modeltests-predictions; --cache-clear empties it)")
     parser.addini("modeltests_suite_dirs", type="args", default=["suites"],
                   help="directory names whose YAML files are collected as suites")
     parser.addini("modeltests_undecided", default="fail",
@@ -75,7 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
     runtime = Runtime(registry=registry, rootdir=config.rootpath, suspend_capture=suspend,
                       undecided=_undecided_policy(config),
                       progress=LineProgress(PytestTerminal(config)),
-                      save_predictions=_save_predictions_dir(config))
+                      save_predictions=_save_predictions_dir(config),
+                      prediction_cache=_prediction_cache(config))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")
@@ -83,6 +90,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "modeltests: every check collected from a suite file")
     for kind in registry.checks():
         config.addinivalue_line("markers", f"{kind.name}: {kind.name} checks ({kind.description})")
+
+
+def _prediction_cache(config: pytest.Config) -> PredictionCache:
+    """Predictions kept in pytest's cache folder (``--cache-clear`` empties it); off with
+    ``--modeltests-no-cache``, and off without the cacheprovider plugin
+    (``-p no:cacheprovider``: the user asked pytest to keep nothing)."""
+    from modeltests.prediction_cache import FOLDER_NAME, PredictionCache
+
+    if config.getoption("modeltests_no_cache"):
+        return PredictionCache(lambda: Path(), enabled=False, off_reason="--modeltests-no-cache")
+    if not config.pluginmanager.has_plugin("cacheprovider"):
+        return PredictionCache(lambda: Path(), enabled=False,
+                               off_reason="pytest's cacheprovider plugin is disabled")
+    return PredictionCache(lambda: Path(config.cache.mkdir(FOLDER_NAME)))
 
 
 def _save_predictions_dir(config: pytest.Config) -> Path | None:

@@ -63,6 +63,10 @@ class SessionContext(CheckContext):
         return self._runtime.run_model(adapter, texts,
                                        description=f"{self.identity.name}: predicting")
 
+    def run_derived(self, adapter: ModelAdapter, texts: Sequence[str],
+                    recipe: dict[str, Any]) -> Predictions:
+        return self._runtime.run_derived(self._suite, adapter, texts, recipe, self.identity.name)
+
     def progress(self, iterable: Iterable[T], description: str, total: int | None = None
                  ) -> Iterator[T]:
         return self._runtime.progress.track(iterable, f"{self.identity.name}: {description}",

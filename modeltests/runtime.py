@@ -8,6 +8,7 @@ dataset are computed once and shared.
 
 from __future__ import annotations
 
+import atexit
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -18,9 +19,11 @@ from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, P
 from modeltests.context import LoadRecord
 from modeltests.data import Dataset, check_labels_known, load_dataset
 from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError, ModelTestsError
+from modeltests.prediction_cache import Lookup, PredictionCache
 from modeltests.progress import Progress, Silent
 from modeltests.redaction import Redactor
 from modeltests.registry import Registry
+from modeltests.serving import Server
 from modeltests.suite.loader import Suite, load_suite
 from modeltests.text import clip
 
@@ -42,6 +45,8 @@ class Runtime:
     """Secrets the adapters read from the environment; every report masks them."""
     progress: Progress = field(default_factory=Silent)
     """Where long work shows its progress; the front end chooses (pytest's terminal, stderr)."""
+    prediction_cache: PredictionCache | None = None
+    """Whole-dataset predictions kept across runs (None: never read nor written)."""
     save_predictions: Path | None = None
     """Where whole-dataset predictions are saved as Parquet (``--modeltests-save-predictions``),
     for a later run's ``regression`` ``baseline_predictions:``; None saves nothing."""
@@ -56,6 +61,9 @@ class Runtime:
     _rows_by_text: dict[str, dict[str, tuple[Predictions, int]]] = field(default_factory=dict)
     _loaded: list[tuple[AdapterParams, LoadRecord]] = field(default_factory=list)
     _used: set[int] = field(default_factory=set)
+    _servers: dict[Path, Server] = field(default_factory=dict)
+    _server_errors: dict[Path, ModelLoadError] = field(default_factory=dict)
+    _lookups: list[dict[str, Any]] = field(default_factory=list)
 
     # -- suites ---------------------------------------------------------------------------------
     def load_suite(self, path: Path) -> Suite:
@@ -117,10 +125,17 @@ class Runtime:
             return self._remember(params, LoadRecord(
                 error=ModelLoadError(f"{location}: unknown adapter {params.adapter!r}")))
         builds: list[float] = []
+        server = None
+        if type(params).served and suite.serve is not None:
+            try:
+                server = self.server(suite)
+            except ModelLoadError as exc:
+                return self._remember(params, LoadRecord(error=exc))
         context = LoadContext(base_dir=suite.base_dir, rootdir=self.rootdir, location=location,
                               builtin_model=lambda name: self._build(name, location, builds),
                               key_path=key_path, locate_key=lambda path: suite.location(*path),
-                              redactor=self.redactor)
+                              redactor=self.redactor,
+                              placeholders=server.values if server is not None else {})
         rss_before = _rss_bytes()
         started = time.perf_counter()
         try:
@@ -135,9 +150,39 @@ class Runtime:
         if params.labels is not None:
             adapter.labels = list(params.labels)
         delta = None if rss_before is None else max(0, (_rss_bytes() or 0) - rss_before)
-        return self._remember(params, LoadRecord(adapter=adapter, seconds=seconds,
-                                                 rss_delta_bytes=delta,
-                                                 build_seconds=sum(builds)))
+        facts = server.facts if server is not None else None
+        return self._remember(params, LoadRecord(
+            adapter=adapter, seconds=seconds, rss_delta_bytes=delta, build_seconds=sum(builds),
+            server=facts.to_json() if facts is not None else None,
+            server_start_seconds=facts.cold_start_s if facts is not None else None))
+
+    # -- servers --------------------------------------------------------------------------------
+    def server(self, suite: Suite) -> Server:
+        """The running server of ``suite``'s ``serve:`` section, started on first use (once per
+        session: a server that failed to start is not tried again)."""
+        assert suite.serve is not None
+        key = suite.path
+        if key in self._server_errors:
+            raise self._server_errors[key]
+        if key not in self._servers:
+            urls = [str(getattr(p, "url", "")) for p in (suite.model, *suite.models.values())
+                    if p is not None]
+            server = Server.from_spec(suite.serve, suite.base_dir, suite.location("serve"), urls)
+            self._servers[key] = server
+            atexit.register(server.stop)  # modeltests.run() without close(), a crash
+            try:
+                with self._capture_suspended():
+                    server.start()
+            except ModelLoadError as exc:
+                self._server_errors[key] = exc
+                raise
+        return self._servers[key]
+
+    def servers(self) -> list[tuple[Suite, Server]]:
+        """Every server this session started, with its suite."""
+        by_path = {suite.path: suite for suite in self._suites.values()}
+        return [(by_path[path], server) for path, server in self._servers.items()
+                if path in by_path]
 
     def _remember(self, params: AdapterParams, record: LoadRecord) -> LoadRecord:
         self._loaded.append((params, record))
@@ -172,18 +217,18 @@ class Runtime:
 
     # -- predictions ----------------------------------------------------------------------------
     def predictions(self, suite: Suite, dataset_name: str, model: str | None = None) -> Predictions:
-        """Predictions of the suite's model on a whole dataset, computed once per session."""
+        """Predictions of the suite's model on a whole dataset, computed once per session, and
+        read from the prediction cache when an earlier run stored them under the same key."""
         params, _ = self.model_params(suite, model)
         dataset = self.dataset(suite, dataset_name)
         key = (self.model_key(suite, params), str(dataset.path) + repr(suite.datasets[dataset_name]))
         if key not in self._predictions:
             adapter = self.model(suite, model)
             check_labels_known(dataset, adapter.labels, suite.location("datasets", dataset_name))
-            if suite.datasets[dataset_name].executor == "ray":
-                predictions = self._predict_on_ray(suite, dataset_name, params, model)
-            else:
-                predictions = self.run_model(adapter, dataset.texts, suite.location("model"),
-                                             f"{dataset_name}: predicting")
+            predictions, lookup = self._cached_or_run(suite, dataset_name, params, adapter,
+                                                      model)
+            self._lookups.append({"suite": suite.shown_path, "dataset": dataset_name,
+                                  "model": model, "rows": len(dataset), **lookup.to_json()})
             self._predictions[key] = predictions
             if self.save_predictions is not None:
                 self._save(suite, dataset, predictions, params, adapter, model)
@@ -223,6 +268,72 @@ class Runtime:
             raise _prefixed(exc, location) from None
         self.executor_facts.append({"suite": suite.shown_path, "dataset": dataset_name, **facts})
         return predictions
+
+    def _cached_or_run(self, suite: Suite, dataset_name: str, params: AdapterParams,
+                       adapter: ModelAdapter, model: str | None = None
+                       ) -> tuple[Predictions, Lookup]:
+        """The stored predictions when the cache has them under this exact key, else the
+        model's (stored for the next run)."""
+        from modeltests.prediction_cache import prediction_key
+
+        dataset = self.dataset(suite, dataset_name)
+        spec = suite.datasets[dataset_name]
+        return self._through_cache(
+            params, adapter, adapter, dataset.texts,
+            lambda fingerprint: prediction_key(fingerprint, adapter, spec, dataset),
+            lambda: self._predict_on_ray(suite, dataset_name, params, model)
+            if spec.executor == "ray" else
+            self.run_model(adapter, dataset.texts, suite.location("model"),
+                           f"{dataset_name}: predicting"))
+
+    def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[str],
+                    recipe: dict[str, Any], check: str) -> Predictions:
+        """Predictions of ``adapter``, a copy of the suite's model derived by ``recipe`` (a
+        quantized or pruned copy), on ``texts``: from the cache when the suite's model is
+        cacheable and an earlier run stored them under the same key
+        (:func:`~modeltests.prediction_cache.derived_key`), else the model's (then stored)."""
+        from modeltests.prediction_cache import derived_key
+
+        texts = list(texts)
+        params, _ = self.model_params(suite)
+        predictions, lookup = self._through_cache(
+            params, self.model(suite), adapter, texts,
+            lambda fingerprint: derived_key(fingerprint, recipe, adapter, texts),
+            lambda: self.run_model(adapter, texts, description=f"{check}: predicting"))
+        self._lookups.append({"suite": suite.shown_path, "check": check, "derived": recipe,
+                              "rows": len(texts), **lookup.to_json()})
+        return predictions
+
+    def _through_cache(self, params: AdapterParams, source: ModelAdapter, adapter: ModelAdapter,
+                       texts: list[str], key_of: Callable[[dict[str, Any]], str],
+                       run: Callable[[], Predictions]) -> tuple[Predictions, Lookup]:
+        """``run()``'s predictions of ``adapter`` on ``texts``, or those stored under
+        ``key_of(fingerprint of the source model)``; a miss stores them. ``source`` (the
+        suite's model, loaded from ``params``) decides whether anything may be cached."""
+        from modeltests.fingerprints import model_fingerprint
+        from modeltests.prediction_cache import uncacheable_reason
+
+        cache = self.prediction_cache
+        if cache is None or not cache.enabled:
+            return run(), Lookup("off", cache.off_reason if cache is not None else "")
+        fingerprint = model_fingerprint(params, source)
+        reason = uncacheable_reason(source, fingerprint)
+        if reason is not None:
+            return run(), Lookup("not cacheable", reason)
+        key = key_of(fingerprint)
+        labels = list(adapter.labels)
+        stored = cache.load(key, len(texts), labels,
+                            lambda found: validate_predictions(found, texts, labels))
+        if stored is not None:
+            return stored, Lookup("hit", path=cache.path_for(key))
+        predictions = run()
+        written = cache.store(key, predictions)
+        return predictions, Lookup("miss", path=written)
+
+    def prediction_sources(self) -> list[dict[str, Any]]:
+        """Where each whole-dataset prediction of this session came from (``run.predictions``
+        in the JSON report): the cache (``from_cache``), or the model, and why."""
+        return [dict(lookup) for lookup in self._lookups]
 
     def _save(self, suite: Suite, dataset: Dataset, predictions: Predictions,
               params: AdapterParams, adapter: ModelAdapter, model: str | None) -> None:
@@ -303,10 +414,15 @@ class Runtime:
         return id(adapter) in self._used
 
     def close(self) -> None:
-        """Release every loaded model (end of session)."""
-        for record in self._models.values():
-            if record.adapter is not None:
-                record.adapter.close()
+        """Release every loaded model and stop every server (end of session); a server is
+        stopped even when a model's close() raised."""
+        try:
+            for record in self._models.values():
+                if record.adapter is not None:
+                    record.adapter.close()
+        finally:
+            for server in self._servers.values():
+                server.stop()
 
 
 def validate_predictions(predictions: object, texts: Sequence[str], labels: Sequence[str]) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +47,10 @@ class AdapterParams(BaseModel):
     )
     batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per forward call.")
 
+    served: ClassVar[bool] = False
+    """True for adapters that call a server: a suite's ``serve:`` server is started before such
+    a model is loaded (and its placeholders reach :meth:`LoadContext.expand`)."""
+
 
 def _no_builtin_models(name: str) -> Path:
     raise ModelLoadError(f"built-in model {name!r} is not available here")
@@ -62,7 +66,8 @@ class LoadContext:
     ``location`` is ``suite.yaml:LINE`` of the ``model:`` section (``key_path`` its keys, e.g.
     ``("models", "int8")``); :meth:`problem` locates a message at one of its keys. Register every
     value read from the environment or a secret store with ``redactor.add(value)``: reports
-    then show it as ``***``.
+    then show it as ``***``. ``placeholders`` are the values of a ``serve:`` server's
+    placeholders (see :meth:`expand`).
     """
 
     base_dir: Path
@@ -73,6 +78,14 @@ class LoadContext:
     key_path: tuple[str, ...] = ("model",)
     locate_key: Callable[[tuple[str, ...]], str] | None = None
     redactor: Redactor = field(default_factory=Redactor)
+    placeholders: dict[str, str] = field(default_factory=dict)
+
+    def expand(self, text: str) -> str:
+        """``text`` with the ``serve:`` placeholders (``{port}``, ``{port:NAME}``,
+        ``{python}``) of the suite's running server replaced (unchanged without a server)."""
+        from modeltests.serving import expand
+
+        return expand(text, self.placeholders)
 
     def resolve(self, path: str) -> Path:
         """``path`` made absolute against the suite's directory (``~`` expanded)."""
@@ -135,20 +148,26 @@ class Predictions:
 @dataclass(frozen=True)
 class Batching:
     """How a model groups texts into forward calls: ``batch_size`` texts per call (None when
-    unknown), in the order given or ``sorted_by_length`` (characters) first.
+    unknown), in the order given or ``sorted_by_length`` (by token count, longest first), and
+    at most ``max_tokens_per_batch`` padded token positions per call when set.
 
     Fixed-point models give the same outputs under any batching; dynamically quantized ones do
-    not (int8 activation scales are computed per batch), so compression checks report it.
+    not (int8 activation scales are computed per batch), so compression checks report it, and
+    the prediction cache keys on it.
     """
 
     batch_size: int | None
     sorted_by_length: bool
+    max_tokens_per_batch: int | None = None
 
     def to_json(self, given: str = "as given") -> dict[str, Any]:
-        """``batch_size`` and ``order``: "sorted by length", else ``given`` (e.g. "file order"
-        for a dataset predicted in its rows' order)."""
-        return {"batch_size": self.batch_size,
-                "order": "sorted by length" if self.sorted_by_length else given}
+        """``batch_size`` and ``order``: "sorted by tokens", else ``given`` (e.g. "file order"
+        for a dataset predicted in its rows' order); ``max_tokens_per_batch`` when set."""
+        facts: dict[str, Any] = {"batch_size": self.batch_size,
+                                 "order": "sorted by tokens" if self.sorted_by_length else given}
+        if self.max_tokens_per_batch is not None:
+            facts["max_tokens_per_batch"] = self.max_tokens_per_batch
+        return facts
 
 
 class ModelAdapter:
@@ -164,6 +183,12 @@ class ModelAdapter:
     device: str = "cpu"
     #: Set by the session while it waits for a long call: counts texts done (see batch_done).
     on_batch: Callable[[int], None] | None = None
+    #: True when :meth:`predict` is a deterministic function of :meth:`source_files`, the
+    #: adapter's parameters and :meth:`batching`: its predictions on a whole dataset may then be
+    #: reused across runs (:mod:`modeltests.prediction_cache`). Leave it False for a remote
+    #: service, code with its own state or randomness, or weights read from files that
+    #: :meth:`source_files` does not name.
+    cache_predictions: bool = False
 
     def predict(self, texts: Sequence[str]) -> Predictions:
         """Predict labels (and probabilities when available) for ``texts``, in order."""
@@ -211,6 +236,22 @@ class ModelAdapter:
     def forward(self, batch: Any) -> Any:
         """Run the model on an encoded batch (no tokenization), for model-only timing."""
         raise UnsupportedCapabilityError(f"{type(self).__name__} has no separate forward step")
+
+    def load_client(self) -> ModelAdapter:
+        """The adapter a load test calls from many threads at once: this one by default. The
+        ``http`` adapter returns a copy sharing its connection pool, without the per-check
+        circuit breaker and time budget, so that each request stands on its own."""
+        return self
+
+    def null_twin(self, url: str) -> Callable[[list[str]], object] | None:
+        """A function sending texts as :meth:`predict` does, but to ``url`` (a null endpoint)
+        and without reading the answer: a load test measures its own ceiling with it. None for
+        models not called over HTTP (the ceiling is then that of a Python no-op)."""
+        return None
+
+    def counters(self) -> dict[str, int]:
+        """Counts for the reports, e.g. the ``http`` adapter's ``requests`` and ``retries``."""
+        return {}
 
     def start_check(self) -> None:
         """A new check (or test) is about to use this model: reset per-check state.

@@ -1,48 +1,68 @@
-"""A model served over HTTP: POST a JSON batch of texts, read labels or probabilities back.
+"""A model served over HTTP, called with httpx: POST a batch of texts, read labels or
+probabilities back (``protocol: plain`` or ``v2``, see :mod:`modeltests.adapters.protocols`).
 
-Request body: ``{"<input_key>": ["text", ...]}``. Response body: ``{"<output_key>": [...]}`` with,
-per text, a label name, a label index or a list of probabilities (as the callable adapter).
+One pooled ``httpx.Client`` per model keeps connections alive across requests and threads.
 Header values may name environment variables as ``${NAME}`` so that tokens stay out of suites;
 every value expanded that way is registered with the session's redactor, so that no report
 shows it (a server that echoes the token back gets ``***`` in the messages).
 
+An answer 429 or 503, or a connection reset, is retried up to ``max_retries`` times, after the
+server's ``Retry-After`` when it sends one (at most ``max_retry_wait_s``), else after an
+exponential backoff; retries are counted in the report. Other HTTP errors are not retried.
+
 A dead server costs one wait per check, not one per request: once a request of a check times
 out or cannot connect, the circuit breaker opens and every later request of that check fails at
 once with the first reason; the next check tries again. ``check_timeout_s`` optionally bounds
-the whole check: no request waits past it, and none is sent once it has passed.
+the whole check: no request waits past it, and none is sent once it has passed. A load test
+calls :meth:`HttpModel.load_client`, a copy without breaker or budget (each request stands alone).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
+import threading
 import time
-import urllib.error
-import urllib.request
-from typing import Any, Literal
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NoReturn
 
 from pydantic import Field
 
 from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.adapters.callable import CallableModel
+from modeltests.adapters.protocols import plain_body, plain_outputs, v2_body, v2_outputs
 from modeltests.errors import ModelLoadError, ModelPredictError
 from modeltests.redaction import Redactor
 from modeltests.text import clip
 
+if TYPE_CHECKING:
+    import httpx
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 EXCERPT_CHARS = 200
+RETRY_STATUSES = (429, 503)
 
 
 class HttpParams(AdapterParams):
-    """Where the model is served and how its JSON looks."""
+    """Where the model is served and which protocol it speaks."""
 
     adapter: Literal["http"] = "http"
-    url: str = Field(pattern=r"^https?://", description="Endpoint receiving POSTed batches.")
+    served: ClassVar[bool] = True
+    url: str = Field(pattern=r"^https?://", description="Endpoint receiving POSTed batches "
+                     "('{port}' placeholders come from the suite's serve: section).")
     labels: list[str] = Field(description="Label names, in the order of probability columns.")
+    protocol: Literal["plain", "v2"] = Field(
+        default="plain", description="'plain': {input_key: texts} -> {output_key: outputs}; "
+        "'v2': the Open Inference Protocol (KServe, Triton, MLServer), POST "
+        "/v2/models/NAME/infer with a BYTES tensor.")
     input_key: str = "texts"
     output_key: str = "predictions"
+    input_name: str = Field(default="text", description="v2: name of the BYTES input tensor.")
+    probabilities_output: str = Field(default="probabilities",
+                                      description="v2: output tensor of shape [texts, labels].")
+    label_output: str = Field(default="label", description="v2: BYTES output of labels, read "
+                              "when no probabilities come back.")
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="Extra request headers; '${NAME}' in a value reads environment variable "
@@ -53,6 +73,14 @@ class HttpParams(AdapterParams):
         default=None, gt=0, le=86400,
         description="Seconds one check may spend with this model in all: no request waits past "
         "it and none is sent after it (default: no limit).")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries of a request answered "
+                             "429 or 503, or whose connection was reset.")
+    retry_backoff_s: float = Field(default=0.2, ge=0, le=60, description="First wait before a "
+                                   "retry without Retry-After; doubles each retry.")
+    max_retry_wait_s: float = Field(default=10.0, ge=0, le=600, description="Longest wait "
+                                    "before a retry, Retry-After included.")
+    max_connections: int = Field(default=32, ge=1, le=1024,
+                                 description="Connections the pool keeps open at most.")
 
 
 def _expand(value: str, context: LoadContext) -> str:
@@ -75,81 +103,149 @@ class HttpEndpoint:
     """Callable posting a batch of texts to the endpoint, with a per-check circuit breaker."""
 
     def __init__(self, params: HttpParams, headers: dict[str, str],
-                 redactor: Redactor | None = None) -> None:
+                 redactor: Redactor | None = None, url: str | None = None,
+                 breaker: bool = True) -> None:
         self.params = params
+        self.url = url or params.url
         self.headers = {"Content-Type": "application/json", **headers}
         self.redactor = redactor or Redactor()
+        self.breaker = breaker
         self.requests_sent = 0
+        self.retries = 0
         self._failure: str | None = None  # why the breaker is open
         self._deadline: float | None = None
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
 
     def start_check(self) -> None:
         """Close the breaker and start the check's time budget."""
         self._failure = None
-        budget = self.params.check_timeout_s
+        budget = self.params.check_timeout_s if self.breaker else None
         self._deadline = None if budget is None else time.monotonic() + budget
 
+    def copy_without_breaker(self) -> HttpEndpoint:
+        """The same endpoint and connection pool, every request on its own."""
+        other = HttpEndpoint(self.params, {}, self.redactor, self.url, breaker=False)
+        other.headers = self.headers
+        other._client = self.client()
+        return other
+
+    def client(self) -> httpx.Client:
+        """The pooled client, made on first use (httpx is imported only then)."""
+        with self._lock:
+            if self._client is None:
+                import httpx
+
+                size = self.params.max_connections
+                self._client = httpx.Client(
+                    headers=self.headers, timeout=self.params.timeout_s,
+                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None and self.breaker:
+                self._client.close()
+            self._client = None
+
     def __call__(self, texts: list[str]) -> list[Any]:
-        timeout = self._timeout()
-        body = json.dumps({self.params.input_key: texts}).encode()
-        request = urllib.request.Request(self.params.url, data=body, headers=self.headers,
-                                         method="POST")
-        self.requests_sent += 1
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise ModelPredictError(f"{self.params.url} answered HTTP {exc.code}: "
-                                    f"{self._excerpt(exc.read())}") from None
-        except OSError as exc:  # URLError, TimeoutError, ConnectionError: the server is gone
-            self._failure = self._reason(exc, timeout)
-            raise ModelPredictError(f"cannot reach {self.params.url}: {self._failure}") from None
-        except http.client.HTTPException as exc:
-            raise ModelPredictError(f"{self.params.url} answered malformed HTTP "
-                                    f"({type(exc).__name__}: {exc})") from None
+        raw = self.post(texts)
         return self._outputs(raw)
+
+    def post(self, texts: list[str]) -> bytes:
+        """The body of the first answer that is not retried (retries on 429, 503, resets)."""
+        import httpx
+
+        body = self._body(texts)
+        for attempt in range(self.params.max_retries + 1):
+            timeout = self._timeout()
+            self._count("requests_sent")
+            last = attempt == self.params.max_retries
+            try:
+                response = self.client().post(self.url, content=body, timeout=timeout)
+            except httpx.TimeoutException:
+                self._open(self._timed_out(timeout))
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if last:
+                    self._open(f"the connection was reset ({self._text(exc)})")
+                self._wait_before_retry(attempt, None)
+                continue
+            except httpx.HTTPError as exc:  # ConnectError and the like: the server is gone
+                self._open(self._reason(exc))
+            if response.status_code in RETRY_STATUSES and not last:
+                self._wait_before_retry(attempt, response.headers.get("Retry-After"))
+                continue
+            if response.status_code >= 400:
+                raise ModelPredictError(f"{self.url} answered HTTP {response.status_code}: "
+                                        f"{self._excerpt(response.content)}")
+            return response.content
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _body(self, texts: list[str]) -> bytes:
+        if self.params.protocol == "v2":
+            return json.dumps(v2_body(texts, self.params.input_name)).encode()
+        return json.dumps(plain_body(texts, self.params.input_key)).encode()
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def _open(self, reason: str) -> NoReturn:
+        """The server cannot be reached: open the breaker (when it has one) and raise."""
+        if self.breaker:
+            self._failure = reason
+        raise ModelPredictError(f"cannot reach {self.url}: {reason}")
+
+    def _wait_before_retry(self, attempt: int, retry_after: str | None) -> None:
+        wait = _retry_after_seconds(retry_after)
+        if wait is None:
+            wait = self.params.retry_backoff_s * 2 ** attempt
+        wait = min(wait, self.params.max_retry_wait_s)
+        if self._deadline is not None and time.monotonic() + wait >= self._deadline:
+            self._failure = f"no retry before {self._budget_spent()}"
+            raise ModelPredictError(f"not sent to {self.url} again: {self._failure}")
+        self._count("retries")
+        time.sleep(wait)
 
     def _timeout(self) -> float:
         """Seconds the next request may wait, or the error that stops it being sent."""
         if self._failure is not None:
-            raise ModelPredictError(f"not sent to {self.params.url}: it already failed in this "
+            raise ModelPredictError(f"not sent to {self.url}: it already failed in this "
                                     f"check: {self._failure}")
         if self._deadline is None:
             return self.params.timeout_s
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self._failure = self._budget_spent()
-            raise ModelPredictError(f"not sent to {self.params.url}: {self._failure}")
+            raise ModelPredictError(f"not sent to {self.url}: {self._failure}")
         return min(self.params.timeout_s, remaining)
 
     def _budget_spent(self) -> str:
         return (f"the check's time budget of {_seconds(self.params.check_timeout_s or 0)} ran "
                 "out (model.check_timeout_s)")
 
-    def _reason(self, exc: OSError, timeout: float) -> str:
-        cause = getattr(exc, "reason", exc)
-        if isinstance(cause, TimeoutError) or isinstance(exc, TimeoutError):
-            if timeout < self.params.timeout_s:
-                return f"no answer before {self._budget_spent()}"
-            return f"no answer within {_seconds(self.params.timeout_s)} (model.timeout_s)"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        return self.redactor.mask(str(cause) or type(cause).__name__)
+    def _timed_out(self, timeout: float) -> str:
+        if timeout < self.params.timeout_s:
+            return f"no answer before {self._budget_spent()}"
+        return f"no answer within {_seconds(self.params.timeout_s)} (model.timeout_s)"
+
+    def _reason(self, exc: Exception) -> str:
+        text = self._text(exc)
+        return "connection refused" if "refused" in text.lower() else text
+
+    def _text(self, exc: Exception) -> str:
+        return self.redactor.mask(str(exc) or type(exc).__name__)
 
     def _outputs(self, raw: bytes) -> list[Any]:
         try:
             payload = json.loads(raw.decode("utf-8"))
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise ModelPredictError(f"{self.params.url} did not answer JSON ({exc}); the answer "
+            raise ModelPredictError(f"{self.url} did not answer JSON ({exc}); the answer "
                                     f"starts {self._excerpt(raw)}") from None
-        if not isinstance(payload, dict) or self.params.output_key not in payload:
-            raise ModelPredictError(f"{self.params.url} answered without the key "
-                                    f"{self.params.output_key!r} (model.output_key)")
-        outputs = payload[self.params.output_key]
-        if not isinstance(outputs, list):
-            raise ModelPredictError(f"{self.params.url} answered {self.params.output_key!r} as "
-                                    f"{type(outputs).__name__}, not a list (one output per text)")
-        return outputs
+        if self.params.protocol == "v2":
+            return v2_outputs(payload, self.url, self.params.probabilities_output,
+                              self.params.label_output, self.params.labels)
+        return plain_outputs(payload, self.params.output_key, self.url)
 
     def _excerpt(self, raw: bytes) -> str:
         """The start of an answer body, secrets masked before it is cut (no half secret)."""
@@ -157,22 +253,55 @@ class HttpEndpoint:
         return repr(clip(text, EXCERPT_CHARS))
 
 
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP date (RFC 9110)."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
 class HttpModel(CallableModel):
     """The served model: the callable adapter over an :class:`HttpEndpoint`."""
 
     def __init__(self, endpoint: HttpEndpoint, labels: list[str], batch_size: int) -> None:
-        super().__init__(endpoint, labels, batch_size, name=endpoint.params.url)
+        super().__init__(endpoint, labels, batch_size, name=endpoint.url)
         self.endpoint = endpoint
         self.device = "remote"
 
     def start_check(self) -> None:
         self.endpoint.start_check()
 
+    def load_client(self) -> HttpModel:
+        copy = HttpModel(self.endpoint.copy_without_breaker(), self.labels, self.batch_size)
+        copy.endpoint.start_check()
+        return copy
+
+    def null_twin(self, url: str) -> Callable[[list[str]], object]:
+        twin = HttpEndpoint(self.endpoint.params, {}, self.endpoint.redactor, url, breaker=False)
+        twin.headers = self.endpoint.headers
+        twin._client = self.endpoint.client()  # the same pool as the real requests
+        twin.start_check()
+        return twin.post
+
+    def counters(self) -> dict[str, int]:
+        return {"requests": self.endpoint.requests_sent, "retries": self.endpoint.retries}
+
     def describe(self) -> dict[str, Any]:
-        return {"adapter": "http", "url": self.endpoint.params.url, "device": self.device}
+        return {"adapter": "http", "url": self.endpoint.url, "device": self.device,
+                "protocol": self.endpoint.params.protocol, **self.counters()}
+
+    def close(self) -> None:
+        self.endpoint.close()
 
 
 def load_http(params: HttpParams, context: LoadContext) -> HttpModel:
     headers = {k: _expand(v, context) for k, v in params.headers.items()}
-    return HttpModel(HttpEndpoint(params, headers, context.redactor), params.labels,
-                     params.batch_size)
+    endpoint = HttpEndpoint(params, headers, context.redactor, url=context.expand(params.url))
+    return HttpModel(endpoint, params.labels, params.batch_size)

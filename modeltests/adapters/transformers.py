@@ -42,9 +42,14 @@ class TransformersParams(AdapterParams):
         default=False, description="Run code shipped with the model (off unless you trust it)."
     )
     sort_by_length: bool = Field(
-        default=True, description="Batch texts of similar length together (faster; the same "
-        "outputs for fp32 weights, but a dynamically quantized model's outputs depend on "
-        "which texts share a batch)."
+        default=True, description="Batch texts of similar token count together, longest first "
+        "(faster; the same outputs for fp32 weights, but a dynamically quantized model's "
+        "outputs depend on which texts share a batch). false keeps the order given."
+    )
+    max_tokens_per_batch: int | None = Field(
+        default=None, ge=1, le=16_777_216, description="At most this many padded token "
+        "positions (texts x the batch's longest text) per forward call, as well as at most "
+        "batch_size texts: bounds memory when a few texts are long. Unset: batch_size alone."
     )
 
     def static_problems(self, context: LoadContext) -> list[tuple[str, str]]:
@@ -65,7 +70,11 @@ def _looks_local(path: str) -> bool:
 
 
 class TransformersModel(ModelAdapter):
-    """A loaded transformers classifier; batches are padded to their longest text."""
+    """A loaded transformers classifier: texts tokenized once, batched by token count, each
+    batch padded to its longest text."""
+
+    #: Outputs depend only on the model directory, the parameters and the batching.
+    cache_predictions = True
 
     def __init__(self, model: Any, tokenizer: Any, params: TransformersParams, source: Path | str):
         self.model = model
@@ -88,27 +97,63 @@ class TransformersModel(ModelAdapter):
             return self.model(**batch).logits
 
     def predict(self, texts: Sequence[str]) -> Predictions:
+        """Tokenize every text once (no padding), plan batches from the token counts
+        (:func:`plan_batches`), and pad each batch from the stored token ids."""
         import numpy as np
 
-        order = self._order(texts)
+        from modeltests.adapters.batching import plan_batches
+
         rows = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
-        size = self.params.batch_size
-        for start in range(0, len(order), size):
-            chunk = order[start:start + size]
-            logits = self.forward(self.encode([texts[i] for i in chunk]))
+        if not texts:
+            return Predictions.from_probabilities(rows, self.labels)
+        encoded = self.tokenizer(list(texts), truncation=True,
+                                 max_length=self.params.max_length)
+        features = {key: list(values) for key, values in encoded.items()}
+        counts = [len(ids) for ids in features["input_ids"]]
+        for chunk in plan_batches(counts, self.params.batch_size,
+                                  self.params.max_tokens_per_batch, self.params.sort_by_length):
+            logits = self.forward(self._padded(features, chunk))
             rows[chunk] = probabilities_from_logits(logits)
             self.batch_done(len(chunk))
         return Predictions.from_probabilities(rows, self.labels)
 
-    def _order(self, texts: Sequence[str]) -> list[int]:
-        indices = list(range(len(texts)))
-        if not self.params.sort_by_length or len(texts) <= self.params.batch_size:
-            return indices
-        lengths = [len(t) for t in texts]  # characters: a cheap, monotone proxy for tokens
-        return sorted(indices, key=lambda i: lengths[i])
+    def _padded(self, features: dict[str, list[Any]], chunk: list[int]) -> dict[str, Any]:
+        """The rows ``chunk`` of the stored encodings as tensors padded to their longest row,
+        on the tokenizer's padding side with its pad values (what ``padding=True`` builds)."""
+        import torch
+
+        width = max(len(features["input_ids"][i]) for i in chunk)
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"
+        batch = {}
+        for key, values in features.items():
+            fill = self._pad_value(key, width, [len(values[i]) for i in chunk])
+            table = torch.full((len(chunk), width), fill, dtype=torch.long)
+            for row, index in enumerate(chunk):
+                ids = values[index]
+                if ids:
+                    target = slice(width - len(ids), width) if left else slice(0, len(ids))
+                    table[row, target] = torch.as_tensor(ids, dtype=torch.long)
+            batch[key] = table.to(self.device)
+        return batch
+
+    def _pad_value(self, key: str, width: int, lengths: list[int]) -> int:
+        if key == "attention_mask":
+            return 0
+        if key == "token_type_ids":
+            return int(getattr(self.tokenizer, "pad_token_type_id", 0) or 0)
+        if key == "special_tokens_mask":
+            return 1
+        pad = getattr(self.tokenizer, "pad_token_id", None)
+        if pad is None:
+            if min(lengths) < width:  # what the tokenizer itself refuses with padding=True
+                raise ValueError("the tokenizer has no padding token, and texts of different "
+                                 "token counts share a batch; set batch_size: 1")
+            return 0
+        return int(pad)
 
     def batching(self) -> Batching:
-        return Batching(self.params.batch_size, self.params.sort_by_length)
+        return Batching(self.params.batch_size, self.params.sort_by_length,
+                        self.params.max_tokens_per_batch)
 
     def source_files(self) -> list[Path]:
         return [self.source] if isinstance(self.source, Path) else []
@@ -128,6 +173,7 @@ class TransformersModel(ModelAdapter):
     def with_module(self, module: Any) -> TransformersModel:
         clone = TransformersModel(module, self.tokenizer, self.params, self.source)
         clone.labels = list(self.labels)
+        clone.cache_predictions = False  # other weights than the files its source names
         return clone
 
     def describe(self) -> dict[str, Any]:

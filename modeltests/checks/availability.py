@@ -48,6 +48,10 @@ class AvailabilityParams(SeededParams):
     batch_tolerance: float = Field(default=1e-4, ge=0, description="Allowed probability difference "
                                    "between batched and one-by-one outputs when counting agreement.")
     max_load_seconds: float | None = threshold("Slowest acceptable load.", gt=0)
+    max_server_cold_start_seconds: float | None = threshold(
+        "Slowest acceptable cold start of the suite's serve: server (start to ready).", gt=0)
+    min_server_ready: float | None = threshold(
+        "1: the serve: server's ready_url must still answer 200 when the check runs.", ge=0, le=1)
     max_parameters: float | None = threshold("Largest parameter count.", gt=0)
     max_size_on_disk_mb: float | None = threshold("Largest size on disk, MB.", gt=0)
     max_load_rss_mb: float | None = threshold("Largest resident memory taken by the load, MB.", gt=0)
@@ -69,6 +73,12 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     record = context.load_record()
     facts = model.describe()
     metrics: dict[str, float] = {"load_seconds": record.seconds}
+    if record.server_start_seconds is not None:
+        metrics["server_cold_start_seconds"] = record.server_start_seconds
+    if record.server is not None:
+        from modeltests.serving import answers_200
+
+        metrics["server_ready"] = float(answers_200(str(record.server["ready_url"])))
     for source, target, scale in (("parameters", "parameters", 1),
                                   ("size_on_disk_bytes", "size_on_disk_mb", 1e-6)):
         if isinstance(facts.get(source), (int, float)):
@@ -100,6 +110,8 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
                                          methods=result.interval_methods)
     result.examples = failures[: max(context.max_examples, 1) * 3]
     result.details = {"model": facts, "edge_inputs": list(edges)}
+    if record.server is not None:
+        result.details["server"] = record.server
     return result
 
 
@@ -107,10 +119,10 @@ def _declare_methods(result: CheckResult) -> None:
     """No metric here estimates a population: the pass rates are shares of a fixed, enumerated
     (or seeded) set of inputs, the differences maxima over those inputs, the load facts single
     measurements. Their values decide under any gate."""
-    for metric in ("smoke_pass_rate", "edge_pass_rate", "generated_pass_rate", "parameters",
-                   "size_on_disk_mb", "determinism_diff", "batch_diff"):
+    for metric in ("smoke_pass_rate", "edge_pass_rate", "generated_pass_rate", "server_ready",
+                   "parameters", "size_on_disk_mb", "determinism_diff", "batch_diff"):
         result.interval_methods[metric] = "exact"
-    for metric in ("load_seconds", "load_rss_mb"):
+    for metric in ("load_seconds", "load_rss_mb", "server_cold_start_seconds"):
         result.interval_methods[metric] = "single measurement"
 
 

@@ -80,6 +80,9 @@ class Candidate:
     name: str
     predictions: Predictions
     details: dict[str, Any]
+    recipe: dict[str, Any] | None = None
+    """How a copy of the suite's model was made (None for another model of the suite): its
+    predictions may then come from the cache (:meth:`CheckContext.run_derived`)."""
 
 
 def compare(context: CheckContext, params: CompressionParams, candidate: Candidate) -> CheckResult:
@@ -139,7 +142,9 @@ def _batch_agreement(context: CheckContext, texts: list[str], candidate: Candida
     order = list(range(len(texts)))
     random.Random(context.seed).shuffle(order)
     adapter = candidate.adapter.in_given_order()
-    shuffled = context.run_model(adapter, [texts[i] for i in order])
+    shuffled_texts = [texts[i] for i in order]
+    shuffled = (context.run_model(adapter, shuffled_texts) if candidate.recipe is None
+                else context.run_derived(adapter, shuffled_texts, candidate.recipe))
     back = [0] * len(order)
     for position, row in enumerate(order):
         back[row] = position

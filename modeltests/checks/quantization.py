@@ -124,21 +124,38 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
                                        "compare_to instead")
     compressed, facts = make(module)
     compressed.eval()
+    # The copy is a deterministic function of the weights and this recipe: its predictions
+    # may be reused across runs (keyed with the source model's fingerprint); timings never are.
+    recipe = {"compression": what, **{k: v for k, v in facts.items() if k != "sparsity"}}
     adapter = reference.with_module(compressed)
     try:
         dataset = context.dataset(params.dataset)
         try:
-            predictions = context.run_model(adapter, dataset.texts)
+            predictions = context.run_derived(adapter, dataset.texts, recipe)
         except ModelTestsError as exc:
             raise type(exc)(f"{context.location()}: {exc}") from None
-        candidate = Candidate(adapter, what, predictions, {"candidate": what, **facts})
+        candidate = Candidate(adapter, what, predictions, {"candidate": what, **facts}, recipe)
         result = compare(context, params, candidate)
         if "sparsity" in facts:
             result.metrics["sparsity"] = facts["sparsity"]
+        result.details["weights_reached"] = _weights_reached(compressed)
         return result
     finally:
         del adapter, compressed
         gc.collect()
+
+
+def _weights_reached(module: torch.nn.Module) -> dict[str, Any]:
+    """Exact zeros (overall and per layer type) and in-memory bytes of the compressed copy's
+    parameters and buffers (see :mod:`modeltests.footprint`)."""
+    from modeltests.footprint import weight_facts
+
+    facts = weight_facts(module)
+    return {"parameters": facts.parameters, "zeros": facts.zeros, "sparsity": facts.sparsity,
+            "bytes_in_memory": facts.weight_bytes,
+            "sparsity_by_layer_type": {k: v.sparsity for k, v in facts.by_type.items()},
+            "note": "parameters and buffers; a dynamically quantized layer's packed int8 weights "
+                    "are neither (size_compressed_mb is the serialized size)"}
 
 
 CHECK_KINDS = [

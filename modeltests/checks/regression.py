@@ -75,6 +75,9 @@ class RegressionParams(CheckParams):
         "Largest share of rows the baseline got right and the candidate gets wrong.", ge=0, le=1)
     min_agreement: float | None = threshold("Lowest top-1 agreement with the baseline.",
                                             ge=0, le=1)
+    max_probability_diff: float | None = threshold(
+        "Largest absolute difference between the two models' class probabilities on any row "
+        "(e.g. 1e-5 for the same model served over HTTP and in-process).", ge=0)
     slices: list[RegressionSlice] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -99,8 +102,9 @@ def run_regression(context: CheckContext, params: RegressionParams) -> CheckResu
     result = CheckResult(metrics=paired.metrics, sample_size=len(dataset),
                          intervals=paired.intervals, interval_methods=paired.methods,
                          details={"baseline": _baseline_name(params), **paired.counts})
-    result.thresholds = context.evaluate(paired.metrics, paired.intervals,
-                                         methods=paired.methods)
+    _probability_diff(context, params, baseline, candidate, result)
+    result.thresholds = context.evaluate(result.metrics, result.intervals,
+                                         methods=result.interval_methods)
     result.warn_unresolved(result.thresholds, len(dataset))
     result.details["per_class"] = _per_class(dataset.labels, baseline, candidate, result,
                                             context.seed)
@@ -111,6 +115,22 @@ def run_regression(context: CheckContext, params: RegressionParams) -> CheckResu
                for index, spec in enumerate(params.slices)]
     _holm(entries, result)
     return result
+
+
+def _probability_diff(context: CheckContext, params: RegressionParams, baseline: Predictions,
+                      candidate: Predictions, result: CheckResult) -> None:
+    """``probability_diff``: the largest change of any class probability on any row (a
+    fixed dataset, so exact), when both models give probabilities."""
+    if baseline.probabilities is None or candidate.probabilities is None:
+        if params.max_probability_diff is not None:
+            raise context.error("max_probability_diff", "cannot apply: a model of the pair "
+                                "answers labels without probabilities")
+        return
+    import numpy as np
+
+    diff = np.abs(baseline.probabilities - candidate.probabilities)
+    result.metrics["probability_diff"] = float(diff.max()) if diff.size else 0.0
+    result.interval_methods["probability_diff"] = "exact"
 
 
 def _baseline_predictions(context: CheckContext, params: RegressionParams,

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from modeltests.reporting import charts
+from modeltests.reporting import charts, curves
 from modeltests.reporting.charts import Bar, Series
 
 Entry = dict[str, Any]
@@ -48,9 +48,61 @@ def figures(entry: Entry) -> list[Figure]:
         found.append(_per_perturbation(entry, details["per_perturbation"]))
     if "changed" in details and "n" in details:
         found.append(_changed_predictions(details))
+    if entry.get("kind") == "load" and details.get("steps"):
+        found += _load_steps(details)
     if any("accuracy_drop" in s for s in slices) or "accuracy_drop" in entry.get("metrics", {}):
         found.append(_accuracy_drop(entry, slices))
+    if isinstance(details.get("reliability"), dict):
+        found.append(_reliability(details))
+    if any("ece" in s for s in slices):
+        found.append(_slice_ece(entry, slices))
+    if details.get("risk_coverage"):
+        found.append(_risk_coverage(details))
+    if details.get("footprint"):
+        found.append(_flops_by_length(entry, details["footprint"]))
     return [f for f in found if f is not None]
+
+
+def _reliability(details: dict[str, Any]) -> Figure | None:
+    binning = details.get("ece_binning", "width")
+    bins = details["reliability"].get(binning) or []
+    if not bins:
+        return None
+    title = f"Reliability diagram ({len(bins)} non-empty equal-{binning} bins)"
+    return Figure(title, curves.reliability_diagram(bins, title),
+                  "Bars: accuracy of the rows in each confidence bin; dots: their mean "
+                  "confidence; red: the gap, which the ECE averages weighted by the bin's rows. "
+                  "Bars below the diagonal: the model is over-confident there.")
+
+
+def _slice_ece(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
+    metrics, intervals = entry.get("metrics", {}), entry.get("intervals", {})
+    limit, held = _limit(entry, "max_ece")
+    rows = [Bar("overall", metrics.get("ece"), _interval(intervals.get("ece")), limit, held,
+                entry.get("sample_size"))]
+    for s in slices:
+        limit, held = _limit(entry, f"{s['name']}.max_ece")
+        rows.append(Bar(s["name"], s.get("ece"), _interval(s.get("interval")), limit, held,
+                        s.get("n")))
+    return Figure("Expected calibration error per slice", charts.interval_bars(
+        rows, "Expected calibration error per slice", operator="<="),
+        "Each slice's ECE (gated binning) with its 95% bootstrap interval; red dashes mark "
+        "max_ece. ECE grows on small slices even for a calibrated model: few rows per bin.")
+
+
+def _risk_coverage(details: dict[str, Any]) -> Figure:
+    curve = details["risk_coverage"]
+    at = details.get("at_threshold") or {}
+    chosen = None
+    if at.get("coverage") and at.get("accuracy") is not None:
+        chosen = (float(at["coverage"]), 1.0 - float(at["accuracy"]))
+    target = details.get("target_accuracy")
+    title = "Risk-coverage curve"
+    return Figure(title, curves.risk_coverage_curve(
+        curve, title, chosen, None if target is None else 1.0 - float(target)),
+        "Each point: answer only rows whose confidence is at least some threshold; coverage is "
+        "the share answered, risk the error rate among them. The area under the curve is the "
+        "AURC (lower is better).")
 
 
 def _limit(entry: Entry, key: str) -> tuple[float | None, bool | None]:
@@ -109,6 +161,31 @@ def _latency_scaling(details: dict[str, Any]) -> Figure | None:
                                               note),
                   "One line per batch size and mode (dashed: model only, no tokenization). On "
                   "log-log axes the slope is the scaling exponent: 1 is linear in length.")
+
+
+def _load_steps(details: dict[str, Any]) -> list[Figure | None]:
+    """A load check's steps: throughput against the generator's ceiling, p99 against the SLO."""
+    steps = [s for s in details["steps"] if isinstance(s, dict)]
+    ceiling = details.get("generator_ceiling_rps")
+    throughput = [charts.Bar(str(s.get("step")), s.get("throughput"), n=s.get("requests"))
+                  for s in steps]
+    if isinstance(ceiling, (int, float)):
+        throughput.append(charts.Bar("generator ceiling", float(ceiling)))
+    figures: list[Figure | None] = [Figure(
+        "Throughput per step", charts.interval_bars(throughput, "Throughput per step"),
+        "Answered requests per second in each step; the last bar is the load generator's own "
+        "ceiling against a null endpoint (a step near it may measure the generator).")]
+    slo = details.get("slo_p99_ms")
+    rows = [charts.Bar(str(s.get("step")), s["p99_ms"],
+                       (s["p99_ms"], s["p99_upper_ms"]) if s.get("p99_supported") else None,
+                       slo, None if slo is None else s["p99_ms"] <= slo, s.get("answered"))
+            for s in steps if isinstance(s.get("p99_ms"), (int, float))]
+    if rows:
+        figures.append(Figure("p99 latency per step", charts.interval_bars(
+            rows, "p99 latency per step, ms", operator="<="),
+            "Whisker: the order-statistic 95% upper bound, shown only for steps with MLPerf's "
+            "662 answered requests; red dashes: slo_p99_ms."))
+    return figures
 
 
 def _latency_distribution(entry: Entry, details: dict[str, Any]) -> Figure | None:
@@ -187,3 +264,17 @@ def _accuracy_drop(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
         rows, "Accuracy drop per slice", operator="<="),
         "Reference accuracy minus compressed accuracy (positive: compression lost accuracy), "
         "with the paired 95% interval; red dashes: max_accuracy_drop.")
+
+
+def _flops_by_length(entry: Entry, configs: list[dict[str, Any]]) -> Figure | None:
+    points = sorted((float(c["sequence_length"]), float(c["gflops_per_input"]))
+                    for c in configs if c.get("gflops_per_input"))
+    if not points:
+        return None
+    limit, _ = _limit(entry, "max_gflops")
+    title = "GFLOPs per input against sequence length"
+    return Figure(title, charts.log_log_lines(
+        [Series("GFLOPs / input", points)], title, "sequence length (tokens, log scale)",
+        "GFLOPs (log scale)", limit=limit),
+        "Counted by torch's FlopCounterMode (matrix products only). Linear layers grow with "
+        "the length (slope 1 on log-log axes), attention with its square; red: max_gflops.")

@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from modeltests.adapters.base import AdapterParams, ModelAdapter
 
 FORMAT_VERSION = 1
-LOAD_TIMINGS = ("load_seconds", "build_seconds")
-"""Model facts that differ between two loads of the same model."""
+LOAD_TIMINGS = ("load_seconds", "build_seconds", "server")
+"""Model facts that differ between two loads of the same model (a served model's server:
+each pytest-xdist worker starts its own, on its own ports)."""
 
 RunFacts = dict[str, Any]
 """``{"environment": {...}, "devices": [...], "seeds": {...}, "models": [...],
-"datasets": [...]}`` (JSON-ready)."""
+"datasets": [...], "predictions": [...]}`` (JSON-ready)."""
 
 
 def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[str],
@@ -48,6 +49,7 @@ def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[
             "seeds": facts["seeds"],
             "models": facts["models"],
             "datasets": facts["datasets"],
+            "predictions": facts["predictions"],
             "fingerprint": run_fingerprint(facts),
             **({"executors": facts["executors"]} if facts.get("executors") else {}),
         },
@@ -71,6 +73,7 @@ def run_facts(runtime: Runtime) -> RunFacts:
         "models": _models(runtime),
         "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
                      for suite, dataset in runtime.loaded_datasets()],
+        "predictions": runtime.prediction_sources(),
         "executors": list(runtime.executor_facts),
     })
 
@@ -80,7 +83,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
     (the first load), devices and seeds are united, and the environment takes the facts only a
     process that ran models knows (torch's threads, CUDA) from the first that has them."""
     merged: RunFacts = {"environment": {}, "devices": [], "seeds": {}, "suites": {},
-                        "models": [], "datasets": [], "executors": []}
+                        "models": [], "datasets": [], "predictions": [], "executors": []}
     seen: set[str] = set()
     for part in parts:
         for key, value in part["environment"].items():
@@ -98,6 +101,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
         for dataset in part.get("datasets", []):
             if dataset not in merged["datasets"]:
                 merged["datasets"].append(dataset)
+        merged["predictions"].extend(part.get("predictions", []))
     return merged
 
 
@@ -112,6 +116,8 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
                 facts["describe_error"] = f"{type(exc).__name__}: {exc}"
             facts["fingerprint"] = _model_digest(params, record.adapter)
             facts["load_seconds"] = round(record.seconds, 3)
+            if record.server is not None:
+                facts["server"] = record.server
             if record.build_seconds:
                 facts["build_seconds"] = round(record.build_seconds, 3)
         else:

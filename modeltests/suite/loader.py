@@ -18,7 +18,7 @@ from modeltests.errors import SuiteError
 from modeltests.registry import Registry
 from modeltests.result import CheckParams
 from modeltests.suite.errors import Problem, problem_at, problems_from_validation, render_problems
-from modeltests.suite.schema import DatasetSpec, Defaults, SuiteHeader
+from modeltests.suite.schema import DatasetSpec, Defaults, ServeSpec, SuiteHeader
 from modeltests.suite.source import KeyPath, YamlSource, YamlSyntaxError, load_yaml
 from modeltests.text import shown_path, unknown_name_message
 
@@ -60,6 +60,7 @@ class Suite:
     problems: list[Problem]
     rootdir: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    serve: ServeSpec | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -145,6 +146,9 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         if isinstance(data.get("models"), dict)
         and (spec := _validate_model(source, ("models", name), raw, registry, context, problems))
     }
+    if data.get("serve") is None:
+        named = [(("model",), model), *((("models", n), m) for n, m in models.items())]
+        problems.extend(_placeholders_without_server(source, named))
     datasets = dict(header.datasets) if header else {}
     raw_checks: list[Any] = data["checks"] if isinstance(data.get("checks"), list) else []
     # Declared names count as known even when their own entry is invalid (reported once there).
@@ -170,6 +174,7 @@ def build_suite(source: YamlSource, registry: Registry, rootdir: Path) -> Suite:
         problems=problems,
         rootdir=rootdir,
         warnings=warnings,
+        serve=header.serve if header else None,
     )
 
 
@@ -181,7 +186,7 @@ def _validate_header(source: YamlSource, data: dict[str, Any], problems: list[Pr
         problems.extend(problems_from_validation(source, (), data, SuiteHeader, error))
     # Keep what is valid (each part on its own) so that the rest of the file can be checked.
     salvage: dict[str, Any] = {"model": {}, "checks": []}
-    for key in ("defaults", "name"):
+    for key in ("defaults", "name", "serve"):
         try:
             SuiteHeader.model_validate({**salvage, key: data.get(key)})
             salvage[key] = data.get(key)
@@ -227,6 +232,22 @@ def _validate_model(
         for sub_key, message in _static_problems(params, context):
             problems.append(problem_at(source, key + (sub_key,), message))
     return params
+
+
+def _placeholders_without_server(source: YamlSource,
+                                 named: list[tuple[KeyPath, AdapterParams | None]]
+                                 ) -> list[Problem]:
+    """A ``{port}`` in a model's ``url`` is filled by the ``serve:`` section's server only."""
+    from modeltests.serving import placeholders_in
+
+    found = []
+    for key, params in named:
+        url = getattr(params, "url", None)
+        if isinstance(url, str) and placeholders_in(url):
+            found.append(problem_at(source, key + ("url",), "placeholders such as '{port}' are "
+                                    "filled by a 'serve:' section, and the suite has none "
+                                    f"(got {url!r})"))
+    return found
 
 
 def _static_problems(params: AdapterParams, context: LoadContext) -> list[tuple[str, str]]:

@@ -97,12 +97,19 @@ def test_length_sorted_batches_give_the_same_outputs(
 
     texts = list(by_hand["frame"].text)
     context = LoadContext(base_dir=tmp_path, rootdir=tmp_path)
-    outputs = {}
+    outputs, widths = {}, {}
     for sort in (True, False):
         params = TransformersParams(path=str(tiny_model_dir), batch_size=16, sort_by_length=sort)
         model = load_transformers(params, context)
-        assert model._order(texts) != list(range(len(texts))) or not sort  # it really reorders
+        seen: list[int] = []
+        forward = model.forward
+        model.forward = lambda batch: (seen.append(batch["input_ids"].shape[1]),  # type: ignore
+                                       forward(batch))[1]
         outputs[sort] = model.predict(texts)
+        widths[sort] = seen
+    # it really reorders: sorted batches come longest first, and pad less than file order
+    assert widths[True] == sorted(widths[True], reverse=True) != widths[False]
+    assert sum(widths[True]) < sum(widths[False])
     assert outputs[True].labels == outputs[False].labels == by_hand["predicted"]
     np.testing.assert_allclose(outputs[True].probabilities, outputs[False].probabilities,
                                atol=1e-5, rtol=0)

@@ -14,7 +14,7 @@ import pytest
 import modeltests
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_", "cuda_mb")
+TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_", "cuda_mb", "_per_s")
 
 
 def timed(metric: str) -> bool:
@@ -80,7 +80,12 @@ def test_run_api_gives_the_same_verdicts_and_metrics_as_pytest(demo_run: tuple) 
     assert sorted(ours) == sorted(c["nodeid"] for c in document["checks"])
     for entry in document["checks"]:
         check = ours[entry["nodeid"]]
-        assert check.outcome == entry["outcome"], entry["nodeid"]
+        if any(timed(t["metric"]) for t in entry["thresholds"]):
+            # A timing gate may fall either way on a busy shared machine; only timings may.
+            broken = [t["metric"] for t in check.thresholds if not t["held"]]
+            assert all(timed(m) for m in broken), (entry["nodeid"], broken)
+        else:
+            assert check.outcome == entry["outcome"], entry["nodeid"]
         untimed = {k: v for k, v in entry["metrics"].items() if not timed(k)}
         assert {k: check.metrics[k] for k in untimed} == untimed, entry["nodeid"]
         assert [t["key"] for t in check.thresholds] == [t["key"] for t in entry["thresholds"]]

@@ -247,6 +247,10 @@ def test_pruning_reaches_the_sparsity_and_matches_a_hand_pruned_model(project: P
         if isinstance(layer, torch.nn.Linear):
             prune.l1_unstructured(layer, "weight", amount=0.5)
             prune.remove(layer, "weight")
+    reached = result.details["weights_reached"]  # what the pruned copy holds, counted exactly
+    assert reached["zeros"] == sum(int((w == 0).sum()) for w in pruned.parameters())
+    assert reached["parameters"] == sum(w.numel() for w in pruned.parameters())
+    assert reached["sparsity_by_layer_type"]["Linear"] > 0.49
     p = probabilities(by_hand["model"], by_hand["tokenizer"], by_hand["texts"])
     q = probabilities(pruned, by_hand["tokenizer"], by_hand["texts"])
     names = [by_hand["model"].config.id2label[i] for i in range(p.shape[1])]

@@ -77,7 +77,7 @@ def test_ray_predictions_and_metrics_equal_the_local_run(tmp_path: Path, tiny_mo
     shutil.copy(eval_csv, tmp_path / "eval.csv")
     local = _suite(tmp_path, "local", _transformers(tiny_model_dir), "")
     on_ray = _suite(tmp_path, "on_ray", _transformers(tiny_model_dir), RAY)
-    with Session(rootdir=tmp_path) as session:
+    with Session(rootdir=tmp_path, cache=False) as session:
         local_run, ray_run = session.run(local), session.run(on_ray)
         runtime = session.runtime
         mine = runtime.predictions(runtime.suite(local), "eval")
@@ -100,7 +100,7 @@ def test_a_killed_worker_is_restarted_and_its_batch_run_again(tmp_path: Path,
     (tmp_path / "killer.py").write_text(KILLER)
     model = "  adapter: callable\n  target: killer:predict\n  labels: [negative, positive]\n"
     on_ray = _suite(tmp_path, "on_ray", model, RAY)
-    with Session(rootdir=tmp_path) as session:
+    with Session(rootdir=tmp_path, cache=False) as session:
         run = session.run(on_ray)
         got = session.runtime.predictions(session.runtime.suite(on_ray), "eval")
     killed = int((tmp_path / "killed.txt").read_text())
@@ -116,7 +116,7 @@ def test_a_worker_that_always_dies_is_an_error_not_a_partial_result(tmp_path: Pa
     (tmp_path / "killer.py").write_text(KILLER)
     model = "  adapter: callable\n  target: killer:always_dies\n  labels: [negative, positive]\n"
     on_ray = _suite(tmp_path, "on_ray", model, RAY)
-    with Session(rootdir=tmp_path) as session:
+    with Session(rootdir=tmp_path, cache=False) as session:
         [check] = session.run(on_ray).checks
     assert check.outcome == "error"
     assert check.message == (
@@ -130,7 +130,7 @@ def test_a_model_path_the_workers_cannot_read_is_an_error_naming_it(
     shutil.copy(eval_csv, tmp_path / "eval.csv")
     copy = shutil.copytree(tiny_model_dir, tmp_path / "model")
     on_ray = _suite(tmp_path, "on_ray", _transformers(copy), RAY)
-    with Session(rootdir=tmp_path) as session:
+    with Session(rootdir=tmp_path, cache=False) as session:
         suite = session.runtime.suite(on_ray)
         session.runtime.model(suite)  # this process read it; then it goes away for the workers
         shutil.rmtree(copy)
@@ -161,7 +161,7 @@ def test_streamed_confusion_matrix_equals_the_local_one(tmp_path: Path, tiny_mod
     text = local.read_text().replace("path: eval.csv", f"path: eval{suffix}\n    label_map: "
                                      "{0: negative, 1: positive}\n    unlabelled: drop")
     local.write_text(text)
-    with Session(rootdir=tmp_path) as session:
+    with Session(rootdir=tmp_path, cache=False) as session:
         runtime = session.runtime
         suite = runtime.suite(local)
         predictions = runtime.predictions(suite, "eval")

@@ -1,0 +1,191 @@
+"""``load``: the model under concurrent load, closed-loop client steps and open-loop arrivals.
+
+Per step: throughput (answered requests/s), p50 / p90 / p99 latency with the order-statistic
+95% upper bound of p99 and MLPerf's minimum sample (662 requests for a p99 claim), the error
+rate (HTTP errors, timeouts, invalid answers) with a Wilson interval, and the retries. With
+``slo_p99_ms``, the best throughput among the steps whose p99 meets it. The generator's own
+ceiling, measured against a null endpoint on this machine, is reported with every result, and a
+step that comes near it is flagged: there the generator, not the model, may be the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from modeltests.context import CheckContext
+from modeltests.loadgen import StepResult, closed_loop, null_endpoint, open_loop
+from modeltests.registry import CheckKind
+from modeltests.result import CheckResult, SeededParams, threshold
+
+DEFAULT_TEXTS = [
+    "I really enjoyed it.",
+    "It was a complete waste of time.",
+    "The service was fine and the food arrived on time.",
+    "Not bad at all, I would come back.",
+]
+NEAR_CEILING = 0.5
+"""A step above this share of the generator's ceiling is flagged."""
+P99_METHOD = "order statistic (95% upper bound; MLPerf minimum 662 requests)"
+
+
+class LoadParams(SeededParams):
+    """Closed-loop ``concurrency`` steps and open-loop Poisson ``rates``, each ``duration_s``."""
+
+    kind: str = "load"
+    concurrency: list[int] = Field(default_factory=list, description="Closed-loop steps: "
+                                   "clients sending back to back, e.g. [1, 2, 4].")
+    rates: list[float] = Field(default_factory=list, description="Open-loop steps: mean "
+                               "Poisson arrival rates, requests per second.")
+    duration_s: float = Field(default=5.0, gt=0, le=600, description="Seconds per step.")
+    dataset: str | None = Field(default=None, description="Texts to send (default: a few "
+                                "built-in sentences), cycled.")
+    batch_size: int = Field(default=1, ge=1, le=1024, description="Texts per request (a "
+                            "request is split by the model's own batch_size when larger).")
+    warmup_requests: int = Field(default=4, ge=0, le=1000,
+                                 description="Requests sent before the first step, not counted.")
+    max_requests_per_step: int = Field(default=20000, ge=1, le=1_000_000)
+    max_in_flight: int = Field(default=32, ge=1, le=1024, description="Open loop: requests "
+                               "sent at once at most (later arrivals queue, their wait counted).")
+    ceiling_duration_s: float = Field(default=2.0, gt=0, le=60, description="Seconds spent "
+                                      "measuring the generator's ceiling.")
+    slo_p99_ms: float | None = Field(default=None, gt=0, description="The latency objective: "
+                                     "a step meets it when its p99 is at most this.")
+    min_throughput: float | None = threshold("Lowest best-step throughput, requests/s.", ge=0)
+    max_p99_ms: float | None = threshold("Highest p99 latency of any step, ms.", gt=0)
+    max_error_rate: float | None = threshold("Highest share of failed requests, all steps.",
+                                             ge=0, le=1)
+    min_throughput_at_slo: float | None = threshold(
+        "Lowest throughput of the best step meeting slo_p99_ms, requests/s.", ge=0)
+
+    @model_validator(mode="after")
+    def _steps_and_slo(self) -> LoadParams:
+        if not self.concurrency and not self.rates:
+            raise ValueError("give 'concurrency' (closed-loop clients) or 'rates' (open-loop "
+                             "requests/s), or both")
+        if any(c < 1 or c > 256 for c in self.concurrency):
+            raise ValueError("'concurrency' steps must be between 1 and 256 clients")
+        if any(r <= 0 or r > 100000 for r in self.rates):
+            raise ValueError("'rates' must be above 0 and at most 100000 requests/s")
+        if self.min_throughput_at_slo is not None and self.slo_p99_ms is None:
+            raise ValueError("'min_throughput_at_slo' needs 'slo_p99_ms'")
+        return self
+
+
+def run_load(context: CheckContext, params: LoadParams) -> CheckResult:
+    model = context.model()
+    client = model.load_client()
+    texts = list(context.dataset(params.dataset).texts) if params.dataset else DEFAULT_TEXTS
+    if not texts:
+        raise context.error("dataset", f"dataset {params.dataset!r} has no texts to send")
+    call = client.predict
+    ceiling = _ceiling(model, texts, params)
+    for number in range(params.warmup_requests):
+        call([texts[number % len(texts)]])
+    before = client.counters().get("retries", 0)
+    steps: list[tuple[StepResult, int]] = []
+    for clients in params.concurrency:
+        step = closed_loop(call, texts, clients, params.duration_s,
+                           params.max_requests_per_step, params.batch_size)
+        steps.append((step, _retries_since(client.counters(), before, steps)))
+    for index, rate in enumerate(params.rates):
+        step = open_loop(call, texts, rate, params.duration_s, context.seed + index,
+                         params.max_requests_per_step, params.max_in_flight, params.batch_size)
+        steps.append((step, _retries_since(client.counters(), before, steps)))
+    return _result(context, params, steps, ceiling)
+
+
+def _retries_since(counters: dict[str, int], before: int,
+                   steps: list[tuple[StepResult, int]]) -> int:
+    return counters.get("retries", 0) - before - sum(retries for _, retries in steps)
+
+
+def _ceiling(model: Any, texts: list[str], params: LoadParams) -> float:
+    """Requests/s the generator reaches against a null endpoint (an HTTP server answering
+    ``{}`` at once, in this process), with as many clients as the largest step uses."""
+    clients = max([*params.concurrency, min(params.max_in_flight, 8)])
+    with null_endpoint() as url:
+        twin = model.null_twin(url) or (lambda batch: None)
+        step = closed_loop(twin, texts, clients, params.ceiling_duration_s,
+                           params.max_requests_per_step, params.batch_size)
+    return step.throughput
+
+
+def _summary(step: StepResult, retries: int, ceiling: float) -> dict[str, Any]:
+    from modeltests.stats import wilson_interval
+    from modeltests.timing import summarize
+
+    row: dict[str, Any] = {"mode": step.mode, "level": step.level, "step": step.label(),
+                           "requests": step.requests, "answered": len(step.latencies_ms),
+                           "errors": step.errors, "retries": retries,
+                           "elapsed_s": step.elapsed_s, "throughput": step.throughput,
+                           "near_ceiling": step.throughput > NEAR_CEILING * ceiling}
+    if step.requests:
+        row["error_rate"] = step.errors / step.requests
+        row["error_interval"] = wilson_interval(step.errors, step.requests)
+    if step.latencies_ms:
+        stats = summarize(step.latencies_ms, 1)
+        for key in ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "max_ms", "p99_upper_ms",
+                    "p99_supported", "p99_min_samples"):
+            row[key] = stats[key]
+    row["error_examples"] = step.error_examples
+    return row
+
+
+def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepResult, int]],
+            ceiling: float) -> CheckResult:
+    from modeltests.stats import wilson_interval
+
+    rows = [_summary(step, retries, ceiling) for step, retries in steps]
+    requests = sum(row["requests"] for row in rows)
+    errors = sum(row["errors"] for row in rows)
+    answered = [row for row in rows if "p99_ms" in row]
+    metrics: dict[str, float] = {"throughput": max(row["throughput"] for row in rows),
+                                 "generator_ceiling_throughput": ceiling,
+                                 "retries": float(sum(row["retries"] for row in rows))}
+    result = CheckResult(metrics=metrics, sample_size=requests)
+    if requests:
+        metrics["error_rate"] = errors / requests
+        result.intervals["error_rate"] = wilson_interval(errors, requests)
+        result.interval_methods["error_rate"] = "wilson"
+    if answered:
+        worst = max(answered, key=lambda row: row["p99_ms"])
+        metrics["p99_ms"] = worst["p99_ms"]
+        result.interval_methods["p99_ms"] = P99_METHOD
+        if worst["p99_upper_ms"] is not None and worst["p99_supported"]:
+            result.intervals["p99_ms"] = (worst["p99_ms"], worst["p99_upper_ms"])
+    if params.slo_p99_ms is not None:
+        meeting = [row for row in answered if row["p99_ms"] <= params.slo_p99_ms]
+        metrics["throughput_at_slo"] = max((row["throughput"] for row in meeting), default=0.0)
+        rates = [row["level"] for row in meeting if row["mode"] == "open"]
+        result.details["max_rate_at_slo"] = max(rates, default=None)
+    for name in ("throughput", "throughput_at_slo", "generator_ceiling_throughput", "retries"):
+        result.interval_methods[name] = "single measurement"
+    result.thresholds = context.evaluate(metrics, result.intervals,
+                                         methods=result.interval_methods)
+    result.details.update(steps=rows, generator_ceiling_rps=ceiling,
+                          near_ceiling_share=NEAR_CEILING, slo_p99_ms=params.slo_p99_ms)
+    _warn(result, rows, ceiling)
+    result.examples = [{"input": row["step"], "text": "", "error": example} for row in rows
+                       for example in row["error_examples"]][: context.max_examples]
+    result.details["errors"] = errors
+    return result
+
+
+def _warn(result: CheckResult, rows: list[dict[str, Any]], ceiling: float) -> None:
+    near = [row["step"] for row in rows if row["near_ceiling"]]
+    if near:
+        result.warnings.append(
+            f"load: {', '.join(near)} reached over {NEAR_CEILING:.0%} of the load generator's "
+            f"own ceiling ({ceiling:.0f} requests/s against a null endpoint): the generator may "
+            "be the limit there, not the model")
+    unsupported = [row["step"] for row in rows if "p99_ms" in row and not row["p99_supported"]]
+    if unsupported:
+        result.warnings.append(
+            f"load: {', '.join(unsupported)} answered fewer than MLPerf's 662 requests for a "
+            "p99 claim: their p99 is the largest latencies seen, with no upper bound")
+
+
+CHECK_KINDS = [CheckKind("load", LoadParams, run_load,
+                         "throughput, tail latency and errors under concurrent load")]

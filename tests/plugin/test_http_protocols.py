@@ -1,0 +1,180 @@
+"""The ``http`` adapter's retries (429 with Retry-After, 503, resets) and its ``v2`` protocol
+(the Open Inference Protocol), against a real local server on 127.0.0.1 in a thread.
+
+The server counts the requests it received; no assertion is about wall-clock time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
+
+Answer = tuple[int, dict[str, str], str]
+
+
+def fake_rows(texts: list[str]) -> list[list[float]]:
+    return [[0.2, 0.8] if ("good" in t or "great" in t) else [0.9, 0.1] for t in texts]
+
+
+class Server:
+    """Answers each POST with ``respond(request_number, body)``."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.respond: Callable[[int, dict[str, Any]], Answer] = \
+            lambda n, body: (200, {}, json.dumps({"predictions": fake_rows(body["texts"])}))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests += 1
+                status, headers, text = server.respond(server.requests, body)
+                if status == 0:  # reset: close the connection without an answer
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                for key, value in {**headers, "Content-Length": str(len(text))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(text.encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    served = Server()
+    thread = threading.Thread(target=served.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield served
+    served.httpd.shutdown()
+    served.httpd.server_close()
+
+
+def suite(url: str, **model: object) -> str:
+    extra = "".join(f"  {key}: {value}\n" for key, value in model.items())
+    return (f"model:\n  adapter: http\n  url: {url}\n  labels: [negative, positive]\n" + extra +
+            "datasets:\n  dev:\n    path: data.csv\nchecks:\n"
+            "  - kind: accuracy\n    dataset: dev\n    min_accuracy: 0.5\n")
+
+
+def run(pytester: pytest.Pytester, text: str) -> pytest.RunResult:
+    make_project(pytester, suite=None)
+    write_suite(pytester, "suites/remote.yaml", text)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    return result
+
+
+def model_facts(pytester: pytest.Pytester) -> dict[str, Any]:
+    (facts,) = read_report(pytester)["run"]["models"]
+    return dict(facts)
+
+
+def test_429_with_retry_after_is_retried_and_counted(pytester: pytest.Pytester,
+                                                     server: Server) -> None:
+    ok = server.respond
+    server.respond = lambda n, body: (429, {"Retry-After": "0.2"}, "slow down") if n == 1 \
+        else ok(n, body)
+    result = run(pytester, suite(server.base + "/predict"))
+    result.assert_outcomes(passed=1)
+    facts = model_facts(pytester)
+    assert (server.requests, facts["requests"], facts["retries"]) == (2, 2, 1)
+
+
+def test_503_is_retried_max_retries_times_then_fails(pytester: pytest.Pytester,
+                                                     server: Server) -> None:
+    server.respond = lambda n, body: (503, {}, "overloaded")
+    result = run(pytester, suite(server.base + "/predict", max_retries=2, retry_backoff_s=0.01))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        f"suites/remote.yaml:1: {server.base}/predict answered HTTP 503: 'overloaded'"])
+    assert server.requests == 3
+
+
+def test_a_reset_connection_is_retried(pytester: pytest.Pytester, server: Server) -> None:
+    ok = server.respond
+    server.respond = lambda n, body: (0, {}, "") if n == 1 else ok(n, body)
+    result = run(pytester, suite(server.base + "/predict", retry_backoff_s=0.01))
+    result.assert_outcomes(passed=1)
+    assert (server.requests, model_facts(pytester)["retries"]) == (2, 1)
+
+
+def test_a_retry_after_past_the_check_budget_is_not_waited_for(pytester: pytest.Pytester,
+                                                               server: Server) -> None:
+    server.respond = lambda n, body: (429, {"Retry-After": "30"}, "later")
+    result = run(pytester, suite(server.base + "/predict", check_timeout_s=5,
+                                 max_retry_wait_s=60))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([lit(
+        f"suites/remote.yaml:1: not sent to {server.base}/predict again: no retry before the "
+        "check's time budget of 5 s ran out (model.check_timeout_s)")])
+    assert server.requests == 1
+
+
+def v2_answer(body: dict[str, Any], columns: str = "negative,positive", drop: int = 0) -> Answer:
+    (tensor,) = body["inputs"]
+    rows = fake_rows(tensor["data"])[drop:]
+    if columns == "positive,negative":
+        rows = [row[::-1] for row in rows]
+    output = {"name": "probabilities", "datatype": "FP64", "shape": [len(rows), 2],
+              "data": [x for row in rows for x in row], "parameters": {"labels": columns}}
+    return 200, {}, json.dumps({"model_name": "m", "outputs": [output]})
+
+
+def test_v2_sends_a_bytes_tensor_and_reads_probability_columns_by_name(
+        pytester: pytest.Pytester, server: Server) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def respond(n: int, body: dict[str, Any]) -> Answer:
+        seen.append(body)
+        return v2_answer(body, columns="positive,negative")
+
+    server.respond = respond
+    result = run(pytester, suite(server.base + "/v2/models/m/infer", protocol="v2"))
+    result.assert_outcomes(passed=1)
+    (tensor,) = seen[0]["inputs"]
+    assert (tensor["name"], tensor["datatype"], tensor["shape"]) == ("text", "BYTES", [8])
+    assert read_report(pytester)["checks"][0]["metrics"]["accuracy"] == 7 / 8
+
+
+def test_v2_fewer_outputs_than_texts_is_an_error(pytester: pytest.Pytester,
+                                                 server: Server) -> None:
+    server.respond = lambda n, body: v2_answer(body, drop=1)
+    result = run(pytester, suite(server.base + "/v2/models/m/infer", protocol="v2"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        f"suites/remote.yaml:1: {server.base}/v2/models/m/infer returned 7 outputs for 8 texts"])
+
+
+def test_v2_top_label_only_answers_give_labels_without_probabilities(
+        pytester: pytest.Pytester, server: Server) -> None:
+    def respond(n: int, body: dict[str, Any]) -> Answer:  # MLServer's Hugging Face runtime
+        rows = fake_rows(body["inputs"][0]["data"])
+        data = [json.dumps({"label": "positive" if r[1] > 0.5 else "negative", "score": max(r)})
+                for r in rows]
+        output = {"name": "output", "datatype": "BYTES", "shape": [len(data), 1], "data": data}
+        return 200, {}, json.dumps({"outputs": [output]})
+
+    server.respond = respond
+    result = run(pytester, suite(server.base + "/v2/models/m/infer", protocol="v2",
+                                 label_output="output"))
+    result.assert_outcomes(passed=1)
+    assert read_report(pytester)["checks"][0]["metrics"]["accuracy"] == 7 / 8

@@ -196,3 +196,22 @@ def test_the_json_report_lists_what_ray_did(pytester: pytest.Pytester, tiny_mode
         "suite": "on_ray.yaml", "dataset": "eval", "executor": "ray", "rows": 600, "blocks": 5,
         "workers_requested": 2, "cluster_cpus": 2.0}
     assert fact["seconds"]["predict"] > 0 and 1 <= fact["workers_answered"] <= 2
+
+
+def test_a_ray_run_reads_what_a_local_run_cached(tmp_path: Path, tiny_model_dir: Path,
+                                                 eval_csv: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELTESTS_CACHE", str(tmp_path / "cache"))
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    local = _suite(tmp_path, "local", _transformers(tiny_model_dir), "")
+    on_ray = _suite(tmp_path, "on_ray", _transformers(tiny_model_dir), RAY)
+    with Session(rootdir=tmp_path) as session:
+        assert session.run(local).ok
+        stored = session.runtime.predictions(session.runtime.suite(local), "eval")
+    with Session(rootdir=tmp_path) as session:
+        assert session.run(on_ray).ok
+        runtime = session.runtime
+        reused = runtime.predictions(runtime.suite(on_ray), "eval")
+        [lookup] = runtime.prediction_sources()
+        assert (lookup["cache"], runtime.executor_facts) == ("hit", [])  # the cluster idled
+    assert reused.labels == stored.labels

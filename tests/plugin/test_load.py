@@ -7,26 +7,15 @@ Assertions are on counts and on the report's structure, never on wall-clock time
 from __future__ import annotations
 
 import json
-import threading
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from modeltests.serving import port_is_free
 
 from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
-from .test_http_protocols import Server, fake_rows
+from .test_http_protocols import Server, fake_rows, server  # noqa: F401  (the fixture)
 from .test_serve import STUB_SERVER, served_suite, starts, gone
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    served = Server()
-    thread = threading.Thread(target=served.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.httpd.shutdown()
-    served.httpd.server_close()
 
 
 def suite(url: str, load: str) -> str:

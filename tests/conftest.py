@@ -5,8 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas.io.parquet
 import pytest
 from hypothesis import settings as hypothesis_settings
+
+# pandas registers its pyarrow extension types (a process-wide registry) when its parquet engine
+# first loads. If that happens inside a pytester run, pytester drops the module afterwards and
+# the next load registers them again: ArrowKeyError "pandas.period already defined". Loading the
+# engine here puts it in every pytester snapshot.
+pandas.io.parquet.get_engine("pyarrow")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

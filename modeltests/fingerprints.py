@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeltests.digests import path_digest
@@ -27,11 +26,6 @@ def model_fingerprint(params: AdapterParams, adapter: ModelAdapter | None) -> di
     parameters = params.model_dump(mode="json")
     return {"parameters": parameters, "files": digests, "files_known": bool(digests),
             "sha256": digest_of({"parameters": parameters, "files": sorted(digests.values())})}
-
-
-def suite_fingerprint(paths: list[Path]) -> dict[str, str]:
-    """The sha256 of each suite file, by path."""
-    return {str(path): path_digest(path) for path in sorted(paths) if path.is_file()}
 
 
 def digest_of(value: Any) -> str:

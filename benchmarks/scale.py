@@ -44,18 +44,9 @@ def generated_texts(rows: int, seed: int = 0) -> list[str]:
 
 def tiny_model() -> Path:
     """The tiny test BERT, built once into the modeltests cache (as tests/conftest.py does)."""
-    from filelock import FileLock
+    from modeltests.demo.tiny import ensure_tiny_bert
 
-    from modeltests.demo.build import is_built
-    from modeltests.demo.tiny import TINY_RECIPE, build_tiny_bert
-    from modeltests.environment import cache_dir
-
-    target = cache_dir() / "test-models" / TINY_RECIPE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if not is_built(target, TINY_RECIPE):
-            build_tiny_bert(target)
-    return target
+    return ensure_tiny_bert()
 
 
 def run_local(recipe: Any, texts: list[str], threads: int) -> tuple[Any, dict[str, float]]:

@@ -45,18 +45,9 @@ def tiny_model_dir() -> Path:
     Built once per recipe into the modeltests cache (outside the repository) and reused: a build
     takes ~30 s on a quiet machine and many minutes beside other busy processes.
     """
-    from filelock import FileLock
+    from modeltests.demo.tiny import ensure_tiny_bert
 
-    from modeltests.demo.build import is_built
-    from modeltests.demo.tiny import TINY_RECIPE, build_tiny_bert
-    from modeltests.environment import cache_dir
-
-    target = cache_dir() / "test-models" / TINY_RECIPE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if not is_built(target, TINY_RECIPE):
-            build_tiny_bert(target)
-    return target
+    return ensure_tiny_bert()
 
 
 @pytest.fixture(scope="session")

@@ -111,3 +111,19 @@ def build_tiny_bert(
               "threads": THREADS}
     (directory / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     return directory
+
+
+def ensure_tiny_bert() -> Path:
+    """The tiny BERT of :func:`build_tiny_bert`, built once into ``<cache>/test-models/`` and
+    reused (a file lock keeps concurrent sessions from building it twice)."""
+    from filelock import FileLock
+
+    from modeltests.demo.build import is_built
+    from modeltests.environment import cache_dir
+
+    target = cache_dir() / "test-models" / TINY_RECIPE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not is_built(target, TINY_RECIPE):
+            build_tiny_bert(target)
+    return target

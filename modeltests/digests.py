@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from modeltests.atomic import atomic_path
 from modeltests.environment import cache_dir
 
 CACHE_NAME = "file-digests-v1.json"
@@ -75,10 +74,7 @@ def _write_cache(cache_file: Path, known: dict[str, Any]) -> None:
     """Write atomically (a temporary file renamed over the old one): two sessions writing at
     once leave one complete file, never a truncated one."""
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cache_file.parent, prefix=".digests-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(known, out)
-        os.replace(temporary, cache_file)
+        with atomic_path(cache_file) as temporary:
+            temporary.write_text(json.dumps(known), encoding="utf-8")
     except OSError:
         pass  # a read-only cache only costs hashing again next time

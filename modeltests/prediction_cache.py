@@ -32,12 +32,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from modeltests.atomic import atomic_path
 from modeltests.digests import file_digest
 from modeltests.environment import cache_dir, package_versions
 from modeltests.fingerprints import digest_of
@@ -257,19 +257,13 @@ def _write_entry(path: Path, key: str, predictions: Predictions) -> None:
     import numpy as np
 
     probabilities = predictions.probabilities
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, format=np.int64(FORMAT_VERSION), key=np.str_(key),
-                     label_names=np.array(predictions.label_names, dtype=str),
-                     labels=np.array(predictions.labels, dtype=str),
-                     has_probabilities=np.bool_(probabilities is not None),
-                     probabilities=np.zeros((0, 0)) if probabilities is None
-                     else np.asarray(probabilities, dtype=np.float64))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary:
+        np.savez(temporary, format=np.int64(FORMAT_VERSION), key=np.str_(key),
+                 label_names=np.array(predictions.label_names, dtype=str),
+                 labels=np.array(predictions.labels, dtype=str),
+                 has_probabilities=np.bool_(probabilities is not None),
+                 probabilities=np.zeros((0, 0)) if probabilities is None
+                 else np.asarray(probabilities, dtype=np.float64))
 
 
 def _warn(message: str) -> None:

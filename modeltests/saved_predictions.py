@@ -12,11 +12,11 @@ changed, when the dataset's digest or texts are not the ones the predictions wer
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modeltests.atomic import atomic_path
 from modeltests.errors import SuiteError
 
 if TYPE_CHECKING:
@@ -51,11 +51,9 @@ def save_predictions(directory: Path, dataset: Dataset, predictions: Predictions
                 "model_sha256": model_sha256, "modeltests_version": _version()}
     table = pa.table(columns).replace_schema_metadata(
         {b"modeltests": json.dumps(metadata).encode("utf-8")})
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / saved_name(dataset, model_label)
-    temporary = target.with_suffix(".parquet.tmp")
-    pq.write_table(table, temporary)
-    os.replace(temporary, target)
+    with atomic_path(target) as temporary:
+        pq.write_table(table, temporary)
     return target
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from modeltests.atomic import atomic_path
 from modeltests.reporting.figures import figures
 from modeltests.text import format_number
 
@@ -45,10 +46,8 @@ def render_html(document: dict[str, Any]) -> str:
 
 
 def write_html(document: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(render_html(document), encoding="utf-8")
-    temporary.replace(path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(render_html(document), encoding="utf-8")
 
 
 def _num(value: Any) -> Any:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from modeltests.atomic import atomic_path
 from modeltests.digests import path_digest
 from modeltests.environment import environment_fingerprint
 from modeltests.fingerprints import digest_of, model_fingerprint
@@ -156,11 +157,9 @@ def _iso(timestamp: float) -> str:
 
 def write_json(document: dict[str, Any], path: Path) -> None:
     """Write atomically (a crash mid-write never leaves half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(_finite(document), indent=2, default=_default,
-                                    allow_nan=False), encoding="utf-8")
-    temporary.replace(path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(_finite(document), indent=2, default=_default,
+                                        allow_nan=False), encoding="utf-8")
 
 
 def _finite(value: Any) -> Any:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
     from modeltests.data import Dataset
+    from modeltests.ray_executor import ModelRecipe
+    from modeltests.ray_streaming import StreamedCounts
 
 T = TypeVar("T")
 
@@ -144,6 +146,22 @@ class CheckContext(ABC):
         defaults to ``len(iterable)``). Model calls through :meth:`predictions`,
         :meth:`predict` and :meth:`run_model` report their batches without this."""
         return iter(iterable)
+
+    def model_recipe(self, name: str | None = None) -> ModelRecipe:
+        """What another process (a Ray actor) needs to load the suite's model (or a named one)
+        exactly as this session did: the adapter kind, the ``model:`` parameters, the paths
+        they resolve against (:class:`modeltests.ray_executor.ModelRecipe`)."""
+        raise ModelTestsError(f"{self.location()}: this session cannot hand its model to "
+                              "other processes (executor: ray)")
+
+    def record_executor(self, facts: dict[str, Any]) -> None:
+        """Note work this check handed to another executor (rows, workers, seconds per stage):
+        the JSON and HTML reports list it under ``run.executors``."""
+
+    def streamed_counts(self, dataset: str) -> StreamedCounts | None:
+        """The (expected, predicted) counts of a dataset marked ``stream: true``, computed once
+        per session on Ray without loading it here; None for a dataset held in memory."""
+        return None
 
     @abstractmethod
     def resolve_path(self, path: str) -> Path:

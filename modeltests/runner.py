@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.context import CheckContext, CheckIdentity, LoadRecord
@@ -25,6 +25,9 @@ from modeltests.result import (
 )
 from modeltests.runtime import Runtime
 from modeltests.suite.loader import CheckEntry, Suite, model_references
+
+if TYPE_CHECKING:
+    from modeltests.ray_executor import ModelRecipe
 
 T = TypeVar("T")
 
@@ -74,6 +77,23 @@ class SessionContext(CheckContext):
 
     def model_was_used(self, adapter: ModelAdapter) -> bool:
         return self._runtime.model_was_used(adapter)
+
+    def model_recipe(self, name: str | None = None) -> ModelRecipe:
+        from modeltests.ray_executor import ModelRecipe
+
+        runtime, suite = self._runtime, self._suite
+        params, key_path = runtime.model_params(suite, name)
+        labels = tuple(runtime.model(suite, name).labels)
+        kind = runtime.registry.get_adapter(params.adapter)
+        assert kind is not None  # the model loaded with it
+        builtins = {builtin: build for builtin in runtime.registry.builtin_model_names
+                    if (build := runtime.registry.builtin_model(builtin)) is not None}
+        return ModelRecipe(kind, params, suite.base_dir, runtime.rootdir,
+                           suite.location(*key_path), key_path, builtins, labels)
+
+    def record_executor(self, facts: dict[str, Any]) -> None:
+        self._runtime.executor_facts.append({"suite": self._suite.shown_path,
+                                             "check": self.identity.name, **facts})
 
     def resolve_path(self, path: str) -> Path:
         candidate = Path(path).expanduser()

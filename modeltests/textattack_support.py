@@ -420,6 +420,8 @@ class Attack(Protocol):
 
     def attack(self, example: str, ground_truth_output: int) -> AttackResult: ...
 
+    def clear_cache(self, recursive: bool = True) -> None: ...
+
 
 # -- running an attack and reading its results --------------------------------------------------
 
@@ -482,22 +484,44 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def example_seed(seed: int, position: int) -> int:
+    """The seed of the ``position``-th example of a run seeded ``seed``: a function of the two
+    alone, so an example's attack is the same whichever examples came before it, whichever
+    process attacks it (see :func:`attack_one`)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, position]).generate_state(1)[0])
+
+
+def attack_one(attack: Attack, text: str, label: int, seed: int, position: int) -> AttackOutcome:
+    """Attack one labelled text as the ``position``-th example of a run seeded ``seed``.
+
+    Everything the attack draws from is seeded for this example alone and TextAttack's caches
+    (model answers, transformations, constraints) are emptied first: the outcome depends on the
+    attack, the model, the text and ``(seed, position)`` only, never on which examples the same
+    ``Attack`` object saw before. That is what lets Ray workers attack examples in any order
+    and split with the same results as one process attacking them in turn."""
+    seed_everything(example_seed(seed, position))
+    attack.clear_cache()
+    with isolated():
+        return read_result(attack.attack(text, label))
+
+
 def attack_examples(attack: Attack, examples: Iterable[tuple[str, int]], seed: int,
                     time_budget_s: float | None = None) -> AttackRun:
-    """Attack ``(text, label index)`` pairs one by one, seeded, with TextAttack's side effects
-    undone; no new example starts once ``time_budget_s`` has passed."""
-    seed_everything(seed)
-    results: list[AttackResult] = []
+    """Attack ``(text, label index)`` pairs one by one (each seeded on its own: see
+    :func:`attack_one`), with TextAttack's side effects undone; no new example starts once
+    ``time_budget_s`` has passed."""
+    outcomes: list[AttackOutcome] = []
     started = time.perf_counter()
     stopped = False
-    with isolated():
-        for text, label in examples:
-            if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
-                stopped = True
-                break
-            results.append(attack.attack(text, label))
+    for position, (text, label) in enumerate(examples):
+        if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
+            stopped = True
+            break
+        outcomes.append(attack_one(attack, text, label, seed, position))
     seconds = time.perf_counter() - started
-    return AttackRun([read_result(r) for r in results], seconds, stopped)
+    return AttackRun(outcomes, seconds, stopped)
 
 
 def read_result(result: AttackResult) -> AttackOutcome:

@@ -30,9 +30,18 @@ from modeltests.context import CheckContext
 from modeltests.errors import MissingResourceError
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
+from modeltests.suite.schema import RayOptions
 
 if TYPE_CHECKING:
-    from modeltests.textattack_support import Attack, AttackExample, AttackOutcome, Probabilities
+    from pathlib import Path
+
+    from modeltests.textattack_support import (
+        Attack,
+        AttackExample,
+        AttackOutcome,
+        AttackRun,
+        ModelWrapper,
+    )
 
 Recipe = Literal["deepwordbug", "pruthi", "pwws", "textfooler", "textbugger", "bae", "checklist"]
 Transformation = Literal["neighboring_char_swap", "random_char_deletion", "random_char_insertion",
@@ -90,12 +99,20 @@ class RobustnessParams(SeededParams):
     min_examples_attacked: float | None = threshold(
         "Fewest examples actually attacked within the time budget (skipped ones, already "
         "misclassified, do not count).", ge=0)
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Who attacks the examples: 'local' (this process, one "
+        "after the other) or 'ray' (actors of a Ray cluster, each with its own copy of the "
+        "model and its own Attack; the same outcomes as 'local').")
+    ray: RayOptions | None = Field(default=None, description="Options of executor: ray "
+                                   "(address, workers, cpus_per_worker, runtime_env ...).")
 
     @model_validator(mode="after")
     def _one_attack(self) -> RobustnessParams:
         if self.recipe is not None and self.transformation is not None:
             raise ValueError("set either 'recipe' or 'transformation' (a composed attack), "
                              "not both")
+        if self.ray is not None and self.executor != "ray":
+            raise ValueError("'ray' options need 'executor: ray'")
         return self
 
 
@@ -113,15 +130,21 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
         setup = prepare_wordnet(context, params)  # before the model: a missing one costs nothing
         adapter = context.model()
         check_labels_known(dataset, adapter.labels, context.location("dataset"))
-        attack = build_attack(context, params)
+        # On Ray the actors build the attack: here, only what it needs is checked.
+        attack = build_attack(context, params) if params.executor == "local" else None
+        if attack is None:
+            require_resources(context, params)
     except MissingResourceError as exc:
         if params.missing_resource == "skip":
             return CheckResult(skip_reason=str(exc))
         raise
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
     pairs = [(dataset.texts[i], adapter.labels.index(dataset.labels[i])) for i in indices]
-    run = attack_examples(attack, context.progress(pairs, "attacking", len(pairs)), context.seed,
-                          params.time_budget_s)
+    if attack is None:
+        run = _attack_on_ray(context, params, pairs)
+    else:
+        run = attack_examples(attack, context.progress(pairs, "attacking", len(pairs)),
+                              context.seed, params.time_budget_s)
     outcomes = run.outcomes
     metrics = attack_metrics(outcomes, run.seconds)
     attempted = int(metrics["succeeded"] + metrics["failed"])
@@ -145,6 +168,7 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     result.examples = [describe_example(o.example, adapter.labels) for o in outcomes
                        if o.example is not None][: context.max_examples]
     result.details = {"attack": describe_attack(params), "seed": context.seed,
+                      "executor": params.executor,
                       "indices": indices[:len(outcomes)], "errors": int(metrics["succeeded"]),
                       "stopped_by_time_budget": run.stopped_by_time_budget,
                       "outcomes": [describe_outcome(o) for o in outcomes]}
@@ -185,36 +209,63 @@ def prepare_wordnet(context: CheckContext, params: RobustnessParams) -> dict[str
 def build_attack(context: CheckContext, params: RobustnessParams) -> Attack:
     """The TextAttack ``Attack``, reading the model through the suite's adapter."""
     from modeltests import textattack_support as support
+    from modeltests.ray_attacks import probabilities_of
+
+    require_resources(context, params)
+    adapter = context.model()
+    wrapper = support.adapter_model_wrapper(
+        lambda texts: probabilities_of(context.predict(texts)), adapter)
+    return make_attack(params, _wordnet_folder(context, params), wrapper)
+
+
+def require_resources(context: CheckContext, params: RobustnessParams) -> None:
+    """A recipe's downloadable resources are on this machine (checked before loading TextAttack
+    or the model), or the error naming them."""
+    from modeltests import textattack_support as support
 
     recipe = params.recipe or ("deepwordbug" if params.transformation is None else None)
     if recipe is not None:
-        missing = support.missing_resources(recipe)  # before loading TextAttack or the model
+        missing = support.missing_resources(recipe)
         if missing:
             raise MissingResourceError(
                 f"{context.location('recipe')}: recipe {recipe!r} cannot run here: it needs "
                 + "; ".join(f"{r.name} ({r.how})" for r in missing))
-    adapter = context.model()
-    wrapper = support.adapter_model_wrapper(lambda texts: _probabilities(context, texts), adapter)
-    folder = context.resolve_path(params.wordnet_dir) if params.wordnet_dir else None
+
+
+def make_attack(params: RobustnessParams, wordnet_dir: Path | None,
+                wrapper: ModelWrapper) -> Attack:
+    """The check's ``Attack`` on ``wrapper``: what this process and every Ray actor build
+    (module-level, so that ``functools.partial(make_attack, params, folder)`` pickles)."""
+    from modeltests import textattack_support as support
+
+    recipe = params.recipe or ("deepwordbug" if params.transformation is None else None)
     if recipe is not None:
-        attack = support.build_recipe(recipe, wrapper, folder)
+        attack = support.build_recipe(recipe, wrapper, wordnet_dir)
     else:
         attack = support.build_composed(params.transformation or [], params.constraints, wrapper,
-                                        params.max_edit_distance, folder)
+                                        params.max_edit_distance, wordnet_dir)
     support.apply_budgets(attack, params.batch_size, params.query_budget)
     return attack
 
 
-def _probabilities(context: CheckContext, texts: list[str]) -> Probabilities:
-    import numpy as np
+def _wordnet_folder(context: CheckContext, params: RobustnessParams) -> Path | None:
+    return context.resolve_path(params.wordnet_dir) if params.wordnet_dir else None
 
-    predictions = context.predict(texts)
-    if predictions.probabilities is not None:
-        return predictions.probabilities
-    names = predictions.label_names
-    one_hot = np.zeros((len(texts), len(names)))
-    one_hot[np.arange(len(texts)), [names.index(label) for label in predictions.labels]] = 1.0
-    return one_hot
+
+def _attack_on_ray(context: CheckContext, params: RobustnessParams,
+                   pairs: list[tuple[str, int]]) -> AttackRun:
+    """The examples attacked by Ray actors (:mod:`modeltests.ray_attacks`), each building
+    this check's attack on its own copy of the suite's model: the outcomes of a local run."""
+    from functools import partial
+
+    from modeltests.ray_attacks import attack_on_ray
+
+    factory = partial(make_attack, params, _wordnet_folder(context, params))
+    location = context.location("ray" if params.ray is not None else "executor")
+    run, facts = attack_on_ray(context.model_recipe(), factory, pairs, context.seed,
+                               params.ray or RayOptions(), location, params.time_budget_s)
+    context.record_executor(facts)
+    return run
 
 
 def describe_example(example: AttackExample, labels: list[str]) -> dict[str, Any]:

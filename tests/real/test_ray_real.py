@@ -215,3 +215,41 @@ def test_a_ray_run_reads_what_a_local_run_cached(tmp_path: Path, tiny_model_dir:
         [lookup] = runtime.prediction_sources()
         assert (lookup["cache"], runtime.executor_facts) == ("hit", [])  # the cluster idled
     assert reused.labels == stored.labels
+
+
+ATTACK = """  - kind: robustness
+    dataset: eval
+    recipe: deepwordbug
+    num_examples: 8
+    query_budget: 300
+    max_attack_success_rate: 1.0
+{executor}"""
+
+
+def test_attacks_on_ray_workers_equal_the_serial_attack(tmp_path: Path, tiny_model_dir: Path,
+                                                        eval_csv: Path) -> None:
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    head = f"model:\n{_transformers(tiny_model_dir)}datasets:\n  eval:\n    path: eval.csv\n" \
+        "checks:\n"
+    serial = tmp_path / "serial.yaml"
+    serial.write_text(head + ATTACK.format(executor=""))
+    parallel = tmp_path / "parallel.yaml"
+    parallel.write_text(head + ATTACK.format(
+        executor="    executor: ray\n    ray:\n      workers: 2\n"))
+    with Session(rootdir=tmp_path, cache=False) as session:
+        [one], [spread] = session.run(serial).checks, session.run(parallel).checks
+        facts = session.runtime.executor_facts
+    assert one.outcome == spread.outcome == "passed", (one.message, spread.message)
+    timing = "seconds_per_example"  # a wall-clock measure, not an outcome
+    assert {k: v for k, v in spread.metrics.items() if k != timing} == \
+        {k: v for k, v in one.metrics.items() if k != timing}
+    assert spread.entry["details"]["outcomes"] == one.entry["details"]["outcomes"]
+    assert spread.entry["examples"] == one.entry["examples"]
+    assert spread.entry["details"]["indices"] == one.entry["details"]["indices"]
+    perturbed = [o.get("perturbed") for o in one.entry["details"]["outcomes"]]
+    assert len(perturbed) == 8 and any(perturbed)  # the attack did change texts
+    [fact] = facts
+    assert (fact["check"], fact["work"], fact["rows"], fact["attacked"],
+            fact["workers_requested"]) == ("robustness[eval]", "attack", 8, 8, 2)
+    assert fact["workers_answered"] == 2 and set(fact["seconds"]) == {"connect", "start",
+                                                                      "attack"}

@@ -34,7 +34,8 @@ Z95 = 1.959963984540054
 
 
 def bootstrap_classification(truth: NDArray[np.int64], predicted: NDArray[np.int64], k: int,
-                             seed: int, resamples: int = RESAMPLES
+                             seed: int, resamples: int = RESAMPLES,
+                             counts: NDArray[np.int64] | None = None
                              ) -> dict[str, tuple[float, float]]:
     """95% percentile-bootstrap intervals of the classification metrics of
     :func:`modeltests.stats.classification_report` (same definitions: labels ``0..k-1``, a
@@ -43,15 +44,18 @@ def bootstrap_classification(truth: NDArray[np.int64], predicted: NDArray[np.int
 
     Rows with the same (true, predicted) pair are interchangeable, so resampling n rows with
     replacement is drawing the confusion matrix from a multinomial over its cells with the
-    observed cell shares: the same bootstrap distribution, at a cost independent of n.
+    observed cell shares: the same bootstrap distribution, at a cost independent of n. So
+    ``counts`` (each (true, predicted) pair stands for that many rows: a streamed confusion
+    matrix) gives the intervals of the rows themselves, with the same draws.
     """
     import numpy as np
 
-    n = len(truth)
+    size = k + 1  # column k: predictions outside the labels
+    cells = np.bincount(truth * size + predicted, minlength=size * size,
+                        weights=counts).astype(np.int64)
+    n = int(cells.sum())
     if n < 2:
         return {}
-    size = k + 1  # column k: predictions outside the labels
-    cells = np.bincount(truth * size + predicted, minlength=size * size)
     rng = np.random.default_rng(seed)
     drawn = rng.multinomial(n, cells / n, size=resamples).reshape(resamples, size, size)
     samples = _resampled_metrics(drawn, k, n)

@@ -31,6 +31,9 @@ class CheckKind(Generic[C]):
     ``needs_model`` is False for checks that load the model themselves (or none).
     ``prepare``, when given, runs in the check's setup: a :class:`~modeltests.errors.SuiteError`
     it raises (a missing file the parameters name, say) is an ERROR in the input, not a verdict.
+    ``streams``, when given, says the kind reads a streamed dataset (``stream: true``) from its
+    counts (``CheckContext.streamed_counts``): it returns why these parameters cannot (they
+    need rows), or None; without it, a streamed dataset is an error at setup.
     """
 
     name: str
@@ -39,6 +42,7 @@ class CheckKind(Generic[C]):
     description: str = ""
     needs_model: bool = True
     prepare: Callable[[CheckContext, C], None] | None = None
+    streams: Callable[[C], str | None] | None = None
 
 
 class Registry:

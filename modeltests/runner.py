@@ -28,6 +28,7 @@ from modeltests.suite.loader import CheckEntry, Suite, model_references
 
 if TYPE_CHECKING:
     from modeltests.ray_executor import ModelRecipe
+    from modeltests.ray_streaming import StreamedCounts
 
 T = TypeVar("T")
 
@@ -80,6 +81,7 @@ class SessionContext(CheckContext):
 
     def model_recipe(self, name: str | None = None) -> ModelRecipe:
         from modeltests.ray_executor import ModelRecipe
+    from modeltests.ray_streaming import StreamedCounts
 
         runtime, suite = self._runtime, self._suite
         params, key_path = runtime.model_params(suite, name)
@@ -90,6 +92,11 @@ class SessionContext(CheckContext):
                     if (build := runtime.registry.builtin_model(builtin)) is not None}
         return ModelRecipe(kind, params, suite.base_dir, runtime.rootdir,
                            suite.location(*key_path), key_path, builtins, labels)
+
+    def streamed_counts(self, dataset: str) -> StreamedCounts | None:
+        if dataset not in self._suite.datasets or not self._suite.datasets[dataset].stream:
+            return None
+        return self._runtime.streamed_counts(self._suite, dataset)
 
     def record_executor(self, facts: dict[str, Any]) -> None:
         self._runtime.executor_facts.append({"suite": self._suite.shown_path,
@@ -127,7 +134,9 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
     if labels is not None:
         _check_same_labels(runtime, suite, entry, labels)
     name = getattr(entry.params, "dataset", None)
-    if isinstance(name, str) and name in suite.datasets:
+    if isinstance(name, str) and name in suite.datasets and suite.datasets[name].stream:
+        _prepare_streamed(runtime, suite, entry, kind, name, labels is not None)
+    elif isinstance(name, str) and name in suite.datasets:
         dataset = runtime.dataset(suite, name)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
@@ -137,6 +146,25 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
                 runtime.predictions(suite, name)
     if kind.prepare is not None and entry.params is not None:
         kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
+
+
+def _prepare_streamed(runtime: Runtime, suite: Suite, entry: CheckEntry, kind: CheckKind[Any],
+                      name: str, count: bool) -> None:
+    """A check on a streamed dataset (``stream: true``) must read it from counts (its kind's
+    ``streams`` says so for these parameters); the counts are made here, at setup, so that a
+    cluster problem is an ERROR, not a verdict."""
+    why = "it reads the dataset's rows" if kind.streams is None else kind.streams(entry.params)
+    if why is not None:
+        where = suite.location("checks", entry.index, "dataset")
+        raise SuiteError(
+            f"{where}: checks[{entry.index}] ({entry.kind}) cannot run on dataset {name!r}: "
+            f"{why}, and the dataset has 'stream: true' "
+            f"({suite.location('datasets', name, 'stream')}), which keeps no row in this "
+            f"process. Streamed datasets serve accuracy without slices; for this check, drop "
+            "'stream: true' (executor: ray still predicts on the cluster) or declare the file "
+            "again as another dataset", suite.line_of("checks", entry.index, "dataset"))
+    if count:
+        runtime.streamed_counts(suite, name)
 
 
 def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,

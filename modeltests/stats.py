@@ -115,7 +115,8 @@ def _encode(
 
 
 def classification_report(
-    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str],
+    counts: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Accuracy, precision/recall/F1 (macro, micro, weighted, per class) and confusion matrix.
 
@@ -130,9 +131,16 @@ def classification_report(
     Macro figures are unweighted means of the per-class figures (macro F1 is the mean
     of per-class F1, not the F1 of macro precision and recall); a label in ``labels``
     that never occurs scores 0 and still counts in macro means.
+
+    With ``counts``, each (true, predicted) pair stands for that many rows (a confusion
+    matrix's cells, e.g. streamed from a file too big for memory): sklearn's
+    ``sample_weight``, whose integer sums are exact, so the figures are those of the rows.
     """
     _check_same_length(y_true, y_pred)
-    if len(y_true) == 0:
+    if counts is not None:
+        _check_same_length(y_true, counts)
+    n = len(y_true) if counts is None else int(sum(counts))
+    if n == 0:
         raise ValueError("classification_report needs at least one example")
     from sklearn.metrics import (
         accuracy_score,
@@ -142,20 +150,21 @@ def classification_report(
 
     t, p, k = _encode(y_true, y_pred, labels)
     known = list(range(k))
-    unknown_count = sum(1 for x in p if x == k)
+    weights = None if counts is None else [int(c) for c in counts]
+    unknown_count = sum(1 if weights is None else weights[i] for i, x in enumerate(p) if x == k)
     # Micro figures include the "outside labels" column so those predictions count as wrong.
     micro_labels = known + ([k] if unknown_count else [])
-    report: dict[str, Any] = {"accuracy": float(accuracy_score(t, p))}
+    report: dict[str, Any] = {"accuracy": float(accuracy_score(t, p, sample_weight=weights))}
     for average in ("macro", "micro", "weighted"):
         chosen = micro_labels if average == "micro" else known
         prec, rec, f1, _ = precision_recall_fscore_support(
-            t, p, labels=chosen, average=average, zero_division=0
+            t, p, labels=chosen, average=average, zero_division=0, sample_weight=weights
         )
         report[f"precision_{average}"] = float(prec)
         report[f"recall_{average}"] = float(rec)
         report[f"f1_{average}"] = float(f1)
     prec, rec, f1, support = precision_recall_fscore_support(
-        t, p, labels=known, average=None, zero_division=0
+        t, p, labels=known, average=None, zero_division=0, sample_weight=weights
     )
     report["per_class"] = {
         str(label): {
@@ -166,11 +175,11 @@ def classification_report(
         }
         for i, label in enumerate(labels)
     }
-    matrix = confusion_matrix(t, p, labels=known)
+    matrix = confusion_matrix(t, p, labels=known, sample_weight=weights)
     report["confusion_matrix"] = [[int(v) for v in row] for row in matrix]
     report["out_of_label_predictions"] = unknown_count
     report["labels"] = [str(label) for label in labels]
-    report["n"] = len(t)
+    report["n"] = n
     return report
 
 

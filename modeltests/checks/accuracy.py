@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from pydantic import Field
 
@@ -12,6 +12,9 @@ from modeltests.data import Dataset, SliceSpec, slice_indices
 from modeltests.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.text import format_number
+
+if TYPE_CHECKING:
+    from modeltests.ray_streaming import StreamedCounts
 
 
 class SliceThresholds(SliceSpec):
@@ -48,6 +51,9 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     """Compute the metrics once per dataset (predictions are shared) and gate on them."""
     from modeltests.stats import classification_report
 
+    streamed = context.streamed_counts(params.dataset)
+    if streamed is not None:
+        return _streamed_accuracy(context, streamed)
     dataset = context.dataset(params.dataset)
     predictions = context.predictions(params.dataset)
     labels = context.model().labels
@@ -70,6 +76,43 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     return result
 
 
+def streamed_refusal(params: AccuracyParams) -> str | None:
+    """Why this check cannot read a streamed dataset (``stream: true``), or None: slices
+    select rows, and a streamed dataset keeps none."""
+    return "its slices select rows" if params.slices else None
+
+
+def _streamed_accuracy(context: CheckContext, streamed: StreamedCounts) -> CheckResult:
+    """The metrics and intervals of :func:`run_accuracy` from a streamed confusion matrix: the
+    same functions, each (expected, predicted) cell weighted by its count; no examples (no row
+    was kept)."""
+    from modeltests.stats import classification_report
+
+    labels = context.model().labels
+    cells = sorted(streamed.counts.items())
+    truth, predicted = [e for (e, _), _ in cells], [p for (_, p), _ in cells]
+    counts = [n for _, n in cells]
+    report = classification_report(truth, predicted, labels, counts)
+    metrics = _headline_metrics(report)
+    intervals, methods = _intervals(truth, predicted, labels, report, context.seed, counts)
+    result = CheckResult(metrics=metrics, sample_size=streamed.rows, intervals=intervals,
+                         interval_methods=methods)
+    result.thresholds = context.evaluate(metrics, intervals, methods=methods)
+    _name_worst_classes(result, report)
+    right = sum(n for (e, p), n in cells if e == p)
+    result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
+                      "per_class": report["per_class"], "slices": [],
+                      "errors": streamed.rows - right,
+                      "streamed": {"rows": streamed.rows, "unlabelled": streamed.unlabelled,
+                                   "blocks": streamed.blocks,
+                                   "workers": len(streamed.workers),
+                                   "seconds": {k: round(v, 3)
+                                               for k, v in streamed.seconds.items()},
+                                   "examples": "none: a streamed dataset keeps no rows"}}
+    result.warn_unresolved(result.thresholds, streamed.rows)
+    return result
+
+
 def _headline_metrics(report: dict[str, Any]) -> dict[str, float]:
     keys = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro", "f1_weighted")
     metrics = {k: float(report[k]) for k in keys}
@@ -80,18 +123,21 @@ def _headline_metrics(report: dict[str, Any]) -> dict[str, float]:
 
 
 def _intervals(truth: list[str], predicted: list[str], labels: list[str],
-               report: dict[str, Any], seed: int
+               report: dict[str, Any], seed: int, counts: Sequence[int] | None = None
                ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
     """A 95% interval behind every headline metric, and how each was computed: Wilson for the
     proportions (accuracy, micro F1 = accuracy here, the worst class's recall over that class's
-    rows), a seeded percentile bootstrap for the rest."""
+    rows), a seeded percentile bootstrap for the rest (multinomial draws of the confusion
+    matrix's cells: computable from counts alone). With ``counts``, each (true, predicted)
+    pair stands for that many rows."""
     import numpy as np
 
     from modeltests.intervals import bootstrap_classification
     from modeltests.stats import wilson_interval
 
-    n = len(truth)
-    correct = sum(t == p for t, p in zip(truth, predicted))
+    weights = [1] * len(truth) if counts is None else [int(c) for c in counts]
+    n = sum(weights)
+    correct = sum(w for t, p, w in zip(truth, predicted, weights) if t == p)
     intervals = {"accuracy": wilson_interval(correct, n), "f1_micro": wilson_interval(correct, n)}
     methods = {"accuracy": "wilson", "f1_micro": "wilson"}
     per_class = report["per_class"]
@@ -103,8 +149,9 @@ def _intervals(truth: list[str], predicted: list[str], labels: list[str],
         methods["worst_class_recall"] = "wilson"
     index = {label: i for i, label in enumerate(labels)}
     sampled = bootstrap_classification(
-        np.array([index[t] for t in truth]), np.array([index.get(p, len(labels)) for p in predicted]),
-        len(labels), seed)
+        np.array([index[t] for t in truth], dtype=np.int64),
+        np.array([index.get(p, len(labels)) for p in predicted], dtype=np.int64),
+        len(labels), seed, counts=None if counts is None else np.array(weights, dtype=np.int64))
     for metric in ("precision_macro", "recall_macro", "f1_macro", "f1_weighted"):
         if metric in sampled:
             intervals[metric] = sampled[metric]
@@ -172,4 +219,5 @@ def _examples(dataset: Dataset, predictions: Predictions, indices: list[int]) ->
 
 
 CHECK_KINDS = [CheckKind("accuracy", AccuracyParams, run_accuracy,
-                         "accuracy / precision / recall / F1 overall and per slice")]
+                         "accuracy / precision / recall / F1 overall and per slice",
+                         streams=streamed_refusal)]

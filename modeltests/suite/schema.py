@@ -58,11 +58,18 @@ class DatasetSpec(BaseModel):
         default="local", description="Who computes whole-dataset predictions: 'local' (this "
         "process) or 'ray' (actors of a Ray cluster, each loading the model once).")
     ray: RayOptions | None = Field(default=None, description="Options of executor: ray.")
+    stream: bool = Field(
+        default=False, description="Never load the file in this process: Ray Data reads it in "
+        "blocks, the actors predict each block and only (expected, predicted) counts come back "
+        "(needs executor: ray). Only checks that read counts accept such a dataset (accuracy "
+        "without slices); any other is an error at setup.")
 
     @model_validator(mode="after")
     def _ray_options_need_ray(self) -> DatasetSpec:
         if self.ray is not None and self.executor != "ray":
             raise ValueError("'ray' options need 'executor: ray'")
+        if self.stream and self.executor != "ray":
+            raise ValueError("'stream: true' needs 'executor: ray' (Ray Data reads the file)")
         return self
 
     @field_validator("label_map", mode="before")

@@ -11,16 +11,26 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Protocol, Sequence
 
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.data import Dataset, check_labels_known
-from modeltests.errors import ModelOutputError, ModelPredictError, ModelTestsError, located
+from modeltests.errors import (
+    DatasetError,
+    ModelOutputError,
+    ModelPredictError,
+    ModelTestsError,
+    located,
+)
 from modeltests.prediction_cache import Lookup, PredictionCache
 from modeltests.progress import Progress
 from modeltests.registry import Registry
 from modeltests.suite.loader import Suite
 from modeltests.text import clip
+
+if TYPE_CHECKING:
+    from modeltests.ray_executor import ModelRecipe
+    from modeltests.ray_streaming import StreamedCounts
 
 KeyPath = tuple[str, ...]
 
@@ -59,6 +69,7 @@ class Predictor:
     _rows_by_text: dict[str, dict[str, tuple[Predictions, int]]] = field(default_factory=dict)
     _used: set[int] = field(default_factory=set)
     _lookups: list[dict[str, Any]] = field(default_factory=list)
+    _streamed: dict[tuple[str, str], StreamedCounts] = field(default_factory=dict)
 
     def predictions(self, suite: Suite, dataset_name: str, model: str | None = None) -> Predictions:
         """Predictions of the suite's model on a whole dataset, computed once per session, and
@@ -88,15 +99,8 @@ class Predictor:
         from modeltests import ray_executor
         from modeltests.suite.schema import RayOptions
 
-        _, key_path = self.models.model_params(suite, model)
         adapter = self.models.model(suite, model)
-        kind = self.models.registry.get_adapter(params.adapter)
-        assert kind is not None  # the model loaded with it
-        builtins = {name: build for name in self.models.registry.builtin_model_names
-                    if (build := self.models.registry.builtin_model(name)) is not None}
-        recipe = ray_executor.ModelRecipe(kind, params, suite.base_dir, self.models.rootdir,
-                                          suite.location(*key_path), key_path, builtins,
-                                          tuple(adapter.labels))
+        recipe = self.model_recipe(suite, model)
         spec = suite.datasets[dataset_name]
         location = suite.location("datasets", dataset_name, "ray" if spec.ray else "executor")
         address_at = suite.location("datasets", dataset_name, "ray", "address") \
@@ -112,6 +116,65 @@ class Predictor:
             raise located(exc, location) from None
         self.executor_facts.append({"suite": suite.shown_path, "dataset": dataset_name, **facts})
         return predictions
+
+    def model_recipe(self, suite: Suite, model: str | None = None) -> ModelRecipe:
+        """What a Ray actor needs to load ``suite``'s model (or its named ``model``) as this
+        process did: the adapter kind, the ``model:`` parameters, the paths they resolve
+        against, the built-in models, the labels this process's copy has."""
+        from modeltests.ray_executor import ModelRecipe
+
+        params, key_path = self.models.model_params(suite, model)
+        adapter = self.models.model(suite, model)
+        registry = self.models.registry
+        kind = registry.get_adapter(params.adapter)
+        assert kind is not None  # the model loaded with it
+        builtins = {name: build for name in registry.builtin_model_names
+                    if (build := registry.builtin_model(name)) is not None}
+        return ModelRecipe(kind, params, suite.base_dir, self.models.rootdir,
+                           suite.location(*key_path), key_path, builtins, tuple(adapter.labels))
+
+    def streamed_counts(self, suite: Suite, dataset_name: str, model: str | None = None
+                        ) -> StreamedCounts:
+        """(expected, predicted) counts of the model on a ``stream: true`` dataset, computed
+        once per session by Ray actors reading the file in blocks
+        (:func:`modeltests.ray_streaming.streamed_confusion`): no row enters this process."""
+        from modeltests.ray_streaming import streamed_confusion
+        from modeltests.suite.schema import RayOptions
+
+        params, _ = self.models.model_params(suite, model)
+        spec = suite.datasets[dataset_name]
+        key = (self.models.model_key(suite, params), f"{suite.path}::{dataset_name}{spec!r}")
+        if key not in self._streamed:
+            recipe = self.model_recipe(suite, model)
+            path = Path(spec.path).expanduser()
+            path = path if path.is_absolute() else suite.base_dir / path
+            where = suite.location("datasets", dataset_name)
+            if not path.is_file():
+                raise DatasetError(f"{suite.location('datasets', dataset_name, 'path')}: "
+                                   f"datasets.{dataset_name}.path: dataset file not found: {path}")
+            options = spec.ray or RayOptions()
+            self._used.add(id(self.models.model(suite, model)))
+            with self.capture():
+                counts = streamed_confusion(recipe, path, spec, options,
+                                            suite.location("datasets", dataset_name, "stream"))
+            unknown = sorted({e for e, _ in counts.counts} - set(recipe.labels))
+            if unknown:
+                raise DatasetError(
+                    f"{where}: datasets.{dataset_name}: label(s) "
+                    f"{', '.join(repr(u) for u in unknown[:5])} are not labels of the model "
+                    f"(model labels: {', '.join(recipe.labels)}); map them with "
+                    f"datasets.{dataset_name}.label_map or set model.labels")
+            if not counts.rows:
+                raise DatasetError(f"{where}: datasets.{dataset_name}: no labelled row in "
+                                   f"{path.name}")
+            self.executor_facts.append({
+                "suite": suite.shown_path, "dataset": dataset_name, "executor": "ray",
+                "work": "stream", "rows": counts.rows, "unlabelled": counts.unlabelled,
+                "blocks": counts.blocks, "workers_requested": options.workers,
+                "workers_answered": len(counts.workers),
+                "seconds": {k: round(v, 3) for k, v in counts.seconds.items()}})
+            self._streamed[key] = counts
+        return self._streamed[key]
 
     def _cached_or_run(self, suite: Suite, dataset_name: str, params: AdapterParams,
                        adapter: ModelAdapter, model: str | None = None

@@ -29,6 +29,7 @@ from modeltests.suite.loader import CheckEntry, Suite, model_references
 if TYPE_CHECKING:
     from modeltests.ray_executor import ModelRecipe
     from modeltests.ray_streaming import StreamedCounts
+    from modeltests.ray_streaming import StreamedCounts
 
 T = TypeVar("T")
 
@@ -80,18 +81,7 @@ class SessionContext(CheckContext):
         return self._runtime.model_was_used(adapter)
 
     def model_recipe(self, name: str | None = None) -> ModelRecipe:
-        from modeltests.ray_executor import ModelRecipe
-    from modeltests.ray_streaming import StreamedCounts
-
-        runtime, suite = self._runtime, self._suite
-        params, key_path = runtime.model_params(suite, name)
-        labels = tuple(runtime.model(suite, name).labels)
-        kind = runtime.registry.get_adapter(params.adapter)
-        assert kind is not None  # the model loaded with it
-        builtins = {builtin: build for builtin in runtime.registry.builtin_model_names
-                    if (build := runtime.registry.builtin_model(builtin)) is not None}
-        return ModelRecipe(kind, params, suite.base_dir, runtime.rootdir,
-                           suite.location(*key_path), key_path, builtins, labels)
+        return self._runtime.model_recipe(self._suite, name)
 
     def streamed_counts(self, dataset: str) -> StreamedCounts | None:
         if dataset not in self._suite.datasets or not self._suite.datasets[dataset].stream:

@@ -13,12 +13,12 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Sequence
 
 from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, Predictions
 from modeltests.context import LoadRecord
 from modeltests.data import Dataset, load_dataset
-from modeltests.errors import ModelLoadError, ModelTestsError, located
+from modeltests.errors import DatasetError, ModelLoadError, ModelTestsError, located
 from modeltests.prediction_cache import PredictionCache
 from modeltests.predicting import Predictor
 from modeltests.progress import Progress, Silent
@@ -26,6 +26,10 @@ from modeltests.redaction import Redactor
 from modeltests.registry import Registry
 from modeltests.serving import Server
 from modeltests.suite.loader import Suite, load_suite
+
+if TYPE_CHECKING:
+    from modeltests.ray_executor import ModelRecipe
+    from modeltests.ray_streaming import StreamedCounts
 
 KeyPath = tuple[str, ...]
 
@@ -204,16 +208,31 @@ class Runtime:
 
     # -- datasets -------------------------------------------------------------------------------
     def dataset(self, suite: Suite, name: str) -> Dataset:
-        """The dataset ``name`` of ``suite``, read once per session."""
+        """The dataset ``name`` of ``suite``, read once per session (never one marked ``stream:
+        true``: see :meth:`streamed_counts`)."""
         key = (str(suite.path), name)
         if key not in self._datasets:
             spec = suite.datasets[name]
+            if spec.stream:
+                raise DatasetError(
+                    f"{suite.location('datasets', name, 'stream')}: datasets.{name}: "
+                    "stream: true keeps the dataset out of this process (only counts come "
+                    "back), and something asked for its rows; drop stream: true to load it")
             self._datasets[key] = load_dataset(
                 name, spec, suite.base_dir, suite.location("datasets", name),
                 locate=lambda field: suite.location("datasets", name, field))
         return self._datasets[key]
 
     # -- predictions (modeltests.predicting) --------------------------------------------------
+    def model_recipe(self, suite: Suite, model: str | None = None) -> ModelRecipe:
+        """What a Ray actor needs to load the suite's model (see :meth:`Predictor.model_recipe`)."""
+        return self.predictor.model_recipe(suite, model)
+
+    def streamed_counts(self, suite: Suite, dataset_name: str, model: str | None = None
+                        ) -> StreamedCounts:
+        """Counts of a ``stream: true`` dataset (see :meth:`Predictor.streamed_counts`)."""
+        return self.predictor.streamed_counts(suite, dataset_name, model)
+
     def predictions(self, suite: Suite, dataset_name: str, model: str | None = None) -> Predictions:
         """Predictions of the suite's model on a whole dataset, computed once per session (see
         :meth:`Predictor.predictions`)."""

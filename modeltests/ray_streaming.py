@@ -2,14 +2,16 @@
 each block, each block becomes (expected, predicted) counts, and only the counts come back.
 
 This process never holds the texts, the labels or the predictions: its memory is the counts
-(labels x labels integers). The ``accuracy`` check does not use it yet (its slices, examples and
-intervals need rows); :func:`streamed_confusion` is the building block, tested equal to the
-local confusion matrix in tests/real/test_ray_real.py.
+(labels x labels integers). A dataset with ``stream: true`` is read this way
+(:meth:`modeltests.predicting.Predictor.streamed_counts`), and the ``accuracy`` check computes
+its metrics and intervals from the counts (its slices and failing examples need rows, so a
+streamed dataset has none: an error at setup for slices, no examples in the report).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +59,10 @@ def streamed_confusion(recipe: ModelRecipe, path: Path, spec: DatasetSpec, optio
     started = time.perf_counter()
     connect(options, location)
     import ray.data
+
+    with warnings.catch_warnings():  # Ray's own deprecations, raised on first use
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ray.data.DataContext.get_current().enable_progress_bars = False
 
     fmt = spec.format if spec.format != "auto" else _FORMATS.get(path.suffix.lower())
     if fmt is None:

@@ -67,3 +67,38 @@ def test_ray_options_without_the_ray_executor(pytester: pytest.Pytester) -> None
                             + "    ray:\n      workers: 2\n"
                             + "checks:\n  - kind: accuracy\n    dataset: dev\n")
     result.stdout.fnmatch_lines(["*'ray' options need 'executor: ray'*"])
+
+
+STREAMED = HEAD + "    stream: true\n"  # dataset 'dev' of the fake model, stream on line 9
+
+
+def test_stream_without_the_ray_executor(pytester: pytest.Pytester) -> None:
+    result = run_suite_text(pytester, "suites/big.yaml", CALLABLE_MODEL
+                            + "    stream: true\n"
+                            + "checks:\n  - kind: accuracy\n    dataset: dev\n")
+    result.stdout.fnmatch_lines(["*'stream: true' needs 'executor: ray' (Ray Data reads the "
+                                 "file)*"])
+    result.assert_outcomes(errors=1)
+
+
+def test_a_check_that_reads_rows_refuses_a_streamed_dataset_at_setup(
+        pytester: pytest.Pytester) -> None:
+    result = run_suite_text(pytester, "suites/big.yaml", STREAMED
+                            + "checks:\n  - kind: calibration\n    dataset: dev\n")
+    result.stdout.fnmatch_lines([lit(
+        "suites/big.yaml:12: checks[0] (calibration) cannot run on dataset 'dev': it reads the "
+        "dataset's rows, and the dataset has 'stream: true' (suites/big.yaml:9), which keeps "
+        "no row in this process. Streamed datasets serve accuracy without slices; for this "
+        "check, drop 'stream: true' (executor: ray still predicts on the cluster) or declare "
+        "the file again as another dataset")])
+    result.assert_outcomes(errors=1)  # setup: no cluster started, no verdict
+
+
+def test_accuracy_slices_refuse_a_streamed_dataset_at_setup(pytester: pytest.Pytester) -> None:
+    result = run_suite_text(pytester, "suites/big.yaml", STREAMED
+                            + "checks:\n  - kind: accuracy\n    dataset: dev\n"
+                            + "    slices:\n      - name: short\n        max_words: 5\n")
+    result.stdout.fnmatch_lines([
+        lit("suites/big.yaml:12: checks[0] (accuracy) cannot run on dataset 'dev': its slices "
+            "select rows, and the dataset has 'stream: true' (suites/big.yaml:9)") + "*"])
+    result.assert_outcomes(errors=1)

@@ -253,3 +253,29 @@ def test_attacks_on_ray_workers_equal_the_serial_attack(tmp_path: Path, tiny_mod
             fact["workers_requested"]) == ("robustness[eval]", "attack", 8, 8, 2)
     assert fact["workers_answered"] == 2 and set(fact["seconds"]) == {"connect", "start",
                                                                       "attack"}
+
+
+def test_streamed_accuracy_check_equals_the_local_one(tmp_path: Path, tiny_model_dir: Path,
+                                                      eval_csv: Path) -> None:
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    local = _suite(tmp_path, "local", _transformers(tiny_model_dir), "")
+    streamed = _suite(tmp_path, "streamed", _transformers(tiny_model_dir),
+                      RAY + "    stream: true\n")
+    with Session(rootdir=tmp_path, cache=False) as session:
+        [mine], [theirs] = session.run(local).checks, session.run(streamed).checks
+        runtime = session.runtime
+        loaded = [(suite.path.name, dataset.name) for suite, dataset in runtime.loaded_datasets()]
+        facts = runtime.executor_facts
+    assert mine.outcome == theirs.outcome == "passed", theirs.message
+    assert mine.result is not None and theirs.result is not None
+    assert theirs.metrics == mine.metrics  # accuracy, per-class and macro figures, all equal
+    assert theirs.result.intervals == mine.result.intervals  # Wilson and the cell bootstrap
+    assert theirs.result.interval_methods == mine.result.interval_methods
+    for key in ("confusion_matrix", "per_class", "errors"):
+        assert theirs.result.details[key] == mine.result.details[key]
+    assert theirs.result.sample_size == 600 and theirs.result.examples == []
+    assert loaded == [("local.yaml", "eval")]  # the streamed dataset never entered this process
+    [fact] = facts
+    assert (fact["suite"], fact["work"], fact["rows"], fact["workers_requested"]) == (
+        "streamed.yaml", "stream", 600, 2)
+    assert fact["blocks"] >= 1 and 1 <= fact["workers_answered"] <= 2

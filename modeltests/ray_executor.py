@@ -207,7 +207,8 @@ def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, loca
     predictions, workers = _assemble(parts, len(texts), recipe.labels, location)
     stages["assemble"] = time.perf_counter() - mark
     loads = [float(p["load_s"][0]) for p in parts if len(p["load_s"])]
-    facts = {"executor": "ray", "address": address, "rows": len(texts), "blocks": blocks,
+    facts = {"executor": "ray", "work": "predict", "address": address, "rows": len(texts),
+             "blocks": blocks,
              "batch_rows": options.batch_rows, "workers_requested": options.workers,
              "workers_answered": len(workers),
              "cluster_cpus": ray.cluster_resources().get("CPU"),

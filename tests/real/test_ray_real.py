@@ -196,6 +196,12 @@ def test_the_json_report_lists_what_ray_did(pytester: pytest.Pytester, tiny_mode
         "suite": "on_ray.yaml", "dataset": "eval", "executor": "ray", "rows": 600, "blocks": 5,
         "workers_requested": 2, "cluster_cpus": 2.0}
     assert fact["seconds"]["predict"] > 0 and 1 <= fact["workers_answered"] <= 2
+    html = (pytester.path / "reports" / "modeltests.html").read_text()
+    table = html[html.index('<table class="executors">'):]
+    table = table[:table.index("</table>")]
+    assert "<td>on_ray.yaml</td><td>eval</td><td>predict</td><td>ray (joined before " \
+        "modeltests)</td>" in table  # the cluster this module's fixture started
+    assert '<td class="num">600</td><td class="num">5</td><td class="num">2</td>' in table
 
 
 def test_a_ray_run_reads_what_a_local_run_cached(tmp_path: Path, tiny_model_dir: Path,

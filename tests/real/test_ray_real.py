@@ -285,3 +285,24 @@ def test_streamed_accuracy_check_equals_the_local_one(tmp_path: Path, tiny_model
     assert (fact["suite"], fact["work"], fact["rows"], fact["workers_requested"]) == (
         "streamed.yaml", "stream", 600, 2)
     assert fact["blocks"] >= 1 and 1 <= fact["workers_answered"] <= 2
+
+
+def test_an_attack_worker_killed_mid_run_is_retried_with_the_same_outcomes(
+        tmp_path: Path, eval_csv: Path) -> None:
+    shutil.copy(eval_csv, tmp_path / "eval.csv")
+    (tmp_path / "killer.py").write_text(KILLER)
+    head = "model:\n  adapter: callable\n  target: killer:predict\n  labels: [negative, " \
+        "positive]\ndatasets:\n  eval:\n    path: eval.csv\ncheck" + "s:\n"
+    parallel = tmp_path / "parallel.yaml"
+    parallel.write_text(head + ATTACK.format(
+        executor="    executor: ray\n    ray:\n      workers: 2\n"))
+    serial = tmp_path / "serial.yaml"
+    serial.write_text(head + ATTACK.format(executor=""))
+    with Session(rootdir=tmp_path, cache=False) as session:
+        [spread] = session.run(parallel).checks  # the first model call on a worker kills it
+        [one] = session.run(serial).checks
+    assert int((tmp_path / "killed.txt").read_text()) != os.getpid()
+    assert spread.outcome == one.outcome == "passed", spread.message
+    assert spread.entry["details"]["outcomes"] == one.entry["details"]["outcomes"]
+    assert spread.metrics["examples"] == 8 and spread.metrics["examples_attacked"] > 0, \
+        spread.metrics

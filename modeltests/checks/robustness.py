@@ -187,6 +187,18 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     return result
 
 
+def prepare_robustness(context: CheckContext, params: RobustnessParams) -> None:
+    """At setup, with ``executor: ray``: Ray is installed and the cluster answers (else an
+    ERROR naming the extra or the address, not a verdict on the model)."""
+    if params.executor != "ray":
+        return
+    from modeltests.ray_executor import connect
+
+    options = params.ray or RayOptions()
+    connect(options, context.location("ray", "address") if options.address else
+            context.location("ray" if params.ray is not None else "executor"))
+
+
 def prepare_wordnet(context: CheckContext, params: RobustnessParams) -> dict[str, Any] | None:
     """NLTK's WordNet when the attack reads it (prepared in one step if needed): where NLTK
     loads it from, and the dict folder it was prepared from (None: the user's own)."""
@@ -297,4 +309,5 @@ def describe_attack(params: RobustnessParams) -> dict[str, Any]:
 
 
 CHECK_KINDS = [CheckKind("robustness", RobustnessParams, run_robustness,
-                         "adversarial attack (TextAttack): success rate, accuracy under attack")]
+                         "adversarial attack (TextAttack): success rate, accuracy under attack",
+                         prepare=prepare_robustness)]

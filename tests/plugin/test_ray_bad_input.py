@@ -102,3 +102,38 @@ def test_accuracy_slices_refuse_a_streamed_dataset_at_setup(pytester: pytest.Pyt
         lit("suites/big.yaml:12: checks[0] (accuracy) cannot run on dataset 'dev': its slices "
             "select rows, and the dataset has 'stream: true' (suites/big.yaml:9)") + "*"])
     result.assert_outcomes(errors=1)
+
+
+ATTACK_ON_RAY = CALLABLE_MODEL + "checks:\n  - kind: robustness\n    dataset: dev\n" \
+    "    num_examples: 2\n    executor: ray\n"
+
+
+def test_attacks_on_ray_without_ray_name_the_extra_at_setup(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = run_suite_text(pytester, "suites/big.yaml", ATTACK_ON_RAY)
+    result.stdout.fnmatch_lines([
+        lit("suites/big.yaml:12: executor: ray needs Ray, which is not installed: "
+            "pip install 'modeltests[ray]'"),
+    ])
+    result.assert_outcomes(errors=1)  # setup: not a verdict
+
+
+def test_attacks_on_an_unreachable_cluster_name_it_at_setup(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("ray")
+    address = f"127.0.0.1:{_free_port()}"
+    result = run_suite_text(pytester, "suites/big.yaml", ATTACK_ON_RAY
+                            + f"    ray:\n      address: {address}\n      connect_timeout_s: 2\n")
+    result.stdout.fnmatch_lines([
+        lit(f"suites/big.yaml:14: cannot reach the Ray cluster at '{address}' within 2 s: ")
+        + "*Connection refused*",
+    ])
+    result.assert_outcomes(errors=1)
+
+
+def test_ray_options_on_a_local_attack(pytester: pytest.Pytester) -> None:
+    result = run_suite_text(pytester, "suites/big.yaml", ATTACK_ON_RAY.replace(
+        "    executor: ray\n", "    ray:\n      workers: 2\n"))
+    result.stdout.fnmatch_lines(["suites/big.yaml:9: checks[[]0]*'ray' options need "
+                                 "'executor: ray'*"])
+    result.assert_outcomes(errors=1)

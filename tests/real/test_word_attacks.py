@@ -115,11 +115,13 @@ def checks(demo_model_dir: Path, one_thread: None,
 
 def textattack_attacker(demo_model_dir: Path, entry: dict[str, Any], attack_of: Any) -> list:
     """TextAttack alone: its ``HuggingFaceModelWrapper`` on the demo model, ``attack_of(wrapper)``,
-    and its ``Attacker`` on the examples the check sampled, in order, with the check's seed."""
+    and its ``Attacker`` on the examples the check sampled, in order, each with the seed the
+    check gives it (``example_seed(seed, position)``: every example seeded on its own, so that
+    Ray workers attack it the same)."""
     import pandas as pd
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from modeltests.textattack_support import import_textattack, isolated
+    from modeltests.textattack_support import example_seed, import_textattack, isolated
 
     textattack = import_textattack()
     model = AutoModelForSequenceClassification.from_pretrained(demo_model_dir).eval()
@@ -129,13 +131,16 @@ def textattack_attacker(demo_model_dir: Path, entry: dict[str, Any], attack_of: 
     wrapper = textattack.models.wrappers.HuggingFaceModelWrapper(model, tokenizer)
     frame = pd.read_csv(EVAL_CSV)
     label_ids = model.config.label2id
-    dataset = textattack.datasets.Dataset(
-        [(frame.text[i], label_ids[frame.label[i]]) for i in entry["details"]["indices"]])
-    with isolated():
-        attack = attack_of(textattack, wrapper)
-        arguments = textattack.AttackArgs(num_examples=len(dataset), random_seed=entry["details"]
-                                          ["seed"], silent=True, disable_stdout=True)
-        return list(textattack.Attacker(attack, dataset, arguments).attack_dataset())
+    results = []
+    for position, i in enumerate(entry["details"]["indices"]):
+        dataset = textattack.datasets.Dataset([(frame.text[i], label_ids[frame.label[i]])])
+        with isolated():
+            attack = attack_of(textattack, wrapper)
+            arguments = textattack.AttackArgs(
+                num_examples=1, random_seed=example_seed(entry["details"]["seed"], position),
+                silent=True, disable_stdout=True)
+            results += textattack.Attacker(attack, dataset, arguments).attack_dataset()
+    return results
 
 
 def assert_same_as_textattack(entry: dict[str, Any], results: list) -> None:

@@ -70,6 +70,8 @@ class Predictor:
     _used: set[int] = field(default_factory=set)
     _lookups: list[dict[str, Any]] = field(default_factory=list)
     _streamed: dict[tuple[str, str], StreamedCounts] = field(default_factory=dict)
+    streamed_files: list[dict[str, Any]] = field(default_factory=list)
+    """Each streamed dataset as ``run.datasets`` lists a loaded one (file, sha256, rows)."""
 
     def predictions(self, suite: Suite, dataset_name: str, model: str | None = None) -> Predictions:
         """Predictions of the suite's model on a whole dataset, computed once per session, and
@@ -167,6 +169,7 @@ class Predictor:
             if not counts.rows:
                 raise DatasetError(f"{where}: datasets.{dataset_name}: no labelled row in "
                                    f"{path.name}")
+            self.streamed_files.append(_streamed_provenance(suite, dataset_name, path, counts))
             self.executor_facts.append({
                 "suite": suite.shown_path, "dataset": dataset_name, "executor": "ray",
                 "work": "stream", "rows": counts.rows, "unlabelled": counts.unlabelled,
@@ -312,6 +315,21 @@ class Predictor:
     def model_was_used(self, adapter: ModelAdapter) -> bool:
         """Whether ``adapter`` has answered in this session."""
         return id(adapter) in self._used
+
+
+def _streamed_provenance(suite: Suite, name: str, path: Path, counts: StreamedCounts
+                         ) -> dict[str, Any]:
+    """A streamed file as the reports list a loaded one: the run's fingerprint covers its
+    bytes (one sequential read here; the rows themselves never come)."""
+    from modeltests.digests import file_digest
+
+    per_label: dict[str, int] = {}
+    for (expected, _), n in counts.counts.items():
+        per_label[expected] = per_label.get(expected, 0) + n
+    return {"suite": suite.shown_path, "name": name, "path": str(path.resolve()),
+            "sha256": file_digest(path), "rows": counts.rows,
+            "dropped_unlabelled": counts.unlabelled,
+            "label_counts": dict(sorted(per_label.items())), "streamed": True}
 
 
 def validate_predictions(predictions: object, texts: Sequence[str], labels: Sequence[str]) -> None:

@@ -263,6 +263,11 @@ class Runtime:
         """Whether ``adapter`` has answered in this session."""
         return self.predictor.model_was_used(adapter)
 
+    def streamed_files(self) -> list[dict[str, Any]]:
+        """Each ``stream: true`` file this session counted, as ``run.datasets`` lists a loaded
+        one (path, sha256, rows): the run's fingerprint covers it."""
+        return list(self.predictor.streamed_files)
+
     @property
     def executor_facts(self) -> list[dict[str, Any]]:
         """Datasets predicted by another executor (the JSON report's ``run.executors``)."""

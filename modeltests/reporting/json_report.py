@@ -73,7 +73,8 @@ def run_facts(runtime: Runtime) -> RunFacts:
                    if suite.path.is_file()},
         "models": _models(runtime),
         "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
-                     for suite, dataset in runtime.loaded_datasets()],
+                     for suite, dataset in runtime.loaded_datasets()]
+        + runtime.streamed_files(),
         "predictions": runtime.prediction_sources(),
         "executors": list(runtime.executor_facts),
     })

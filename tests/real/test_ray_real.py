@@ -272,6 +272,7 @@ def test_streamed_accuracy_check_equals_the_local_one(tmp_path: Path, tiny_model
         runtime = session.runtime
         loaded = [(suite.path.name, dataset.name) for suite, dataset in runtime.loaded_datasets()]
         facts = runtime.executor_facts
+        [listed] = runtime.streamed_files()  # in run.datasets, so in the run's fingerprint
     assert mine.outcome == theirs.outcome == "passed", theirs.message
     assert mine.result is not None and theirs.result is not None
     assert theirs.metrics == mine.metrics  # accuracy, per-class and macro figures, all equal
@@ -281,6 +282,10 @@ def test_streamed_accuracy_check_equals_the_local_one(tmp_path: Path, tiny_model
         assert theirs.result.details[key] == mine.result.details[key]
     assert theirs.result.sample_size == 600 and theirs.result.examples == []
     assert loaded == [("local.yaml", "eval")]  # the streamed dataset never entered this process
+    from modeltests.digests import file_digest
+
+    assert (listed["name"], listed["rows"], listed["sha256"]) == (
+        "eval", 600, file_digest(tmp_path / "eval.csv"))
     [fact] = facts
     assert (fact["suite"], fact["work"], fact["rows"], fact["workers_requested"]) == (
         "streamed.yaml", "stream", 600, 2)

@@ -100,14 +100,20 @@ def test_a_killed_worker_is_restarted_and_its_batch_run_again(tmp_path: Path,
     (tmp_path / "killer.py").write_text(KILLER)
     model = "  adapter: callable\n  target: killer:predict\n  labels: [negative, positive]\n"
     on_ray = _suite(tmp_path, "on_ray", model, RAY)
+    local = _suite(tmp_path, "local", model, "")
     with Session(rootdir=tmp_path, cache=False) as session:
         run = session.run(on_ray)
         got = session.runtime.predictions(session.runtime.suite(on_ray), "eval")
+        local_run = session.run(local)  # after the kill: this process is never killed
+        mine = session.runtime.predictions(session.runtime.suite(local), "eval")
     killed = int((tmp_path / "killed.txt").read_text())
     assert killed != os.getpid()  # a worker died, not this process
     texts = list(__import__("pandas").read_csv(eval_csv).text)
     expected = ["positive" if ("good" in t or "great" in t) else "negative" for t in texts]
-    assert run.ok and got.labels == expected
+    assert run.ok and got.labels == expected == mine.labels  # every row, none lost or doubled
+    assert got.probabilities is not None and mine.probabilities is not None
+    np.testing.assert_allclose(got.probabilities, mine.probabilities, rtol=0, atol=1e-5)
+    assert run.checks[0].metrics == local_run.checks[0].metrics
 
 
 def test_a_worker_that_always_dies_is_an_error_not_a_partial_result(tmp_path: Path,

@@ -15,13 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Proto
 
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.data import Dataset, check_labels_known
-from modeltests.errors import (
-    DatasetError,
-    ModelOutputError,
-    ModelPredictError,
-    ModelTestsError,
-    located,
-)
+from modeltests.errors import ModelOutputError, ModelPredictError, ModelTestsError, located
 from modeltests.prediction_cache import Lookup, PredictionCache
 from modeltests.progress import Progress
 from modeltests.registry import Registry
@@ -139,43 +133,22 @@ class Predictor:
                         ) -> StreamedCounts:
         """(expected, predicted) counts of the model on a ``stream: true`` dataset, computed
         once per session by Ray actors reading the file in blocks
-        (:func:`modeltests.ray_streaming.streamed_confusion`): no row enters this process."""
-        from modeltests.ray_streaming import streamed_confusion
-        from modeltests.suite.schema import RayOptions
+        (:func:`modeltests.ray_streaming.count_dataset`): no row enters this process."""
+        from modeltests.ray_streaming import count_dataset
 
         params, _ = self.models.model_params(suite, model)
         spec = suite.datasets[dataset_name]
         key = (self.models.model_key(suite, params), f"{suite.path}::{dataset_name}{spec!r}")
         if key not in self._streamed:
             recipe = self.model_recipe(suite, model)
-            path = Path(spec.path).expanduser()
-            path = path if path.is_absolute() else suite.base_dir / path
-            where = suite.location("datasets", dataset_name)
-            if not path.is_file():
-                raise DatasetError(f"{suite.location('datasets', dataset_name, 'path')}: "
-                                   f"datasets.{dataset_name}.path: dataset file not found: {path}")
-            options = spec.ray or RayOptions()
             self._used.add(id(self.models.model(suite, model)))
             with self.capture():
-                counts = streamed_confusion(recipe, path, spec, options,
-                                            suite.location("datasets", dataset_name, "stream"))
-            unknown = sorted({e for e, _ in counts.counts} - set(recipe.labels))
-            if unknown:
-                raise DatasetError(
-                    f"{where}: datasets.{dataset_name}: label(s) "
-                    f"{', '.join(repr(u) for u in unknown[:5])} are not labels of the model "
-                    f"(model labels: {', '.join(recipe.labels)}); map them with "
-                    f"datasets.{dataset_name}.label_map or set model.labels")
-            if not counts.rows:
-                raise DatasetError(f"{where}: datasets.{dataset_name}: no labelled row in "
-                                   f"{path.name}")
-            self.streamed_files.append(_streamed_provenance(suite, dataset_name, path, counts))
-            self.executor_facts.append({
-                "suite": suite.shown_path, "dataset": dataset_name, "executor": "ray",
-                "work": "stream", "rows": counts.rows, "unlabelled": counts.unlabelled,
-                "blocks": counts.blocks, "workers_requested": options.workers,
-                "workers_answered": len(counts.workers),
-                "seconds": {k: round(v, 3) for k, v in counts.seconds.items()}})
+                counts, facts, provenance = count_dataset(
+                    recipe, dataset_name, spec, suite.base_dir,
+                    lambda *field: suite.location("datasets", dataset_name, *field))
+            self.streamed_files.append({"suite": suite.shown_path, **provenance})
+            self.executor_facts.append({"suite": suite.shown_path, "dataset": dataset_name,
+                                        **facts})
             self._streamed[key] = counts
         return self._streamed[key]
 
@@ -315,21 +288,6 @@ class Predictor:
     def model_was_used(self, adapter: ModelAdapter) -> bool:
         """Whether ``adapter`` has answered in this session."""
         return id(adapter) in self._used
-
-
-def _streamed_provenance(suite: Suite, name: str, path: Path, counts: StreamedCounts
-                         ) -> dict[str, Any]:
-    """A streamed file as the reports list a loaded one: the run's fingerprint covers its
-    bytes (one sequential read here; the rows themselves never come)."""
-    from modeltests.digests import file_digest
-
-    per_label: dict[str, int] = {}
-    for (expected, _), n in counts.counts.items():
-        per_label[expected] = per_label.get(expected, 0) + n
-    return {"suite": suite.shown_path, "name": name, "path": str(path.resolve()),
-            "sha256": file_digest(path), "rows": counts.rows,
-            "dropped_unlabelled": counts.unlabelled,
-            "label_counts": dict(sorted(per_label.items())), "streamed": True}
 
 
 def validate_predictions(predictions: object, texts: Sequence[str], labels: Sequence[str]) -> None:

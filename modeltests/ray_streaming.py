@@ -14,10 +14,10 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from modeltests.data import label_text
-from modeltests.errors import RayExecutorError
+from modeltests.errors import DatasetError, RayExecutorError
 from modeltests.ray_executor import ModelRecipe, connect, failure_cause, predict_stage
 from modeltests.suite.schema import DatasetSpec, RayOptions
 
@@ -50,6 +50,44 @@ class StreamedCounts:
     def accuracy(self) -> float:
         right = sum(n for (expected, predicted), n in self.counts.items() if expected == predicted)
         return right / self.rows if self.rows else float("nan")
+
+
+def count_dataset(recipe: ModelRecipe, name: str, spec: DatasetSpec, base_dir: Path,
+                  locate: Callable[..., str]
+                  ) -> tuple[StreamedCounts, dict[str, Any], dict[str, Any]]:
+    """The counts of the dataset ``name`` (``spec``, its path relative to ``base_dir``), checked
+    as a loaded dataset is (the file exists, its labels are the model's, a labelled row at
+    least); with the facts of the run (``run.executors``) and the file as ``run.datasets``
+    lists a loaded one. ``locate(*key)`` is the ``suite.yaml:LINE`` of a key of the dataset."""
+    from modeltests.digests import file_digest
+
+    path = Path(spec.path).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    if not path.is_file():
+        raise DatasetError(f"{locate('path')}: datasets.{name}.path: dataset file not found: "
+                           f"{path}")
+    options = spec.ray or RayOptions()
+    counts = streamed_confusion(recipe, path, spec, options, locate("stream"))
+    unknown = sorted({expected for expected, _ in counts.counts} - set(recipe.labels))
+    if unknown:
+        raise DatasetError(
+            f"{locate()}: datasets.{name}: label(s) {', '.join(repr(u) for u in unknown[:5])} "
+            f"are not labels of the model (model labels: {', '.join(recipe.labels)}); map them "
+            f"with datasets.{name}.label_map or set model.labels")
+    if not counts.rows:
+        raise DatasetError(f"{locate()}: datasets.{name}: no labelled row in {path.name}")
+    facts = {"executor": "ray", "work": "stream", "rows": counts.rows,
+             "unlabelled": counts.unlabelled, "blocks": counts.blocks,
+             "workers_requested": options.workers, "workers_answered": len(counts.workers),
+             "seconds": {k: round(v, 3) for k, v in counts.seconds.items()}}
+    per_label: dict[str, int] = {}
+    for (expected, _), n in counts.counts.items():
+        per_label[expected] = per_label.get(expected, 0) + n
+    # One sequential read for the digest, so that the run's fingerprint covers the file.
+    provenance = {"name": name, "path": str(path.resolve()), "sha256": file_digest(path),
+                  "rows": counts.rows, "dropped_unlabelled": counts.unlabelled,
+                  "label_counts": dict(sorted(per_label.items())), "streamed": True}
+    return counts, facts, provenance
 
 
 def streamed_confusion(recipe: ModelRecipe, path: Path, spec: DatasetSpec, options: RayOptions,

@@ -137,3 +137,12 @@ def test_ray_options_on_a_local_attack(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["suites/big.yaml:9: checks[[]0]*'ray' options need "
                                  "'executor: ray'*"])
     result.assert_outcomes(errors=1)
+
+
+def test_a_streamed_file_that_is_not_there_is_named_at_setup(pytester: pytest.Pytester) -> None:
+    result = run_suite_text(pytester, "suites/big.yaml", STREAMED.replace(
+        "path: data.csv", "path: huge.parquet") + "checks:\n  - kind: accuracy\n"
+        "    dataset: dev\n")
+    result.stdout.fnmatch_lines([
+        "suites/big.yaml:7: datasets.dev.path: dataset file not found: */suites/huge.parquet"])
+    result.assert_outcomes(errors=1)  # before any cluster starts

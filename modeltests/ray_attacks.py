@@ -113,7 +113,11 @@ def attack_on_ray(recipe: ModelRecipe, factory: AttackFactory,
     address = connect(options, location)
     ray = require_ray(location)
     stages["connect"] = time.perf_counter() - started
-    size = max(1, min(options.workers, len(examples)))
+    # No more actors than examples, nor than the cluster can hold at once: an actor waiting for
+    # a CPU that never frees (a local cluster started smaller, by a dataset's options) would
+    # leave the run waiting for ever.
+    room = int(ray.cluster_resources().get("CPU", 0) // options.cpus_per_worker)
+    size = max(1, min(options.workers, len(examples), room))
     remote_options: dict[str, Any] = {"num_cpus": options.cpus_per_worker,
                                       "max_restarts": RETRIES, "max_task_retries": RETRIES}
     if options.runtime_env is not None:
@@ -132,7 +136,8 @@ def attack_on_ray(recipe: ModelRecipe, factory: AttackFactory,
         for actor in actors:
             ray.kill(actor)
     facts = {"executor": "ray", "work": "attack", "address": address, "rows": len(examples),
-             "attacked": len(outcomes), "workers_requested": size,
+             "attacked": len(outcomes), "workers_requested": options.workers,
+             "workers_started": size,
              "workers_answered": len(workers),
              "cluster_cpus": ray.cluster_resources().get("CPU"),
              "worker_load_seconds_max": round(max(loads, default=0.0), 3),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from modeltests.errors import RayExecutorError
 from modeltests.ray_executor import RETRIES, ModelRecipe, connect, failure_cause, require_ray
@@ -98,14 +98,20 @@ class _Attacker:
         return position, outcome, self.worker, ""
 
 
+Done = tuple[int, "AttackOutcome", str]
+"""An example's position, its outcome, the worker that attacked it."""
+
+
 def attack_on_ray(recipe: ModelRecipe, factory: AttackFactory,
                   examples: Sequence[tuple[str, int]], seed: int, options: RayOptions,
-                  location: str, time_budget_s: float | None = None
+                  location: str, time_budget_s: float | None = None,
+                  track: Callable[[Iterator[Done]], Iterable[Done]] = lambda done: done
                   ) -> tuple[AttackRun, dict[str, Any]]:
     """The outcomes of attacking ``examples`` (``(text, label index)``, in order) on Ray actors:
     those of :func:`modeltests.textattack_support.attack_examples` on one process, and the
     facts of the run (examples, workers, seconds per stage). Once ``time_budget_s`` has passed
-    no new example starts; those started finish (the outcomes are then the first examples)."""
+    no new example starts; those started finish (the outcomes are then the first examples).
+    ``track`` sees each example as it comes back (a progress bar)."""
     from modeltests.textattack_support import AttackRun
 
     stages: dict[str, float] = {}
@@ -129,12 +135,21 @@ def attack_on_ray(recipe: ModelRecipe, factory: AttackFactory,
         loads = _started(ray, actors, address, location)
         stages["start"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        outcomes, workers, stopped = _dispatch(ray, actors, examples, seed, address, location,
-                                               time_budget_s)
+        stopped: list[bool] = []
+        found: dict[int, AttackOutcome] = {}
+        workers: set[str] = set()
+        for index, outcome, worker in track(_dispatch(ray, actors, examples, seed, address,
+                                                      location, time_budget_s, stopped)):
+            found[index] = outcome
+            workers.add(worker)
         stages["attack"] = time.perf_counter() - mark
     finally:
         for actor in actors:
             ray.kill(actor)
+    if sorted(found) != list(range(len(found))):  # started in order, all finished: a prefix
+        raise RayExecutorError(f"{location}: Ray returned outcomes for examples "
+                               f"{sorted(found)[:10]}..., not the first {len(found)}")
+    outcomes = [found[i] for i in range(len(found))]
     facts = {"executor": "ray", "work": "attack", "address": address, "rows": len(examples),
              "attacked": len(outcomes), "workers_requested": options.workers,
              "workers_started": size,
@@ -142,7 +157,7 @@ def attack_on_ray(recipe: ModelRecipe, factory: AttackFactory,
              "cluster_cpus": ray.cluster_resources().get("CPU"),
              "worker_load_seconds_max": round(max(loads, default=0.0), 3),
              "seconds": {k: round(v, 3) for k, v in stages.items()}}
-    return AttackRun(outcomes, stages["attack"], stopped), facts
+    return AttackRun(outcomes, stages["attack"], bool(stopped)), facts
 
 
 def _started(ray: Any, actors: list[Any], address: str, location: str) -> list[float]:
@@ -159,27 +174,25 @@ def _started(ray: Any, actors: list[Any], address: str, location: str) -> list[f
 
 
 def _dispatch(ray: Any, actors: list[Any], examples: Sequence[tuple[str, int]], seed: int,
-              address: str, location: str, time_budget_s: float | None
-              ) -> tuple[list[AttackOutcome], set[str], bool]:
-    """Hand the examples out in order, one to each free actor; their outcomes in order."""
+              address: str, location: str, time_budget_s: float | None, stopped: list[bool]
+              ) -> Iterator[Done]:
+    """Hand the examples out in order, one to each free actor; yield each as it comes back.
+    ``stopped`` gets an entry when the time budget left examples unstarted."""
     free = list(actors)
     pending: dict[Any, Any] = {}  # ObjectRef -> the actor computing it
-    found: dict[int, AttackOutcome] = {}
-    workers: set[str] = set()
     started = time.perf_counter()
     position = 0
-    stopped = False
     while True:
-        while free and position < len(examples):
+        while free and position < len(examples) and not stopped:
             if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
-                stopped = True
+                stopped.append(True)
                 break
             actor = free.pop()
             text, label = examples[position]
             pending[actor.attack.remote(position, text, label, seed)] = actor
             position += 1
         if not pending:
-            break
+            return
         [done], _ = ray.wait(list(pending), num_returns=1)
         free.append(pending.pop(done))
         try:
@@ -189,9 +202,4 @@ def _dispatch(ray: Any, actors: list[Any], examples: Sequence[tuple[str, int]], 
                                    f"{failure_cause(exc)}") from None
         if error or outcome is None:
             raise RayExecutorError(f"{location}: {error}")
-        found[index] = outcome
-        workers.add(worker)
-    if sorted(found) != list(range(len(found))):  # started in order, all finished: a prefix
-        raise RayExecutorError(f"{location}: Ray returned outcomes for examples "
-                               f"{sorted(found)[:10]}..., not the first {len(found)}")
-    return [found[i] for i in range(len(found))], workers, stopped
+        yield index, outcome, worker

@@ -274,8 +274,10 @@ def _attack_on_ray(context: CheckContext, params: RobustnessParams,
 
     factory = partial(make_attack, params, _wordnet_folder(context, params))
     location = context.location("ray" if params.ray is not None else "executor")
-    run, facts = attack_on_ray(context.model_recipe(), factory, pairs, context.seed,
-                               params.ray or RayOptions(), location, params.time_budget_s)
+    run, facts = attack_on_ray(
+        context.model_recipe(), factory, pairs, context.seed, params.ray or RayOptions(),
+        location, params.time_budget_s,
+        track=lambda done: context.progress(done, "attacking on Ray", len(pairs)))
     context.record_executor(facts)
     return run
 

@@ -9,7 +9,11 @@ The same ``--rows`` generated sentences (the demo corpus' templates, seeded) go 
 2. ``ray-1w`` and ``ray-2w``: :func:`modeltests.ray_executor.predict` on a Ray cluster started
    here with ``ray.init(num_cpus=2)``, 1 and 2 actors of 1 CPU and 1 thread each; each actor
    loads the model once from the same ``model:`` parameters;
-3. with ``--local-2-threads`` only, ``local-2t``: this process with 2 torch threads. Not by
+3. ``ray-2w-stream``: the same sentences with their labels written to a Parquet file and
+   streamed (``stream: true``: :func:`modeltests.ray_streaming.streamed_confusion`): Ray Data
+   reads the file in blocks, 2 actors predict them, only (expected, predicted) counts come
+   back; its confusion matrix must equal the one of ``local-1t``'s labels;
+4. with ``--local-2-threads`` only, ``local-2t``: this process with 2 torch threads. Not by
    default: on a machine whose cores other processes also use, two spinning OpenMP threads
    measure the contention, not the model (259 s against 17.6 s for 1 thread at 50,000 rows on
    the shared 2-core machine); 2 Ray actors of 1 thread are 2 processes that never spin-wait on
@@ -37,14 +41,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def generated_texts(rows: int, seed: int = 0) -> list[str]:
-    """``rows`` sentences of the demo corpus' phenomena, labels and topics, seeded."""
+def generated_rows(rows: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``rows`` (sentence, label) pairs of the demo corpus' phenomena, labels and topics,
+    seeded."""
     from modeltests.demo import corpus
     from modeltests.demo import lexicon as lx
 
     rng = random.Random(seed)
-    return [corpus.generate_sentence(rng.choice(lx.TOPICS), rng.choice(corpus.PHENOMENA),
-                                     rng.choice(lx.LABELS), "eval", rng) for _ in range(rows)]
+    found = []
+    for _ in range(rows):
+        topic, phenomenon, label = (rng.choice(lx.TOPICS), rng.choice(corpus.PHENOMENA),
+                                    rng.choice(lx.LABELS))
+        found.append((corpus.generate_sentence(topic, phenomenon, label, "eval", rng), label))
+    return found
 
 
 def tiny_model() -> Path:
@@ -85,7 +94,8 @@ def main() -> None:
     from modeltests.suite.schema import RayOptions
 
     started = time.perf_counter()
-    texts = generated_texts(args.rows)
+    pairs = generated_rows(args.rows)
+    texts = [text for text, _ in pairs]
     print(f"rows: {len(texts)} generated in {time.perf_counter() - started:.1f} s; "
           f"cpus: {os.cpu_count()}; load average {_load()}")
     model_dir = tiny_model()
@@ -118,10 +128,14 @@ def main() -> None:
             _show(name, seconds[name], len(texts),
                   f"blocks {facts['blocks']}, workers answered {facts['workers_answered']}, "
                   f"model load in a worker {facts['worker_load_seconds_max']:.1f} s")
+        stream_s, stream_ok = run_stream(recipe, pairs, results["local-1t"], args.batch_rows,
+                                         one_thread)
+        seconds["ray-2w-stream"] = stream_s
     finally:
         ray.shutdown()
 
     total = {name: sum(stages.values()) for name, stages in seconds.items()}
+    reference = results["local-1t"]
     both = (f", ray-2w / local-2t = {total['ray-2w'] / total['local-2t']:.2f}"
             if "local-2t" in total else "")
     print(f"ray overhead at equal cores: ray-1w / local-1t = "
@@ -129,14 +143,44 @@ def main() -> None:
           f"ray-1w / ray-2w = {total['ray-1w'] / total['ray-2w']:.2f}, "
           f"local-1t / ray-2w = {total['local-1t'] / total['ray-2w']:.2f}; "
           f"load average at the end {_load()}")
-    reference = results["local-1t"]
     identical = all(
         other.labels == reference.labels
         and np.allclose(other.probabilities, reference.probabilities, rtol=0, atol=1e-5)
         for other in results.values())
     worst = max(float(np.abs(other.probabilities - reference.probabilities).max())
                 for other in results.values())
-    print(f"identical: {identical} (max |dp| {worst:.1e})")
+    print(f"identical: {identical and stream_ok} (max |dp| {worst:.1e}; streamed confusion "
+          f"matrix equal: {stream_ok})")
+
+
+def run_stream(recipe: Any, pairs: list[tuple[str, str]], local: Any, batch_rows: int,
+               runtime_env: dict[str, Any]) -> tuple[dict[str, float], bool]:
+    """The pairs streamed from a Parquet file by 2 actors; the stages' seconds and whether the
+    confusion matrix equals that of ``local``'s labels."""
+    import tempfile
+
+    import pandas as pd
+
+    from modeltests.ray_streaming import streamed_confusion
+    from modeltests.suite.schema import DatasetSpec, RayOptions
+
+    folder = Path(tempfile.mkdtemp(prefix="modeltests-scale-"))
+    data = folder / "generated.parquet"
+    mark = time.perf_counter()
+    pd.DataFrame(pairs, columns=["text", "label"]).to_parquet(data)
+    written = time.perf_counter() - mark
+    spec = DatasetSpec(path=str(data), executor="ray", stream=True)
+    options = RayOptions(workers=2, batch_rows=batch_rows, runtime_env=runtime_env)
+    counts = streamed_confusion(recipe, data, spec, options, "scale.py")
+    expected: dict[tuple[str, str], int] = {}
+    for (_, label), predicted in zip(pairs, local.labels):
+        expected[(label, predicted)] = expected.get((label, predicted), 0) + 1
+    stages = {"write parquet (not streamed)": written, **counts.seconds}
+    shown = {k: v for k, v in stages.items() if not k.startswith("write")}
+    _show("ray-2w-stream", shown, len(pairs),
+          f"blocks {counts.blocks}, workers answered {len(counts.workers)}, "
+          f"accuracy {counts.accuracy():.4f}; the Parquet file written in {written:.1f} s")
+    return shown, counts.counts == expected
 
 
 def _load() -> str:

@@ -98,13 +98,30 @@ def streamed_confusion(recipe: ModelRecipe, path: Path, spec: DatasetSpec, optio
     connect(options, location)
     import ray.data
 
+    context = ray.data.DataContext.get_current()
     with warnings.catch_warnings():  # Ray's own deprecations, raised on first use
         warnings.simplefilter("ignore", DeprecationWarning)
-        ray.data.DataContext.get_current().enable_progress_bars = False
-
+        context.enable_progress_bars = False
     fmt = spec.format if spec.format != "auto" else _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise RayExecutorError(f"{location}: cannot stream {path.name}: csv, jsonl or parquet")
+    # The actors work block by block, so a file read as one block (a Parquet file of one row
+    # group, a CSV smaller than Ray's 128 MiB target) would keep every actor but one idle:
+    # blocks of at most 1/workers of the file's bytes (at least 1 MiB, at most Ray's own
+    # target) give each actor some; the setting is restored once the counts are in.
+    before = context.target_max_block_size
+    context.target_max_block_size = max(1 << 20, min(before or (128 << 20),
+                                                     path.stat().st_size // options.workers))
+    try:
+        return _count(recipe, path, spec, options, location, fmt, started)
+    finally:
+        context.target_max_block_size = before
+
+
+def _count(recipe: ModelRecipe, path: Path, spec: DatasetSpec, options: RayOptions,
+           location: str, fmt: str, started: float) -> StreamedCounts:
+    import ray.data
+
     readers = {"csv": ray.data.read_csv, "parquet": ray.data.read_parquet,
                "jsonl": ray.data.read_json}
     # Reading, preparing and counting reserve no CPU, and the actor pool starts at one actor

@@ -18,6 +18,8 @@ Method, per configuration:
 
 :func:`time_alternately` times two models against each other (the compression checks'
 ``speedup``): the same batches, alternating which model goes first in each round.
+:func:`time_interleaved` does the same for the latency loop (``latency``'s ``compare_to``):
+warm-up as above, then rounds of one call per function until the budgets are met.
 
 torch is imported only inside the CUDA and thread helpers.
 """
@@ -171,6 +173,40 @@ def time_callable(fn: Callable[[], Any], timer: Timer, plan: TimingPlan) -> Timi
     report = warm_up(fn, timer, plan)
     samples, seconds, reason = measure(fn, timer, plan)
     return TimingRun(report, samples, seconds, reason)
+
+
+def time_interleaved(fns: Sequence[Callable[[], Any]], timer: Timer, plan: TimingPlan
+                     ) -> list[TimingRun]:
+    """Time several functions against each other: warm each up, then call them in rounds,
+    one call each per round, rotating which goes first, so that noise (another process, a
+    frequency change) hits all of them alike and round ``i`` of each is comparable.
+
+    Rounds stop when every function has ``min_iterations`` calls and the rounds took at least
+    ``min_seconds`` per function, or at ``max_iterations`` rounds or ``max_seconds`` per
+    function (the budgets of one function, times the number of functions). Every function gets
+    the same number of calls; the returned runs are in ``fns`` order.
+    """
+    count = len(fns)
+    reports = [warm_up(fn, timer, plan) for fn in fns]
+    samples: list[list[float]] = [[] for _ in fns]
+    started = timer.now()
+    while True:
+        elapsed = timer.now() - started
+        rounds = len(samples[0])
+        if rounds >= plan.max_iterations:
+            reason = "max_iterations"
+            break
+        if elapsed >= plan.max_seconds * count and rounds:
+            reason = "max_seconds"
+            break
+        if rounds >= plan.min_iterations and elapsed >= plan.min_seconds * count:
+            reason = "min_iterations and min_seconds reached"
+            break
+        for offset in range(count):
+            which = (rounds + offset) % count
+            samples[which].append(timer.time_call(fns[which]))
+    seconds = timer.now() - started
+    return [TimingRun(report, runs, seconds, reason) for report, runs in zip(reports, samples)]
 
 
 def summarize(samples_ms: Sequence[float], batch_size: int) -> dict[str, Any]:

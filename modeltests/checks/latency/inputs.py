@@ -31,9 +31,12 @@ class Config:
     batches: list[list[str]]
 
 
-def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAdapter
-                  ) -> list[Config]:
-    """Configurations sorted by (batch size, length): the last is the headline (largest) one."""
+def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAdapter,
+                  role: str = "the model") -> list[Config]:
+    """Configurations sorted by (batch size, length): the last is the headline (largest) one.
+
+    ``role`` names the model in errors (``the compare_to model 'bert'``). A length beyond what
+    the model takes is an error in the suite, raised before anything runs."""
     sizes = sorted(set(params.batch_sizes))
     if params.dataset is not None:
         texts = list(context.dataset(params.dataset).texts[: params.samples])
@@ -46,14 +49,15 @@ def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAd
         raise context.error("sequence_lengths", "synthetic inputs of exact token lengths need "
                             "the model's tokenizer, and this adapter has none; time real texts "
                             "with 'dataset:' instead")
-    limit = _length_limit(adapter, tokenizer)
+    limits = length_limits(adapter, tokenizer)
+    limit = min(limits.values()) if limits else None
     lengths = sorted(set(params.sequence_lengths or [min(DEFAULT_LENGTH, limit or DEFAULT_LENGTH)]))
     by_length = {}
     for n in lengths:
         if limit is not None and n > limit:
-            raise context.error("sequence_lengths", f"{n} tokens is more than the model takes "
-                                f"({limit}: model.max_length or the tokenizer's limit); "
-                                "longer texts would be truncated")
+            below = ", ".join(f"{name} {value}" for name, value in limits.items() if n > value)
+            raise context.error("sequence_lengths", f"{n} tokens is more than {role} takes "
+                                f"({below}); allowed: 1 to {limit}")
         try:
             by_length[n] = exact_length_text(tokenizer, n)
         except ValueError as exc:
@@ -66,13 +70,16 @@ def _cycled_batches(texts: Sequence[str], size: int) -> list[list[str]]:
     return [[texts[(i * size + j) % len(texts)] for j in range(size)] for i in range(count)]
 
 
-def _length_limit(adapter: ModelAdapter, tokenizer: Tokenizer) -> int | None:
+def length_limits(adapter: ModelAdapter, tokenizer: Tokenizer) -> dict[str, int]:
+    """The token limits the adapter declares, by name: its ``max_length`` (inputs beyond are
+    truncated), the tokenizer's ``model_max_length`` and the configuration's
+    ``max_position_embeddings`` (no position to embed beyond it)."""
     config = getattr(getattr(adapter, "model", None), "config", None)
-    candidates = (getattr(getattr(adapter, "params", None), "max_length", None),
-                  getattr(tokenizer, "model_max_length", None),
-                  getattr(config, "max_position_embeddings", None))
-    values = [v for v in candidates if isinstance(v, int) and 0 < v < 1_000_000]
-    return min(values) if values else None
+    candidates = (("max_length", getattr(getattr(adapter, "params", None), "max_length", None)),
+                  ("tokenizer model_max_length", getattr(tokenizer, "model_max_length", None)),
+                  ("max_position_embeddings", getattr(config, "max_position_embeddings", None)))
+    return {name: value for name, value in candidates
+            if isinstance(value, int) and 0 < value < 1_000_000}
 
 
 def exact_length_text(tokenizer: Tokenizer, length: int) -> str:

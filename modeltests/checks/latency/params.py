@@ -37,6 +37,11 @@ class LatencyParams(CheckParams):
     mode: Mode = Field(default="both", description="model, end_to_end or both.")
     baseline: str | None = Field(default=None,
                                  description="An earlier reports/modeltests.json to compare with.")
+    compare_to: str | None = Field(
+        default=None,
+        description="A model under 'models:' timed on the same sweep, in interleaved rounds: "
+                    "both scaling curves, the p50 ratio (this model / that one) per "
+                    "configuration and the crossover length.")
     max_slowdown: float = Field(default=0.10, ge=0, le=100,
                                 description="Relative p50 slowdown tolerated against baseline.")
     max_p50_ms: float | None = threshold("Highest median latency (ms).", ge=0)
@@ -50,6 +55,12 @@ class LatencyParams(CheckParams):
     max_peak_cuda_mb: float | None = threshold("Highest peak CUDA memory allocated (MiB).", ge=0)
     max_scaling_exponent: float | None = threshold("Highest log-log slope of p50 on length.")
     max_scaling_ratio: float | None = threshold("Highest p50 ratio longest/shortest length.")
+    max_ratio_at_longest: float | None = threshold(
+        "Highest p50 ratio of this model to the compare_to model at the headline configuration "
+        "(largest batch, longest length); 1 is as fast.", gt=0)
+    min_ratio_at_longest: float | None = threshold(
+        "Lowest p50 ratio of this model to the compare_to model at the headline "
+        "configuration.", ge=0)
 
     @field_validator("batch_sizes")
     @classmethod
@@ -93,6 +104,10 @@ class LatencyParams(CheckParams):
         if scaling and len(set(self.sequence_lengths or [])) < 2:
             raise ValueError("'max_scaling_exponent' and 'max_scaling_ratio' need at least two "
                              "different 'sequence_lengths'")
+        ratio = self.max_ratio_at_longest is not None or self.min_ratio_at_longest is not None
+        if ratio and self.compare_to is None:
+            raise ValueError("'max_ratio_at_longest' and 'min_ratio_at_longest' need "
+                             "'compare_to' (a model under 'models:')")
         if self.device == "cpu" and self.max_peak_cuda_mb is not None:
             raise ValueError("'max_peak_cuda_mb' needs device 'cuda' or 'auto' (got 'cpu')")
         if self.device == "cuda" and self.max_peak_rss_mb is not None:

@@ -1,0 +1,198 @@
+"""Which attention a block-sparse model (BigBird) runs at each timed length.
+
+transformers' ``BigBirdModel.forward`` switches from ``block_sparse`` to ``original_full`` when
+the input has at most ``(5 + 2 * num_random_blocks) * block_size`` tokens (2 global blocks, 3
+sliding blocks and 2 * num_random_blocks random blocks; 704 with the defaults 64 and 3), logs a
+warning on every such call, and *stays* switched: ``set_attention_type`` replaces the attention
+modules, and nothing switches back on a longer input. So a BigBird that has answered one short
+text (another check, the cold-start call, a 512-token configuration) runs full attention at
+every length afterwards, while ``config.attention_type`` still says ``block_sparse``.
+
+The latency check therefore restores the configured type before each configuration (the first
+call of the configuration then falls back or not as transformers decides), records the type
+transformers actually ran after the timed calls, compares it with the type computed from the
+threshold, captures the warning instead of printing it thousands of times, and restores the
+configured type when it is done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modeltests.adapters.base import ModelAdapter
+    from modeltests.checks.latency.record import LatencyRun, TimedConfig
+
+SPARSE = "block_sparse"
+FULL = "original_full"
+BIGBIRD_LOGGER = "transformers.models.big_bird.modeling_big_bird"
+
+
+def fallback_threshold(block_size: int, num_random_blocks: int) -> int:
+    """The longest input transformers runs with full attention instead of block-sparse
+    (``BigBirdModel.forward``: ``seq_length <= (5 + 2 * num_random_blocks) * block_size``)."""
+    return (5 + 2 * num_random_blocks) * block_size
+
+
+@dataclass
+class SparseAttention:
+    """A model whose base model switches attention type by input length (BigBird)."""
+
+    base: Any
+    """The module with ``attention_type`` and ``set_attention_type`` (``model.base_model``)."""
+    configured: str
+    block_size: int
+    num_random_blocks: int
+    found_on_arrival: str
+    """The type the model was running when the check started (``original_full`` after any
+    short input, whatever the configuration says)."""
+
+    @property
+    def threshold(self) -> int:
+        return fallback_threshold(self.block_size, self.num_random_blocks)
+
+    def expected(self, length: int | None) -> str | None:
+        """The type transformers should run at ``length`` tokens (None: lengths vary)."""
+        if length is None:
+            return None
+        if self.configured == SPARSE and length <= self.threshold:
+            return FULL
+        return self.configured
+
+    def restore(self) -> None:
+        """Back to the configured type, so the next call decides afresh."""
+        self.base.set_attention_type(self.configured)
+
+    def running(self) -> str:
+        return str(self.base.attention_type)
+
+    def facts(self) -> dict[str, Any]:
+        """The rule, for the check's details."""
+        return {"configured": self.configured, "block_size": self.block_size,
+                "num_random_blocks": self.num_random_blocks,
+                "full_attention_up_to": self.threshold,
+                "rule": "transformers BigBirdModel.forward: original_full when seq_length <= "
+                        "(5 + 2 * num_random_blocks) * block_size",
+                "found_on_arrival": self.found_on_arrival}
+
+
+def sparse_attention(adapter: ModelAdapter) -> SparseAttention | None:
+    """The adapter's block-sparse attention switch, or None for every other model."""
+    from modeltests.adapters.torch_utils import torch_module_or_none
+
+    module = torch_module_or_none(adapter)
+    base = getattr(module, "base_model", module)
+    config = getattr(base, "config", None)
+    setter = getattr(base, "set_attention_type", None)
+    configured = getattr(config, "attention_type", None)
+    block = getattr(config, "block_size", None)
+    random_blocks = getattr(config, "num_random_blocks", None)
+    if not (callable(setter) and isinstance(configured, str) and isinstance(block, int)
+            and isinstance(random_blocks, int) and hasattr(base, "attention_type")):
+        return None
+    return SparseAttention(base, configured, block, random_blocks,
+                           str(getattr(base, "attention_type")))
+
+
+@dataclass
+class CapturedWarnings:
+    """Messages of BigBird's logger held back while timing (one line each in the details)."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message not in self.messages:
+            self.messages.append(message)
+        return False  # held here: not printed once per timed call
+
+
+@contextmanager
+def captured_bigbird_warnings() -> Iterator[CapturedWarnings]:
+    """Hold back what BigBird's logger says (the fall-back warning) and collect it."""
+    captured = CapturedWarnings()
+    logger = logging.getLogger(BIGBIRD_LOGGER)
+    logger.addFilter(captured)
+    try:
+        yield captured
+    finally:
+        logger.removeFilter(captured)
+
+
+def attention_entry(switch: SparseAttention, length: int | None) -> dict[str, Any]:
+    """What a configuration ran: the expected type, the one observed after its calls, and
+    whether they agree."""
+    expected = switch.expected(length)
+    observed = switch.running()
+    return {"attention": observed, "attention_expected": expected,
+            "attention_agrees": expected is None or expected == observed}
+
+
+# -- what the result says --------------------------------------------------------------------
+
+
+def _timings_by_model(run: LatencyRun) -> dict[str, list[TimedConfig]]:
+    found = {"model": run.timings}
+    if run.compared is not None:
+        found[run.compared.name] = run.compared.timings
+    return {name: timings for name, timings in found.items() if name in run.attention_rules}
+
+
+def per_length(timings: list[TimedConfig]) -> list[dict[str, Any]]:
+    """Attention expected and observed per length (largest batch, primary mode first)."""
+    seen: dict[int | None, dict[str, Any]] = {}
+    for t in timings:
+        if t.attention is not None and t.config.sequence_length not in seen:
+            seen[t.config.sequence_length] = {"sequence_length": t.config.sequence_length,
+                                              **t.attention}
+    return [seen[n] for n in sorted(seen, key=lambda n: -1 if n is None else n)]
+
+
+def attention_details(run: LatencyRun) -> dict[str, Any] | None:
+    """The rule per block-sparse model, the type per length, the captured warnings."""
+    if not run.attention_rules:
+        return None
+    return {"rules": run.attention_rules,
+            "per_length": {name: per_length(timings)
+                           for name, timings in _timings_by_model(run).items()},
+            "held_back_warnings": list(run.held_back)}
+
+
+def attention_summary(run: LatencyRun) -> str:
+    """``original_full at 512; block_sparse at 1024, 2048`` per block-sparse model, or ''."""
+    parts = []
+    for name, timings in _timings_by_model(run).items():
+        groups: dict[str, list[str]] = {}
+        for entry in per_length(timings):
+            length = entry["sequence_length"]
+            groups.setdefault(entry["attention"], []).append(
+                "dataset texts" if length is None else str(length))
+        text = "; ".join(f"{kind} at {', '.join(lengths)}" for kind, lengths in groups.items())
+        parts.append(text if name == "model" else f"{name}: {text}")
+    return " | ".join(parts)
+
+
+def attention_warnings(run: LatencyRun) -> list[str]:
+    """Where transformers ran another attention than its rule says, and a model found running
+    full attention on arrival (an earlier short input switched it: see the module docstring)."""
+    warnings = []
+    for name, timings in _timings_by_model(run).items():
+        who = "" if name == "model" else f"{name}: "
+        for entry in per_length(timings):
+            if not entry["attention_agrees"]:
+                warnings.append(
+                    f"{who}attention at {entry['sequence_length']} tokens: transformers ran "
+                    f"{entry['attention']}, its rule says {entry['attention_expected']}")
+        rule = run.attention_rules[name]
+        if rule["found_on_arrival"] != rule["configured"]:
+            warnings.append(
+                f"{who}the model was running {rule['found_on_arrival']} attention when this "
+                f"check started although configured {rule['configured']}: an earlier input of "
+                f"at most {rule['full_attention_up_to']} tokens switched it, and transformers "
+                f"never switches back (other checks in this session ran it that way); this "
+                f"check restored {rule['configured']} before each configuration")
+    return warnings

@@ -181,9 +181,10 @@ def _headline_text(result: CheckResult, head: TimedConfig, run: LatencyRun,
     text = "; ".join(t.describe() for t in shown[:2]) if shown else (
         f"p50 {fmt(head.ms('p50_ms'))} ms, p95 {fmt(head.ms('p95_ms'))} ms, "
         f"{fmt(head.ms('throughput'))} ex/s")
-    if comparison is not None and not any(t.metric == "ratio_at_longest" for t in shown[:2]):
-        text += (f"; {fmt(comparison.ratio)}x the p50 of {comparison.details['model']}, "
-                 f"crossover: {comparison.details['crossover_text']}")
+    if comparison is not None:
+        if not any(t.metric == "ratio_at_longest" for t in shown[:2]):
+            text += f"; {fmt(comparison.ratio)}x the p50 of {comparison.details['model']}"
+        text += f"; crossover: {comparison.details['crossover_text']}"
     attention = attention_summary(run)
     if attention:
         text += f"; attention {attention}"

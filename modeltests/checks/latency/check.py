@@ -21,7 +21,7 @@ def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
     if missing:
         return CheckResult(skip_reason=f"device {device!r} requested but {missing}")
     baseline = read_baseline(context, params.baseline) if params.baseline else None
-    adapter = on_device(context, context.model(), device)
+    adapter = on_device(context, context.model(params.model), device)
     other = None
     try:
         if params.compare_to is not None:
@@ -29,7 +29,7 @@ def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
         with torch_threads(params.threads) as threads:
             run = measure_all(context, params, adapter, device, threads, other)
     finally:
-        release(adapter, context.model(), device)
+        release(adapter, context.model(params.model), device)
         if other is not None:
             release(other, context.model(params.compare_to), device)
     return build_result(context, params, run, baseline)

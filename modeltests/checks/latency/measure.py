@@ -65,7 +65,8 @@ def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdap
     from modeltests.timing import CpuTimer, CudaTimer
 
     timer: Timer = CudaTimer() if device == "cuda" else CpuTimer()
-    configs = build_configs(context, params, adapter)
+    configs = build_configs(context, params, adapter, "the model" if params.model is None
+                            else f"the model {params.model!r}")
     other_configs = (None if other is None else
                      build_configs(context, params, other, f"the compare_to model "
                                                        f"{params.compare_to!r}"))

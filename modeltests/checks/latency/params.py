@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from modeltests.result import CheckParams, threshold
+from modeltests.suite.loader import MODEL_REFERENCE_MARK
 from modeltests.timing import TimingPlan
 
 Mode = Literal["model", "end_to_end", "both"]
@@ -17,6 +18,10 @@ class LatencyParams(CheckParams):
     """Latency, throughput and memory of the suite's model."""
 
     kind: str = "latency"
+    model: str | None = Field(
+        default=None, description="A model under 'models:' to time instead of the suite's model "
+        "(e.g. the same model with a longer max_length).",
+        json_schema_extra={MODEL_REFERENCE_MARK: "any"})
     device: Literal["cpu", "cuda", "auto"] = Field(
         default="cpu", description="Where to time the model; 'cuda' skips without a GPU.")
     batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1,

@@ -25,7 +25,7 @@ from modeltests.demo.build import MARKER, evaluate, train_classifier
 from modeltests.demo.corpus import evaluation_examples, training_examples
 
 Architecture = Literal["bigbird", "bert"]
-RECIPES: dict[Architecture, str] = {"bigbird": "bigbird-tiny-v1", "bert": "bert-wide-tiny-v1"}
+RECIPES: dict[Architecture, str] = {"bigbird": "bigbird-tiny-v2", "bert": "bert-wide-tiny-v2"}
 MAX_POSITIONS = 4096
 HIDDEN = 128
 TRAIN_SIZE = 3000
@@ -50,6 +50,48 @@ def _config(architecture: Architecture, vocab_size: int, labels: Sequence[str]) 
                          **shape)
 
 
+def word_tokenizer(texts: Sequence[str]) -> Any:
+    """A WordPiece tokenizer whose vocabulary is every word of ``texts`` plus every character
+    (alone and as a ``##`` continuation), lower-cased, in a fixed order.
+
+    Not :func:`modeltests.demo.tiny.train_wordpiece`: tokenizers' ``WordPieceTrainer`` gives a
+    different vocabulary from run to run on the same texts (merge ties are broken in hash-map
+    order: huggingface/tokenizers#1794), and these builds must be the same on every machine.
+    The generated corpus has a few hundred distinct words, so each is a token; a word it lacks
+    is spelled out in characters.
+    """
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import BertTokenizerFast
+
+    from modeltests.demo.tiny import SPECIAL_TOKENS
+
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    splitter = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(word for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
+    characters = sorted({c for word in words for c in word})
+    ordered = sorted(words, key=lambda w: (-words[w], w))
+    tokens = list(dict.fromkeys([*SPECIAL_TOKENS, *characters,
+                                 *(f"##{c}" for c in characters), *ordered]))
+    tokenizer = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)},
+                                           unk_token="[UNK]"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = splitter
+    tokenizer.decoder = decoders.WordPiece()
+    cls_id, sep_id = tokens.index("[CLS]"), tokens.index("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    return BertTokenizerFast(
+        tokenizer_object=tokenizer, model_max_length=MAX_POSITIONS, unk_token="[UNK]",
+        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+    )
+
+
 @contextmanager
 def quiet_bigbird() -> Iterator[None]:
     """Silence BigBird's "changing attention type to 'original_full'" warning while training
@@ -68,19 +110,18 @@ def build_wide_model(architecture: Architecture, directory: Path, seed: int = 0,
     """Train the tiny BigBird (``"bigbird"``) or its same-width BERT (``"bert"``) on 3,000
     :func:`training_examples` and save it with its tokenizer into ``directory``.
 
-    About 10-20 s on one quiet core. The directory also gets ``BUILD_OK.json`` with the
+    About 20-40 s on one core of this shared machine. The directory also gets ``BUILD_OK.json`` with the
     evaluation accuracy.
     """
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from modeltests.demo.tiny import torch_threads, train_wordpiece
+    from modeltests.demo.tiny import torch_threads
 
     started = time.perf_counter()
     directory = Path(directory)
     examples = training_examples(seed, TRAIN_SIZE)
-    tokenizer = train_wordpiece([text for text, _ in examples])
-    tokenizer.model_max_length = MAX_POSITIONS
+    tokenizer = word_tokenizer([text for text, _ in examples])
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_config(
         _config(architecture, len(tokenizer), labels))
@@ -120,7 +161,7 @@ def ensure_wide_model(architecture: Architecture, progress: bool = True) -> Path
         if is_built(target, recipe):
             return target
         if progress:
-            print(f"modeltests: building builtin model {recipe} (once, ~20 s) into {target}",
+            print(f"modeltests: building builtin model {recipe} (once, 20-40 s) into {target}",
                   file=sys.stderr)
         work = Path(tempfile.mkdtemp(prefix=f".{recipe}-", dir=target.parent))
         try:

@@ -80,7 +80,7 @@ def test_both_models_are_timed_on_every_configuration_and_compared(
                        "out.json")
     result.assert_outcomes(passed=1)  # no threshold: it reports what it measured
     result.stdout.fnmatch_lines([
-        "*latency[[]dev[]]*PASS*x the p50 of other, crossover: no sequence lengths swept: "
+        "*latency[[]dev[]]*PASS*x the p50 of other; crossover: no sequence lengths swept: "
         "no crossover length [[]b4_dev end_to_end, cpu, * threads[]]",
     ])
     entry = read_report(pytester, "out.json")["checks"][0]
@@ -120,3 +120,23 @@ def test_a_ratio_threshold_gates_with_its_interval(pytester: pytest.Pytester) ->
     assert [g["held"] for g in gates] == [True, False]
     assert {g["interval_method"] for g in gates} == {"bootstrap-percentile"}
     assert all(g["interval"] is not None for g in gates)
+
+
+def test_model_names_the_model_to_time_instead_of_the_suites(pytester: pytest.Pytester) -> None:
+    # the suite's model raises on every call: only 'other' may be timed
+    head = HEAD.replace("  target: fakemodel:predict\n  labels", "  target: fakemodel:raises\n"
+                        "  labels", 1)
+    pytester.makepyfile(fakemodel=FAKE_MODEL)
+    write_suite(pytester, "suites/data.csv", DATA_CSV)
+    write_suite(pytester, "suites/compare.yaml", head + "    model: other\n  - kind: latency\n"
+                "    name: typo\n    dataset: dev\n    model: othr\n")
+    result = pytester.runpytest("suites/compare.yaml", "-p", "no:cacheprovider",
+                                "--modeltests-json", "out.json")
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([
+        "suites/compare.yaml:26: checks[[]1].model: unknown model 'othr'; did you mean "
+        "'other'?*",
+    ])
+    result.assert_outcomes(passed=1, errors=1)  # the bad name errs; the other check runs
+    entry = read_report(pytester, "out.json")["checks"][0]
+    assert entry["details"]["model"] == "other" and entry["details"]["compare"] is None

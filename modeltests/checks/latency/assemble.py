@@ -54,7 +54,8 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
     result.warnings.extend(_loop_warnings(run, params))
     result.warnings.extend(attention_warnings(run))
     result.details = {
-        "device": run.device, "threads": run.threads, "modes": list(run.modes),
+        "model": params.model, "device": run.device, "threads": run.threads,
+        "modes": list(run.modes),
         "headline": current, "cold_start": run.cold_start.to_json(), "scaling": scaling,
         "memory": run.memory.to_json(), "baseline": against_baseline,
         "configs": [t.to_json() for t in run.timings],

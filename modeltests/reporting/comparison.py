@@ -35,7 +35,10 @@ def _curves(compare: dict[str, Any], curve: dict[str, Any], points: list[dict[st
               Series(other, [(float(p["sequence_length"]), float(p["compare_p50_ms"]))
                              for p in points], dashed=True, group="compare")]
     title = f"p50 latency against sequence length: this model and {other}"
-    note = f"crossover: {compare.get('crossover_text')}"
+    crossover = compare.get("crossover")
+    note = ("no crossover in the range" if not isinstance(crossover, dict) else
+            f"crossover between {crossover.get('previous_length')} and "
+            f"{crossover.get('length')} tokens")
     attention = [f"{p['sequence_length']}: {p['attention']}" for p in points
                  if p.get("attention")]
     caption = (f"Batch {curve.get('batch_size')}, {curve.get('mode')} mode; each length timed "
@@ -60,7 +63,10 @@ def _ratios(entry: dict[str, Any], compare: dict[str, Any], points: list[dict[st
         rows.append(Bar(label, p.get("ratio"), _interval(p.get("ratio_interval")),
                         limit if last else None, held if last else None, p.get("rounds")))
     title = f"p50 ratio, this model / {compare.get('model')}"
-    return (title, charts.interval_bars(rows, title, operator="<="),
+    # from 0, so that bar lengths compare as ratios do (1 = as fast)
+    reach = [v for r in rows for v in (r.value, r.limit, *(r.interval or ())) if v is not None]
+    bounds = (0.0, max([1.0, *reach]) * 1.1)
+    return (title, charts.interval_bars(rows, title, bounds=bounds, operator="<="),
                   f"Above 1: this model is slower. Whiskers: {compare.get('interval_method')}. "
                   f"Crossover: {compare.get('crossover_text')}.")
 

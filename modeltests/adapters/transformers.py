@@ -15,6 +15,7 @@ from modeltests.adapters.base import (
     ModelAdapter,
     Predictions,
 )
+from modeltests.adapters.sparse_attention import sparse_attention_of
 from modeltests.adapters.torch_utils import (
     module_facts,
     pick_device,
@@ -84,6 +85,9 @@ class TransformersModel(ModelAdapter):
         self.device = str(next(model.parameters()).device)
         config_labels = getattr(model.config, "id2label", None) or {}
         self.labels = [str(config_labels[i]) for i in sorted(config_labels)]
+        # BigBird switches to full attention on a short input and stays there: see
+        # modeltests.adapters.sparse_attention; forward() undoes that before a long input
+        self.attention = sparse_attention_of(model)
 
     def encode(self, texts: Sequence[str]) -> Any:
         batch = self.tokenizer(list(texts), padding=True, truncation=True,
@@ -93,6 +97,9 @@ class TransformersModel(ModelAdapter):
     def forward(self, batch: Any) -> Any:
         import torch
 
+        ids = batch.get("input_ids") if isinstance(batch, dict) else None
+        if self.attention is not None and ids is not None:
+            self.attention.prepare(int(ids.shape[-1]))
         with torch.inference_mode():
             return self.model(**batch).logits
 

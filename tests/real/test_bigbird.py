@@ -108,6 +108,36 @@ def small_bigbird_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+def test_the_adapter_runs_each_call_with_the_attention_its_length_selects(
+        small_bigbird_dir: Path) -> None:
+    """transformers leaves BigBird in full attention after a short input; the adapter restores
+    block-sparse before a long one, so a long text's probabilities do not depend on history."""
+    from modeltests.checks.latency.inputs import exact_length_text
+
+    adapter = load_transformers(TransformersParams(path=str(small_bigbird_dir), max_length=512),
+                                LoadContext(base_dir=small_bigbird_dir,
+                                            rootdir=small_bigbird_dir))
+    long_text = exact_length_text(adapter.tokenizer, 300)  # block-sparse above 112 tokens
+    with captured_bigbird_warnings():
+        first = adapter.predict([long_text]).probabilities
+        assert adapter.attention.running() == SPARSE
+        adapter.predict(["good film"])
+        assert adapter.attention.running() == FULL  # transformers switched, and stays
+        again = adapter.predict([long_text]).probabilities
+        assert adapter.attention.running() == SPARSE
+        # the long text under the full attention transformers would have kept, against
+        # block-sparse (hidden states: this random model's logits are all close to 0)
+        states = {}
+        for kind in (FULL, SPARSE):
+            adapter.attention.base.set_attention_type(kind)
+            with torch.inference_mode():
+                states[kind] = adapter.model.base_model(
+                    **adapter.encode([long_text])).last_hidden_state
+    assert first is not None and again is not None
+    assert (first == again).all()
+    assert float((states[FULL] - states[SPARSE]).abs().max()) > 1e-3  # history would show
+
+
 SUITE = """model:
   adapter: transformers
   path: {bigbird}

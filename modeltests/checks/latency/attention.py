@@ -1,18 +1,11 @@
-"""Which attention a block-sparse model (BigBird) runs at each timed length.
+"""Which attention a block-sparse model (BigBird) ran at each timed length.
 
-transformers' ``BigBirdModel.forward`` switches from ``block_sparse`` to ``original_full`` when
-the input has at most ``(5 + 2 * num_random_blocks) * block_size`` tokens (2 global blocks, 3
-sliding blocks and 2 * num_random_blocks random blocks; 704 with the defaults 64 and 3), logs a
-warning on every such call, and *stays* switched: ``set_attention_type`` replaces the attention
-modules, and nothing switches back on a longer input. So a BigBird that has answered one short
-text (another check, the cold-start call, a 512-token configuration) runs full attention at
-every length afterwards, while ``config.attention_type`` still says ``block_sparse``.
-
-The latency check therefore restores the configured type before each configuration (the first
-call of the configuration then falls back or not as transformers decides), records the type
-transformers actually ran after the timed calls, compares it with the type computed from the
-threshold, captures the warning instead of printing it thousands of times, and restores the
-configured type when it is done.
+The rule and the switch live in :mod:`modeltests.adapters.sparse_attention` (transformers falls
+back to full attention at or below a length set by the block size, and stays there; the
+transformers adapter restores the configured type before a long call). The latency check also
+restores the configured type before each configuration, records the type transformers actually
+ran after the timed calls, compares it with the rule, captures transformers' warning instead of
+printing it on every call, and says when it found the model already switched.
 """
 
 from __future__ import annotations
@@ -23,79 +16,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modeltests.adapters.sparse_attention import FULL, SPARSE, SparseAttention, fallback_threshold
+
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
     from modeltests.checks.latency.record import LatencyRun, TimedConfig
 
-SPARSE = "block_sparse"
-FULL = "original_full"
+__all__ = ["FULL", "SPARSE", "SparseAttention", "fallback_threshold", "sparse_attention"]
+
 BIGBIRD_LOGGER = "transformers.models.big_bird.modeling_big_bird"
-
-
-def fallback_threshold(block_size: int, num_random_blocks: int) -> int:
-    """The longest input transformers runs with full attention instead of block-sparse
-    (``BigBirdModel.forward``: ``seq_length <= (5 + 2 * num_random_blocks) * block_size``)."""
-    return (5 + 2 * num_random_blocks) * block_size
-
-
-@dataclass
-class SparseAttention:
-    """A model whose base model switches attention type by input length (BigBird)."""
-
-    base: Any
-    """The module with ``attention_type`` and ``set_attention_type`` (``model.base_model``)."""
-    configured: str
-    block_size: int
-    num_random_blocks: int
-    found_on_arrival: str
-    """The type the model was running when the check started (``original_full`` after any
-    short input, whatever the configuration says)."""
-
-    @property
-    def threshold(self) -> int:
-        return fallback_threshold(self.block_size, self.num_random_blocks)
-
-    def expected(self, length: int | None) -> str | None:
-        """The type transformers should run at ``length`` tokens (None: lengths vary)."""
-        if length is None:
-            return None
-        if self.configured == SPARSE and length <= self.threshold:
-            return FULL
-        return self.configured
-
-    def restore(self) -> None:
-        """Back to the configured type, so the next call decides afresh."""
-        self.base.set_attention_type(self.configured)
-
-    def running(self) -> str:
-        return str(self.base.attention_type)
-
-    def facts(self) -> dict[str, Any]:
-        """The rule, for the check's details."""
-        return {"configured": self.configured, "block_size": self.block_size,
-                "num_random_blocks": self.num_random_blocks,
-                "full_attention_up_to": self.threshold,
-                "rule": "transformers BigBirdModel.forward: original_full when seq_length <= "
-                        "(5 + 2 * num_random_blocks) * block_size",
-                "found_on_arrival": self.found_on_arrival}
 
 
 def sparse_attention(adapter: ModelAdapter) -> SparseAttention | None:
     """The adapter's block-sparse attention switch, or None for every other model."""
+    from modeltests.adapters.sparse_attention import sparse_attention_of
     from modeltests.adapters.torch_utils import torch_module_or_none
 
     module = torch_module_or_none(adapter)
-    base = getattr(module, "base_model", module)
-    config = getattr(base, "config", None)
-    setter = getattr(base, "set_attention_type", None)
-    configured = getattr(config, "attention_type", None)
-    block = getattr(config, "block_size", None)
-    random_blocks = getattr(config, "num_random_blocks", None)
-    if not (callable(setter) and isinstance(configured, str) and isinstance(block, int)
-            and isinstance(random_blocks, int) and hasattr(base, "attention_type")):
-        return None
-    return SparseAttention(base, configured, block, random_blocks,
-                           str(getattr(base, "attention_type")))
+    return None if module is None else sparse_attention_of(module)
 
 
 @dataclass

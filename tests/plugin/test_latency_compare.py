@@ -140,3 +140,15 @@ def test_model_names_the_model_to_time_instead_of_the_suites(pytester: pytest.Py
     result.assert_outcomes(passed=1, errors=1)  # the bad name errs; the other check runs
     entry = read_report(pytester, "out.json")["checks"][0]
     assert entry["details"]["model"] == "other" and entry["details"]["compare"] is None
+
+
+def test_a_comparison_that_can_time_nothing_skips_and_never_passes(
+        pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "    compare_to: other\n    mode: model\n")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([
+        "SKIPPED [[]1[]] suites/compare.yaml:15: no timing mode that both models support: "
+        "model-only timing is not available: CallableModel has no separate encode step; the "
+        "compare_to model 'other': model-only timing is not available: CallableModel has no "
+        "separate encode step",
+    ])

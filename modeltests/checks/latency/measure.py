@@ -117,7 +117,8 @@ def _common_modes(params: LatencyParams, modes: list[TimedMode], warnings: list[
     common = [mode for mode in modes if mode in theirs]
     dropped = [f"the compare_to model {params.compare_to!r}: {w}" for w in their_warnings]
     if not common:
-        return [], [*warnings, *dropped] or [f"no mode that both models support"]
+        return [], ["no timing mode that both models support: "
+                    + "; ".join([*warnings, *dropped])]
     return common, [*warnings, *dropped]
 
 

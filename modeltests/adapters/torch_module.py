@@ -7,6 +7,7 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field
 
+from modeltests.inputs import ModelInput
 from modeltests.adapters.base import (
     AdapterParams,
     Batching,
@@ -42,7 +43,7 @@ class TorchModel(ModelAdapter):
         self.device = device
         self.labels = list(params.labels)
 
-    def encode(self, texts: Sequence[str]) -> Any:
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
         batch = self.collate(list(texts))
         if isinstance(batch, dict):
             return {k: v.to(self.device) for k, v in batch.items()}
@@ -55,7 +56,7 @@ class TorchModel(ModelAdapter):
             out = self.module(**batch) if isinstance(batch, dict) else self.module(batch)
         return getattr(out, "logits", out)
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         import numpy as np
 
         rows = []

@@ -8,6 +8,7 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field
 
+from modeltests.inputs import ModelInput, any_pairs, split_pairs
 from modeltests.adapters.base import (
     AdapterParams,
     Batching,
@@ -46,6 +47,11 @@ class TransformersParams(AdapterParams):
         "(faster; the same outputs for fp32 weights, but a dynamically quantized model's "
         "outputs depend on which texts share a batch). false keeps the order given."
     )
+    truncation: Literal["longest_first", "only_first", "only_second"] = Field(
+        default="longest_first", description="How a text pair longer than max_length is cut: "
+        "longest_first takes tokens from the longer side first; only_first / only_second cut "
+        "that side alone (and the tokenizer fails if that is not enough). Single texts are "
+        "cut at max_length whatever this says.")
     max_tokens_per_batch: int | None = Field(
         default=None, ge=1, le=16_777_216, description="At most this many padded token "
         "positions (texts x the batch's longest text) per forward call, as well as at most "
@@ -85,10 +91,20 @@ class TransformersModel(ModelAdapter):
         config_labels = getattr(model.config, "id2label", None) or {}
         self.labels = [str(config_labels[i]) for i in sorted(config_labels)]
 
-    def encode(self, texts: Sequence[str]) -> Any:
-        batch = self.tokenizer(list(texts), padding=True, truncation=True,
-                               max_length=self.params.max_length, return_tensors="pt")
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
+        batch = self._tokenize(texts, padding=True, return_tensors="pt")
         return {k: v.to(self.device) for k, v in batch.items()}
+
+    def _tokenize(self, texts: Sequence[ModelInput], **options: Any) -> Any:
+        """``tokenizer(texts)``, or ``tokenizer(firsts, seconds)`` for pairs (the tokenizer
+        builds the pair template, e.g. ``[CLS] a [SEP] b [SEP]`` with token type ids), cut to
+        ``max_length`` tokens by the ``truncation`` strategy."""
+        if any_pairs(texts):
+            firsts, seconds = split_pairs(texts)
+            return self.tokenizer(firsts, seconds, truncation=self.params.truncation,
+                                  max_length=self.params.max_length, **options)
+        return self.tokenizer([str(t) for t in texts], truncation=True,
+                              max_length=self.params.max_length, **options)
 
     def forward(self, batch: Any) -> Any:
         import torch
@@ -96,7 +112,7 @@ class TransformersModel(ModelAdapter):
         with torch.inference_mode():
             return self.model(**batch).logits
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         """Tokenize every text once (no padding), plan batches from the token counts
         (:func:`plan_batches`), and pad each batch from the stored token ids."""
         import numpy as np
@@ -106,8 +122,7 @@ class TransformersModel(ModelAdapter):
         rows = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
         if not texts:
             return Predictions.from_probabilities(rows, self.labels)
-        encoded = self.tokenizer(list(texts), truncation=True,
-                                 max_length=self.params.max_length)
+        encoded = self._tokenize(texts)
         features = {key: list(values) for key, values in encoded.items()}
         counts = [len(ids) for ids in features["input_ids"]]
         for chunk in plan_batches(counts, self.params.batch_size,

@@ -9,6 +9,7 @@ from pydantic import Field
 from modeltests.adapters.base import Predictions
 from modeltests.context import CheckContext
 from modeltests.data import Dataset, SliceSpec, slice_indices
+from modeltests.inputs import as_display
 from modeltests.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.text import format_number
@@ -167,7 +168,7 @@ def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, datas
 
 def _examples(dataset: Dataset, predictions: Predictions, indices: list[int]) -> list[dict[str, Any]]:
     confidence = predictions.confidence()
-    return [{"text": dataset.texts[i], "expected": dataset.labels[i],
+    return [{"text": as_display(dataset.texts[i]), "expected": dataset.labels[i],
              "predicted": predictions.labels[i], "confidence": confidence[i]} for i in indices]
 
 

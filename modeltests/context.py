@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
-from modeltests.inputs import ModelInput
 from modeltests.errors import ModelTestsError, SuiteError
+from modeltests.inputs import ModelInput
 from modeltests.result import CheckParams, GateMode, ThresholdResult, evaluate_thresholds
 
 if TYPE_CHECKING:

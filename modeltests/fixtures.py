@@ -7,9 +7,9 @@ from typing import Any, Sequence
 
 import pytest
 
-from modeltests.inputs import ModelInput
 from modeltests.adapters.base import ModelAdapter, Predictions
 from modeltests.data import Dataset
+from modeltests.inputs import ModelInput
 from modeltests.runtime import Runtime
 from modeltests.suite.loader import Suite
 

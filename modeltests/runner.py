@@ -11,11 +11,11 @@ import traceback
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
-from modeltests.inputs import ModelInput
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.context import CheckContext, CheckIdentity, LoadRecord
 from modeltests.data import Dataset, check_labels_known
 from modeltests.errors import SuiteError
+from modeltests.inputs import ModelInput
 from modeltests.registry import CheckKind
 from modeltests.result import (
     CheckParams,

@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Protocol, Sequence
 
-from modeltests.inputs import ModelInput
 from modeltests.errors import UnsupportedCapabilityError
+from modeltests.inputs import ModelInput
 
 PERCENTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 BOUND_CONFIDENCE = 0.95

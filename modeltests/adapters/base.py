@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Sequence, Ty
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modeltests.inputs import ModelInput
 from modeltests.errors import ModelLoadError, ModelOutputError, UnsupportedCapabilityError
+from modeltests.inputs import ModelInput
 from modeltests.redaction import Redactor
 
 if TYPE_CHECKING:

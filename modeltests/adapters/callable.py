@@ -12,7 +12,6 @@ from typing import Any, Callable, Literal, Sequence
 
 from pydantic import Field
 
-from modeltests.inputs import ModelInput
 from modeltests.adapters.base import (
     AdapterParams,
     Batching,
@@ -22,6 +21,7 @@ from modeltests.adapters.base import (
 )
 from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.errors import ModelLoadError, ModelOutputError
+from modeltests.inputs import ModelInput
 
 
 class CallableParams(AdapterParams):

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NoReturn, Se
 
 from pydantic import Field
 
-from modeltests.inputs import ModelInput
 from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.adapters.callable import CallableModel
 from modeltests.adapters.protocols import plain_body, plain_outputs, v2_body, v2_outputs
 from modeltests.errors import ModelLoadError, ModelPredictError
+from modeltests.inputs import ModelInput
 from modeltests.redaction import Redactor
 from modeltests.text import clip
 

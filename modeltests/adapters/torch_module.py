@@ -7,7 +7,6 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field
 
-from modeltests.inputs import ModelInput
 from modeltests.adapters.base import (
     AdapterParams,
     Batching,
@@ -18,6 +17,7 @@ from modeltests.adapters.base import (
 from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
 from modeltests.errors import ModelLoadError
+from modeltests.inputs import ModelInput
 
 
 class TorchParams(AdapterParams):

@@ -8,7 +8,6 @@ from typing import Any, Literal, Sequence
 
 from pydantic import Field
 
-from modeltests.inputs import ModelInput, any_pairs, split_pairs
 from modeltests.adapters.base import (
     AdapterParams,
     Batching,
@@ -23,6 +22,7 @@ from modeltests.adapters.torch_utils import (
     size_on_disk,
 )
 from modeltests.errors import ModelLoadError
+from modeltests.inputs import ModelInput, any_pairs, split_pairs
 
 BUILTIN_PREFIX = "builtin:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")

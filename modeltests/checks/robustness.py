@@ -118,6 +118,7 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     from modeltests.textattack_support import attack_examples, attack_metrics, nltk_data_warning
 
     dataset = context.dataset(params.dataset)
+    side = _attack_side(context, params, dataset.is_pairs)  # before anything loads
     try:
         setup = prepare_wordnet(context, params)  # before the model: a missing one costs nothing
         adapter = context.model()
@@ -127,7 +128,6 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
         if params.missing_resource == "skip":
             return CheckResult(skip_reason=str(exc))
         raise
-    side = _attack_side(context, params, dataset.is_pairs)
     if dataset.is_pairs:
         from modeltests.textattack_support import restrict_to_side
 

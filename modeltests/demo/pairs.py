@@ -44,6 +44,7 @@ TRAIN_SIZE = 6000
 SENTIMENT_SIZE = 4000
 EPOCHS = 2
 PAIR_EPOCHS = 3
+PAIR_LEARNING_RATE = 1e-3
 LEARNING_RATE = 2e-3
 BATCH_SIZE = 32
 MAX_LENGTH = 64
@@ -178,14 +179,14 @@ def sentiment_rows(seed: int = 0, n: int = SENTIMENT_SIZE) -> list[tuple[str, st
 
 def _train(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
            rows: Sequence[tuple[str, str | None, str]], labels: Sequence[str],
-           seed: int, epochs: int) -> None:
+           seed: int, epochs: int, learning_rate: float) -> None:
     """AdamW with a linear schedule on (text, text pair or None, label) rows, seeded order."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
     label2id = {label: i for i, label in enumerate(labels)}
     steps = epochs * -(-len(rows) // BATCH_SIZE)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
     model.train()
     for epoch in range(epochs):
@@ -247,9 +248,9 @@ def build_pair_bert(directory: Path, seed: int = 0) -> Path:
     sentiment = BertForSequenceClassification(_tiny_config(len(tokenizer), lx.LABELS))
     model = BertForSequenceClassification(_tiny_config(len(tokenizer), LABELS))
     with torch_threads(THREADS):
-        _train(sentiment, tokenizer, sentiment_rows(seed), lx.LABELS, seed, EPOCHS)
+        _train(sentiment, tokenizer, sentiment_rows(seed), lx.LABELS, seed, EPOCHS, LEARNING_RATE)
         model.bert.load_state_dict(sentiment.bert.state_dict())
-        _train(model, tokenizer, rows, LABELS, seed, PAIR_EPOCHS)
+        _train(model, tokenizer, rows, LABELS, seed, PAIR_EPOCHS, PAIR_LEARNING_RATE)
         evaluation = evaluation_pairs()
         predicted = predict_pairs(model, tokenizer,
                                   [(r["premise"], r["hypothesis"]) for r in evaluation])

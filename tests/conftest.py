@@ -51,6 +51,15 @@ def tiny_model_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def pair_model_dir() -> Path:
+    """The tiny NLI BERT of ``builtin:nli-tiny`` (entailment / neutral / contradiction on
+    generated pairs), built once into the modeltests cache (~40 s of one core) and reused."""
+    from modeltests.demo.pairs import ensure_pair_bert
+
+    return ensure_pair_bert()
+
+
+@pytest.fixture(scope="session")
 def demo_model_dir() -> Path:
     """The embedded default model (MiniLM-L6 fine-tuned for sentiment), cached outside the repo."""
     from modeltests.demo.build import ensure_default_model

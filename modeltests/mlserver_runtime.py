@@ -5,7 +5,9 @@ MLServer (Seldon's model server) speaks the Open Inference Protocol (V2) of KSer
 modeltests' own ``transformers`` adapter, so that the served model computes exactly what the
 in-process model computes, and answers a BYTES tensor of texts with two outputs: ``label``
 (BYTES, the predicted label per text) and ``probabilities`` (FP64, shape ``[n, k]``, columns in
-the order of the ``labels`` parameter it reports). Only MLServer imports this module::
+the order of the ``labels`` parameter it reports). A request of two BYTES tensors (the ``http``
+adapter's shape for text pairs: the first sides, then the second sides, e.g. ``text`` and
+``text_pair``) is classified as pairs. Only MLServer imports this module::
 
     // model-settings.json
     {"name": "sentiment", "implementation": "modeltests.mlserver_runtime.TextClassifier",
@@ -27,6 +29,7 @@ from mlserver.types import InferenceRequest, InferenceResponse, ResponseOutput
 
 from modeltests.adapters.base import LoadContext, ModelAdapter
 from modeltests.adapters.transformers import TransformersParams, load_transformers
+from modeltests.inputs import ModelInput, TextPair
 
 PROBABILITIES = "probabilities"
 LABEL = "label"
@@ -53,9 +56,17 @@ class TextClassifier(MLModel):  # type: ignore[misc]  # mlserver ships no type i
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
-        if len(payload.inputs) != 1:
-            raise ValueError(f"expected one input tensor of texts, got {len(payload.inputs)}")
-        texts = [_text(item) for item in StringCodec.decode_input(payload.inputs[0])]
+        if len(payload.inputs) not in (1, 2):
+            raise ValueError(f"expected one input tensor of texts (or two, of text pairs), got "
+                             f"{len(payload.inputs)}")
+        sides = [[_text(item) for item in StringCodec.decode_input(tensor)]
+                 for tensor in payload.inputs]
+        texts: list[ModelInput] = list(sides[0])
+        if len(sides) == 2:
+            if len(sides[1]) != len(sides[0]):
+                raise ValueError(f"the two input tensors of text pairs differ in length "
+                                 f"({len(sides[0])} and {len(sides[1])})")
+            texts = [TextPair(a, b) for a, b in zip(sides[0], sides[1])]
         predictions = self._adapter.predict(texts)
         probabilities = predictions.probabilities
         outputs = [StringCodec.encode_output(LABEL, predictions.labels)]

@@ -16,6 +16,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytestmark = pytest.mark.real
 
 
+@pytest.fixture(scope="module", autouse=True)
+def adapter(pair_model_dir: Path) -> object:
+    """The pair model loaded here, outside pytester's runs: pytester drops the modules first
+    imported inside a run, and a second run re-importing transformers' model modules fails
+    ("SystemError: ... bad call flags"); loaded once out here, every run shares them."""
+    from modeltests.adapters.base import LoadContext
+    from modeltests.adapters.transformers import TransformersParams, load_transformers
+
+    return load_transformers(TransformersParams(path=str(pair_model_dir)),
+                             LoadContext(base_dir=pair_model_dir, rootdir=pair_model_dir))
+
+
 @pytest.fixture(scope="module")
 def pairs_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from modeltests.demo.pairs import write_evaluation_csv
@@ -94,3 +106,17 @@ def test_an_attack_on_one_side_leaves_the_other_unchanged(
         for outcome in changed:
             assert outcome["perturbed_pair"][kept] == outcome["original_pair"][kept]
             assert outcome["perturbed_pair"][edited] != outcome["original_pair"][edited]
+
+
+@pytest.mark.parametrize("length", [6, 33, 96])
+def test_synthetic_pairs_have_the_exact_token_length(adapter: object, length: int) -> None:
+    from modeltests.checks.latency.inputs import exact_length_pair
+
+    tokenizer = adapter.tokenizer  # type: ignore[attr-defined]
+    pair = exact_length_pair(tokenizer, length)
+    encoded = tokenizer(pair.first, pair.second)
+    assert len(encoded["input_ids"]) == length
+    words = length - 3  # [CLS] first [SEP] second [SEP]
+    assert len(pair.first.split()) == words - words // 2
+    assert len(pair.second.split()) == words // 2
+    assert sum(encoded["token_type_ids"]) == words // 2 + 1  # the second side and its [SEP]

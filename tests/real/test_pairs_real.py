@@ -120,3 +120,40 @@ def test_synthetic_pairs_have_the_exact_token_length(adapter: object, length: in
     assert len(pair.first.split()) == words - words // 2
     assert len(pair.second.split()) == words // 2
     assert sum(encoded["token_type_ids"]) == words // 2 + 1  # the second side and its [SEP]
+
+
+def test_the_mlserver_runtime_classifies_two_tensors_as_pairs(adapter: object,
+                                                             pair_model_dir: Path) -> None:
+    """The request the ``http`` adapter sends for pairs (protocol v2: two BYTES tensors, the
+    first sides and the second sides) through the MLServer runtime, without a server: the
+    same probabilities as the in-process model on the same pairs."""
+    pytest.importorskip("mlserver", reason="pip install 'modeltests[serve]'")
+    import asyncio
+
+    from mlserver.settings import ModelParameters, ModelSettings
+    from mlserver.types import InferenceRequest
+
+    from modeltests.adapters.protocols import v2_body
+    from modeltests.inputs import TextPair
+    from modeltests.mlserver_runtime import TextClassifier
+
+    pairs = [TextPair("The staff were lovely.", "The reviewer liked the hotel."),
+             TextPair("The staff were lovely.", "The reviewer disliked the hotel."),
+             TextPair("It broke after a day.", "The writer has a sister.")]
+    settings = ModelSettings(name="nli", implementation=TextClassifier,
+                             parameters=ModelParameters(uri=str(pair_model_dir)))
+    runtime = TextClassifier(settings)
+    request = InferenceRequest.model_validate(v2_body(pairs, "text", "text_pair"))
+
+    async def serve() -> object:
+        await runtime.load()
+        return await runtime.predict(request)
+
+    response = asyncio.run(serve())
+    outputs = {o.name: o for o in response.outputs}  # type: ignore[attr-defined]
+    expected = adapter.predict(pairs)  # type: ignore[attr-defined]
+    served = np.asarray(outputs["probabilities"].data, dtype=np.float64).reshape(3, -1)
+    assert np.abs(served - expected.probabilities).max() < 1e-6
+    assert [label.decode() for label in outputs["label"].data] == expected.labels
+    # The first two pairs differ only in their hypothesis: the served model read it.
+    assert np.abs(served[0] - served[1]).max() > 1e-3

@@ -13,7 +13,8 @@ adapter's shape for text pairs: the first sides, then the second sides, e.g. ``t
     {"name": "sentiment", "implementation": "modeltests.mlserver_runtime.TextClassifier",
      "parameters": {"uri": "builtin:sentiment-minilm"}}
 
-``uri`` is a model directory or ``builtin:<name>`` (the embedded demo model). MLServer's own
+``uri`` is a model directory or ``builtin:<name>`` (the embedded demo models:
+``sentiment-minilm``, ``nli-tiny``). MLServer's own
 Hugging Face runtime (``mlserver-huggingface``) answers only the top label and its score, and
 its package requires TensorFlow; this runtime returns every class probability.
 """
@@ -35,9 +36,17 @@ PROBABILITIES = "probabilities"
 LABEL = "label"
 
 
+BUILTIN_NAMES = ("sentiment-minilm", "nli-tiny")
+
+
 def _builtin(name: str) -> Path:
+    if name == "nli-tiny":
+        from modeltests.demo.pairs import ensure_pair_bert
+
+        return ensure_pair_bert()
     if name != "sentiment-minilm":
-        raise ValueError(f"unknown built-in model {name!r} (allowed: builtin:sentiment-minilm)")
+        raise ValueError(f"unknown built-in model {name!r} (allowed: "
+                         + ", ".join(f"builtin:{n}" for n in BUILTIN_NAMES) + ")")
     from modeltests.demo.build import ensure_default_model
 
     return ensure_default_model(progress=False)
@@ -51,7 +60,7 @@ class TextClassifier(MLModel):  # type: ignore[misc]  # mlserver ships no type i
         if not uri:
             raise ValueError("model-settings.json: parameters.uri must name the model directory")
         context = LoadContext(base_dir=Path.cwd(), rootdir=Path.cwd(), location="model-settings",
-                              builtin_model=_builtin, builtin_names=("sentiment-minilm",))
+                              builtin_model=_builtin, builtin_names=BUILTIN_NAMES)
         self._adapter: ModelAdapter = load_transformers(TransformersParams(path=uri), context)
         return True
 

@@ -34,7 +34,8 @@ class TransformersParams(AdapterParams):
     adapter: Literal["transformers"] = "transformers"
     path: str = Field(
         description="Local model directory (relative to the suite), a hub id, or "
-        "'builtin:sentiment-minilm' for the embedded demo model (built on first use)."
+        "'builtin:sentiment-minilm' for the embedded demo model, 'builtin:nli-tiny' for the "
+        "embedded text-pair (NLI) demo model (built on first use)."
     )
     revision: str | None = Field(default=None, description="Hub revision (branch, tag, commit).")
     max_length: int = Field(default=256, ge=1, le=65536, description="Tokens kept per text.")

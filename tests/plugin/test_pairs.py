@@ -211,3 +211,36 @@ checks:
         "dataset of text pairs (text_column: [[]first, second]); dataset 'dev' has single "
         "texts (remove attack_side)",
     ])
+
+
+def test_saved_predictions_of_pairs_are_a_regression_baseline(pytester: pytest.Pytester) -> None:
+    result = run_pairs(pytester, "  - kind: accuracy\n    dataset: qa\n    min_accuracy: 0.4\n")
+    result.assert_outcomes(passed=1)
+    saved_run = pytester.runpytest("suites/qa.yaml", "-p", "no:cacheprovider",
+                                   "--modeltests-save-predictions", "saved")
+    saved_run.assert_outcomes(passed=1)
+    [saved] = sorted((pytester.path / "saved").glob("*.parquet"))
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(saved)
+    assert table.column("text").to_pylist()[0] == "where is the hotel"
+    assert table.column("text_pair").to_pylist()[0] == "the hotel is near the station"
+    write_suite(pytester, "suites/qa.yaml", HEAD + (
+        "  - kind: regression\n    dataset: qa\n"
+        f"    baseline_predictions: ../saved/{saved.name}\n    max_negative_flip_rate: 0.0\n"))
+    result = pytester.runpytest("suites/qa.yaml", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.assert_outcomes(passed=1)
+    [entry] = read_report(pytester)["checks"]
+    assert entry["metrics"]["accuracy_baseline"] == pytest.approx(8 / 10)
+    assert entry["metrics"]["agreement"] == 1.0
+
+
+def test_ray_executor_refuses_pairs(pytester: pytest.Pytester) -> None:
+    result = run_pairs(pytester, "  - kind: accuracy\n    dataset: qa\n",
+                       head=HEAD.replace("    label_column: label\n",
+                                         "    label_column: label\n    executor: ray\n"))
+    result.stdout.fnmatch_lines([
+        "suites/qa.yaml:7: datasets.qa: executor: ray reads one text column; a dataset of text "
+        "pairs (two text columns) runs with executor: local"])
+    result.assert_outcomes(errors=1)

@@ -25,7 +25,9 @@ class TorchParams(AdapterParams):
 
     adapter: Literal["torch"] = "torch"
     factory: str = Field(description="Import path 'package.module:build_model'.")
-    collate: str = Field(description="Import path of texts -> tensor or dict of tensors.")
+    collate: str = Field(description="Import path of texts -> tensor or dict of tensors. For "
+                         "a dataset of text pairs it receives TextPair tuples (first, second) "
+                         "and builds the pair encoding itself.")
     labels: list[str] = Field(description="Label names, in the order of the output logits.")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     outputs: Literal["logits", "probabilities"] = Field(
@@ -34,7 +36,11 @@ class TorchParams(AdapterParams):
 
 
 class TorchModel(ModelAdapter):
-    """Runs ``module(collate(texts))`` under ``torch.inference_mode``."""
+    """Runs ``module(collate(texts))`` under ``torch.inference_mode``.
+
+    ``collate`` is the user's tokenizer contract: for text pairs it gets the pairs themselves
+    (:class:`~modeltests.inputs.TextPair`, a tuple ``(first, second)``), since only it knows
+    how its model joins two texts (a tokenizer's pair template, a separator token...)."""
 
     def __init__(self, module: Any, collate: Any, params: TorchParams, device: str) -> None:
         self.module = module

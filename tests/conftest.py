@@ -26,7 +26,7 @@ hypothesis_settings.register_profile("modeltests", deadline=None)
 hypothesis_settings.load_profile("modeltests")
 
 # Fixtures that train or load a real model: a test that uses one is in the real tier.
-MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir"}
+MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "pair_model_dir"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

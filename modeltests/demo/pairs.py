@@ -302,14 +302,14 @@ def build_pair_bert(directory: Path, seed: int = 0) -> Path:
 
 
 def ensure_pair_bert(progress: bool = False) -> Path:
-    """The pair BERT of :func:`build_pair_bert`, built once into ``<cache>/demo-models/`` (a
+    """The pair BERT of :func:`build_pair_bert`, built once into ``<cache>/models/`` (a
     file lock keeps concurrent sessions from building it twice)."""
     from filelock import FileLock
 
     from modeltests.demo.build import is_built
     from modeltests.environment import cache_dir
 
-    target = cache_dir() / "demo-models" / PAIR_RECIPE
+    target = cache_dir() / "models" / PAIR_RECIPE
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if not is_built(target, PAIR_RECIPE):

@@ -244,3 +244,20 @@ def test_ray_executor_refuses_pairs(pytester: pytest.Pytester) -> None:
         "suites/qa.yaml:7: datasets.qa: executor: ray reads one text column; a dataset of text "
         "pairs (two text columns) runs with executor: local"])
     result.assert_outcomes(errors=1)
+
+
+def test_checks_on_predictions_alone_read_pairs_unchanged(pytester: pytest.Pytester) -> None:
+    result = run_pairs(pytester, """  - kind: calibration
+    dataset: qa
+    bins: 5
+  - kind: coverage
+    dataset: qa
+    confidence_threshold: 0.85
+""")
+    result.assert_outcomes(passed=2)
+    checks = checks_by_nodeid(read_report(pytester))
+    coverage = checks["suites/qa.yaml::coverage[qa]"]["metrics"]
+    # The fake answers 0.9 for "match" (5 rows, 4 right: not the pool) and 0.8 for "other":
+    # at 0.85 it answers the five "match" rows.
+    assert coverage["coverage"] == pytest.approx(5 / 10)
+    assert coverage["accuracy_at_coverage"] == pytest.approx(4 / 5)

@@ -76,7 +76,7 @@ class DatasetSpec(BaseModel):
         if isinstance(value, list):
             if len(value) != 2:
                 raise ValueError(f"a list of text columns names exactly two (a pair: first, "
-                                 f"second), got {len(value)}: {value}")
+                                 f"second), not {len(value)}")
             if value[0] == value[1]:
                 raise ValueError(f"the two text columns must differ (got {value[0]!r} twice)")
         return value

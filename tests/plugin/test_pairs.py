@@ -179,7 +179,7 @@ def test_three_text_columns_are_refused(pytester: pytest.Pytester) -> None:
                        head=HEAD.replace("[question, answer]", "[question, answer, topic]"))
     result.stdout.fnmatch_lines([
         "suites/qa.yaml:9: datasets.qa.text_column: a list of text columns names exactly two "
-        "(a pair: first, second), got 3: *"])
+        "(a pair: first, second), not 3 (got [[]'question', 'answer', 'topic'])"])
     result.assert_outcomes(errors=1)
 
 

@@ -96,9 +96,6 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
         metrics["load_rss_mb"] = record.rss_delta_bytes / 1e6
     failures: list[dict[str, Any]] = []
     predict = lambda texts: context.run_model(model, texts)  # noqa: E731
-    if "edge_sides" in params.model_fields_set and not params.pairs:
-        raise context.error("edge_sides", "edge_sides applies to a text-pair model: set "
-                            "pairs: true, or remove edge_sides")
     smoke_inputs = _as_pairs(params.smoke_inputs) if params.pairs else list(params.smoke_inputs)
     smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(smoke_inputs)},
                       model.labels, failures)
@@ -247,5 +244,13 @@ def _generated_texts(count: int, seed: int) -> list[str]:
 
 
 
+def prepare_availability(context: CheckContext, params: AvailabilityParams) -> None:
+    """Setup: ``edge_sides`` belongs to a text-pair model (an ERROR in the suite)."""
+    if "edge_sides" in params.model_fields_set and not params.pairs:
+        raise context.error("edge_sides", "edge_sides applies to a text-pair model: set "
+                            "pairs: true, or remove edge_sides")
+
+
 CHECK_KINDS = [CheckKind("availability", AvailabilityParams, run_availability,
-                         "loads, answers, valid outputs on odd inputs, repeatable")]
+                         "loads, answers, valid outputs on odd inputs, repeatable",
+                         prepare=prepare_availability)]

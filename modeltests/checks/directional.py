@@ -21,7 +21,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from modeltests.checks.rates import label_probability, pass_rate_result
-from modeltests.checks.sources import TextSource, check_known_label, edited_side, source_texts
+from modeltests.checks.sources import (
+    TextSource,
+    check_known_label,
+    edited_side,
+    prepare_side,
+    source_texts,
+)
 from modeltests.context import CheckContext
 from modeltests.inputs import as_display, map_side
 from modeltests.registry import CheckKind
@@ -92,4 +98,5 @@ def run_directional(context: CheckContext, params: DirectionalParams) -> CheckRe
 
 
 CHECK_KINDS = [CheckKind("directional", DirectionalParams, run_directional,
-                         "DIR: added text moves p(label) only in the expected direction")]
+                         "DIR: added text moves p(label) only in the expected direction",
+                         prepare=prepare_side)]

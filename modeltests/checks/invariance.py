@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from modeltests.checks.rates import label_probability, pass_rate_result
-from modeltests.checks.sources import TextSource, edited_side, source_texts
+from modeltests.checks.sources import TextSource, edited_side, prepare_side, source_texts
 from modeltests.context import CheckContext
 from modeltests.inputs import as_display, map_side_or_none
 from modeltests.registry import CheckKind
@@ -87,4 +87,5 @@ def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResu
 
 
 CHECK_KINDS = [CheckKind("invariance", InvarianceParams, run_invariance,
-                         "INV: perturbations must not change the prediction")]
+                         "INV: perturbations must not change the prediction",
+                         prepare=prepare_side)]

@@ -23,7 +23,7 @@ from typing import Any, Callable, Literal
 from pydantic import Field
 
 from modeltests.checks.rates import rate_result
-from modeltests.checks.sources import TextSource, edited_side, source_texts
+from modeltests.checks.sources import TextSource, edited_side, prepare_side, source_texts
 from modeltests.context import CheckContext
 from modeltests.inputs import ModelInput, Side, TextPair, any_pairs, as_display, map_side
 from modeltests.registry import CheckKind
@@ -136,4 +136,5 @@ def _char_distance(a: str, b: str) -> int:
 
 
 CHECK_KINDS = [CheckKind("property_search", PropertySearchParams, run_property_search,
-                         "hypothesis searches minimal perturbations that flip the prediction")]
+                         "hypothesis searches minimal perturbations that flip the prediction",
+                         prepare=prepare_side)]

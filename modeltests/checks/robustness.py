@@ -279,5 +279,12 @@ def describe_attack(params: RobustnessParams, side: Side | None = None) -> dict[
     return described
 
 
+def prepare_robustness(context: CheckContext, params: RobustnessParams) -> None:
+    """Setup: ``attack_side`` needs a dataset of text pairs (an ERROR before anything loads)."""
+    if params.attack_side is not None:
+        _attack_side(context, params, context.dataset(params.dataset).is_pairs)
+
+
 CHECK_KINDS = [CheckKind("robustness", RobustnessParams, run_robustness,
-                         "adversarial attack (TextAttack): success rate, accuracy under attack")]
+                         "adversarial attack (TextAttack): success rate, accuracy under attack",
+                         prepare=prepare_robustness)]

@@ -64,6 +64,18 @@ def source_texts(context: CheckContext, params: TextSource) -> list[ModelInput]:
     return [texts[i] for i in sample_indices(len(texts), params.samples, context.seed)]
 
 
+def prepare_side(context: CheckContext, params: TextSource) -> None:
+    """Setup of the sentence-level kinds: ``side`` needs a dataset of text pairs (an ERROR in
+    the suite, before any model runs)."""
+    if params.side is None:
+        return
+    pairs = params.dataset is not None and context.dataset(params.dataset).is_pairs
+    if not pairs:
+        raise context.error("side", f"side: {params.side} applies to a dataset of text pairs "
+                            "(text_column: [first, second]); these are single texts (remove "
+                            "side, or name two text columns)")
+
+
 def edited_side(context: CheckContext, params: TextSource, texts: Sequence[ModelInput]) -> Side:
     """Which side of a pair the check edits: ``side`` (default ``second``). Setting ``side``
     for single texts is a located error: the suite expects pairs it does not have."""

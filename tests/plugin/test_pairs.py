@@ -200,6 +200,13 @@ checks:
   - kind: robustness
     dataset: dev
     attack_side: second
+  - kind: availability
+    edge_sides: [first]
+    generated_examples: 0
+  - kind: accuracy
+    dataset: dev
+    slices:
+      - {name: long-answers, side: second, min_words: 5}
 """)
     result = pytester.runpytest("suites/single.yaml", "-p", "no:cacheprovider")
     assert_no_traceback(result.stdout.str())
@@ -210,7 +217,12 @@ checks:
         "suites/single.yaml:15: checks[[]1].attack_side: attack_side: second applies to a "
         "dataset of text pairs (text_column: [[]first, second]); dataset 'dev' has single "
         "texts (remove attack_side)",
+        "suites/single.yaml:17: checks[[]2].edge_sides: edge_sides applies to a text-pair model: "
+        "set pairs: true, or remove edge_sides",
+        "suites/single.yaml:22: slice 'long-answers': side: 'second' applies to a dataset of "
+        "text pairs; 'dev' has one text column",
     ])
+    result.assert_outcomes(errors=4)
 
 
 def test_saved_predictions_of_pairs_are_a_regression_baseline(pytester: pytest.Pytester) -> None:

@@ -36,7 +36,7 @@ def pairs_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(pytester: pytest.Pytester, model_dir: Path, csv: Path, checks: str,
-         passed: int) -> list[dict]:
+         passed: int, *args: str) -> list[dict]:
     (pytester.path / "suites").mkdir(exist_ok=True)
     (pytester.path / "suites" / "nli.yaml").write_text(f"""model:
   adapter: transformers
@@ -48,7 +48,7 @@ datasets:
     text_column: [premise, hypothesis]
 checks:
 {checks}""")
-    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result = pytester.runpytest("suites/", *(args or ("-p", "no:cacheprovider")))
     result.assert_outcomes(passed=passed)
     document = json.loads((pytester.path / "reports" / "modeltests.json").read_text())
     return list(document["checks"])
@@ -157,3 +157,29 @@ def test_the_mlserver_runtime_classifies_two_tensors_as_pairs(adapter: object,
     assert [label.decode() for label in outputs["label"].data] == expected.labels
     # The first two pairs differ only in their hypothesis: the served model read it.
     assert np.abs(served[0] - served[1]).max() > 1e-3
+
+
+def test_the_prediction_cache_keys_on_both_sides(pytester: pytest.Pytester,
+                                                 pair_model_dir: Path, pairs_csv: Path) -> None:
+    """An unchanged rerun reads the stored predictions; moving one word across the boundary
+    of one pair (the same text joined, another pair) is a miss."""
+    import pandas as pd
+
+    csv = pytester.path / "pairs.csv"
+    frame = pd.read_csv(pairs_csv)
+    frame.to_csv(csv, index=False)
+
+    def cache_state() -> str:
+        # The prediction cache lives in pytest's cache folder: keep the cacheprovider on.
+        _run(pytester, pair_model_dir, csv, "  - kind: accuracy\n    dataset: eval\n", 1, "-q")
+        document = json.loads((pytester.path / "reports" / "modeltests.json").read_text())
+        (only,) = document["run"]["predictions"]
+        return str(only["cache"])
+
+    assert cache_state() == "miss"
+    assert cache_state() == "hit"
+    premise = frame.loc[0, "premise"].rsplit(" ", 1)
+    frame.loc[0, "premise"] = premise[0]
+    frame.loc[0, "hypothesis"] = f"{premise[1]} {frame.loc[0, 'hypothesis']}"
+    frame.to_csv(csv, index=False)
+    assert cache_state() == "miss"

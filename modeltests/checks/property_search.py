@@ -25,7 +25,7 @@ from pydantic import Field
 from modeltests.checks.rates import rate_result
 from modeltests.checks.sources import TextSource, edited_side, prepare_side, source_texts
 from modeltests.context import CheckContext
-from modeltests.inputs import ModelInput, Side, TextPair, any_pairs, as_display, map_side
+from modeltests.inputs import ModelInput, Side, TextPair, as_display, map_side
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, threshold
 
@@ -53,9 +53,6 @@ def run_property_search(context: CheckContext, params: PropertySearchParams) -> 
     """Search each sentence; report the share flipped and each minimal counterexample."""
     texts = source_texts(context, params)
     side = edited_side(context, params, texts)
-    if side == "both" and any_pairs(texts):
-        raise context.error("side", "property_search edits one text: set side to first or "
-                            "second for a dataset of text pairs")
     cache: dict[ModelInput, str] = {}
     originals = context.predict(texts).labels
     found: list[dict[str, Any]] = []
@@ -135,6 +132,14 @@ def _char_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def prepare_property_search(context: CheckContext, params: PropertySearchParams) -> None:
+    """Setup: ``side`` needs text pairs, and the search edits one text (first or second)."""
+    prepare_side(context, params)
+    if params.side == "both":
+        raise context.error("side", "property_search edits one text: set side to first or "
+                            "second for a dataset of text pairs")
+
+
 CHECK_KINDS = [CheckKind("property_search", PropertySearchParams, run_property_search,
                          "hypothesis searches minimal perturbations that flip the prediction",
-                         prepare=prepare_side)]
+                         prepare=prepare_property_search)]

@@ -273,3 +273,26 @@ def test_checks_on_predictions_alone_read_pairs_unchanged(pytester: pytest.Pytes
     # at 0.85 it answers the five "match" rows.
     assert coverage["coverage"] == pytest.approx(5 / 10)
     assert coverage["accuracy_at_coverage"] == pytest.approx(4 / 5)
+
+
+def test_property_search_searches_one_side(pytester: pytest.Pytester) -> None:
+    result = run_pairs(pytester, """  - kind: property_search
+    name: answers
+    dataset: qa
+    side: second
+    samples: 3
+    budget: 20
+  - kind: property_search
+    name: both
+    dataset: qa
+    side: both
+""")
+    result.stdout.fnmatch_lines([
+        lit("*ERROR at setup of property_search[both]*"),
+        "suites/qa.yaml:21: checks[[]1].side: property_search edits one text: set side to first "
+        "or second for a dataset of text pairs"])
+    checks = checks_by_nodeid(read_report(pytester))
+    found = checks["suites/qa.yaml::property_search[answers]"]
+    assert found["outcome"] == "passed" and found["examples"]
+    for example in found["examples"]:  # a flip edits the answer, never the question
+        assert example["perturbed"].split(" ⟂ ")[0] == example["original"].split(" ⟂ ")[0]

@@ -26,15 +26,9 @@ ModelInput = Union[str, TextPair]
 Side = Literal["first", "second", "both"]
 """Which side of a pair an edit applies to."""
 
-SIDES: tuple[str, ...] = ("first", "second", "both")
+SIDES: tuple[Side, ...] = ("first", "second", "both")
 PAIR_SEPARATOR = " ⟂ "
 """Between the two sides of a pair where a report shows it on one line."""
-
-
-def is_pair(value: object) -> bool:
-    """Whether ``value`` is a pair of texts (a :class:`TextPair` or any 2-tuple of strings)."""
-    return (isinstance(value, tuple) and len(value) == 2
-            and all(isinstance(side, str) for side in value))
 
 
 def as_input(value: object) -> ModelInput:

@@ -9,7 +9,7 @@ from pydantic import Field
 from modeltests.adapters.base import Predictions
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
-from modeltests.inputs import ModelInput, Side, TextPair, as_display
+from modeltests.inputs import SIDES, ModelInput, Side, TextPair, as_display
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
@@ -49,7 +49,7 @@ class AvailabilityParams(SeededParams):
         "with an ordinary sentence, each edge input is tried on the sides in edge_sides, and "
         "generated texts are paired.")
     edge_sides: list[Side] = Field(
-        default_factory=lambda: list(ALL_SIDES), min_length=1,
+        default_factory=lambda: list(SIDES), min_length=1,
         description="With pairs: the sides each edge input is put on (the other side gets an "
         "ordinary sentence; both: the edge input on each side).")
     generated_examples: int = Field(default=40, ge=0, le=2000,
@@ -129,7 +129,6 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     return result
 
 
-ALL_SIDES: tuple[Side, ...] = ("first", "second", "both")
 ORDINARY_SIDE = "The weather was mild and the streets were quiet."
 """The other side of a pair whose one side is an edge input or a smoke input."""
 

@@ -8,6 +8,7 @@ from modeltests.inputs import (
     as_display,
     as_input,
     digest_text,
+    length_key,
     map_side,
     map_side_or_none,
     sides,
@@ -34,6 +35,8 @@ def test_pairs_show_both_sides_and_come_back_from_tuples_and_lists() -> None:
     assert sides(TextPair("p", "h")) == ("p", "h") and sides("t") == ("t",)
     assert as_input(("p", "h")) == TextPair("p", "h") and as_input(["p", "h"]) == ("p", "h")
     assert isinstance(as_input(("p", "h")), TextPair) and as_input("t") == "t"
+    assert sorted([TextPair("aaa", "bb"), "abcd", TextPair("a", "b")], key=length_key) == \
+        [TextPair("a", "b"), "abcd", TextPair("aaa", "bb")]
 
 
 def test_digests_tell_where_one_side_ends() -> None:

@@ -50,6 +50,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     registry.add_builtin_model("sentiment-minilm", build_demo_model)
     registry.add_builtin_model("bigbird-tiny", build_bigbird_tiny)
     registry.add_builtin_model("bert-wide-tiny", build_bert_wide_tiny)
+    registry.add_builtin_model("nli-tiny", build_pair_model)
 
 
 def build_demo_model() -> Path:
@@ -73,6 +74,14 @@ def build_bert_wide_tiny() -> Path:
     from modeltests.demo.bigbird import ensure_wide_model
 
     return ensure_wide_model("bert")
+
+
+def build_pair_model() -> Path:
+    """``builtin:nli-tiny``: a tiny BERT classifying (premise, hypothesis) pairs of the demo
+    corpus as entailment / neutral / contradiction (:mod:`modeltests.demo.pairs`)."""
+    from modeltests.demo.pairs import ensure_pair_bert
+
+    return ensure_pair_bert(progress=True)
 
 
 def pytest_modeltests_register_checks(registry: Registry) -> None:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Protocol, Sequence
 
 from modeltests.errors import UnsupportedCapabilityError
+from modeltests.inputs import ModelInput
 
 PERCENTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 BOUND_CONFIDENCE = 0.95
@@ -369,9 +370,9 @@ class BatchModel(Protocol):
     ``encode`` / ``forward`` may raise :class:`UnsupportedCapabilityError`.
     """
 
-    def predict(self, texts: Sequence[str]) -> object: ...
+    def predict(self, texts: Sequence[ModelInput]) -> object: ...
 
-    def encode(self, texts: Sequence[str]) -> object: ...
+    def encode(self, texts: Sequence[ModelInput]) -> object: ...
 
     def forward(self, batch: object) -> object: ...
 
@@ -397,7 +398,7 @@ class AlternateTiming:
                 "torch_threads": self.torch_threads}
 
 
-def time_alternately(reference: BatchModel, candidate: BatchModel, texts: list[str],
+def time_alternately(reference: BatchModel, candidate: BatchModel, texts: Sequence[ModelInput],
                      batch_size: int, rounds: int) -> AlternateTiming:
     """Time both models on the same batches, alternating which runs first in each round.
 
@@ -429,10 +430,10 @@ def current_torch_threads() -> int | None:
     return int(torch.get_num_threads()) if torch is not None else None
 
 
-Runner = Callable[[list[list[str]]], None]
+Runner = Callable[[list[Sequence[ModelInput]]], None]
 
 
-def _runners(reference: BatchModel, candidate: BatchModel, chunks: list[list[str]]
+def _runners(reference: BatchModel, candidate: BatchModel, chunks: list[Sequence[ModelInput]]
              ) -> tuple[list[Runner], Literal["forward", "predict"]]:
     """One callable per model running a list of chunks; encoding happens before timing."""
     models = (reference, candidate)
@@ -446,14 +447,14 @@ def _runners(reference: BatchModel, candidate: BatchModel, chunks: list[list[str
 
 
 def _predict_runner(model: BatchModel) -> Runner:
-    def run(chunks: list[list[str]]) -> None:
+    def run(chunks: list[Sequence[ModelInput]]) -> None:
         for chunk in chunks:
             model.predict(chunk)
     return run
 
 
 def _forward_runner(model: BatchModel, encoded: dict[int, object]) -> Runner:
-    def run(chunks: list[list[str]]) -> None:
+    def run(chunks: list[Sequence[ModelInput]]) -> None:
         for chunk in chunks:
             model.forward(encoded[id(chunk)])
     return run

@@ -29,6 +29,10 @@ class LatencyParams(CheckParams):
     sequence_lengths: list[int] | None = Field(
         default=None, min_length=1,
         description="Exact token lengths of synthetic inputs (special tokens included).")
+    pairs: bool = Field(
+        default=False, description="Synthetic inputs are text pairs (for a pair classifier): "
+        "each sequence length counts the whole encoded pair, special tokens included, and its "
+        "words are split between the two sides (the first side gets the odd one).")
     dataset: str | None = Field(default=None, description="Time real texts from this dataset.")
     samples: int = Field(default=64, ge=1, le=100_000, description="Texts taken from 'dataset'.")
     threads: int | None = Field(default=None, ge=1, le=1024,
@@ -92,6 +96,9 @@ class LatencyParams(CheckParams):
 
     @model_validator(mode="after")
     def _consistent(self) -> LatencyParams:
+        if self.pairs and self.dataset is not None:
+            raise ValueError("'pairs' shapes synthetic inputs; a dataset's rows are timed as "
+                             "they are (pairs when it has two text columns): remove 'pairs'")
         if self.sequence_lengths is not None and self.dataset is not None:
             raise ValueError("give either 'sequence_lengths' (synthetic inputs) or 'dataset', "
                              "not both")

@@ -25,6 +25,7 @@ from modeltests.suite.schema import RayOptions
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import Predictions
+    from modeltests.inputs import ModelInput
     from modeltests.textattack_support import (
         Attack,
         AttackOutcome,
@@ -82,7 +83,7 @@ class _Attacker:
         """This worker's name, its load seconds, and the error of its start ("" when fine)."""
         return self.worker, self.load_seconds, self.error
 
-    def attack(self, position: int, text: str, label: int, seed: int
+    def attack(self, position: int, text: ModelInput, label: int, seed: int
                ) -> tuple[int, AttackOutcome | None, str, str]:
         """The ``position``-th example's outcome (or the error that stopped it)."""
         if self.error:
@@ -103,7 +104,7 @@ Done = tuple[int, "AttackOutcome", str]
 
 
 def attack_on_ray(recipe: ModelRecipe, factory: AttackFactory,
-                  examples: Sequence[tuple[str, int]], seed: int, options: RayOptions,
+                  examples: Sequence[tuple[ModelInput, int]], seed: int, options: RayOptions,
                   location: str, time_budget_s: float | None = None,
                   track: Callable[[Iterator[Done]], Iterable[Done]] = lambda done: done
                   ) -> tuple[AttackRun, dict[str, Any]]:
@@ -173,7 +174,7 @@ def _started(ray: Any, actors: list[Any], address: str, location: str) -> list[f
     return [float(seconds) for _, seconds, _ in answers]
 
 
-def _dispatch(ray: Any, actors: list[Any], examples: Sequence[tuple[str, int]], seed: int,
+def _dispatch(ray: Any, actors: list[Any], examples: Sequence[tuple[ModelInput, int]], seed: int,
               address: str, location: str, time_budget_s: float | None, stopped: list[bool]
               ) -> Iterator[Done]:
     """Hand the examples out in order, one to each free actor; yield each as it comes back.

@@ -14,6 +14,10 @@ metrics, intervals and examples::
       time_budget_s: 120
       max_attack_success_rate: 0.6
 
+On a dataset of text pairs TextAttack attacks the two columns as one multi-column input, and
+``attack_side`` (first, second or both; default second) decides which column's words it may
+change: the other is frozen by TextAttack's ``InputColumnModification``.
+
 PWWS and the ``wordnet`` swap read NLTK's WordNet; when NLTK has none, it is prepared once from
 WordNet 3.0's dict files (``wordnet_dir``, ``$WNSEARCHDIR`` or Debian's ``/usr/share/wordnet``)
 by :mod:`modeltests.wordnet`.
@@ -28,6 +32,7 @@ from pydantic import Field, model_validator
 from modeltests.checks.sources import sample_indices
 from modeltests.context import CheckContext
 from modeltests.errors import MissingResourceError
+from modeltests.inputs import ModelInput, Side, TextPair
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 from modeltests.suite.schema import RayOptions
@@ -96,6 +101,10 @@ class RobustnessParams(SeededParams):
                                                   ge=0, le=1)
     max_avg_perturbed_word_pct: float | None = threshold(
         "Highest average percentage of words changed by successful attacks.", ge=0, le=100)
+    attack_side: Literal["first", "second", "both"] | None = Field(
+        default=None, description="For a dataset of text pairs: which side the attack may "
+        "edit (first, second or both; default second, the hypothesis or the answer); the "
+        "other side stays as it is. An error on a dataset of single texts.")
     min_examples_attacked: float | None = threshold(
         "Fewest examples actually attacked within the time budget (skipped ones, already "
         "misclassified, do not count).", ge=0)
@@ -126,6 +135,7 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     from modeltests.textattack_support import attack_examples, attack_metrics, nltk_data_warning
 
     dataset = context.dataset(params.dataset)
+    side = _attack_side(context, params, dataset.is_pairs)  # before anything loads
     try:
         setup = prepare_wordnet(context, params)  # before the model: a missing one costs nothing
         adapter = context.model()
@@ -138,13 +148,17 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
         if params.missing_resource == "skip":
             return CheckResult(skip_reason=str(exc))
         raise
+    if dataset.is_pairs and attack is not None:
+        from modeltests.textattack_support import restrict_to_side
+
+        restrict_to_side(attack, dataset.text_columns, side)
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
-    pairs = [(dataset.texts[i], adapter.labels.index(dataset.labels[i])) for i in indices]
+    examples = [(dataset.texts[i], adapter.labels.index(dataset.labels[i])) for i in indices]
     if attack is None:
-        run = _attack_on_ray(context, params, pairs)
+        run = _attack_on_ray(context, params, examples)
     else:
-        run = attack_examples(attack, context.progress(pairs, "attacking", len(pairs)),
-                              context.seed, params.time_budget_s)
+        run = attack_examples(attack, context.progress(examples, "attacking", len(examples)),
+                              context.seed, params.time_budget_s, dataset.text_columns)
     outcomes = run.outcomes
     metrics = attack_metrics(outcomes, run.seconds)
     attempted = int(metrics["succeeded"] + metrics["failed"])
@@ -167,8 +181,8 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     result.thresholds = context.evaluate(metrics, intervals, methods=methods)
     result.examples = [describe_example(o.example, adapter.labels) for o in outcomes
                        if o.example is not None][: context.max_examples]
-    result.details = {"attack": describe_attack(params), "seed": context.seed,
-                      "executor": params.executor,
+    result.details = {"attack": describe_attack(params, side if dataset.is_pairs else None),
+                      "seed": context.seed, "executor": params.executor,
                       "indices": indices[:len(outcomes)], "errors": int(metrics["succeeded"]),
                       "stopped_by_time_budget": run.stopped_by_time_budget,
                       "outcomes": [describe_outcome(o) for o in outcomes]}
@@ -187,16 +201,16 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     return result
 
 
-def prepare_robustness(context: CheckContext, params: RobustnessParams) -> None:
-    """At setup, with ``executor: ray``: Ray is installed and the cluster answers (else an
-    ERROR naming the extra or the address, not a verdict on the model)."""
-    if params.executor != "ray":
-        return
-    from modeltests.ray_executor import connect
-
-    options = params.ray or RayOptions()
-    connect(options, context.location("ray", "address") if options.address else
-            context.location("ray" if params.ray is not None else "executor"))
+def _attack_side(context: CheckContext, params: RobustnessParams, pairs: bool) -> Side:
+    """The side of a pair the attack edits; ``attack_side`` on single texts is an error."""
+    if params.attack_side is not None and not pairs:
+        raise context.error("attack_side", f"attack_side: {params.attack_side} applies to a "
+                            f"dataset of text pairs (text_column: [first, second]); dataset "
+                            f"{params.dataset!r} has single texts (remove attack_side)")
+    if pairs and params.executor == "ray":
+        raise context.error("executor", "executor: ray attacks single texts; a dataset of text "
+                            "pairs is attacked with executor: local")
+    return params.attack_side or "second"
 
 
 def prepare_wordnet(context: CheckContext, params: RobustnessParams) -> dict[str, Any] | None:
@@ -265,7 +279,7 @@ def _wordnet_folder(context: CheckContext, params: RobustnessParams) -> Path | N
 
 
 def _attack_on_ray(context: CheckContext, params: RobustnessParams,
-                   pairs: list[tuple[str, int]]) -> AttackRun:
+                   pairs: list[tuple[ModelInput, int]]) -> AttackRun:
     """The examples attacked by Ray actors (:mod:`modeltests.ray_attacks`), each building
     this check's attack on its own copy of the suite's model: the outcomes of a local run."""
     from functools import partial
@@ -293,21 +307,46 @@ def describe_example(example: AttackExample, labels: list[str]) -> dict[str, Any
 
 
 def describe_outcome(outcome: AttackOutcome) -> dict[str, Any]:
-    """The kind of one result and, when the attack succeeded, the perturbed text."""
+    """The kind of one result and, when the attack succeeded, the perturbed text (and, for a
+    pair of texts, both perturbed sides under ``perturbed_pair``)."""
     entry: dict[str, Any] = {"result": outcome.result, "queries": outcome.queries}
     if outcome.example is not None:
         entry["perturbed"] = outcome.example.perturbed_text
+        if isinstance(outcome.example.perturbed_input, TextPair):
+            entry["original_pair"] = list(outcome.example.original_input)
+            entry["perturbed_pair"] = list(outcome.example.perturbed_input)
     return entry
 
 
-def describe_attack(params: RobustnessParams) -> dict[str, Any]:
-    """The attack as the report shows it."""
+def describe_attack(params: RobustnessParams, side: Side | None = None) -> dict[str, Any]:
+    """The attack as the report shows it (with the side attacked, for text pairs)."""
+    described: dict[str, Any]
     if params.transformation is not None:
-        return {"transformation": list(params.transformation),
-                "constraints": list(params.constraints), "search": params.search,
-                "max_edit_distance": params.max_edit_distance,
-                "query_budget": params.query_budget}
-    return {"recipe": params.recipe or "deepwordbug", "query_budget": params.query_budget}
+        described = {"transformation": list(params.transformation),
+                     "constraints": list(params.constraints), "search": params.search,
+                     "max_edit_distance": params.max_edit_distance,
+                     "query_budget": params.query_budget}
+    else:
+        described = {"recipe": params.recipe or "deepwordbug",
+                     "query_budget": params.query_budget}
+    if side is not None:
+        described["attack_side"] = side
+    return described
+
+
+def prepare_robustness(context: CheckContext, params: RobustnessParams) -> None:
+    """Setup: ``attack_side`` needs a dataset of text pairs, ``executor: ray`` single texts
+    (an ERROR before anything loads); with ``executor: ray``, Ray is installed and the cluster
+    answers (else an ERROR naming the extra or the address, not a verdict on the model)."""
+    if params.attack_side is not None or params.executor == "ray":
+        _attack_side(context, params, context.dataset(params.dataset).is_pairs)
+    if params.executor != "ray":
+        return
+    from modeltests.ray_executor import connect
+
+    options = params.ray or RayOptions()
+    connect(options, context.location("ray", "address") if options.address else
+            context.location("ray" if params.ray is not None else "executor"))
 
 
 CHECK_KINDS = [CheckKind("robustness", RobustnessParams, run_robustness,

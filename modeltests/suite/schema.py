@@ -44,7 +44,9 @@ class DatasetSpec(BaseModel):
     format: Literal["auto", "csv", "jsonl", "parquet"] = Field(
         default="auto", description="File format; 'auto' picks it from the file extension."
     )
-    text_column: str = Field(default="text", description="Column holding the input text.")
+    text_column: str | list[str] = Field(
+        default="text", description="Column holding the input text, or two columns holding a "
+        "pair of texts (e.g. [premise, hypothesis]) for text-pair classification.")
     label_column: str = Field(default="label", description="Column holding the expected label.")
     label_map: dict[str, str] | None = Field(
         default=None, description="Rename dataset labels to the model's (e.g. {0: negative})."
@@ -70,7 +72,27 @@ class DatasetSpec(BaseModel):
             raise ValueError("'ray' options need 'executor: ray'")
         if self.stream and self.executor != "ray":
             raise ValueError("'stream: true' needs 'executor: ray' (Ray Data reads the file)")
+        if self.executor == "ray" and isinstance(self.text_column, list):
+            raise ValueError("executor: ray reads one text column; a dataset of text pairs "
+                             "(two text columns) runs with executor: local")
         return self
+
+    @field_validator("text_column")
+    @classmethod
+    def _one_or_two_columns(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ValueError(f"a list of text columns names exactly two (a pair: first, "
+                                 f"second), not {len(value)}")
+            if value[0] == value[1]:
+                raise ValueError(f"the two text columns must differ (got {value[0]!r} twice)")
+        return value
+
+    @property
+    def text_columns(self) -> tuple[str, ...]:
+        """The text column, or the two columns of a pair (first, second)."""
+        return tuple(self.text_column) if isinstance(self.text_column, list) \
+            else (self.text_column,)
 
     @field_validator("label_map", mode="before")
     @classmethod

@@ -37,10 +37,11 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
     from modeltests.adapters.torch_module import TorchParams, load_torch
-    from modeltests.adapters.transformers import TransformersParams, load_transformers
+    from modeltests.adapters.token_transformers import load as load_transformers
+    from modeltests.adapters.transformers import TransformersParams
 
     registry.add_adapter(AdapterKind("transformers", TransformersParams, load_transformers,
-                                     "Hugging Face sequence classifier (local dir or hub id)"))
+                                     "Hugging Face sequence or token classifier (local dir or hub id)"))
     registry.add_adapter(AdapterKind("torch", TorchParams, load_torch,
                                      "torch.nn.Module from a factory, with a collate function"))
     registry.add_adapter(AdapterKind("callable", CallableParams, load_callable,

@@ -1,0 +1,130 @@
+"""``builtin:ner-tiny``: a tiny BERT token classifier trained from scratch on
+:mod:`modeltests.demo.ner` sentences (2 layers, hidden 64, its own cased WordPiece), saved with
+``save_pretrained`` and reloaded by ``AutoModelForTokenClassification.from_pretrained``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from modeltests.demo.ner import LABELS, sentences
+
+NER_RECIPE = "ner-tiny-v1"
+TRAIN_SIZE = 2000
+EPOCHS = 3
+LEARNING_RATE = 3e-3
+BATCH = 32
+SEED = 0
+
+
+def _tokenizer(texts: Sequence[str]) -> Any:
+    """A cased WordPiece tokenizer (capitals carry much of NER's signal)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import WordPieceTrainer
+    from transformers import BertTokenizerFast
+
+    from modeltests.demo.tiny import SPECIAL_TOKENS
+
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece()
+    trainer = WordPieceTrainer(vocab_size=600, special_tokens=list(SPECIAL_TOKENS),
+                               show_progress=False)
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    return BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=128,
+                             unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                             sep_token="[SEP]", mask_token="[MASK]", do_lower_case=False)
+
+
+def _aligned_labels(encoded: Any, rows: Sequence[Sequence[str]], label2id: dict[str, int]
+                    ) -> list[list[int]]:
+    """Each word's tag on its first sub-token; -100 (ignored by the loss) elsewhere."""
+    out = []
+    for index, tags in enumerate(rows):
+        previous = None
+        row = []
+        for word in encoded.word_ids(index):
+            row.append(-100 if word is None or word == previous else label2id[tags[word]])
+            previous = word
+        out.append(row)
+    return out
+
+
+def build_ner_model(directory: Path, seed: int = SEED) -> dict[str, Any]:
+    """Train the model into ``directory``; returns the build facts (also in BUILD_OK.json)."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    from modeltests.demo.tiny import torch_threads
+
+    started = time.perf_counter()
+    train = sentences(seed, TRAIN_SIZE, "train")
+    tokenizer = _tokenizer([" ".join(w) for w, _ in train])
+    label2id = {label: i for i, label in enumerate(LABELS)}
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=128,
+                        max_position_embeddings=128, id2label=dict(enumerate(LABELS)),
+                        label2id=label2id)
+    torch.manual_seed(seed)
+    model = BertForTokenClassification(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+    model.train()
+    with torch_threads(1):
+        for epoch in range(EPOCHS):
+            order = list(train)
+            random.Random(seed * 1000 + epoch).shuffle(order)
+            for start in range(0, len(order), BATCH):
+                batch = order[start:start + BATCH]
+                encoded = tokenizer([w for w, _ in batch], is_split_into_words=True,
+                                    padding=True, return_tensors="pt")
+                labels = _aligned_labels(encoded, [t for _, t in batch], label2id)
+                loss = model(**encoded, labels=torch.tensor(labels)).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+    model.eval()
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    return {"recipe": NER_RECIPE, "seed": seed, "threads": 1, "train_sentences": TRAIN_SIZE,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def ensure_ner_model(progress: bool = True) -> Path:
+    """The demo NER model in ``<cache>/ner-tiny``, built once (under a file lock)."""
+    from filelock import FileLock
+
+    from modeltests.demo.build import MARKER, is_built
+    from modeltests.environment import cache_dir
+
+    target = cache_dir() / "ner-tiny"
+    if is_built(target, NER_RECIPE):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f"{NER_RECIPE}.lock")):
+        if not is_built(target, NER_RECIPE):
+            if progress:
+                print("modeltests: building the demo NER model (builtin:ner-tiny, once, "
+                      "about 20 s)...", file=sys.stderr, flush=True)
+            workdir = Path(tempfile.mkdtemp(prefix=".ner-tiny.", dir=target.parent))
+            try:
+                marker = build_ner_model(workdir)
+                (workdir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+                if target.exists():
+                    shutil.rmtree(target)
+                workdir.rename(target)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+    return target

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
+    "modeltests.checks.entities",
+    "modeltests.checks.entity_invariance",
     "modeltests.checks.calibration",
     "modeltests.checks.coverage",
     "modeltests.checks.footprint",
@@ -49,6 +51,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     registry.add_adapter(AdapterKind("http", HttpParams, load_http,
                                      "a model served over HTTP (JSON in, JSON out)"))
     registry.add_builtin_model("sentiment-minilm", build_demo_model)
+    registry.add_builtin_model("ner-tiny", build_ner_model)
 
 
 def build_demo_model() -> Path:
@@ -56,6 +59,13 @@ def build_demo_model() -> Path:
     from modeltests.demo.build import ensure_default_model
 
     return ensure_default_model(progress=True)
+
+
+def build_ner_model() -> Path:
+    """``builtin:ner-tiny``: the demo NER model (a tiny BERT token classifier), built once."""
+    from modeltests.demo.ner_model import ensure_ner_model
+
+    return ensure_ner_model(progress=True)
 
 
 def pytest_modeltests_register_checks(registry: Registry) -> None:

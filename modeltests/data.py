@@ -225,9 +225,13 @@ def label_text(value: Any, label_map: dict[str, str] | None) -> str | None:
 
 def check_labels_known(dataset: Dataset, model_labels: Sequence[str], location: str) -> None:
     """Raise when the dataset has labels the model cannot predict."""
-    if isinstance(dataset, TokenDataset):
-        raise DatasetError(f"{location}: datasets.{dataset.name} is a token dataset (words and "
-                           "tags per sentence): score it with a check of kind 'entities'")
+    if isinstance(dataset, TokenDataset):  # tags per word, checked against the model's labels
+        from modeltests.tagging_data import tag_set_problem
+
+        problem = tag_set_problem(dataset, model_labels, location)
+        if problem is not None:
+            raise DatasetError(problem)
+        return
     unknown = sorted(set(dataset.labels) - set(model_labels))
     if unknown:
         shown = ", ".join(repr(u) for u in unknown[:5])

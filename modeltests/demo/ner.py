@@ -59,6 +59,23 @@ SWAPS = {"PER": ["Nadia Novak", "Omar", "Julia Keller", "Sven", "Aiko Tanaka"],
 """Names the demo suite's invariance check swaps in (unseen in training)."""
 
 
+SYLLABLES = ("ka", "lo", "mi", "ren", "sa", "to", "vi", "dan", "el", "or", "bu", "ne", "zar",
+             "li", "mo", "ta", "ine", "ber", "go", "ul")
+ORG_SUFFIXES = ("Corp", "Group", "Labs", "Bank", "Media", "Foods", "Energy", "Airlines")
+INVENTED_SHARE = 0.5
+"""Share of training entities that are invented names (syllables, capitalised): the model
+must then learn entities from their context and shape, not only by heart."""
+
+
+def _invented(rng: random.Random, kind: str) -> str:
+    def word() -> str:
+        return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+    if kind == "ORG":
+        return f"{word()} {rng.choice(ORG_SUFFIXES)}"
+    return " ".join(word() for _ in range(rng.choice((1, 1, 2))))
+
+
 def _pool(kind: str, split: str) -> tuple[str, ...]:
     names = LEXICONS[kind]
     return names[:-HELD_OUT[kind]] if split == "train" else names
@@ -74,7 +91,8 @@ def sentence(rng: random.Random, split: str) -> tuple[list[str], list[str]]:
             words.append(piece)
             tags.append("O")
             continue
-        name = rng.choice(_pool(kind, split)).split()
+        invented = split == "train" and rng.random() < INVENTED_SHARE
+        name = (_invented(rng, kind) if invented else rng.choice(_pool(kind, split))).split()
         words.extend(name)
         tags.extend([f"B-{kind}"] + [f"I-{kind}"] * (len(name) - 1))
     return words, tags

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from modeltests.demo.ner import LABELS, sentences
 
-NER_RECIPE = "ner-tiny-v1"
+NER_RECIPE = "ner-tiny-v2"
 TRAIN_SIZE = 2000
 EPOCHS = 3
 LEARNING_RATE = 3e-3

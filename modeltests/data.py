@@ -58,6 +58,17 @@ class TokenDataset(Dataset):
         """Every tag used, sorted."""
         return sorted({tag for row in self.tags for tag in row})
 
+    def tag_set_problem(self, model_labels: Sequence[str], location: str) -> str | None:
+        """A located message when the dataset uses tags the model cannot predict (both sets
+        named), else None. Model labels the dataset never uses are allowed (a small set may
+        lack a rare type); the ``entities`` check lists them."""
+        extra = [tag for tag in self.tag_set() if tag not in model_labels]
+        if not extra:
+            return None
+        return (f"{location}: datasets.{self.name}: tag(s) {', '.join(map(repr, extra))} are "
+                f"not labels of the model (dataset tags: {', '.join(self.tag_set())}; model "
+                f"labels: {', '.join(model_labels)})")
+
     def provenance(self) -> dict[str, Any]:
         from modeltests.tagging import entities
 
@@ -226,9 +237,7 @@ def label_text(value: Any, label_map: dict[str, str] | None) -> str | None:
 def check_labels_known(dataset: Dataset, model_labels: Sequence[str], location: str) -> None:
     """Raise when the dataset has labels the model cannot predict."""
     if isinstance(dataset, TokenDataset):  # tags per word, checked against the model's labels
-        from modeltests.tagging_data import tag_set_problem
-
-        problem = tag_set_problem(dataset, model_labels, location)
+        problem = dataset.tag_set_problem(model_labels, location)
         if problem is not None:
             raise DatasetError(problem)
         return

@@ -11,14 +11,11 @@ counts differ, gold tags that are not strict IOB2 (:func:`modeltests.tagging.bio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable
 
 from modeltests.errors import DatasetError
 from modeltests.suite.schema import DatasetSpec
 from modeltests.tagging import bio_problems
-
-if TYPE_CHECKING:
-    from modeltests.data import TokenDataset
 
 MAX_LISTED = 10
 
@@ -119,16 +116,3 @@ def _read_jsonl(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], st
     if problems:
         raise DatasetError("\n".join(problems[:MAX_LISTED]))
     return words, tags, lines
-
-
-def tag_set_problem(dataset: TokenDataset, model_labels: Sequence[str], location: str
-                    ) -> str | None:
-    """A located message when the dataset uses tags the model cannot predict (both sets
-    named), else None. Model labels the dataset never uses are allowed (a small set may lack
-    a rare type); the ``entities`` check lists them."""
-    extra = [tag for tag in dataset.tag_set() if tag not in model_labels]
-    if not extra:
-        return None
-    return (f"{location}: datasets.{dataset.name}: tag(s) {', '.join(map(repr, extra))} are not "
-            f"labels of the model (dataset tags: {', '.join(dataset.tag_set())}; model labels: "
-            f"{', '.join(model_labels)})")

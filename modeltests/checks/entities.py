@@ -85,7 +85,8 @@ def run_entities(context: CheckContext, params: EntitiesParams) -> CheckResult:
                       "chunking)", "interval_method": methods.get("entity_f1", ""),
                       "invalid_predicted_sequences": int(np.sum(
                           [bool(_breaks_bio(t)) for t in predictions.tags]))}
-    result.headline = _headline(report)
+    if result.passed:  # a failure shows the failed thresholds instead
+        result.headline = _headline(report)
     return result
 
 
@@ -135,13 +136,12 @@ def token_dataset(context: CheckContext, name: str, model_labels: Sequence[str]
                   ) -> TokenDataset:
     """The token dataset ``name``, its tags checked against the model's labels."""
     from modeltests.data import TokenDataset
-    from modeltests.tagging_data import tag_set_problem
 
     dataset = context.dataset(name)
     if not isinstance(dataset, TokenDataset):
         raise context.error("dataset", f"{name!r} is not a token dataset (set tokens_column and "
                             "tags_column, or format: conll, under datasets)")
-    problem = tag_set_problem(dataset, model_labels, context.location("dataset"))
+    problem = dataset.tag_set_problem(model_labels, context.location("dataset"))
     if problem is not None:
         raise DatasetError(problem)
     return dataset

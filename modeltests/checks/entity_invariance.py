@@ -3,10 +3,10 @@
 For each sentence of a token dataset with a gold entity of a type listed in ``swaps``, one such
 entity (seeded choice) is replaced by a name of the same type from the lexicon (a different
 name; names may have several words). The sentence passes when the model's tags on the swapped
-sentence are its tags on the original with the swapped span re-tagged alike: the words outside
-the span keep their tags, and the swapped name is tagged as exactly one entity of the original
-type whenever the original name was (and is not, whenever it was not) — CheckList's invariance
-test for NER. The pass rate has a Wilson interval over the tested sentences.
+sentence keep its entities: those outside the swapped span are the same (compared as seqeval
+chunks, so ``B-LOC`` -> ``I-LOC`` after ``O`` is no change), and the swapped name is tagged as
+exactly one entity of the original type whenever the original name was (and is not, whenever
+it was not) — CheckList's invariance test for NER. The pass rate has a Wilson interval over the tested sentences.
 """
 
 from __future__ import annotations
@@ -105,15 +105,20 @@ def _swapped(dataset: TokenDataset, params: EntityInvarianceParams, seed: int
 
 
 def _kept(before: Sequence[str], after: Sequence[str], span: Span, width: int) -> bool:
-    """Outside tags equal, and the swapped name tagged as one entity of the span's type exactly
-    when the original name was."""
+    """The entities outside the swapped span the same (shifted by the change in length), and
+    the swapped name one entity of the span's type exactly when the original name was.
+    Compared as entities (seqeval's chunks), not raw tags: ``B-LOC`` and ``I-LOC`` after
+    ``O`` are the same entity to the metrics."""
     kind, start, end = span
-    if list(before[:start]) != list(after[:start]):
-        return False
-    if list(before[end + 1:]) != list(after[start + width:]):
+    shift = width - (end - start + 1)
+    outside_before = {(k, s if s < start else s + shift, e if e < start else e + shift)
+                      for k, s, e in entities(before) if e < start or s > end}
+    last = start + width - 1
+    outside_after = {(k, s, e) for k, s, e in entities(after) if e < start or s > last}
+    if outside_before != outside_after:
         return False
     was = (kind, start, end) in set(entities(before))
-    now = (kind, start, start + width - 1) in set(entities(after))
+    now = (kind, start, last) in set(entities(after))
     return was == now
 
 

@@ -15,6 +15,7 @@ from modeltests.checks.latency.record import (
     TimedMode,
 )
 from modeltests.errors import UnsupportedCapabilityError
+from modeltests.tagging import is_tagger
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
@@ -59,7 +60,10 @@ def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdap
     if not modes:
         return NotMeasured(warnings[0])
     was_used = context.model_was_used(adapter)
-    cold_ms = timer.time_call(lambda: context.run_model(adapter, configs[0].batches[0]))
+    first = configs[0].batches[0]
+    cold_ms = timer.time_call(
+        (lambda: adapter.predict_tags([t.split() for t in first]))  # type: ignore[attr-defined]
+        if is_tagger(adapter) else lambda: context.run_model(adapter, first))
     if device == "cuda":
         import torch
 
@@ -109,6 +113,9 @@ def cycling_call(config: Config, mode: TimedMode, adapter: ModelAdapter) -> Call
     if mode == "model":
         payloads: list[Any] = [adapter.encode(texts) for texts in config.batches]
         call = adapter.forward
+    elif is_tagger(adapter):  # a token classifier: the texts' words tagged, end to end
+        payloads = [[text.split() for text in texts] for texts in config.batches]
+        call = adapter.predict_tags  # type: ignore[attr-defined]
     else:
         payloads = list(config.batches)
         call = adapter.predict

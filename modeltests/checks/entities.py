@@ -85,7 +85,7 @@ def run_entities(context: CheckContext, params: EntitiesParams) -> CheckResult:
                       "chunking)", "interval_method": methods.get("entity_f1", ""),
                       "invalid_predicted_sequences": int(np.sum(
                           [bool(_breaks_bio(t)) for t in predictions.tags]))}
-    if result.passed:  # a failure shows the failed thresholds instead
+    if not result.thresholds:  # otherwise the summary shows the thresholds
         result.headline = _headline(report)
     return result
 

@@ -66,3 +66,11 @@ class MissingResourceError(ModelTestsError):
 
 class UnsupportedCapabilityError(ModelTestsError):
     """The model adapter does not offer a capability the check needs (e.g. torch weights)."""
+
+
+def located(exc: ModelTestsError, location: str) -> ModelTestsError:
+    """``exc`` located at ``location`` (``suite.yaml:LINE``) unless its message already names a
+    line of that file."""
+    text = str(exc)
+    suite_file = location.rpartition(":")[0] or location
+    return exc if text.startswith(f"{suite_file}:") else type(exc)(f"{location}: {text}")

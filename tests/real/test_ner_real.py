@@ -1,0 +1,98 @@
+"""The demo NER model loaded with ``from_pretrained``: the ``entities`` check's figures equal
+seqeval's on the model's own predictions, and a checkpoint whose head is not the one ``task``
+asks for is refused before any check runs (both ways)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.real
+seqeval_metrics = pytest.importorskip("seqeval.metrics")
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "suites" / "data" / "ner_eval.jsonl"
+
+
+def lit(text: str) -> str:
+    return text.replace("[", "[[]")
+
+
+def assert_no_traceback(output: str) -> None:
+    assert "Traceback" not in output and "site-packages" not in output
+
+
+def suite(model_dir: Path, task: str | None, checks: str) -> str:
+    task_line = f"  task: {task}\n" if task else ""
+    return (f"model:\n  adapter: transformers\n  path: {model_dir}\n{task_line}"
+            "datasets:\n  eval:\n    path: ner_eval.jsonl\n    tokens_column: tokens\n"
+            f"    tags_column: tags\nchecks:\n{checks}")
+
+
+def run(pytester: pytest.Pytester, text: str) -> pytest.RunResult:
+    folder = pytester.mkdir("suites")
+    shutil.copy(DATA, folder / "ner_eval.jsonl")
+    (folder / "ner.yaml").write_text(text)
+    return pytester.runpytest("suites/", "-p", "no:cacheprovider")
+
+
+def test_entity_scores_equal_seqeval_on_the_models_predictions(
+        pytester: pytest.Pytester, ner_model_dir: Path) -> None:
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    result = run(pytester, suite(ner_model_dir, "token-classification",
+                                 "  - kind: entities\n    dataset: eval\n"))
+    result.assert_outcomes(passed=1)
+    check = json.loads((pytester.path / "reports" / "modeltests.json").read_text())["checks"][0]
+    rows = [json.loads(line) for line in DATA.read_text().splitlines()]
+    truth = [row["tags"] for row in rows]
+    # An independent tagging: the model straight from from_pretrained, first sub-token per word.
+    tokenizer = AutoTokenizer.from_pretrained(ner_model_dir)
+    model = AutoModelForTokenClassification.from_pretrained(ner_model_dir).eval()
+    predicted = []
+    for row in rows:
+        encoded = tokenizer(row["tokens"], is_split_into_words=True, return_tensors="pt")
+        ids = model(**encoded).logits[0].argmax(-1).tolist()
+        first = {}
+        for position, word in enumerate(encoded.word_ids(0)):
+            if word is not None:
+                first.setdefault(word, position)
+        predicted.append([model.config.id2label[ids[first[w]]] for w in range(len(row["tokens"]))])
+    metrics = check["metrics"]
+    assert metrics["entity_f1"] == pytest.approx(seqeval_metrics.f1_score(truth, predicted))
+    assert metrics["entity_precision"] == pytest.approx(
+        seqeval_metrics.precision_score(truth, predicted))
+    assert metrics["entity_recall"] == pytest.approx(seqeval_metrics.recall_score(truth, predicted))
+    theirs = seqeval_metrics.classification_report(truth, predicted, output_dict=True)
+    for kind in ("LOC", "ORG", "PER"):
+        assert metrics[f"entity_f1.{kind}"] == pytest.approx(theirs[kind]["f1-score"])
+    assert metrics["gold_entities"] == theirs["micro avg"]["support"]
+    assert metrics["sentences"] == len(rows)
+
+
+def test_token_task_on_a_sequence_checkpoint_is_refused(pytester: pytest.Pytester,
+                                                        tiny_model_dir: Path) -> None:
+    result = run(pytester, suite(tiny_model_dir, "token-classification",
+                                 "  - kind: entities\n    dataset: eval\n"))
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([lit(
+        f"suites/ner.yaml:4: model.task: token-classification was asked, but {tiny_model_dir} "
+        "is a sequence-classification checkpoint (config.architectures: "
+        "BertForSequenceClassification); set task: sequence-classification, or load a model "
+        "with a TokenClassification head")])
+    result.assert_outcomes(errors=1)
+
+
+def test_the_default_task_on_a_token_checkpoint_is_refused(pytester: pytest.Pytester,
+                                                           ner_model_dir: Path) -> None:
+    result = run(pytester, suite(ner_model_dir, None, "  - kind: availability\n"))
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([lit(
+        f"suites/ner.yaml:1: model.task: sequence-classification was asked, but {ner_model_dir} "
+        "is a token-classification checkpoint (config.architectures: "
+        "BertForTokenClassification); set task: token-classification, or load a model with a "
+        "SequenceClassification head")])
+    result.assert_outcomes(errors=1)

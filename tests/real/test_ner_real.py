@@ -10,6 +10,16 @@ from pathlib import Path
 
 import pytest
 
+# pytester's in-process runs drop modules first imported inside them; torch and transformers
+# imported again in a later run fail (SystemError), so they load here once.
+import torch  # noqa: F401
+from transformers import (  # noqa: F401
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+)
+
 pytestmark = pytest.mark.real
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
 
@@ -41,8 +51,6 @@ def run(pytester: pytest.Pytester, text: str) -> pytest.RunResult:
 
 def test_entity_scores_equal_seqeval_on_the_models_predictions(
         pytester: pytest.Pytester, ner_model_dir: Path) -> None:
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
     result = run(pytester, suite(ner_model_dir, "token-classification",
                                  "  - kind: entities\n    dataset: eval\n"))
     result.assert_outcomes(passed=1)

@@ -104,3 +104,24 @@ def test_the_default_task_on_a_token_checkpoint_is_refused(pytester: pytest.Pyte
         "BertForTokenClassification); set task: token-classification, or load a model with a "
         "SequenceClassification head")])
     result.assert_outcomes(errors=1)
+
+
+def test_pruning_a_token_model_gates_entity_f1_and_refuses_label_thresholds(
+        pytester: pytest.Pytester, ner_model_dir: Path) -> None:
+    result = run(pytester, suite(ner_model_dir, "token-classification",
+                                 "  - kind: pruning\n    dataset: eval\n    sparsity: 0.9\n"
+                                 "    max_entity_f1_drop: 0.02\n"
+                                 "  - kind: pruning\n    dataset: eval\n    sparsity: 0.1\n"
+                                 "    max_accuracy_drop: 0.02\n"))
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([
+        "suites/ner.yaml:18: checks[[]1].max_accuracy_drop: does not apply to a "
+        "token-classification model (it measures labels per text); use max_entity_f1_drop, "
+        "min_tag_agreement or max_size_ratio",
+        "suites/ner.yaml  pruning[[]l1-0.9]  FAIL     entity_f1_drop * > 0.020 (95% CI *)"])
+    result.assert_outcomes(failed=2)
+    checks = json.loads((pytester.path / "reports" / "modeltests.json").read_text())["checks"]
+    metrics = checks[0]["metrics"]
+    assert metrics["entity_f1_drop"] == pytest.approx(
+        metrics["entity_f1_reference"] - metrics["entity_f1_compressed"])
+    assert 0 <= metrics["tag_agreement"] < 1

@@ -57,11 +57,6 @@ def run_entities(context: CheckContext, params: EntitiesParams) -> CheckResult:
     model = tagging_model(context, "dataset")
     dataset = token_dataset(context, params.dataset, model.labels)
     types = entity_types(model.labels)
-    unknown = [t for t in params.min_entity_f1_per_type if t not in types]
-    if unknown:
-        raise context.error("min_entity_f1_per_type", f"unknown entity type(s) "
-                            f"{', '.join(map(repr, unknown))} (the model's types: "
-                            f"{', '.join(types)})")
     predictions = tag(context, model, dataset.words)
     counts = sentence_counts(dataset.tags, predictions.tags, types)
     report = entity_report(counts, types)
@@ -88,6 +83,16 @@ def run_entities(context: CheckContext, params: EntitiesParams) -> CheckResult:
     if not result.thresholds:  # otherwise the summary shows the thresholds
         result.headline = _headline(report)
     return result
+
+
+def prepare_entities(context: CheckContext, params: EntitiesParams) -> None:
+    """At setup, before the model runs: a token model, and per-type thresholds on its types."""
+    types = entity_types(tagging_model(context, "dataset").labels)
+    unknown = [t for t in params.min_entity_f1_per_type if t not in types]
+    if unknown:
+        raise context.error("min_entity_f1_per_type", f"unknown entity type(s) "
+                            f"{', '.join(map(repr, unknown))} (the model's types: "
+                            f"{', '.join(types)})")
 
 
 def _breaks_bio(tags: Sequence[str]) -> bool:
@@ -177,4 +182,5 @@ def span_example(dataset: TokenDataset, predicted: Sequence[str], index: int
 
 
 CHECK_KINDS = [CheckKind("entities", EntitiesParams, run_entities,
-                         "entity-level precision / recall / F1 (seqeval), per entity type")]
+                         "entity-level precision / recall / F1 (seqeval), per entity type",
+                         prepare=prepare_entities)]

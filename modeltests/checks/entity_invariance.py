@@ -46,13 +46,6 @@ def run_entity_invariance(context: CheckContext, params: EntityInvarianceParams)
 
     model = tagging_model(context, "dataset")
     dataset = token_dataset(context, params.dataset, model.labels)
-    types = entity_types(model.labels)
-    unknown = [kind for kind in params.swaps if kind not in types]
-    empty = [kind for kind, names in params.swaps.items() if not any(n.split() for n in names)]
-    if unknown or empty:
-        raise context.error("swaps", f"unknown entity type(s) {', '.join(map(repr, unknown))} "
-                            f"(the model's types: {', '.join(types)})" if unknown else
-                            f"no names to swap in for {', '.join(map(repr, empty))}")
     cases = _swapped(dataset, params, context.seed)
     if not cases:
         raise context.error("swaps", f"no sentence of {params.dataset!r} has a gold entity of "
@@ -80,6 +73,17 @@ def run_entity_invariance(context: CheckContext, params: EntityInvarianceParams)
     result.details = {"errors": len(failures), "tested": len(cases),
                       "swaps": {k: list(v) for k, v in params.swaps.items()}}
     return result
+
+
+def prepare_entity_invariance(context: CheckContext, params: EntityInvarianceParams) -> None:
+    """At setup: a token model, and swaps for its entity types, each with a name."""
+    types = entity_types(tagging_model(context, "dataset").labels)
+    unknown = [kind for kind in params.swaps if kind not in types]
+    empty = [kind for kind, names in params.swaps.items() if not any(n.split() for n in names)]
+    if unknown or empty:
+        raise context.error("swaps", f"unknown entity type(s) {', '.join(map(repr, unknown))} "
+                            f"(the model's types: {', '.join(types)})" if unknown else
+                            f"no names to swap in for {', '.join(map(repr, empty))}")
 
 
 def _swapped(dataset: TokenDataset, params: EntityInvarianceParams, seed: int
@@ -123,4 +127,5 @@ def _kept(before: Sequence[str], after: Sequence[str], span: Span, width: int) -
 
 
 CHECK_KINDS = [CheckKind("entity_invariance", EntityInvarianceParams, run_entity_invariance,
-                         "NER: entities swapped from a lexicon keep their span and type")]
+                         "NER: entities swapped from a lexicon keep their span and type",
+                         prepare=prepare_entity_invariance)]

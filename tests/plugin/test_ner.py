@@ -119,9 +119,10 @@ def test_an_unknown_entity_type_in_a_per_type_threshold(pytester: pytest.Pyteste
     result = run(pytester, "  - kind: entities\n    dataset: eval\n"
                            "    min_entity_f1_per_type: {ORG: 0.7}\n")
     result.stdout.fnmatch_lines([
+        lit("*_ ERROR at setup of entities[eval] (entities check) _*"),
         "suites/ner.yaml:11: checks[[]0].min_entity_f1_per_type: unknown entity type(s) 'ORG' "
         "(the model's types: LOC, PER)"])
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
 
 
 def test_an_i_tag_after_o_is_not_iob2(pytester: pytest.Pytester) -> None:

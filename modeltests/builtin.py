@@ -38,7 +38,8 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.base import AdapterKind
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
-    from modeltests.adapters.torch_module import TorchParams, load_torch
+    from modeltests.adapters.token_torch import load as load_torch
+    from modeltests.adapters.torch_module import TorchParams
     from modeltests.adapters.token_transformers import load as load_transformers
     from modeltests.adapters.transformers import TransformersParams
 

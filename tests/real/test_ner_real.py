@@ -43,7 +43,8 @@ def suite(model_dir: Path, task: str | None, checks: str) -> str:
 
 
 def run(pytester: pytest.Pytester, text: str) -> pytest.RunResult:
-    folder = pytester.mkdir("suites")
+    folder = pytester.path / "suites"
+    folder.mkdir(exist_ok=True)
     shutil.copy(DATA, folder / "ner_eval.jsonl")
     (folder / "ner.yaml").write_text(text)
     return pytester.runpytest("suites/", "-p", "no:cacheprovider")
@@ -125,3 +126,40 @@ def test_pruning_a_token_model_gates_entity_f1_and_refuses_label_thresholds(
     assert metrics["entity_f1_drop"] == pytest.approx(
         metrics["entity_f1_reference"] - metrics["entity_f1_compressed"])
     assert 0 <= metrics["tag_agreement"] < 1
+
+
+TORCH_FACTORY = '''
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+DIRECTORY = {directory!r}
+TOKENIZER = AutoTokenizer.from_pretrained(DIRECTORY)
+
+
+def build():
+    return AutoModelForTokenClassification.from_pretrained(DIRECTORY)
+
+
+def collate(sentences):
+    batch = TOKENIZER(sentences, is_split_into_words=True, padding=True, truncation=True,
+                      max_length=128, return_tensors="pt")
+    return dict(batch), [batch.word_ids(i) for i in range(len(sentences))]
+'''
+
+
+def test_the_torch_adapter_tags_like_the_transformers_adapter(
+        pytester: pytest.Pytester, ner_model_dir: Path) -> None:
+    pytester.makepyfile(nerfactory=TORCH_FACTORY.format(directory=str(ner_model_dir)))
+    labels = list(AutoConfig.from_pretrained(ner_model_dir).id2label.values())
+    torch_model = ("model:\n  adapter: torch\n  task: token-classification\n"
+                   "  factory: nerfactory:build\n  collate: nerfactory:collate\n"
+                   f"  labels: {json.dumps(labels)}\n")
+    text = suite(ner_model_dir, "token-classification", "  - kind: entities\n    dataset: eval\n")
+    text = text.replace(text[:text.index("datasets:")], torch_model)
+    result = run(pytester, text)
+    result.assert_outcomes(passed=1)
+    ours = json.loads((pytester.path / "reports" / "modeltests.json").read_text())["checks"][0]
+    reference = run(pytester, suite(ner_model_dir, "token-classification",
+                                    "  - kind: entities\n    dataset: eval\n"))
+    reference.assert_outcomes(passed=1)
+    theirs = json.loads((pytester.path / "reports" / "modeltests.json").read_text())["checks"][0]
+    assert ours["metrics"] == theirs["metrics"]

@@ -97,6 +97,7 @@ def test_entity_scores_pass_with_the_seqeval_figures(pytester: pytest.Pytester) 
     assert check["metrics"]["sentences"] == 4
     low, high = check["intervals"]["entity_f1"]
     assert low <= 4 / 6 <= high
+    assert "Entity F1 per type" in (pytester.path / "reports" / "modeltests.html").read_text()
 
 
 def test_a_per_type_threshold_fails_with_the_sentences_and_their_spans(

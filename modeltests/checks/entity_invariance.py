@@ -53,8 +53,12 @@ def run_entity_invariance(context: CheckContext, params: EntityInvarianceParams)
     originals = tag(context, model, [dataset.words[i] for i, *_ in cases])
     swapped = tag(context, model, [words for _, _, words in cases])
     failures = []
+    retagged = 0  # sentences whose raw tags outside the span changed (entities may not have)
     for n, (index, span, words) in enumerate(cases):
         width = len(words) - len(dataset.words[index]) + span[2] - span[1] + 1
+        before, after = originals.tags[n], swapped.tags[n]
+        retagged += (before[:span[1]] != after[:span[1]]
+                     or before[span[2] + 1:] != after[span[1] + width:])
         if not _kept(originals.tags[n], swapped.tags[n], span, width):
             failures.append({"original": " ".join(dataset.words[index]),
                              "perturbed": " ".join(words),
@@ -71,6 +75,7 @@ def run_entity_invariance(context: CheckContext, params: EntityInvarianceParams)
     result.warn_unresolved(result.thresholds, len(cases))
     result.examples = failures[:context.max_examples]
     result.details = {"errors": len(failures), "tested": len(cases),
+                      "raw_tags_changed_outside_span": retagged,
                       "swaps": {k: list(v) for k, v in params.swaps.items()}}
     return result
 

@@ -45,16 +45,18 @@ def tag_validity(model: Any, smoke: list[str], extra: list[str], generated: list
     metrics["edge_pass_rate"], answers = _try_each(predict, edges, failures)
     repeat = [*smoke_rows.values(), *list(EDGE_SENTENCES.values())[:4]]
     metrics.update(_repeatability(predict, repeat, failures))
-    if generated:
-        named = {f"generated {i}": t.split() for i, t in enumerate(generated)}
-        metrics["generated_pass_rate"], more = _try_each(predict, named, failures)
+    named_generated = {f"generated {i}": t.split() for i, t in enumerate(generated)}
+    if named_generated:
+        metrics["generated_pass_rate"], more = _try_each(predict, named_generated, failures)
         answers.update(more)
     valid = [name for name, tags in answers.items() if not bio_problems(tags[0])]
     metrics["bio_valid_rate"] = len(valid) / len(answers) if answers else 1.0
     for name, (tags, _) in answers.items():
         if bio_problems(tags):
-            failures.append({"input": name, "text": " ".join(tags)[:300],
-                             "error": f"not IOB2 (reported, not gated): {bio_problems(tags)[0]}"})
+            words = {**smoke_rows, **edges, **named_generated}.get(name, [])
+            failures.append({"input": name, "text": " ".join(words)[:300],
+                             "error": f"tags not IOB2 (reported, not gated): "
+                                      f"{bio_problems(tags)[0]}"})
     details = {"edge_inputs": list(edges),
                "truncated_words": {name: cut for name, (_, cut) in answers.items() if cut},
                "past_max_length": "words past model.max_length are tagged O and counted here"}

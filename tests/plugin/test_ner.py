@@ -219,3 +219,17 @@ def test_availability_on_a_tagger_tries_edge_sentences(pytester: pytest.Pytester
     check = read_report(pytester)["checks"][0]
     assert "punctuation only" in check["details"]["edge_inputs"]
     assert check["metrics"]["determinism_diff"] == 0.0
+
+
+def test_build_demo_names_the_built_in_models(pytester: pytest.Pytester) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repository = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "modeltests", "build-demo", "ner-tny"],
+                          cwd=pytester.path, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(repository)))
+    assert done.returncode == 2
+    assert done.stderr == ("modeltests: error: unknown built-in model(s) 'ner-tny' (allowed: "
+                           "ner-tiny, sentiment-minilm)\n")

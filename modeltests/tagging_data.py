@@ -3,7 +3,7 @@
 A dataset under ``datasets:`` is a token dataset when it sets ``tokens_column`` and
 ``tags_column`` (JSONL, each cell a list of strings) or ``format: conll`` (one word per line,
 the word in the first whitespace-separated column and its tag in the last, a blank line between
-sentences, ``-DOCSTART-`` lines skipped). Every problem is found before any model runs and
+sentences, ``-DOCSTART-`` lines skipped); ``label_map`` renames tags. Every problem is found before any model runs and
 named with the row (JSONL file line, or CoNLL sentence and line): a row whose word and tag
 counts differ, gold tags that are not strict IOB2 (:func:`modeltests.tagging.bio_problems`).
 """
@@ -38,6 +38,8 @@ def read_token_file(name: str, spec: DatasetSpec, path: Path, at: Callable[[str]
     else:
         words, tags, lines = _read_jsonl(name, spec, path, at)
         where = [f"row {i + 1} (line {line})" for i, line in enumerate(lines)]
+    if spec.label_map:  # e.g. {B-PERSON: B-PER, I-PERSON: I-PER}: the model's tag names
+        tags = [[spec.label_map.get(tag, tag) for tag in row] for row in tags]
     problems = []
     for row, (w, t) in enumerate(zip(words, tags)):
         if len(w) != len(t):

@@ -233,3 +233,12 @@ def test_build_demo_names_the_built_in_models(pytester: pytest.Pytester) -> None
     assert done.returncode == 2
     assert done.stderr == ("modeltests: error: unknown built-in model(s) 'ner-tny' (allowed: "
                            "ner-tiny, sentiment-minilm)\n")
+
+
+def test_label_map_renames_dataset_tags(pytester: pytest.Pytester) -> None:
+    rows = [(w, [t.replace("PER", "PERSON") for t in tags]) for w, tags in ROWS]
+    head = HEAD.replace("    tags_column: tags\n",
+                        "    tags_column: tags\n    label_map: {B-PERSON: B-PER, I-PERSON: I-PER}\n")
+    result = run(pytester, "  - kind: entities\n    dataset: eval\n", rows, head)
+    result.stdout.fnmatch_lines([lit("suites/ner.yaml  entities[eval]  PASS     entity_f1=0.667 "
+                                     "(P 0.667, R 0.667; LOC 0.800, PER 0.571)")])

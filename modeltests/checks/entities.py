@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from pydantic import Field
 
 from modeltests.context import CheckContext
-from modeltests.errors import DatasetError, ModelOutputError, ModelTestsError
+from modeltests.errors import DatasetError, ModelOutputError, ModelPredictError, ModelTestsError
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 from modeltests.tagging import (
@@ -163,8 +163,8 @@ def tag(context: CheckContext, model: ModelAdapter, words: Sequence[Sequence[str
     except ModelTestsError:
         raise
     except Exception as exc:  # a model's own failure: the user needs its message, not a trace
-        raise ModelTestsError(f"{context.location()}: the model raised while tagging: "
-                              f"{type(exc).__name__}: {exc}") from exc
+        raise ModelPredictError(f"{context.location()}: the model raised while tagging: "
+                                f"{type(exc).__name__}: {exc}") from exc
 
 
 def spans_text(words: Sequence[str], tags: Sequence[str]) -> str:

@@ -49,8 +49,23 @@ class Tagger(ModelAdapter):
         return TagPredictions(tags=rows, label_names=self.labels)
 
 
+class ShortParams(AdapterParams):
+    adapter: Literal["short-tagger"] = "short-tagger"
+
+
+class ShortTagger(Tagger):
+    """Drops the last word's tag of sentences longer than three words."""
+
+    def predict_tags(self, words):
+        got = super().predict_tags(words)
+        got.tags = [t[:-1] if len(t) > 3 else t for t in got.tags]
+        return got
+
+
 def pytest_modeltests_register_adapters(registry):
     registry.add_adapter(AdapterKind("fake-tagger", TaggerParams, lambda params, ctx: Tagger()))
+    registry.add_adapter(AdapterKind("short-tagger", ShortParams,
+                                     lambda params, ctx: ShortTagger()))
 '''
 
 ROWS = [
@@ -242,3 +257,19 @@ def test_label_map_renames_dataset_tags(pytester: pytest.Pytester) -> None:
     result = run(pytester, "  - kind: entities\n    dataset: eval\n", rows, head)
     result.stdout.fnmatch_lines([lit("suites/ner.yaml  entities[eval]  PASS     entity_f1=0.667 "
                                      "(P 0.667, R 0.667; LOC 0.800, PER 0.571)")])
+
+
+def test_a_tagger_answering_too_few_tags_is_named(pytester: pytest.Pytester) -> None:
+    head = HEAD.replace("fake-tagger", "short-tagger")
+    result = run(pytester, "  - kind: entities\n    dataset: eval\n"
+                           "  - kind: availability\n    generated_examples: 0\n", head=head)
+    result.stdout.fnmatch_lines([
+        "suites/ner.yaml:9: sentence 0: 5 tags for 6 words",
+        lit("availability[1] failed (suites/ner.yaml:11, n=14)"),
+        "  smoke_pass_rate 0.000 < 1.000  [min_smoke_pass_rate]",
+        "  edge_pass_rate 0.455 < 1.000  [min_edge_pass_rate]",
+        "  determinism_diff inf > 1.00e-06  [max_determinism_diff]",
+        lit("    - [1,800 words (past max_length)] 'Anna met John in Berlin and they talked . "
+            "Anna met John in Berlin and…' error: ModelOutputError: sentence 0: 1799 tags for "
+            "1800 words")])
+    result.assert_outcomes(failed=2)

@@ -20,6 +20,9 @@ Rules an answer must follow (checked by :func:`validate_tags`): one row per inpu
 one tag per input word (a word the model could not see, e.g. past its ``max_length``, is
 tagged ``O`` and counted in ``truncated``), every tag one of ``label_names``.
 
+An adapter may count its ``predict_tags`` calls in an attribute ``tagged``: the token checks
+call it directly, and ``latency`` reads the count to tell whether its first call is a cold one.
+
 Entity spans follow seqeval's default (conlleval) chunking, :func:`entities`: an ``I-X`` that
 follows ``O`` or another type starts a new entity, as seqeval does without ``mode="strict"``.
 Gold tags of a dataset must be strict IOB2 (:func:`bio_problems`); predicted tags may break

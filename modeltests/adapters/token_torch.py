@@ -28,6 +28,7 @@ class TokenTorchModel(TorchModel):
         import numpy as np
         import torch
 
+        self.tagged = getattr(self, "tagged", 0) + 1  # latency tells a cold call by it
         tags: list[list[str]] = []
         tables: list[Any] = []
         truncated: list[int] = []

@@ -38,10 +38,12 @@ class TokenTransformersModel(ModelAdapter):
         self.device = str(next(model.parameters()).device)
         own = getattr(model.config, "id2label", None) or {}
         self.labels = list(params.labels) if params.labels else [str(own[i]) for i in sorted(own)]
+        self.tagged = 0  # calls of predict_tags (latency tells a cold first call by it)
 
     def predict_tags(self, words: Sequence[Sequence[str]]) -> TagPredictions:
         """One tag per word, from the first sub-token of each word, in ``batch_size`` sentences
         per forward call."""
+        self.tagged += 1
         tags: list[list[str]] = []
         probabilities: list[Any] = []
         truncated: list[int] = []

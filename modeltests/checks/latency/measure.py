@@ -59,7 +59,9 @@ def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdap
     modes, warnings = supported_modes(params.mode, adapter, configs[0])
     if not modes:
         return NotMeasured(warnings[0])
-    was_used = context.model_was_used(adapter)
+    # A tagger is called directly by the token checks, not through the session: it counts
+    # its own calls (``tagged``), so that a first call here is not taken for a cold one.
+    was_used = context.model_was_used(adapter) or bool(getattr(adapter, "tagged", 0))
     first = configs[0].batches[0]
     cold_ms = timer.time_call(
         (lambda: adapter.predict_tags([t.split() for t in first]))  # type: ignore[attr-defined]

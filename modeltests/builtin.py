@@ -39,8 +39,8 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
     from modeltests.adapters.token_torch import load as load_torch
-    from modeltests.adapters.torch_module import TorchParams
     from modeltests.adapters.token_transformers import load as load_transformers
+    from modeltests.adapters.torch_module import TorchParams
     from modeltests.adapters.transformers import TransformersParams
 
     registry.add_adapter(AdapterKind("transformers", TransformersParams, load_transformers,
@@ -53,6 +53,9 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
                                      "a model served over HTTP (JSON in, JSON out)"))
     registry.add_builtin_model("sentiment-minilm", build_demo_model)
     registry.add_builtin_model("ner-tiny", build_ner_model)
+    registry.add_builtin_model("bigbird-tiny", build_bigbird_tiny)
+    registry.add_builtin_model("bert-wide-tiny", build_bert_wide_tiny)
+    registry.add_builtin_model("nli-tiny", build_pair_model)
 
 
 def build_demo_model() -> Path:
@@ -67,6 +70,30 @@ def build_ner_model() -> Path:
     from modeltests.demo.ner_model import ensure_ner_model
 
     return ensure_ner_model(progress=True)
+
+
+def build_bigbird_tiny() -> Path:
+    """``builtin:bigbird-tiny``: block-sparse BigBird, hidden 128, 2 layers, 4,096 positions,
+    trained on the generated corpus (:mod:`modeltests.demo.bigbird`)."""
+    from modeltests.demo.bigbird import ensure_wide_model
+
+    return ensure_wide_model("bigbird")
+
+
+def build_bert_wide_tiny() -> Path:
+    """``builtin:bert-wide-tiny``: the BERT of the same width and tokenizer as
+    ``builtin:bigbird-tiny``, to compare with it."""
+    from modeltests.demo.bigbird import ensure_wide_model
+
+    return ensure_wide_model("bert")
+
+
+def build_pair_model() -> Path:
+    """``builtin:nli-tiny``: a tiny BERT classifying (premise, hypothesis) pairs of the demo
+    corpus as entailment / neutral / contradiction (:mod:`modeltests.demo.pairs`)."""
+    from modeltests.demo.pairs import ensure_pair_bert
+
+    return ensure_pair_bert(progress=True)
 
 
 def pytest_modeltests_register_checks(registry: Registry) -> None:

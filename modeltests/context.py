@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
 from modeltests.errors import ModelTestsError, SuiteError
+from modeltests.inputs import ModelInput
 from modeltests.result import CheckParams, GateMode, ThresholdResult, evaluate_thresholds
 
 if TYPE_CHECKING:
@@ -115,16 +116,16 @@ class CheckContext(ABC):
         """Model predictions on a whole dataset, computed once per session and shared."""
 
     @abstractmethod
-    def predict(self, texts: Sequence[str], model: str | None = None) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput], model: str | None = None) -> Predictions:
         """Validated predictions on arbitrary texts. Texts of a dataset whose predictions this
         session already computed reuse those rows; the model runs on the others only."""
 
     @abstractmethod
-    def run_model(self, adapter: ModelAdapter, texts: Sequence[str]) -> Predictions:
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[ModelInput]) -> Predictions:
         """Run ``adapter`` (the suite's model or a copy, e.g. quantized) on ``texts`` now, with
         no reuse, and validate the answer; model errors become :class:`ModelTestsError`."""
 
-    def run_derived(self, adapter: ModelAdapter, texts: Sequence[str],
+    def run_derived(self, adapter: ModelAdapter, texts: Sequence[ModelInput],
                     recipe: dict[str, Any]) -> Predictions:
         """Run ``adapter``, a copy of the suite's model made from its weights by a
         deterministic ``recipe`` (e.g. ``{"compression": "int8_dynamic"}``), on ``texts``. The

@@ -6,12 +6,13 @@ import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modeltests.digests import file_digest
 from modeltests.errors import DatasetError
+from modeltests.inputs import ModelInput, TextPair, joined
 from modeltests.suite.schema import DatasetSpec
 from modeltests.text import close_matches
 
@@ -21,15 +22,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A labelled dataset: texts, expected labels, and the full table for slicing."""
+    """A labelled dataset: inputs (texts, or :class:`~modeltests.inputs.TextPair` rows for a
+    dataset of two text columns), expected labels, and the full table for slicing."""
 
     name: str
     path: Path
-    texts: list[str]
+    texts: list[ModelInput]
     labels: list[str]
     frame: pd.DataFrame
     sha256: str = ""
     dropped_unlabelled: int = 0
+    text_columns: tuple[str, ...] = ("text",)
+
+    @property
+    def is_pairs(self) -> bool:
+        """Whether each row is a pair of texts (two text columns)."""
+        return len(self.text_columns) == 2
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -149,10 +157,32 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     if not len(frame):
         raise DatasetError(f"{at('path')}: datasets.{name}: {path.name} has no rows to test on"
                            + (f" ({len(unlabelled)} unlabelled dropped)" if unlabelled else ""))
-    texts = ["" if _missing(v) else str(v) for v in frame[spec.text_column]]
+    columns = spec.text_columns
+    sides = [["" if _missing(v) else str(v) for v in frame[column]] for column in columns]
+    texts: list[ModelInput]
+    if len(sides) == 2:
+        _check_pair_sides(name, columns, sides, path, fmt, at("text_column"))
+        texts = [TextPair(a, b) for a, b in zip(sides[0], sides[1])]
+    else:
+        texts = list(sides[0])
     labels = [_label(v, spec.label_map) for v in frame[spec.label_column]]
     return Dataset(name=name, path=path, texts=texts, labels=labels, frame=frame,
-                   sha256=file_digest(path), dropped_unlabelled=len(unlabelled))
+                   sha256=file_digest(path), dropped_unlabelled=len(unlabelled),
+                   text_columns=columns)
+
+
+def _check_pair_sides(name: str, columns: tuple[str, ...], sides: list[list[str]], path: Path,
+                      fmt: str, location: str) -> None:
+    """A pair with an empty side is no pair: name the side, the column and the rows."""
+    problems = []
+    for side, column, values in zip(("first", "second"), columns, sides):
+        empty = [i for i, v in enumerate(values) if not v.strip()]
+        if empty:
+            problems.append(f"{location}: datasets.{name}.text_column: {len(empty)} row(s) of "
+                            f"{path.name} have an empty {side} side (column {column!r}; "
+                            f"{_where(path, fmt, empty)}); a text pair needs both texts")
+    if problems:
+        raise DatasetError("\n".join(problems))
 
 
 def _column_problems(frame: pd.DataFrame, spec: DatasetSpec, path: Path
@@ -161,10 +191,12 @@ def _column_problems(frame: pd.DataFrame, spec: DatasetSpec, path: Path
     match no label in the file: all at once, before any model runs."""
     columns = [str(c) for c in frame.columns]
     problems = []
-    for key, column in (("text_column", spec.text_column), ("label_column", spec.label_column)):
+    named = [("text_column", column, f"{side} side " if len(spec.text_columns) == 2 else "")
+             for side, column in zip(("first", "second"), spec.text_columns)]
+    for key, column, side in [*named, ("label_column", spec.label_column, "")]:
         if column not in frame.columns:
             hint = close_matches(column, columns)
-            problems.append((key, f"column {column!r} not found in {path.name}"
+            problems.append((key, f"{side}column {column!r} not found in {path.name}"
                                   + (f"; did you mean {hint[0]!r}?" if hint else "")
                                   + f" (columns: {', '.join(columns)})"))
     if spec.label_map and spec.label_column in frame.columns:
@@ -270,6 +302,9 @@ class SliceSpec(BaseModel):
     max_chars: int | None = Field(default=None, ge=0)
     min_words: int | None = Field(default=None, ge=0)
     max_words: int | None = Field(default=None, ge=0)
+    side: Literal["first", "second", "both"] | None = Field(
+        default=None, description="For a dataset of text pairs: which side regex and "
+        "min/max_chars / min/max_words read (default both, joined by a space).")
 
     @field_validator("regex")
     @classmethod
@@ -309,16 +344,27 @@ def slice_indices(dataset: Dataset, spec: SliceSpec, location: str) -> list[int]
         wanted = {str(v) for v in (spec.in_ if spec.in_ is not None else [spec.equals])}
         values = [str(_label(v, None)) for v in dataset.frame[spec.column]]
         mask = [m and v in wanted for m, v in zip(mask, values)]
+    if spec.side is not None and not dataset.is_pairs:
+        raise DatasetError(f"{location}: slice {spec.name!r}: side: {spec.side!r} applies to a "
+                           f"dataset of text pairs; {dataset.name!r} has one text column")
+    texts = [_side_text(t, spec.side) for t in dataset.texts]
     if spec.regex is not None:
         pattern = re.compile(spec.regex, re.IGNORECASE if spec.ignore_case else 0)
-        mask = [m and bool(pattern.search(t)) for m, t in zip(mask, dataset.texts)]
+        mask = [m and bool(pattern.search(t)) for m, t in zip(mask, texts)]
     for attr, measure, is_min in (("min_chars", len, True), ("max_chars", len, False),
                                   ("min_words", _words, True), ("max_words", _words, False)):
         limit = getattr(spec, attr)
         if limit is not None:
             mask = [m and (measure(t) >= limit if is_min else measure(t) <= limit)
-                    for m, t in zip(mask, dataset.texts)]
+                    for m, t in zip(mask, texts)]
     return [i for i, keep in enumerate(mask) if keep]
+
+
+def _side_text(value: ModelInput, side: str | None) -> str:
+    """The text a slice condition reads: one side of a pair, or all sides joined."""
+    if isinstance(value, TextPair) and side in ("first", "second"):
+        return value.first if side == "first" else value.second
+    return joined(value)
 
 
 def _words(text: str) -> int:

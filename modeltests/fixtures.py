@@ -9,6 +9,7 @@ import pytest
 
 from modeltests.adapters.base import ModelAdapter, Predictions
 from modeltests.data import Dataset
+from modeltests.inputs import ModelInput
 from modeltests.runtime import Runtime
 from modeltests.suite.loader import Suite
 
@@ -38,7 +39,7 @@ class ModelTestsFixture:
         """The suite's loaded model: the same object its checks use (loaded once)."""
         return self.runtime.model(self.suite(path), name)
 
-    def predict(self, path: str | Path, texts: Sequence[str]) -> Predictions:
+    def predict(self, path: str | Path, texts: Sequence[ModelInput]) -> Predictions:
         """Validated predictions of the suite's model on ``texts``."""
         suite = self.suite(path)
         return self.runtime.run_model(self.runtime.model(suite), texts, suite.location("model"))

@@ -13,6 +13,8 @@ an undecided threshold. A leaf: numpy only, imported inside the functions.
   KL divergence, perturbed-word shares), resampling row indices.
 * :func:`bootstrap_paired_ratio` — candidate accuracy / reference accuracy over paired rows,
   drawn as multinomial counts of the four (reference right?, candidate right?) cells.
+* :func:`bootstrap_median_ratio` — one series' median over another's (latency against a
+  comparison model), resampling interleaved timing rounds in pairs.
 * :func:`needed_sample_size` — for a Wilson interval, the smallest n whose interval at the same
   observed rate excludes the limit (exact search); for other intervals, an estimate from the
   1/sqrt(n) shrinking of the interval's half-width.
@@ -151,6 +153,27 @@ def bootstrap_paired_ratio(reference_right: NDArray[np.bool_], candidate_right: 
     drawn = np.random.default_rng(seed).multinomial(n, cells / n, size=resamples)
     reference = drawn[:, 0] + drawn[:, 1]
     ratios = (drawn[:, 0] + drawn[:, 2])[reference > 0] / reference[reference > 0]
+    if not len(ratios):
+        return None
+    return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))
+
+
+def bootstrap_median_ratio(numerator: NDArray[np.float64], denominator: NDArray[np.float64],
+                           seed: int, resamples: int = RESAMPLES) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of ``median(numerator) / median(denominator)`` for two
+    series timed in interleaved rounds (element ``i`` of both from round ``i``): the rounds are
+    resampled in pairs, so noise that hit both series in one round stays paired. None for fewer
+    than 2 rounds or series of different lengths."""
+    import numpy as np
+
+    top = np.asarray(numerator, dtype=np.float64)
+    bottom = np.asarray(denominator, dtype=np.float64)
+    n = len(top)
+    if n < 2 or len(bottom) != n:
+        return None
+    rounds = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    below = np.median(bottom[rounds], axis=1)
+    ratios = np.median(top[rounds], axis=1)[below > 0] / below[below > 0]
     if not len(ratios):
         return None
     return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))

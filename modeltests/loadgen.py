@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterator, Literal, Sequence
 
-Call = Callable[[list[str]], object]
+from modeltests.inputs import ModelInput
+
+Call = Callable[[list[ModelInput]], object]
 """Sends one request (a batch of texts); raises on any error."""
 MAX_ERROR_EXAMPLES = 5
 
@@ -71,7 +73,7 @@ class _Recorder:
             self.issued += 1
             return self.issued - 1
 
-    def send(self, call: Call, batch: list[str], since: float) -> None:
+    def send(self, call: Call, batch: list[ModelInput], since: float) -> None:
         try:
             call(batch)
         except Exception as exc:  # every failure of a request is an error of the step
@@ -85,11 +87,11 @@ class _Recorder:
             self.step.latencies_ms.append(latency)
 
 
-def _batch(texts: Sequence[str], number: int, size: int) -> list[str]:
+def _batch(texts: Sequence[ModelInput], number: int, size: int) -> list[ModelInput]:
     return [texts[(number * size + i) % len(texts)] for i in range(size)]
 
 
-def closed_loop(call: Call, texts: Sequence[str], clients: int, duration_s: float,
+def closed_loop(call: Call, texts: Sequence[ModelInput], clients: int, duration_s: float,
                 max_requests: int, batch_size: int = 1) -> StepResult:
     """``clients`` threads, each sending its next request when the last one is answered."""
     step = StepResult("closed", clients)
@@ -126,7 +128,7 @@ def arrivals(rate: float, duration_s: float, seed: int, max_requests: int) -> li
     return times
 
 
-def open_loop(call: Call, texts: Sequence[str], rate: float, duration_s: float, seed: int,
+def open_loop(call: Call, texts: Sequence[ModelInput], rate: float, duration_s: float, seed: int,
               max_requests: int, max_in_flight: int, batch_size: int = 1) -> StepResult:
     """Requests at Poisson arrivals of mean ``rate`` per second, at most ``max_in_flight``
     sent at once (later ones queue, and their wait counts in their latency)."""

@@ -16,6 +16,7 @@ from typing import Any, Callable, ContextManager, Iterator, Protocol, Sequence
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.data import Dataset, check_labels_known
 from modeltests.errors import ModelOutputError, ModelPredictError, ModelTestsError, located
+from modeltests.inputs import ModelInput, as_display
 from modeltests.prediction_cache import Lookup, PredictionCache
 from modeltests.progress import Progress
 from modeltests.registry import Registry
@@ -56,7 +57,7 @@ class Predictor:
     """One entry per dataset predicted by another executor than this process (``executor:
     ray``): rows, blocks, workers, seconds per stage (the JSON report's ``run.executors``)."""
     _predictions: dict[tuple[str, str], Predictions] = field(default_factory=dict)
-    _rows_by_text: dict[str, dict[str, tuple[Predictions, int]]] = field(default_factory=dict)
+    _rows_by_text: dict[str, dict[ModelInput, tuple[Predictions, int]]] = field(default_factory=dict)
     _used: set[int] = field(default_factory=set)
     _lookups: list[dict[str, Any]] = field(default_factory=list)
 
@@ -130,7 +131,7 @@ class Predictor:
             self.run_model(adapter, dataset.texts, suite.location("model"),
                            f"{dataset_name}: predicting"))
 
-    def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[str],
+    def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[ModelInput],
                     recipe: dict[str, Any], check: str) -> Predictions:
         """Predictions of ``adapter``, a copy of the suite's model derived by ``recipe`` (a
         quantized or pruned copy), on ``texts``: from the cache when the suite's model is
@@ -149,7 +150,7 @@ class Predictor:
         return predictions
 
     def _through_cache(self, params: AdapterParams, source: ModelAdapter, adapter: ModelAdapter,
-                       texts: list[str], key_of: Callable[[dict[str, Any]], str],
+                       texts: Sequence[ModelInput], key_of: Callable[[dict[str, Any]], str],
                        run: Callable[[], Predictions]) -> tuple[Predictions, Lookup]:
         """``run()``'s predictions of ``adapter`` on ``texts``, or those stored under
         ``key_of(fingerprint of the source model)``; a miss stores them. ``source`` (the
@@ -190,7 +191,7 @@ class Predictor:
         self.saved_files.append(save_predictions(self.save_predictions, dataset, predictions,
                                                  label, digest))
 
-    def predict_reusing(self, suite: Suite, texts: Sequence[str], model: str | None = None,
+    def predict_reusing(self, suite: Suite, texts: Sequence[ModelInput], model: str | None = None,
                         description: str = "") -> Predictions:
         """Predictions on ``texts``; texts the model already answered as part of a whole dataset
         this session take that row instead of running the model again."""
@@ -206,7 +207,7 @@ class Predictor:
             lookup.update({text: (fresh, row) for row, text in enumerate(missing)})
         return _gather([lookup[text] for text in texts])
 
-    def run_model(self, adapter: ModelAdapter, texts: Sequence[str], location: str = "",
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[ModelInput], location: str = "",
                   description: str = "") -> Predictions:
         """Run ``adapter`` on ``texts`` now and validate its answer; model errors become clear
         messages prefixed by ``location``. With a ``description``, the batches the adapter
@@ -251,7 +252,7 @@ class Predictor:
         return id(adapter) in self._used
 
 
-def validate_predictions(predictions: object, texts: Sequence[str], labels: Sequence[str]) -> None:
+def validate_predictions(predictions: object, texts: Sequence[ModelInput], labels: Sequence[str]) -> None:
     """Raise :class:`ModelOutputError` unless ``predictions`` are valid for ``texts``."""
     import numpy as np
 
@@ -274,7 +275,7 @@ def validate_predictions(predictions: object, texts: Sequence[str], labels: Sequ
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ModelOutputError(f"model returned NaN or infinite outputs for {int(bad.sum())} of "
-                               f"{len(texts)} inputs (first: {clip(texts[first])!r})")
+                               f"{len(texts)} inputs (first: {clip(as_display(texts[first]))!r})")
     if len(texts) and ((probs < -1e-6).any() or (probs > 1 + 1e-6).any()
                        or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)):
         raise ModelOutputError("model probabilities are outside [0, 1] or do not sum to 1 "

@@ -35,9 +35,10 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from modeltests.atomic import atomic_path
+from modeltests.inputs import ModelInput, digest_text
 from modeltests.digests import file_digest
 from modeltests.environment import cache_dir, package_versions
 from modeltests.fingerprints import digest_of
@@ -113,7 +114,7 @@ def prediction_key(fingerprint: dict[str, Any], adapter: ModelAdapter, spec: Dat
 
 
 def derived_key(fingerprint: dict[str, Any], recipe: dict[str, Any], adapter: ModelAdapter,
-                texts: list[str]) -> str:
+                texts: Sequence[ModelInput]) -> str:
     """The key of a copy of a model made by ``recipe`` (a quantized or pruned copy, which is
     a deterministic function of the source weights, the recipe and torch) on ``texts`` in this
     order. Quantized kernels may depend on the CPU and the thread count, so those are keyed
@@ -141,10 +142,11 @@ def _torch_threads() -> int | None:
     return int(torch.get_num_threads()) if torch is not None else None
 
 
-def _texts_digest(texts: list[str]) -> str:
+def _texts_digest(texts: Sequence[ModelInput]) -> str:
+    """Both sides of a pair go into the digest (:func:`modeltests.inputs.digest_text`)."""
     digest = hashlib.sha256()
     for text in texts:
-        encoded = text.encode("utf-8", "surrogatepass")
+        encoded = digest_text(text).encode("utf-8", "surrogatepass")
         digest.update(len(encoded).to_bytes(8, "little") + encoded)
     return digest.hexdigest()
 
@@ -152,7 +154,7 @@ def _texts_digest(texts: list[str]) -> str:
 def _rows_digest(dataset: Dataset) -> str:
     digest = hashlib.sha256()
     for text, label in zip(dataset.texts, dataset.labels):
-        for value in (text, label):
+        for value in (digest_text(text), label):
             encoded = value.encode("utf-8", "surrogatepass")
             digest.update(len(encoded).to_bytes(8, "little") + encoded)
     return digest.hexdigest()

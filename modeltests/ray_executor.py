@@ -26,6 +26,7 @@ from modeltests.adapters.base import (
     Predictions,
 )
 from modeltests.errors import ModelLoadError, ModelTestsError, RayExecutorError
+from modeltests.inputs import ModelInput
 from modeltests.suite.schema import RayOptions
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ class _Predictor:
         return out
 
 
-def predict(recipe: ModelRecipe, texts: Sequence[str], options: RayOptions, location: str,
+def predict(recipe: ModelRecipe, texts: Sequence[ModelInput], options: RayOptions, location: str,
             address_location: str | None = None) -> tuple[Predictions, dict[str, Any]]:
     """Predictions of ``recipe``'s model on ``texts`` computed by Ray actors, in the order of
     ``texts``, and the facts of the run (rows, blocks, workers, seconds per stage). Errors are

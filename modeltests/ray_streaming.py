@@ -97,12 +97,12 @@ def _prepare(block: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     applied: the rules of :func:`modeltests.data.load_dataset`."""
     import pandas as pd
 
-    for column in (spec.text_column, spec.label_column):
+    for column in (spec.text_columns[0], spec.label_column):
         if column not in block.columns:
             raise RayExecutorError(f"column {column!r} not found (columns: "
                                    f"{', '.join(map(str, block.columns))})")
     # Arrow hands missing cells to pandas as None, NaN or pd.NA, depending on the column type.
-    texts = ["" if pd.isna(v) else str(v) for v in block[spec.text_column]]
+    texts = ["" if pd.isna(v) else str(v) for v in block[spec.text_columns[0]]]
     expected = ["" if pd.isna(v) else label_text(v, spec.label_map) or ""
                 for v in block[spec.label_column]]
     frame: pd.DataFrame = pd.DataFrame({"row": range(len(block)), "text": texts,

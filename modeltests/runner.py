@@ -15,6 +15,7 @@ from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.context import CheckContext, CheckIdentity, LoadRecord
 from modeltests.data import Dataset, check_labels_known
 from modeltests.errors import SuiteError
+from modeltests.inputs import ModelInput
 from modeltests.registry import CheckKind
 from modeltests.result import (
     CheckParams,
@@ -55,15 +56,15 @@ class SessionContext(CheckContext):
     def predictions(self, dataset: str, model: str | None = None) -> Predictions:
         return self._runtime.predictions(self._suite, dataset, model)
 
-    def predict(self, texts: Sequence[str], model: str | None = None) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput], model: str | None = None) -> Predictions:
         return self._runtime.predict_reusing(self._suite, texts, model,
                                              f"{self.identity.name}: predicting")
 
-    def run_model(self, adapter: ModelAdapter, texts: Sequence[str]) -> Predictions:
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[ModelInput]) -> Predictions:
         return self._runtime.run_model(adapter, texts,
                                        description=f"{self.identity.name}: predicting")
 
-    def run_derived(self, adapter: ModelAdapter, texts: Sequence[str],
+    def run_derived(self, adapter: ModelAdapter, texts: Sequence[ModelInput],
                     recipe: dict[str, Any]) -> Predictions:
         return self._runtime.run_derived(self._suite, adapter, texts, recipe, self.identity.name)
 

@@ -19,6 +19,7 @@ from modeltests.adapters.base import AdapterParams, LoadContext, ModelAdapter, P
 from modeltests.context import LoadRecord
 from modeltests.data import Dataset, load_dataset
 from modeltests.errors import ModelLoadError, ModelTestsError, located
+from modeltests.inputs import ModelInput
 from modeltests.prediction_cache import PredictionCache
 from modeltests.predicting import Predictor
 from modeltests.progress import Progress, Silent
@@ -219,19 +220,19 @@ class Runtime:
         :meth:`Predictor.predictions`)."""
         return self.predictor.predictions(suite, dataset_name, model)
 
-    def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[str],
+    def run_derived(self, suite: Suite, adapter: ModelAdapter, texts: Sequence[ModelInput],
                     recipe: dict[str, Any], check: str) -> Predictions:
         """Predictions of a copy of the suite's model derived by ``recipe`` (see
         :meth:`Predictor.run_derived`)."""
         return self.predictor.run_derived(suite, adapter, texts, recipe, check)
 
-    def predict_reusing(self, suite: Suite, texts: Sequence[str], model: str | None = None,
+    def predict_reusing(self, suite: Suite, texts: Sequence[ModelInput], model: str | None = None,
                         description: str = "") -> Predictions:
         """Predictions on ``texts``, reusing rows already answered (see
         :meth:`Predictor.predict_reusing`)."""
         return self.predictor.predict_reusing(suite, texts, model, description)
 
-    def run_model(self, adapter: ModelAdapter, texts: Sequence[str], location: str = "",
+    def run_model(self, adapter: ModelAdapter, texts: Sequence[ModelInput], location: str = "",
                   description: str = "") -> Predictions:
         """Run ``adapter`` on ``texts`` now, validated (see :meth:`Predictor.run_model`)."""
         return self.predictor.run_model(adapter, texts, location, description)

@@ -39,9 +39,15 @@ def save_predictions(directory: Path, dataset: Dataset, predictions: Predictions
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    columns: dict[str, Any] = {"row": list(range(len(dataset))), "text": list(dataset.texts),
-                               "label": list(dataset.labels),
-                               "predicted": list(predictions.labels)}
+    from modeltests.inputs import TextPair
+
+    # A pair's sides go in two string columns, ``text`` and ``text_pair`` (the names of
+    # transformers' tokenizer arguments): Parquet readers see plain text either way.
+    firsts = [t.first if isinstance(t, TextPair) else t for t in dataset.texts]
+    columns: dict[str, Any] = {"row": list(range(len(dataset))), "text": firsts}
+    if dataset.is_pairs:
+        columns["text_pair"] = [t.second if isinstance(t, TextPair) else "" for t in dataset.texts]
+    columns.update({"label": list(dataset.labels), "predicted": list(predictions.labels)})
     if predictions.probabilities is not None:
         for index, name in enumerate(predictions.label_names):
             columns[f"p:{name}"] = predictions.probabilities[:, index].tolist()
@@ -65,7 +71,7 @@ def load_predictions(path: Path, dataset: Dataset, location: str) -> Predictions
     from modeltests.adapters.base import Predictions
 
     table, metadata = _read(path, location)
-    _same_data(path, metadata, table.column("text").to_pylist(), dataset, location)
+    _same_data(path, metadata, _saved_inputs(table), dataset, location)
     names = [str(n) for n in metadata.get("label_names") or []]
     predicted = [str(p) for p in table.column("predicted").to_pylist()]
     columns = [f"p:{name}" for name in names]
@@ -94,6 +100,17 @@ def _read(path: Path, location: str) -> tuple[Any, dict[str, Any]]:
     return table, metadata
 
 
+def _saved_inputs(table: Any) -> list[Any]:
+    """The inputs a predictions file was saved on: texts, or pairs from ``text_pair``."""
+    from modeltests.inputs import TextPair
+
+    firsts = [str(t) for t in table.column("text").to_pylist()]
+    if "text_pair" not in table.column_names:
+        return firsts
+    seconds = [str(t) for t in table.column("text_pair").to_pylist()]
+    return [TextPair(a, b) for a, b in zip(firsts, seconds)]
+
+
 def _same_data(path: Path, metadata: dict[str, Any], texts: list[Any], dataset: Dataset,
                location: str) -> None:
     saved_digest = str(metadata.get("dataset_sha256") or "")
@@ -103,7 +120,7 @@ def _same_data(path: Path, metadata: dict[str, Any], texts: list[Any], dataset: 
             f"(sha256 {saved_digest[:12]}), but dataset {dataset.name!r} is {dataset.path} "
             f"(sha256 {dataset.sha256[:12]}): the data changed since they were saved; save "
             "the baseline's predictions again on this data")
-    if [str(t) for t in texts] != list(dataset.texts):
+    if [t if isinstance(t, tuple) else str(t) for t in texts] != list(dataset.texts):
         raise SuiteError(
             f"{location}: {path.name} was saved on the same file but its {len(texts)} texts "
             f"differ from the dataset's {len(dataset)} (another text_column, label_map or "

@@ -40,6 +40,7 @@ from typing import (TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Protoc
 
 from modeltests import wordnet
 from modeltests.errors import MissingResourceError
+from modeltests.inputs import ModelInput, Side, TextPair, as_input
 
 if TYPE_CHECKING:
     import numpy as np
@@ -336,12 +337,13 @@ def apply_budgets(attack: Attack, batch_size: int, query_budget: int | None) -> 
         attack.goal_function.query_budget = query_budget
 
 
-def adapter_model_wrapper(predict: Callable[[list[str]], Probabilities],
+def adapter_model_wrapper(predict: Callable[[list[ModelInput]], Probabilities],
                           model: object = None) -> ModelWrapper:
     """A ``textattack.models.wrappers.ModelWrapper`` answering with ``predict(texts)``.
 
     ``predict`` returns an ``(n, k)`` probability array; the suite's adapter pads each batch to
-    its longest text, so short inputs cost short forward passes.
+    its longest text, so short inputs cost short forward passes. TextAttack hands a text of
+    two columns over as a tuple: it reaches ``predict`` as a :class:`TextPair`.
     """
     import_textattack()
     from textattack.models.wrappers import (
@@ -355,9 +357,10 @@ def adapter_model_wrapper(predict: Callable[[list[str]], Probabilities],
             self.model = model if model is not None else predict
             self.queries = 0
 
-        def __call__(self, text_input_list: list[str], **kwargs: object) -> Probabilities:
+        def __call__(self, text_input_list: list[str | tuple[str, ...]],
+                     **kwargs: object) -> Probabilities:
             self.queries += len(text_input_list)
-            return predict(list(text_input_list))
+            return predict([as_input(t) for t in text_input_list])
 
     return AdapterModelWrapper()
 
@@ -371,10 +374,13 @@ class ModelWrapper(Protocol):
 
 
 class AttackedText(Protocol):
-    """``textattack.shared.AttackedText``: a text and its words."""
+    """``textattack.shared.AttackedText``: a text (or several columns) and its words."""
 
     text: str
     words: list[str]
+
+    @property
+    def tokenizer_input(self) -> str | tuple[str, ...]: ...
 
     def all_words_diff(self, other_attacked_text: AttackedText) -> set[int]: ...
 
@@ -418,7 +424,9 @@ class Attack(Protocol):
 
     goal_function: GoalFunction
 
-    def attack(self, example: str, ground_truth_output: int) -> AttackResult: ...
+    pre_transformation_constraints: list[object]
+
+    def attack(self, example: object, ground_truth_output: int) -> AttackResult: ...
 
 
 # -- running an attack and reading its results --------------------------------------------------
@@ -441,6 +449,9 @@ class AttackExample:
     expected_before: float | None = None
     expected_after: float | None = None
     """The probability of the true label (``expected``) on the original and perturbed text."""
+    original_input: ModelInput = ""
+    perturbed_input: ModelInput = ""
+    """The original and perturbed input themselves: a text, or a pair of texts."""
 
 
 @dataclass(frozen=True)
@@ -482,10 +493,38 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def attack_examples(attack: Attack, examples: Iterable[tuple[str, int]], seed: int,
-                    time_budget_s: float | None = None) -> AttackRun:
-    """Attack ``(text, label index)`` pairs one by one, seeded, with TextAttack's side effects
-    undone; no new example starts once ``time_budget_s`` has passed."""
+def restrict_to_side(attack: Attack, columns: Sequence[str], side: Side) -> None:
+    """Let ``attack`` edit only ``side`` of a text pair whose columns are ``columns``: a
+    TextAttack ``InputColumnModification`` freezes the other column's words. Constraints of
+    that kind a recipe brings (textfooler's freezes a column named ``premise``) are replaced,
+    so ``side`` alone decides."""
+    from textattack.constraints.pre_transformation import InputColumnModification
+
+    kept = [c for c in attack.pre_transformation_constraints
+            if not isinstance(c, InputColumnModification)]
+    frozen = {column for column, name in zip(columns, ("first", "second"))
+              if side not in (name, "both")}
+    if frozen:
+        kept.append(InputColumnModification(list(columns), frozen))
+    attack.pre_transformation_constraints = kept
+
+
+def attack_input(example: ModelInput, columns: Sequence[str]) -> str | dict[str, str]:
+    """What ``Attack.attack`` takes: a text, or an ``OrderedDict`` of a pair's two columns
+    (TextAttack's multi-column input; the column names label each side in its output)."""
+    from collections import OrderedDict
+
+    if isinstance(example, TextPair):
+        return OrderedDict(zip(columns, example))
+    return example
+
+
+def attack_examples(attack: Attack, examples: Iterable[tuple[ModelInput, int]], seed: int,
+                    time_budget_s: float | None = None,
+                    columns: Sequence[str] = ("first", "second")) -> AttackRun:
+    """Attack ``(input, label index)`` pairs one by one, seeded, with TextAttack's side effects
+    undone; no new example starts once ``time_budget_s`` has passed. A pair of texts is
+    attacked as two columns named ``columns``."""
     seed_everything(seed)
     results: list[AttackResult] = []
     started = time.perf_counter()
@@ -495,7 +534,7 @@ def attack_examples(attack: Attack, examples: Iterable[tuple[str, int]], seed: i
             if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
                 stopped = True
                 break
-            results.append(attack.attack(text, label))
+            results.append(attack.attack(attack_input(text, columns), label))
     seconds = time.perf_counter() - started
     return AttackRun([read_result(r) for r in results], seconds, stopped)
 
@@ -536,7 +575,9 @@ def _example(result: AttackResult) -> AttackExample:
                          confidence=float(after.raw_output.max()),
                          queries=int(result.num_queries),
                          expected_before=float(before.raw_output[expected]),
-                         expected_after=float(after.raw_output[expected]))
+                         expected_after=float(after.raw_output[expected]),
+                         original_input=as_input(before.attacked_text.tokenizer_input),
+                         perturbed_input=as_input(after.attacked_text.tokenizer_input))
 
 
 def attack_metrics(outcomes: Sequence[AttackOutcome], seconds: float) -> dict[str, float]:

@@ -18,6 +18,8 @@ Method, per configuration:
 
 :func:`time_alternately` times two models against each other (the compression checks'
 ``speedup``): the same batches, alternating which model goes first in each round.
+:func:`time_interleaved` does the same for the latency loop (``latency``'s ``compare_to``):
+warm-up as above, then rounds of one call per function until the budgets are met.
 
 torch is imported only inside the CUDA and thread helpers.
 """
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Protocol, Sequence
 
 from modeltests.errors import UnsupportedCapabilityError
+from modeltests.inputs import ModelInput
 
 PERCENTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 BOUND_CONFIDENCE = 0.95
@@ -171,6 +174,40 @@ def time_callable(fn: Callable[[], Any], timer: Timer, plan: TimingPlan) -> Timi
     report = warm_up(fn, timer, plan)
     samples, seconds, reason = measure(fn, timer, plan)
     return TimingRun(report, samples, seconds, reason)
+
+
+def time_interleaved(fns: Sequence[Callable[[], Any]], timer: Timer, plan: TimingPlan
+                     ) -> list[TimingRun]:
+    """Time several functions against each other: warm each up, then call them in rounds,
+    one call each per round, rotating which goes first, so that noise (another process, a
+    frequency change) hits all of them alike and round ``i`` of each is comparable.
+
+    Rounds stop when every function has ``min_iterations`` calls and the rounds took at least
+    ``min_seconds`` per function, or at ``max_iterations`` rounds or ``max_seconds`` per
+    function (the budgets of one function, times the number of functions). Every function gets
+    the same number of calls; the returned runs are in ``fns`` order.
+    """
+    count = len(fns)
+    reports = [warm_up(fn, timer, plan) for fn in fns]
+    samples: list[list[float]] = [[] for _ in fns]
+    started = timer.now()
+    while True:
+        elapsed = timer.now() - started
+        rounds = len(samples[0])
+        if rounds >= plan.max_iterations:
+            reason = "max_iterations"
+            break
+        if elapsed >= plan.max_seconds * count and rounds:
+            reason = "max_seconds"
+            break
+        if rounds >= plan.min_iterations and elapsed >= plan.min_seconds * count:
+            reason = "min_iterations and min_seconds reached"
+            break
+        for offset in range(count):
+            which = (rounds + offset) % count
+            samples[which].append(timer.time_call(fns[which]))
+    seconds = timer.now() - started
+    return [TimingRun(report, runs, seconds, reason) for report, runs in zip(reports, samples)]
 
 
 def summarize(samples_ms: Sequence[float], batch_size: int) -> dict[str, Any]:
@@ -333,9 +370,9 @@ class BatchModel(Protocol):
     ``encode`` / ``forward`` may raise :class:`UnsupportedCapabilityError`.
     """
 
-    def predict(self, texts: Sequence[str]) -> object: ...
+    def predict(self, texts: Sequence[ModelInput]) -> object: ...
 
-    def encode(self, texts: Sequence[str]) -> object: ...
+    def encode(self, texts: Sequence[ModelInput]) -> object: ...
 
     def forward(self, batch: object) -> object: ...
 
@@ -361,7 +398,7 @@ class AlternateTiming:
                 "torch_threads": self.torch_threads}
 
 
-def time_alternately(reference: BatchModel, candidate: BatchModel, texts: list[str],
+def time_alternately(reference: BatchModel, candidate: BatchModel, texts: Sequence[ModelInput],
                      batch_size: int, rounds: int) -> AlternateTiming:
     """Time both models on the same batches, alternating which runs first in each round.
 
@@ -393,10 +430,10 @@ def current_torch_threads() -> int | None:
     return int(torch.get_num_threads()) if torch is not None else None
 
 
-Runner = Callable[[list[list[str]]], None]
+Runner = Callable[[list[Sequence[ModelInput]]], None]
 
 
-def _runners(reference: BatchModel, candidate: BatchModel, chunks: list[list[str]]
+def _runners(reference: BatchModel, candidate: BatchModel, chunks: list[Sequence[ModelInput]]
              ) -> tuple[list[Runner], Literal["forward", "predict"]]:
     """One callable per model running a list of chunks; encoding happens before timing."""
     models = (reference, candidate)
@@ -410,14 +447,14 @@ def _runners(reference: BatchModel, candidate: BatchModel, chunks: list[list[str
 
 
 def _predict_runner(model: BatchModel) -> Runner:
-    def run(chunks: list[list[str]]) -> None:
+    def run(chunks: list[Sequence[ModelInput]]) -> None:
         for chunk in chunks:
             model.predict(chunk)
     return run
 
 
 def _forward_runner(model: BatchModel, encoded: dict[int, object]) -> Runner:
-    def run(chunks: list[list[str]]) -> None:
+    def run(chunks: list[Sequence[ModelInput]]) -> None:
         for chunk in chunks:
             model.forward(encoded[id(chunk)])
     return run

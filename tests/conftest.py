@@ -26,7 +26,8 @@ hypothesis_settings.register_profile("modeltests", deadline=None)
 hypothesis_settings.load_profile("modeltests")
 
 # Fixtures that train or load a real model: a test that uses one is in the real tier.
-MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "ner_model_dir"}
+MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "pair_model_dir",
+                  "ner_model_dir"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,6 +58,15 @@ def ner_model_dir() -> Path:
     from modeltests.demo.ner_model import ensure_ner_model
 
     return ensure_ner_model(progress=False)
+
+
+@pytest.fixture(scope="session")
+def pair_model_dir() -> Path:
+    """The tiny NLI BERT of ``builtin:nli-tiny`` (entailment / neutral / contradiction on
+    generated pairs), built once into the modeltests cache (~40 s of one core) and reused."""
+    from modeltests.demo.pairs import ensure_pair_bert
+
+    return ensure_pair_bert()
 
 
 @pytest.fixture(scope="session")

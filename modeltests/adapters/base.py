@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Sequence, Ty
 from pydantic import BaseModel, ConfigDict, Field
 
 from modeltests.errors import ModelLoadError, ModelOutputError, UnsupportedCapabilityError
+from modeltests.inputs import ModelInput
 from modeltests.redaction import Redactor
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ class ModelAdapter:
     #: :meth:`source_files` does not name.
     cache_predictions: bool = False
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         """Predict labels (and probabilities when available) for ``texts``, in order."""
         raise NotImplementedError
 
@@ -229,7 +230,7 @@ class ModelAdapter:
         """A copy of this adapter that runs ``module`` instead of its own weights."""
         raise UnsupportedCapabilityError(f"{type(self).__name__} cannot swap its torch module")
 
-    def encode(self, texts: Sequence[str]) -> Any:
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
         """Turn texts into the model's input batch (tokenization), for model-only timing."""
         raise UnsupportedCapabilityError(f"{type(self).__name__} has no separate encode step")
 
@@ -243,7 +244,7 @@ class ModelAdapter:
         circuit breaker and time budget, so that each request stands on its own."""
         return self
 
-    def null_twin(self, url: str) -> Callable[[list[str]], object] | None:
+    def null_twin(self, url: str) -> Callable[[Sequence[ModelInput]], object] | None:
         """A function sending texts as :meth:`predict` does, but to ``url`` (a null endpoint)
         and without reading the answer: a load test measures its own ceiling with it. None for
         models not called over HTTP (the ceiling is then that of a Python no-op)."""

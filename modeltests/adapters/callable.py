@@ -1,4 +1,9 @@
-"""Any Python function ``texts -> probabilities or labels``, named by import path."""
+"""Any Python function ``texts -> probabilities or labels``, named by import path.
+
+For a dataset of text pairs the function receives pairs: each item is a
+:class:`~modeltests.inputs.TextPair`, a ``NamedTuple`` ``(first, second)`` (so ``a, b = item``
+works).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from modeltests.adapters.base import (
 )
 from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.errors import ModelLoadError, ModelOutputError
+from modeltests.inputs import ModelInput
 
 
 class CallableParams(AdapterParams):
@@ -35,7 +41,7 @@ class CallableModel(ModelAdapter):
     Also the cheapest honest test double for modeltests' own tests: ``CallableModel(fn, labels)``.
     """
 
-    def __init__(self, function: Callable[[list[str]], Any], labels: Sequence[str],
+    def __init__(self, function: Callable[[list[ModelInput]], Any], labels: Sequence[str],
                  batch_size: int = 32, name: str = "callable") -> None:
         self.function = function
         self.labels = list(labels)
@@ -43,7 +49,7 @@ class CallableModel(ModelAdapter):
         self.name = name
         self.device = "cpu"
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         outputs: list[Any] = []
         for start in range(0, len(texts), self.batch_size):
             chunk = list(texts[start:start + self.batch_size])

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NoReturn, Sequence
 
 from pydantic import Field
 
@@ -33,6 +33,7 @@ from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.adapters.callable import CallableModel
 from modeltests.adapters.protocols import plain_body, plain_outputs, v2_body, v2_outputs
 from modeltests.errors import ModelLoadError, ModelPredictError
+from modeltests.inputs import ModelInput
 from modeltests.redaction import Redactor
 from modeltests.text import clip
 
@@ -59,6 +60,9 @@ class HttpParams(AdapterParams):
     input_key: str = "texts"
     output_key: str = "predictions"
     input_name: str = Field(default="text", description="v2: name of the BYTES input tensor.")
+    pair_input_name: str = Field(
+        default="text_pair", description="v2, text pairs: name of the second BYTES input "
+        "tensor (the second sides; the first sides go under input_name).")
     probabilities_output: str = Field(default="probabilities",
                                       description="v2: output tensor of shape [texts, labels].")
     label_output: str = Field(default="label", description="v2: BYTES output of labels, read "
@@ -148,11 +152,11 @@ class HttpEndpoint:
                 self._client.close()
             self._client = None
 
-    def __call__(self, texts: list[str]) -> list[Any]:
+    def __call__(self, texts: Sequence[ModelInput]) -> list[Any]:
         raw = self.post(texts)
         return self._outputs(raw)
 
-    def post(self, texts: list[str]) -> bytes:
+    def post(self, texts: Sequence[ModelInput]) -> bytes:
         """The body of the first answer that is not retried (retries on 429, 503, resets)."""
         import httpx
 
@@ -181,9 +185,9 @@ class HttpEndpoint:
             return response.content
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _body(self, texts: list[str]) -> bytes:
+    def _body(self, texts: Sequence[ModelInput]) -> bytes:
         if self.params.protocol == "v2":
-            return json.dumps(v2_body(texts, self.params.input_name)).encode()
+            return json.dumps(v2_body(texts, self.params.input_name, self.params.pair_input_name)).encode()
         return json.dumps(plain_body(texts, self.params.input_key)).encode()
 
     def _count(self, name: str) -> None:
@@ -283,7 +287,7 @@ class HttpModel(CallableModel):
         copy.endpoint.start_check()
         return copy
 
-    def null_twin(self, url: str) -> Callable[[list[str]], object]:
+    def null_twin(self, url: str) -> Callable[[Sequence[ModelInput]], object]:
         twin = HttpEndpoint(self.endpoint.params, {}, self.endpoint.redactor, url, breaker=False)
         twin.headers = self.endpoint.headers
         twin._client = self.endpoint.client()  # the same pool as the real requests

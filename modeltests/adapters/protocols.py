@@ -1,10 +1,12 @@
 """Request bodies and answers of the ``http`` adapter's protocols (pure functions, no I/O).
 
-``plain``: ``{"<input_key>": ["text", ...]}`` in, ``{"<output_key>": [...]}`` out, one label
+``plain``: ``{"<input_key>": ["text", ...]}`` (a pair of texts: ``["first", "second"]``) in, ``{"<output_key>": [...]}`` out, one label
 name, label index or probability row per text.
 
 ``v2``: the Open Inference Protocol of KServe, Triton and MLServer. The texts go as one BYTES
-tensor (``{"inputs": [{"name": "text", "shape": [n], "datatype": "BYTES", "data": [...]}]}``);
+tensor (``{"inputs": [{"name": "text", "shape": [n], "datatype": "BYTES", "data": [...]}]}``;
+pairs of texts as two such tensors, the second sides named ``pair_input_name``, default
+``text_pair``);
 the answer's ``outputs`` are read in this order of preference:
 
 1. a numeric tensor named ``probabilities_output`` of shape ``[n, k]``: one probability row per
@@ -21,14 +23,16 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from modeltests.inputs import ModelInput, any_pairs, split_pairs
 from modeltests.errors import ModelPredictError
 
 NUMERIC = {"FP16", "FP32", "FP64", "BF16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16",
            "UINT32", "UINT64"}
 
 
-def plain_body(texts: Sequence[str], input_key: str) -> dict[str, Any]:
-    return {input_key: list(texts)}
+def plain_body(texts: Sequence[ModelInput], input_key: str) -> dict[str, Any]:
+    """A text goes as a string, a pair of texts as a two-element list ``[first, second]``."""
+    return {input_key: [list(t) if isinstance(t, tuple) else t for t in texts]}
 
 
 def plain_outputs(payload: Any, output_key: str, url: str) -> list[Any]:
@@ -42,7 +46,16 @@ def plain_outputs(payload: Any, output_key: str, url: str) -> list[Any]:
     return outputs
 
 
-def v2_body(texts: Sequence[str], input_name: str) -> dict[str, Any]:
+def v2_body(texts: Sequence[ModelInput], input_name: str,
+            pair_input_name: str = "text_pair") -> dict[str, Any]:
+    """One BYTES tensor of texts; for pairs, two: the first sides under ``input_name``, the
+    second sides under ``pair_input_name`` (the names of a tokenizer's arguments)."""
+    if any_pairs(texts):
+        firsts, seconds = split_pairs(texts)
+        return {"inputs": [{"name": name, "shape": [len(texts)], "datatype": "BYTES",
+                            "data": side}
+                           for name, side in ((input_name, firsts),
+                                              (pair_input_name, seconds))]}
     return {"inputs": [{"name": input_name, "shape": [len(texts)], "datatype": "BYTES",
                         "data": list(texts)}]}
 

@@ -15,9 +15,11 @@ from typing import Any, Sequence
 
 from modeltests.adapters.base import LoadContext, ModelAdapter, Predictions
 from modeltests.adapters.imports import resolve_import_path
+from modeltests.adapters.token_transformers import single_texts
 from modeltests.adapters.torch_module import TorchModel, TorchParams, load_torch, output_width
 from modeltests.adapters.torch_utils import pick_device
 from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError
+from modeltests.inputs import ModelInput
 from modeltests.tagging import TagPredictions
 
 
@@ -60,12 +62,12 @@ class TokenTorchModel(TorchModel):
             self.batch_done(len(chunk))
         return TagPredictions(tags, list(self.labels), tables, truncated)
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         raise ModelPredictError("this is a token-classification model (model.task): it tags "
                                 "words and has no label per text")
 
-    def encode(self, texts: Sequence[str]) -> Any:
-        batch, _ = self.collate([t.split() for t in texts])
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
+        batch, _ = self.collate([t.split() for t in single_texts(texts)])
         return _to(batch, self.device)
 
     def with_module(self, module: Any) -> TokenTorchModel:

@@ -23,6 +23,7 @@ from modeltests.adapters.transformers import (
     load_transformers,
 )
 from modeltests.errors import ModelLoadError, ModelPredictError
+from modeltests.inputs import ModelInput
 from modeltests.tagging import TagPredictions
 
 
@@ -94,14 +95,14 @@ class TokenTransformersModel(ModelAdapter):
         seen = max(first, default=-1)
         return tags, table, len(sentence) - 1 - seen
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         raise ModelPredictError(
             "this is a token-classification model (model.task): it tags words and has no label "
             "per text; use kind 'entities' on a token dataset (availability, invariance of kind "
             "'entity_invariance', quantization, pruning and latency also accept it)")
 
-    def encode(self, texts: Sequence[str]) -> Any:
-        batch = self.tokenizer(list(texts), padding=True, truncation=True,
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
+        batch = self.tokenizer(single_texts(texts), padding=True, truncation=True,
                                max_length=self.params.max_length, return_tensors="pt")
         return {k: v.to(self.device) for k, v in batch.items()}
 
@@ -136,6 +137,13 @@ class TokenTransformersModel(ModelAdapter):
 
     def close(self) -> None:
         self.model = None
+
+
+def single_texts(texts: Sequence[ModelInput]) -> list[str]:
+    """``texts`` as plain strings: a token classifier tags one text, never a pair."""
+    if any(not isinstance(t, str) for t in texts):
+        raise ModelPredictError("a token-classification model takes single texts, not pairs")
+    return [str(t) for t in texts]
 
 
 def load(params: TransformersParams, context: LoadContext) -> ModelAdapter:

@@ -17,6 +17,7 @@ from modeltests.adapters.base import (
 from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
 from modeltests.errors import ModelLoadError
+from modeltests.inputs import ModelInput
 
 
 class TorchParams(AdapterParams):
@@ -28,7 +29,9 @@ class TorchParams(AdapterParams):
         "word (collate then gets sentences of words and returns (batch, word_ids); see "
         "modeltests.adapters.token_torch).")
     factory: str = Field(description="Import path 'package.module:build_model'.")
-    collate: str = Field(description="Import path of texts -> tensor or dict of tensors.")
+    collate: str = Field(description="Import path of texts -> tensor or dict of tensors. For "
+                         "a dataset of text pairs it receives TextPair tuples (first, second) "
+                         "and builds the pair encoding itself.")
     labels: list[str] = Field(description="Label names, in the order of the output logits.")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     outputs: Literal["logits", "probabilities"] = Field(
@@ -37,7 +40,11 @@ class TorchParams(AdapterParams):
 
 
 class TorchModel(ModelAdapter):
-    """Runs ``module(collate(texts))`` under ``torch.inference_mode``."""
+    """Runs ``module(collate(texts))`` under ``torch.inference_mode``.
+
+    ``collate`` is the user's tokenizer contract: for text pairs it gets the pairs themselves
+    (:class:`~modeltests.inputs.TextPair`, a tuple ``(first, second)``), since only it knows
+    how its model joins two texts (a tokenizer's pair template, a separator token...)."""
 
     def __init__(self, module: Any, collate: Any, params: TorchParams, device: str) -> None:
         self.module = module
@@ -46,7 +53,7 @@ class TorchModel(ModelAdapter):
         self.device = device
         self.labels = list(params.labels)
 
-    def encode(self, texts: Sequence[str]) -> Any:
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
         batch = self.collate(list(texts))
         if isinstance(batch, dict):
             return {k: v.to(self.device) for k, v in batch.items()}
@@ -59,7 +66,7 @@ class TorchModel(ModelAdapter):
             out = self.module(**batch) if isinstance(batch, dict) else self.module(batch)
         return getattr(out, "logits", out)
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         import numpy as np
 
         rows = []

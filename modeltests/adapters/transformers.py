@@ -15,6 +15,7 @@ from modeltests.adapters.base import (
     ModelAdapter,
     Predictions,
 )
+from modeltests.adapters.sparse_attention import sparse_attention_of
 from modeltests.adapters.torch_utils import (
     module_facts,
     pick_device,
@@ -22,6 +23,7 @@ from modeltests.adapters.torch_utils import (
     size_on_disk,
 )
 from modeltests.errors import ModelLoadError
+from modeltests.inputs import ModelInput, any_pairs, split_pairs
 
 BUILTIN_PREFIX = "builtin:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -37,7 +39,8 @@ class TransformersParams(AdapterParams):
         "(AutoModelForTokenClassification; see the README's 'Token classification (NER)').")
     path: str = Field(
         description="Local model directory (relative to the suite), a hub id, or "
-        "'builtin:sentiment-minilm' for the embedded demo model (built on first use)."
+        "'builtin:sentiment-minilm' for the embedded demo model, 'builtin:nli-tiny' for the "
+        "embedded text-pair (NLI) demo model (built on first use)."
     )
     revision: str | None = Field(default=None, description="Hub revision (branch, tag, commit).")
     max_length: int = Field(default=256, ge=1, le=65536, description="Tokens kept per text.")
@@ -50,6 +53,11 @@ class TransformersParams(AdapterParams):
         "(faster; the same outputs for fp32 weights, but a dynamically quantized model's "
         "outputs depend on which texts share a batch). false keeps the order given."
     )
+    truncation: Literal["longest_first", "only_first", "only_second"] = Field(
+        default="longest_first", description="How a text pair longer than max_length is cut: "
+        "longest_first takes tokens from the longer side first; only_first / only_second cut "
+        "that side alone (and the tokenizer fails if that is not enough). Single texts are "
+        "cut at max_length whatever this says.")
     max_tokens_per_batch: int | None = Field(
         default=None, ge=1, le=16_777_216, description="At most this many padded token "
         "positions (texts x the batch's longest text) per forward call, as well as at most "
@@ -88,19 +96,35 @@ class TransformersModel(ModelAdapter):
         self.device = str(next(model.parameters()).device)
         config_labels = getattr(model.config, "id2label", None) or {}
         self.labels = [str(config_labels[i]) for i in sorted(config_labels)]
+        # BigBird switches to full attention on a short input and stays there: see
+        # modeltests.adapters.sparse_attention; forward() undoes that before a long input
+        self.attention = sparse_attention_of(model)
 
-    def encode(self, texts: Sequence[str]) -> Any:
-        batch = self.tokenizer(list(texts), padding=True, truncation=True,
-                               max_length=self.params.max_length, return_tensors="pt")
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
+        batch = self._tokenize(texts, padding=True, return_tensors="pt")
         return {k: v.to(self.device) for k, v in batch.items()}
+
+    def _tokenize(self, texts: Sequence[ModelInput], **options: Any) -> Any:
+        """``tokenizer(texts)``, or ``tokenizer(firsts, seconds)`` for pairs (the tokenizer
+        builds the pair template, e.g. ``[CLS] a [SEP] b [SEP]`` with token type ids), cut to
+        ``max_length`` tokens by the ``truncation`` strategy."""
+        if any_pairs(texts):
+            firsts, seconds = split_pairs(texts)
+            return self.tokenizer(firsts, seconds, truncation=self.params.truncation,
+                                  max_length=self.params.max_length, **options)
+        return self.tokenizer([str(t) for t in texts], truncation=True,
+                              max_length=self.params.max_length, **options)
 
     def forward(self, batch: Any) -> Any:
         import torch
 
+        ids = batch.get("input_ids") if isinstance(batch, dict) else None
+        if self.attention is not None and ids is not None:
+            self.attention.prepare(int(ids.shape[-1]))
         with torch.inference_mode():
             return self.model(**batch).logits
 
-    def predict(self, texts: Sequence[str]) -> Predictions:
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
         """Tokenize every text once (no padding), plan batches from the token counts
         (:func:`plan_batches`), and pad each batch from the stored token ids."""
         import numpy as np
@@ -110,8 +134,7 @@ class TransformersModel(ModelAdapter):
         rows = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
         if not texts:
             return Predictions.from_probabilities(rows, self.labels)
-        encoded = self.tokenizer(list(texts), truncation=True,
-                                 max_length=self.params.max_length)
+        encoded = self._tokenize(texts)
         features = {key: list(values) for key, values in encoded.items()}
         counts = [len(ids) for ids in features["input_ids"]]
         for chunk in plan_batches(counts, self.params.batch_size,

@@ -9,6 +9,8 @@ from pydantic import Field
 from modeltests.adapters.base import Predictions
 from modeltests.context import CheckContext
 from modeltests.data import Dataset, SliceSpec, slice_indices
+from modeltests.errors import SuiteError
+from modeltests.inputs import as_display
 from modeltests.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.text import format_number
@@ -167,9 +169,21 @@ def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, datas
 
 def _examples(dataset: Dataset, predictions: Predictions, indices: list[int]) -> list[dict[str, Any]]:
     confidence = predictions.confidence()
-    return [{"text": dataset.texts[i], "expected": dataset.labels[i],
+    return [{"text": as_display(dataset.texts[i]), "expected": dataset.labels[i],
              "predicted": predictions.labels[i], "confidence": confidence[i]} for i in indices]
 
 
+def prepare_accuracy(context: CheckContext, params: AccuracyParams) -> None:
+    """Setup: a slice's ``side`` needs a dataset of text pairs (an ERROR before the model
+    runs)."""
+    sided = [(i, spec) for i, spec in enumerate(params.slices) if spec.side is not None]
+    if sided and not context.dataset(params.dataset).is_pairs:
+        index, spec = sided[0]
+        raise SuiteError(f"{context.location('slices', index)}: slice {spec.name!r}: side: "
+                         f"{spec.side!r} applies to a dataset of text pairs; "
+                         f"{params.dataset!r} has one text column")
+
+
 CHECK_KINDS = [CheckKind("accuracy", AccuracyParams, run_accuracy,
-                         "accuracy / precision / recall / F1 overall and per slice")]
+                         "accuracy / precision / recall / F1 overall and per slice",
+                         prepare=prepare_accuracy)]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from pydantic import Field
 
 from modeltests.adapters.base import Predictions
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
+from modeltests.inputs import SIDES, ModelInput, Side, TextPair, as_display
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 from modeltests.tagging import is_tagger
@@ -44,6 +45,14 @@ class AvailabilityParams(SeededParams):
     smoke_inputs: list[str] = Field(default_factory=lambda: list(SMOKE_INPUTS), min_length=1)
     extra_edge_inputs: list[str] = Field(default_factory=list,
                                          description="More odd inputs to try, besides the built-in ones.")
+    pairs: bool = Field(
+        default=False, description="The model classifies text pairs: smoke inputs are paired "
+        "with an ordinary sentence, each edge input is tried on the sides in edge_sides, and "
+        "generated texts are paired.")
+    edge_sides: list[Side] = Field(
+        default_factory=lambda: list(SIDES), min_length=1,
+        description="With pairs: the sides each edge input is put on (the other side gets an "
+        "ordinary sentence; both: the edge input on each side).")
     generated_examples: int = Field(default=40, ge=0, le=2000,
                                     description="Hypothesis-generated texts to try (0 disables).")
     batch_tolerance: float = Field(default=1e-4, ge=0, description="Allowed probability difference "
@@ -90,20 +99,25 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     if is_tagger(model):  # token classification: sentences of words in, tags out
         return _tagger_availability(context, params, metrics, failures, facts)
     predict = lambda texts: context.run_model(model, texts)  # noqa: E731
-    smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(params.smoke_inputs)},
+    smoke_inputs = _as_pairs(params.smoke_inputs) if params.pairs else list(params.smoke_inputs)
+    smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(smoke_inputs)},
                       model.labels, failures)
     metrics["smoke_pass_rate"] = smoke
-    edges = dict(EDGE_INPUTS)
-    edges.update({f"extra {i}": t for i, t in enumerate(params.extra_edge_inputs)})
+    singles = dict(EDGE_INPUTS)
+    singles.update({f"extra {i}": t for i, t in enumerate(params.extra_edge_inputs)})
+    edges: dict[str, ModelInput] = (_on_sides(singles, params.edge_sides) if params.pairs
+                                    else dict(singles))
     metrics["edge_pass_rate"] = _try_each(predict, edges, model.labels, failures)
-    texts = list(params.smoke_inputs) + list(EDGE_INPUTS.values())[:6]
+    texts = smoke_inputs + list(edges.values())[:6]
     metrics.update(_repeatability(predict, texts, params.batch_tolerance, failures))
-    generated = _generated_texts(params.generated_examples, context.seed)
+    generated: list[ModelInput] = list(_generated_texts(params.generated_examples, context.seed))
+    if params.pairs:
+        generated = [TextPair(str(t), str(generated[-1 - i])) for i, t in enumerate(generated)]
     if generated:
         named = {f"generated {i}": t for i, t in enumerate(generated)}
         metrics["generated_pass_rate"] = _try_each(predict, named, model.labels, failures,
                                                    batched=True)
-    result = CheckResult(metrics=metrics, sample_size=len(params.smoke_inputs) + len(edges)
+    result = CheckResult(metrics=metrics, sample_size=len(smoke_inputs) + len(edges)
                          + len(generated))
     _declare_methods(result)
     if not generated:
@@ -141,6 +155,27 @@ def _tagger_availability(context: CheckContext, params: AvailabilityParams,
     return result
 
 
+ORDINARY_SIDE = "The weather was mild and the streets were quiet."
+"""The other side of a pair whose one side is an edge input or a smoke input."""
+
+
+def _as_pairs(texts: Sequence[str]) -> list[ModelInput]:
+    """Each text as the first side of a pair whose second side is an ordinary sentence."""
+    return [TextPair(text, ORDINARY_SIDE) for text in texts]
+
+
+def _on_sides(edges: dict[str, str], sides: Sequence[Side]) -> dict[str, ModelInput]:
+    """Each edge input on each side asked for: ``"emoji (second)"`` is an ordinary first side
+    and the emoji text as the second; ``(both)`` puts the edge input on both sides."""
+    named: dict[str, ModelInput] = {}
+    for name, text in edges.items():
+        for side in sides:
+            first = text if side in ("first", "both") else ORDINARY_SIDE
+            second = text if side in ("second", "both") else ORDINARY_SIDE
+            named[f"{name} ({side})"] = TextPair(first, second)
+    return named
+
+
 def _declare_methods(result: CheckResult) -> None:
     """No metric here estimates a population: the pass rates are shares of a fixed, enumerated
     (or seeded) set of inputs, the differences maxima over those inputs, the load facts single
@@ -152,7 +187,8 @@ def _declare_methods(result: CheckResult) -> None:
         result.interval_methods[metric] = "single measurement"
 
 
-def _try_each(predict: Callable[[list[str]], Predictions], named: dict[str, str], labels: list[str],
+def _try_each(predict: Callable[[list[ModelInput]], Predictions], named: dict[str, ModelInput],
+              labels: list[str],
               failures: list[dict[str, Any]], batched: bool = False) -> float:
     """Share of inputs answered validly; batched mode tries one call first, then each text."""
     if not named:
@@ -169,11 +205,12 @@ def _try_each(predict: Callable[[list[str]], Predictions], named: dict[str, str]
             predict([text])
             passed += 1
         except ModelTestsError as exc:
-            failures.append({"input": name, "text": text[:300], "error": str(exc)})
+            failures.append({"input": name, "text": as_display(text, 300), "error": str(exc)})
     return passed / len(named)
 
 
-def _repeatability(predict: Callable[[list[str]], Predictions], texts: list[str], tolerance: float,
+def _repeatability(predict: Callable[[list[ModelInput]], Predictions], texts: list[ModelInput],
+                   tolerance: float,
                    failures: list[dict[str, Any]]) -> dict[str, float]:
     import numpy as np
 
@@ -192,7 +229,7 @@ def _repeatability(predict: Callable[[list[str]], Predictions], texts: list[str]
     stacked = np.vstack([s.probabilities for s in singles if s.probabilities is not None])
     per_text = np.abs(first.probabilities - stacked).max(axis=1)
     for index in np.flatnonzero(per_text > tolerance):
-        failures.append({"input": "batch invariance", "text": texts[index][:300],
+        failures.append({"input": "batch invariance", "text": as_display(texts[index], 300),
                          "error": f"batched vs single differ by {per_text[index]:.2e}"})
     metrics.update(determinism_diff=determinism, batch_diff=float(per_text.max()))
     return metrics
@@ -232,5 +269,13 @@ def _generated_texts(count: int, seed: int) -> list[str]:
 
 
 
+def prepare_availability(context: CheckContext, params: AvailabilityParams) -> None:
+    """Setup: ``edge_sides`` belongs to a text-pair model (an ERROR in the suite)."""
+    if "edge_sides" in params.model_fields_set and not params.pairs:
+        raise context.error("edge_sides", "edge_sides applies to a text-pair model: set "
+                            "pairs: true, or remove edge_sides")
+
+
 CHECK_KINDS = [CheckKind("availability", AvailabilityParams, run_availability,
-                         "loads, answers, valid outputs on odd inputs, repeatable")]
+                         "loads, answers, valid outputs on odd inputs, repeatable",
+                         prepare=prepare_availability)]

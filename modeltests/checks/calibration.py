@@ -16,6 +16,7 @@ from pydantic import Field
 
 from modeltests.context import CheckContext
 from modeltests.data import SliceSpec, slice_indices
+from modeltests.inputs import as_display
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
@@ -185,7 +186,7 @@ def _confident_errors(dataset: Dataset, predictions: Predictions, rows: Calibrat
     """The wrong rows the model was most sure of: where over-confidence costs most."""
     wrong = [i for i in range(len(rows)) if not rows.correct[i]]
     wrong.sort(key=lambda i: -float(rows.confidence[i]))
-    return [{"text": dataset.texts[i], "expected": dataset.labels[i],
+    return [{"text": as_display(dataset.texts[i]), "expected": dataset.labels[i],
              "predicted": predictions.labels[i], "confidence": float(rows.confidence[i])}
             for i in wrong[:count]]
 

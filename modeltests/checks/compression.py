@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from pydantic import Field, model_validator
 
 from modeltests.checks.paired import paired_metrics, score_slice
 from modeltests.data import SliceSpec
+from modeltests.inputs import ModelInput, as_display
 from modeltests.result import CheckResult, SeededParams, threshold
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     return result
 
 
-def _batch_agreement(context: CheckContext, texts: list[str], candidate: Candidate,
+def _batch_agreement(context: CheckContext, texts: Sequence[ModelInput], candidate: Candidate,
                      result: CheckResult) -> None:
     """The compressed model again on the same texts in a seeded random order, batched as given:
     ``batch_agreement`` is the share of rows whose top-1 label did not move, with its Wilson
@@ -208,7 +209,7 @@ def _size_mb(adapter: ModelAdapter) -> float | None:
     return None if module is None else state_dict_bytes(module) / MB
 
 
-def _speed_texts(texts: list[str], count: int, seed: int) -> list[str]:
+def _speed_texts(texts: list[ModelInput], count: int, seed: int) -> list[ModelInput]:
     if count >= len(texts):
         return list(texts)
     return random.Random(seed).sample(texts, count)
@@ -233,7 +234,7 @@ def changed_examples(dataset: Dataset, reference: Predictions, candidate: Predic
 
     rank = {"broke": 0, "changed": 1, "fixed": 2}
     ordered = sorted(indices, key=lambda i: (rank[kind(i)], -change(i), i))
-    return [{"text": dataset.texts[i], "expected": dataset.labels[i], "change": kind(i),
+    return [{"text": as_display(dataset.texts[i]), "expected": dataset.labels[i], "change": kind(i),
              "reference": reference.labels[i], "reference_confidence": ref_conf[i],
              "predicted": candidate.labels[i], "confidence": new_conf[i]} for i in ordered]
 

@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from modeltests.checks.calibration import labels_only_reason, truth_index
 from modeltests.context import CheckContext
+from modeltests.inputs import as_display
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
@@ -151,7 +152,7 @@ def _confident_errors(dataset: Dataset, predictions: Predictions, rows: RankedRo
         if len(shown) >= count:
             break
         if not rows.correct[position]:
-            shown.append({"text": dataset.texts[row], "expected": dataset.labels[row],
+            shown.append({"text": as_display(dataset.texts[row]), "expected": dataset.labels[row],
                           "predicted": predictions.labels[row],
                           "confidence": float(confidence[row])})
     return shown

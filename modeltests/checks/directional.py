@@ -9,6 +9,9 @@ watched label moves only the expected way, within the tolerance. Needs class pro
       append: "Overall it was awful."
       expect: {label: positive, direction: not_increase, tolerance: 0.05}
       min_pass_rate: 0.9
+
+On a dataset of text pairs the text is added to one side (``side: first | second | both``,
+default ``second``).
 """
 
 from __future__ import annotations
@@ -18,8 +21,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from modeltests.checks.rates import label_probability, pass_rate_result
-from modeltests.checks.sources import TextSource, check_known_label, source_texts
+from modeltests.checks.sources import (
+    TextSource,
+    check_known_label,
+    edited_side,
+    prepare_side,
+    source_texts,
+)
 from modeltests.context import CheckContext
+from modeltests.inputs import as_display, map_side
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult
 
@@ -55,8 +65,10 @@ def run_directional(context: CheckContext, params: DirectionalParams) -> CheckRe
     expect = params.expect
     check_known_label(context, "expect.label", expect.label, context.model().labels)
     texts = source_texts(context, params)
-    changed = [f"{t.rstrip()} {params.append}" if params.append is not None
-               else f"{params.prepend} {t.lstrip()}" for t in texts]
+    side = edited_side(context, params, texts)
+    changed = [map_side(t, side, lambda x: f"{x.rstrip()} {params.append}"
+                        if params.append is not None else f"{params.prepend} {x.lstrip()}")
+               for t in texts]
     before, after = context.predict(texts), context.predict(changed)
     if before.probabilities is None:
         from modeltests.errors import UnsupportedCapabilityError
@@ -75,7 +87,7 @@ def run_directional(context: CheckContext, params: DirectionalParams) -> CheckRe
             else delta >= -expect.tolerance
         passed.append(ok)
         if not ok:
-            failures.append({"original": text, "perturbed": changed[i],
+            failures.append({"original": as_display(text), "perturbed": as_display(changed[i]),
                              "expected": f"p({expect.label}) {expect.direction.replace('_', ' ')}"
                                          f" (tolerance {expect.tolerance:g})",
                              "watched_label": expect.label, "p_before": p0, "p_after": p1,
@@ -86,4 +98,5 @@ def run_directional(context: CheckContext, params: DirectionalParams) -> CheckRe
 
 
 CHECK_KINDS = [CheckKind("directional", DirectionalParams, run_directional,
-                         "DIR: added text moves p(label) only in the expected direction")]
+                         "DIR: added text moves p(label) only in the expected direction",
+                         prepare=prepare_side)]

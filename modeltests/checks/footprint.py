@@ -112,18 +112,20 @@ def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult
 def _inputs(context: CheckContext, params: FootprintParams, adapter: ModelAdapter
             ) -> list[tuple[int, str]]:
     """A text of exactly each length in tokens (the latency check's synthetic inputs)."""
-    from modeltests.checks.latency.inputs import _length_limit, exact_length_text
+    from modeltests.checks.latency.inputs import exact_length_text, length_limits
 
     tokenizer = getattr(adapter, "tokenizer", None)
     if tokenizer is None:
         raise context.error("sequence_lengths", "inputs of exact token lengths need the model's "
                             "tokenizer, and this adapter has none")
-    limit = _length_limit(adapter, tokenizer)
+    limits = length_limits(adapter, tokenizer)
+    limit = min(limits.values()) if limits else None
     found = []
     for n in params.sequence_lengths:
         if limit is not None and n > limit:
+            below = ", ".join(f"{name} {value}" for name, value in limits.items() if n > value)
             raise context.error("sequence_lengths", f"{n} tokens is more than the model takes "
-                                f"({limit}); longer texts would be truncated")
+                                f"({below}); allowed: 1 to {limit}")
         try:
             found.append((n, exact_length_text(tokenizer, n)))
         except ValueError as exc:

@@ -10,17 +10,22 @@ per perturbation, with a few failing cases::
       perturbations: [typos, names, append_url]
       samples: 100
       min_pass_rate: 0.9
+
+On a dataset of text pairs the perturbations edit one side (``side: first | second | both``,
+default ``second``); the other side is left as it is.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
 
 from modeltests.checks.rates import label_probability, pass_rate_result
-from modeltests.checks.sources import TextSource, source_texts
+from modeltests.checks.sources import TextSource, edited_side, prepare_side, source_texts
 from modeltests.context import CheckContext
+from modeltests.inputs import as_display, map_side_or_none
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult
 
@@ -45,8 +50,11 @@ def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResu
     from modeltests.stats import wilson_interval
 
     texts = source_texts(context, params)
+    side = edited_side(context, params, texts)
     cases = [(i, name, changed) for i, text in enumerate(texts) for name in params.perturbations
-             if (changed := perturb(text, name, context.seed)) is not None]
+             if (changed := map_side_or_none(text, side, partial(perturb, name=name,
+                                                                 seed=context.seed)))
+             is not None]
     before = context.predict(texts)
     after = context.predict([c[2] for c in cases])
     passed: list[bool] = []
@@ -63,7 +71,8 @@ def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResu
         passed.append(ok)
         by_kind.setdefault(name, []).append(ok)
         if not ok:
-            failures.append({"original": texts[i], "perturbed": changed, "input": name,
+            failures.append({"original": as_display(texts[i]), "perturbed": as_display(changed),
+                             "input": name,
                              "expected": label, "predicted": after.labels[row],
                              "confidence": label_probability(after, row, after.labels[row]),
                              "watched_label": label, "p_before": p0, "p_after": p1,
@@ -78,4 +87,5 @@ def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResu
 
 
 CHECK_KINDS = [CheckKind("invariance", InvarianceParams, run_invariance,
-                         "INV: perturbations must not change the prediction")]
+                         "INV: perturbations must not change the prediction",
+                         prepare=prepare_side)]

@@ -10,11 +10,12 @@ step that comes near it is flagged: there the generator, not the model, may be t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import Field, model_validator
 
 from modeltests.context import CheckContext
+from modeltests.inputs import ModelInput
 from modeltests.loadgen import StepResult, closed_loop, null_endpoint, open_loop
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
@@ -76,7 +77,8 @@ class LoadParams(SeededParams):
 def run_load(context: CheckContext, params: LoadParams) -> CheckResult:
     model = context.model()
     client = model.load_client()
-    texts = list(context.dataset(params.dataset).texts) if params.dataset else DEFAULT_TEXTS
+    texts: list[ModelInput] = (list(context.dataset(params.dataset).texts) if params.dataset
+                               else list(DEFAULT_TEXTS))
     if not texts:
         raise context.error("dataset", f"dataset {params.dataset!r} has no texts to send")
     call = client.predict
@@ -101,7 +103,7 @@ def _retries_since(counters: dict[str, int], before: int,
     return counters.get("retries", 0) - before - sum(retries for _, retries in steps)
 
 
-def _ceiling(model: Any, texts: list[str], params: LoadParams) -> float:
+def _ceiling(model: Any, texts: Sequence[ModelInput], params: LoadParams) -> float:
     """Requests/s the generator reaches against a null endpoint (an HTTP server answering
     ``{}`` at once, in this process), with as many clients as the largest step uses."""
     clients = max([*params.concurrency, min(params.max_in_flight, 8)])

@@ -23,8 +23,9 @@ from typing import Any, Callable, Literal
 from pydantic import Field
 
 from modeltests.checks.rates import rate_result
-from modeltests.checks.sources import TextSource, source_texts
+from modeltests.checks.sources import TextSource, edited_side, prepare_side, source_texts
 from modeltests.context import CheckContext
+from modeltests.inputs import ModelInput, Side, TextPair, as_display, map_side
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, threshold
 
@@ -51,17 +52,21 @@ class PropertySearchParams(TextSource):
 def run_property_search(context: CheckContext, params: PropertySearchParams) -> CheckResult:
     """Search each sentence; report the share flipped and each minimal counterexample."""
     texts = source_texts(context, params)
-    cache: dict[str, str] = {}
+    side = edited_side(context, params, texts)
+    cache: dict[ModelInput, str] = {}
     originals = context.predict(texts).labels
     found: list[dict[str, Any]] = []
     for i, text in context.progress(list(enumerate(texts)), "searching"):
-        flip = find_flip(lambda t: _label(context, cache, t), text, originals[i], params,
+        searched = _searched_side(text, side)
+        flip = find_flip(_labeller(context, cache, text, side), searched, originals[i], params,
                          context.seed + i)
         if flip is not None:
-            perturbed, edits = flip
-            found.append({"original": text, "perturbed": perturbed, "expected": originals[i],
+            perturbed_side, edits = flip
+            perturbed = map_side(text, side, lambda _: perturbed_side)
+            found.append({"original": as_display(text), "perturbed": as_display(perturbed),
+                          "expected": originals[i],
                           "predicted": _label(context, cache, perturbed), "edits": edits,
-                          "changed_chars": _char_distance(text, perturbed)})
+                          "changed_chars": _char_distance(searched, perturbed_side)})
     n = len(texts)
     metrics = {"flip_rate": len(found) / n if n else 0.0, "sentences": float(n),
                "flipped": float(len(found)), "model_queries": float(len(cache))}
@@ -71,7 +76,22 @@ def run_property_search(context: CheckContext, params: PropertySearchParams) -> 
     return result
 
 
-def _label(context: CheckContext, cache: dict[str, str], text: str) -> str:
+def _labeller(context: CheckContext, cache: dict[ModelInput, str], text: ModelInput,
+              side: Side) -> Callable[[str], str]:
+    """The label of ``text`` with its searched side replaced by a candidate."""
+    def label_of(candidate: str) -> str:
+        return _label(context, cache, map_side(text, side, lambda _: candidate))
+    return label_of
+
+
+def _searched_side(text: ModelInput, side: Side) -> str:
+    """The text hypothesis perturbs: the input itself, or one side of a pair."""
+    if isinstance(text, TextPair):
+        return text.first if side == "first" else text.second
+    return text
+
+
+def _label(context: CheckContext, cache: dict[ModelInput, str], text: ModelInput) -> str:
     if text not in cache:
         cache[text] = context.predict([text]).labels[0]
     return cache[text]
@@ -112,5 +132,14 @@ def _char_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def prepare_property_search(context: CheckContext, params: PropertySearchParams) -> None:
+    """Setup: ``side`` needs text pairs, and the search edits one text (first or second)."""
+    prepare_side(context, params)
+    if params.side == "both":
+        raise context.error("side", "property_search edits one text: set side to first or "
+                            "second for a dataset of text pairs")
+
+
 CHECK_KINDS = [CheckKind("property_search", PropertySearchParams, run_property_search,
-                         "hypothesis searches minimal perturbations that flip the prediction")]
+                         "hypothesis searches minimal perturbations that flip the prediction",
+                         prepare=prepare_property_search)]

@@ -29,6 +29,7 @@ from modeltests.checks.compression import aligned
 from modeltests.checks.paired import paired_metrics, score_slice
 from modeltests.context import CheckContext
 from modeltests.data import SliceSpec
+from modeltests.inputs import as_display
 from modeltests.registry import CheckKind
 from modeltests.result import (
     CheckParams,
@@ -171,7 +172,7 @@ def flip_examples(dataset: Dataset, baseline: Predictions, candidate: Prediction
     """The negative flips with both predictions and probabilities, most confident first."""
     base_conf, new_conf = baseline.confidence(), candidate.confidence()
     ordered = sorted(indices, key=lambda i: (-(new_conf[i] or 0.0), i))
-    return [{"text": dataset.texts[i], "expected": dataset.labels[i],
+    return [{"text": as_display(dataset.texts[i]), "expected": dataset.labels[i],
              "baseline": baseline.labels[i], "baseline_confidence": base_conf[i],
              "baseline_probabilities": _probabilities(baseline, i),
              "predicted": candidate.labels[i], "confidence": new_conf[i],

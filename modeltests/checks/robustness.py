@@ -14,6 +14,10 @@ metrics, intervals and examples::
       time_budget_s: 120
       max_attack_success_rate: 0.6
 
+On a dataset of text pairs TextAttack attacks the two columns as one multi-column input, and
+``attack_side`` (first, second or both; default second) decides which column's words it may
+change: the other is frozen by TextAttack's ``InputColumnModification``.
+
 PWWS and the ``wordnet`` swap read NLTK's WordNet; when NLTK has none, it is prepared once from
 WordNet 3.0's dict files (``wordnet_dir``, ``$WNSEARCHDIR`` or Debian's ``/usr/share/wordnet``)
 by :mod:`modeltests.wordnet`.
@@ -28,6 +32,7 @@ from pydantic import Field, model_validator
 from modeltests.checks.sources import sample_indices
 from modeltests.context import CheckContext
 from modeltests.errors import MissingResourceError
+from modeltests.inputs import ModelInput, Side, TextPair
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
@@ -87,6 +92,10 @@ class RobustnessParams(SeededParams):
                                                   ge=0, le=1)
     max_avg_perturbed_word_pct: float | None = threshold(
         "Highest average percentage of words changed by successful attacks.", ge=0, le=100)
+    attack_side: Literal["first", "second", "both"] | None = Field(
+        default=None, description="For a dataset of text pairs: which side the attack may "
+        "edit (first, second or both; default second, the hypothesis or the answer); the "
+        "other side stays as it is. An error on a dataset of single texts.")
     min_examples_attacked: float | None = threshold(
         "Fewest examples actually attacked within the time budget (skipped ones, already "
         "misclassified, do not count).", ge=0)
@@ -109,6 +118,7 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     from modeltests.textattack_support import attack_examples, attack_metrics, nltk_data_warning
 
     dataset = context.dataset(params.dataset)
+    side = _attack_side(context, params, dataset.is_pairs)  # before anything loads
     try:
         setup = prepare_wordnet(context, params)  # before the model: a missing one costs nothing
         adapter = context.model()
@@ -118,10 +128,14 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
         if params.missing_resource == "skip":
             return CheckResult(skip_reason=str(exc))
         raise
+    if dataset.is_pairs:
+        from modeltests.textattack_support import restrict_to_side
+
+        restrict_to_side(attack, dataset.text_columns, side)
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
-    pairs = [(dataset.texts[i], adapter.labels.index(dataset.labels[i])) for i in indices]
-    run = attack_examples(attack, context.progress(pairs, "attacking", len(pairs)), context.seed,
-                          params.time_budget_s)
+    examples = [(dataset.texts[i], adapter.labels.index(dataset.labels[i])) for i in indices]
+    run = attack_examples(attack, context.progress(examples, "attacking", len(examples)),
+                          context.seed, params.time_budget_s, dataset.text_columns)
     outcomes = run.outcomes
     metrics = attack_metrics(outcomes, run.seconds)
     attempted = int(metrics["succeeded"] + metrics["failed"])
@@ -144,7 +158,8 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     result.thresholds = context.evaluate(metrics, intervals, methods=methods)
     result.examples = [describe_example(o.example, adapter.labels) for o in outcomes
                        if o.example is not None][: context.max_examples]
-    result.details = {"attack": describe_attack(params), "seed": context.seed,
+    result.details = {"attack": describe_attack(params, side if dataset.is_pairs else None),
+                      "seed": context.seed,
                       "indices": indices[:len(outcomes)], "errors": int(metrics["succeeded"]),
                       "stopped_by_time_budget": run.stopped_by_time_budget,
                       "outcomes": [describe_outcome(o) for o in outcomes]}
@@ -161,6 +176,15 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
                                f"(the others were misclassified already): the success rate is "
                                f"a rough estimate")
     return result
+
+
+def _attack_side(context: CheckContext, params: RobustnessParams, pairs: bool) -> Side:
+    """The side of a pair the attack edits; ``attack_side`` on single texts is an error."""
+    if params.attack_side is not None and not pairs:
+        raise context.error("attack_side", f"attack_side: {params.attack_side} applies to a "
+                            f"dataset of text pairs (text_column: [first, second]); dataset "
+                            f"{params.dataset!r} has single texts (remove attack_side)")
+    return params.attack_side or "second"
 
 
 def prepare_wordnet(context: CheckContext, params: RobustnessParams) -> dict[str, Any] | None:
@@ -205,7 +229,7 @@ def build_attack(context: CheckContext, params: RobustnessParams) -> Attack:
     return attack
 
 
-def _probabilities(context: CheckContext, texts: list[str]) -> Probabilities:
+def _probabilities(context: CheckContext, texts: list[ModelInput]) -> Probabilities:
     import numpy as np
 
     predictions = context.predict(texts)
@@ -228,22 +252,39 @@ def describe_example(example: AttackExample, labels: list[str]) -> dict[str, Any
 
 
 def describe_outcome(outcome: AttackOutcome) -> dict[str, Any]:
-    """The kind of one result and, when the attack succeeded, the perturbed text."""
+    """The kind of one result and, when the attack succeeded, the perturbed text (and, for a
+    pair of texts, both perturbed sides under ``perturbed_pair``)."""
     entry: dict[str, Any] = {"result": outcome.result, "queries": outcome.queries}
     if outcome.example is not None:
         entry["perturbed"] = outcome.example.perturbed_text
+        if isinstance(outcome.example.perturbed_input, TextPair):
+            entry["original_pair"] = list(outcome.example.original_input)
+            entry["perturbed_pair"] = list(outcome.example.perturbed_input)
     return entry
 
 
-def describe_attack(params: RobustnessParams) -> dict[str, Any]:
-    """The attack as the report shows it."""
+def describe_attack(params: RobustnessParams, side: Side | None = None) -> dict[str, Any]:
+    """The attack as the report shows it (with the side attacked, for text pairs)."""
+    described: dict[str, Any]
     if params.transformation is not None:
-        return {"transformation": list(params.transformation),
-                "constraints": list(params.constraints), "search": params.search,
-                "max_edit_distance": params.max_edit_distance,
-                "query_budget": params.query_budget}
-    return {"recipe": params.recipe or "deepwordbug", "query_budget": params.query_budget}
+        described = {"transformation": list(params.transformation),
+                     "constraints": list(params.constraints), "search": params.search,
+                     "max_edit_distance": params.max_edit_distance,
+                     "query_budget": params.query_budget}
+    else:
+        described = {"recipe": params.recipe or "deepwordbug",
+                     "query_budget": params.query_budget}
+    if side is not None:
+        described["attack_side"] = side
+    return described
+
+
+def prepare_robustness(context: CheckContext, params: RobustnessParams) -> None:
+    """Setup: ``attack_side`` needs a dataset of text pairs (an ERROR before anything loads)."""
+    if params.attack_side is not None:
+        _attack_side(context, params, context.dataset(params.dataset).is_pairs)
 
 
 CHECK_KINDS = [CheckKind("robustness", RobustnessParams, run_robustness,
-                         "adversarial attack (TextAttack): success rate, accuracy under attack")]
+                         "adversarial attack (TextAttack): success rate, accuracy under attack",
+                         prepare=prepare_robustness)]

@@ -9,11 +9,12 @@ seeded sample behind it (and behind ``robustness`` and template expansion), kept
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from typing import Literal, Sequence
 
 from pydantic import Field, model_validator
 
 from modeltests.context import CheckContext
+from modeltests.inputs import ModelInput, Side, any_pairs
 from modeltests.result import SeededParams, threshold
 
 
@@ -27,6 +28,10 @@ class TextSource(SeededParams):
     samples: int = Field(default=100, ge=1, le=100_000,
                          description="Sentences sampled (seeded) from the source.")
     min_pass_rate: float | None = threshold("Lowest share of cases that pass.", ge=0, le=1)
+    side: Literal["first", "second", "both"] | None = Field(
+        default=None, description="For a dataset of text pairs: which side the edits apply to "
+        "(first, second or both; default second, e.g. the hypothesis or the answer). An error "
+        "on a dataset of single texts.")
 
     @model_validator(mode="after")
     def _one_source(self) -> TextSource:
@@ -44,8 +49,9 @@ def sample_indices(size: int, wanted: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(range(size), wanted))
 
 
-def source_texts(context: CheckContext, params: TextSource) -> list[str]:
+def source_texts(context: CheckContext, params: TextSource) -> list[ModelInput]:
     """The sentences to test: inline texts, or a seeded sample of a dataset (in dataset order)."""
+    texts: list[ModelInput]
     if params.texts is not None:
         texts = list(params.texts)
     else:
@@ -56,6 +62,28 @@ def source_texts(context: CheckContext, params: TextSource) -> list[str]:
                               sorted(set(dataset.labels)))
             texts = [t for t, y in zip(dataset.texts, dataset.labels) if y == params.only_label]
     return [texts[i] for i in sample_indices(len(texts), params.samples, context.seed)]
+
+
+def prepare_side(context: CheckContext, params: TextSource) -> None:
+    """Setup of the sentence-level kinds: ``side`` needs a dataset of text pairs (an ERROR in
+    the suite, before any model runs)."""
+    if params.side is None:
+        return
+    pairs = params.dataset is not None and context.dataset(params.dataset).is_pairs
+    if not pairs:
+        raise context.error("side", f"side: {params.side} applies to a dataset of text pairs "
+                            "(text_column: [first, second]); these are single texts (remove "
+                            "side, or name two text columns)")
+
+
+def edited_side(context: CheckContext, params: TextSource, texts: Sequence[ModelInput]) -> Side:
+    """Which side of a pair the check edits: ``side`` (default ``second``). Setting ``side``
+    for single texts is a located error: the suite expects pairs it does not have."""
+    if params.side is not None and texts and not any_pairs(texts):
+        raise context.error("side", f"side: {params.side} applies to a dataset of text pairs "
+                            "(text_column: [first, second]); these are single texts (remove "
+                            "side, or name two text columns)")
+    return params.side or "second"
 
 
 def check_known_label(context: CheckContext, key: str, label: str, labels: Sequence[str]) -> None:

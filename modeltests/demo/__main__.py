@@ -3,6 +3,7 @@
 ``python -m modeltests.demo build``            fine-tune (or find) the default demo model
 ``python -m modeltests.demo write-eval PATH``  write the evaluation set as CSV
 ``python -m modeltests.demo build-tiny DIR``   build the tiny BERT into DIR
+``python -m modeltests.demo build-bigbird``    build the BigBird experiment's two models (cache)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     tiny = commands.add_parser("build-tiny", help="build the tiny BERT into a directory")
     tiny.add_argument("directory", type=Path)
     tiny.add_argument("--seed", type=int, default=0)
+    commands.add_parser("build-bigbird", help="build builtin:bigbird-tiny and "
+                        "builtin:bert-wide-tiny into the cache")
     return parser
 
 
@@ -50,6 +53,18 @@ def _build_tiny(directory: Path, seed: int) -> None:
     print(f"accuracy {marker.get('accuracy')} (built in {marker.get('seconds')} s)")
 
 
+def _build_bigbird() -> None:
+    from modeltests.demo.bigbird import RECIPES, ensure_wide_model
+    from modeltests.demo.build import read_marker
+
+    for architecture in RECIPES:
+        built = ensure_wide_model(architecture)
+        marker = read_marker(built) or {}
+        print(built)
+        print(f"accuracy {marker.get('accuracy')} (built in {marker.get('seconds')} s on "
+              f"{marker.get('threads')} thread)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo command line; returns the exit status."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from modeltests.demo.corpus import write_evaluation_csv
 
         print(write_evaluation_csv(args.path))
+    elif args.command == "build-bigbird":
+        _build_bigbird()
     else:
         _build_tiny(args.directory, args.seed)
     return 0

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from modeltests.reporting import charts, curves
 from modeltests.reporting.charts import Bar, Series
+from modeltests.reporting.comparison import comparison_charts
 
 Entry = dict[str, Any]
 
@@ -43,7 +44,8 @@ def figures(entry: Entry) -> list[Figure]:
             details["labels"], details["confusion_matrix"], "Confusion matrix"),
             "Rows: expected label; columns: predicted. Shade: share of the row."))
     if details.get("configs"):
-        found += [_latency_scaling(details), _latency_distribution(entry, details)]
+        found += [_latency_scaling(details), *(Figure(*chart) for chart in comparison_charts(entry, details)),
+                  _latency_distribution(entry, details)]
     if entry.get("kind") == "robustness" or "stopped_by_time_budget" in details:
         found.append(_attack_outcomes(entry))
     if details.get("per_perturbation"):

@@ -46,7 +46,9 @@ class DatasetSpec(BaseModel):
         "'conll': a token dataset, one word per line (word first, tag last), blank lines "
         "between sentences."
     )
-    text_column: str = Field(default="text", description="Column holding the input text.")
+    text_column: str | list[str] = Field(
+        default="text", description="Column holding the input text, or two columns holding a "
+        "pair of texts (e.g. [premise, hypothesis]) for text-pair classification.")
     label_column: str = Field(default="label", description="Column holding the expected label.")
     label_map: dict[str, str] | None = Field(
         default=None, description="Rename dataset labels to the model's (e.g. {0: negative})."
@@ -77,7 +79,27 @@ class DatasetSpec(BaseModel):
     def _ray_options_need_ray(self) -> DatasetSpec:
         if self.ray is not None and self.executor != "ray":
             raise ValueError("'ray' options need 'executor: ray'")
+        if self.executor == "ray" and isinstance(self.text_column, list):
+            raise ValueError("executor: ray reads one text column; a dataset of text pairs "
+                             "(two text columns) runs with executor: local")
         return self
+
+    @field_validator("text_column")
+    @classmethod
+    def _one_or_two_columns(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ValueError(f"a list of text columns names exactly two (a pair: first, "
+                                 f"second), not {len(value)}")
+            if value[0] == value[1]:
+                raise ValueError(f"the two text columns must differ (got {value[0]!r} twice)")
+        return value
+
+    @property
+    def text_columns(self) -> tuple[str, ...]:
+        """The text column, or the two columns of a pair (first, second)."""
+        return tuple(self.text_column) if isinstance(self.text_column, list) \
+            else (self.text_column,)
 
     @field_validator("label_map", mode="before")
     @classmethod

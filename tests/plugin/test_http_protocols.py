@@ -178,3 +178,46 @@ def test_v2_top_label_only_answers_give_labels_without_probabilities(
                                  label_output="output"))
     result.assert_outcomes(passed=1)
     assert read_report(pytester)["checks"][0]["metrics"]["accuracy"] == 7 / 8
+
+
+@pytest.mark.parametrize("protocol", ["plain", "v2"])
+def test_text_pairs_are_sent_as_pairs(pytester: pytest.Pytester, server: Server,
+                                      protocol: str) -> None:
+    """plain: each pair a two-element list; v2: two BYTES tensors, first and second sides."""
+    from .test_pairs import PAIRS_CSV
+
+    seen: list[dict[str, Any]] = []
+
+    def respond(n: int, body: dict[str, Any]) -> Answer:
+        seen.append(body)
+        if protocol == "plain":
+            pairs = body["texts"]
+        else:
+            firsts, seconds = (tensor["data"] for tensor in body["inputs"])
+            pairs = list(zip(firsts, seconds))
+        # "match" when the sides share a word of four letters or more, as test_pairs' fake.
+        rows = [[0.1, 0.9] if {w for w in a.split() if len(w) >= 4} & set(b.split())
+                else [0.8, 0.2] for a, b in pairs]
+        if protocol == "plain":
+            return 200, {}, json.dumps({"predictions": rows})
+        output = {"name": "probabilities", "datatype": "FP64", "shape": [len(rows), 2],
+                  "data": [x for row in rows for x in row]}
+        return 200, {}, json.dumps({"model_name": "m", "outputs": [output]})
+
+    server.respond = respond
+    make_project(pytester, suite=None)
+    (pytester.path / "suites" / "pairs.csv").write_text(PAIRS_CSV)
+    write_suite(pytester, "suites/remote.yaml", (
+        f"model:\n  adapter: http\n  url: {server.base}/predict\n  protocol: {protocol}\n"
+        "  labels: [other, match]\ndatasets:\n  qa:\n    path: pairs.csv\n"
+        "    text_column: [question, answer]\nchecks:\n"
+        "  - kind: accuracy\n    dataset: qa\n    min_accuracy: 0.4\n"))
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.assert_outcomes(passed=1)
+    if protocol == "plain":
+        assert seen[0]["texts"][0] == ["where is the hotel", "the hotel is near the station"]
+    else:
+        assert [(t["name"], t["shape"]) for t in seen[0]["inputs"]] == [("text", [10]),
+                                                                         ("text_pair", [10])]
+    assert read_report(pytester)["checks"][0]["metrics"]["accuracy"] == pytest.approx(8 / 10)

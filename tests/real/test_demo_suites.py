@@ -14,7 +14,8 @@ import pytest
 import modeltests
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_", "cuda_mb", "_per_s")
+TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_", "cuda_mb", "_per_s",
+         "ratio_at_longest", "crossover_length")  # latency's compare_to: ratios of timings
 
 
 def timed(metric: str) -> bool:

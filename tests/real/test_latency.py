@@ -129,7 +129,8 @@ def test_check_on_a_real_model_records_every_configuration(
     assert torch.get_num_threads() == 2  # the check pinned 1 thread (below) and restored 2
     result.stdout.fnmatch_lines([
         "latency.yaml:20: checks[[]1].sequence_lengths: 512 tokens is more than the model takes "
-        "(128: model.max_length or the tokenizer's limit); longer texts would be truncated",
+        "(max_length 128, tokenizer model_max_length 128, max_position_embeddings 128); "
+        "allowed: 1 to 128",
     ])
     result.assert_outcomes(passed=1, failed=1)
     entry = json.loads((pytester.path / "out.json").read_text())["checks"][0]

@@ -50,3 +50,30 @@ def test_charts_follow_what_the_entry_measured() -> None:
                                      "interval": [0.3, 0.95]}]}}
     assert [f.title for f in figures(entry)] == ["Accuracy per slice", "Confusion matrix"]
     assert figures({"kind": "custom", "details": "not a dict"}) == []
+
+
+def test_a_latency_comparison_gets_both_curves_and_the_ratios() -> None:
+    points = [{"config": f"b1_l{n}", "batch_size": 1, "sequence_length": n, "mode": "model",
+               "p50_ms": p50, "compare_p50_ms": other, "ratio": p50 / other,
+               "ratio_interval": [p50 / other * 0.9, p50 / other * 1.1], "rounds": 15,
+               "attention": attention}
+              for n, p50, other, attention in ((512, 15.0, 11.0, "original_full"),
+                                               (4096, 180.0, 300.0, "block_sparse"))]
+    compare = {"model": "bert", "curve": {"batch_size": 1, "mode": "model", "points": points},
+               "pairs": points, "crossover": {"length": 4096, "previous_length": 512,
+                                              "direction": "becomes faster"},
+               "crossover_text": "this model becomes faster than the compare_to model between "
+                                 "512 and 4096 tokens",
+               "interval_method": "95% percentile bootstrap of the ratio of medians"}
+    entry = {"kind": "latency", "thresholds": [
+        {"metric": "ratio_at_longest", "operator": "<=", "limit": 1.5, "held": True}],
+        "details": {"configs": [{"batch_size": 1, "sequence_length": n, "mode": "model",
+                                 "p50_ms": 1.0} for n in (512, 4096)], "compare": compare}}
+    found = {f.title: f for f in figures(entry)}
+    curves = found["p50 latency against sequence length: this model and bert"]
+    assert "crossover between 512 and 4096 tokens" in curves.svg
+    assert "512: original_full, 4096: block_sparse" in curves.caption
+    ratios = found["p50 ratio, this model / bert"]
+    assert "4096 tokens" in ratios.svg and "bootstrap of the ratio of medians" in ratios.caption
+    del entry["details"]["compare"]
+    assert not any("bert" in f.title for f in figures(entry))

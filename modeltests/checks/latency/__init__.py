@@ -23,13 +23,22 @@ For per-size limits, write one check per batch size.
 Each percentile's interval is (estimate, order-statistic 95% upper bound), so ``gate: bound``
 gates on the upper bound; without enough calls for a bound, a ``bound`` gate fails.
 
+With ``compare_to:`` (a model under ``models:``) every configuration is timed on both models in
+interleaved rounds, and ``ratio_at_longest`` (this model's p50 / the other's at the headline
+configuration, paired bootstrap interval) and ``crossover_length`` join the metrics
+(:mod:`.compare`). For a block-sparse model (BigBird) the attention transformers ran at each
+length is recorded (:mod:`.attention`).
+
 The modules, in the order a run goes through them::
 
     params    LatencyParams: what to time, how long, thresholds
     inputs    Config: batches of exact-length synthetic texts or dataset texts
-    measure   the timed loop per configuration and mode, cold start, memory -> LatencyRun
+    measure   the timed loop per configuration and mode (interleaved with compare_to),
+              cold start, memory -> LatencyRun
+    attention BigBird's block-sparse / full attention per length: rule, restore, observe
     record    LatencyRun and its parts: the typed hand-off from measure to assemble
     baseline  the headline saved by an earlier JSON report, and the comparison with it
+    compare   the ratio per configuration, the curves and the crossover (compare_to)
     assemble  LatencyRun -> CheckResult (metrics, intervals, thresholds, warnings, details)
     check     run_latency and CHECK_KINDS
 """

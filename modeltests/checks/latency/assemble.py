@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modeltests.checks.latency.attention import (
+    attention_details,
+    attention_summary,
+    attention_warnings,
+)
 from modeltests.checks.latency.baseline import Baseline, compare_with_baseline
+from modeltests.checks.latency.compare import RATIO_METHOD, Comparison, compare
 from modeltests.checks.latency.record import LatencyRun, NotMeasured, TimedConfig, TimedMode
 from modeltests.result import CheckResult
 
@@ -32,26 +38,33 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
         metrics["scaling_exponent"] = scaling["exponent"]
         metrics["scaling_ratio"] = scaling["ratio"]
     metrics.update(run.memory.metrics())
+    comparison = compare(run, context.seed)
+    methods = _comparison_metrics(comparison, metrics, intervals)
     result = CheckResult(metrics=metrics, sample_size=head.n, intervals=intervals,
-                         warnings=list(run.warnings), interval_methods=_methods(metrics),
+                         warnings=list(run.warnings),
+                         interval_methods={**_methods(metrics), **methods},
                          torch_threads=run.threads)
     result.thresholds = context.evaluate(metrics, intervals, methods=result.interval_methods)
     _check_percentile_claims(context, result, head)
     current = {"config": head.label, "mode": head.mode, "p50_ms": head.ms("p50_ms"),
                "iqr_ms": head.ms("iqr_ms"),
                "fingerprint": timing_fingerprint(run.threads, run.device)}
-    comparison = (compare_with_baseline(context, params, head, current, result, baseline)
-                  if baseline else None)
+    against_baseline = (compare_with_baseline(context, params, head, current, result,
+                                              baseline) if baseline else None)
     result.warnings.extend(_loop_warnings(run, params))
+    result.warnings.extend(attention_warnings(run))
     result.details = {
-        "device": run.device, "threads": run.threads, "modes": list(run.modes),
+        "model": params.model, "device": run.device, "threads": run.threads,
+        "modes": list(run.modes),
         "headline": current, "cold_start": run.cold_start.to_json(), "scaling": scaling,
-        "memory": run.memory.to_json(), "baseline": comparison,
+        "memory": run.memory.to_json(), "baseline": against_baseline,
         "configs": [t.to_json() for t in run.timings],
         "distribution": {"config": head.label, "mode": head.mode,
                          **histogram(head.samples_ms)},
+        "compare": None if comparison is None else comparison.details,
+        "attention": attention_details(run),
     }
-    result.headline = _headline_text(result, head, run)
+    result.headline = _headline_text(result, head, run, comparison)
     return result
 
 
@@ -91,6 +104,21 @@ def _scaling(timings: list[TimedConfig], batch: int, mode: TimedMode) -> dict[st
     if found is not None:
         found.update(batch_size=batch, mode=mode)
     return found
+
+
+def _comparison_metrics(comparison: Comparison | None, metrics: dict[str, float],
+                        intervals: dict[str, tuple[float, float]]) -> dict[str, str]:
+    """Add ``ratio_at_longest`` (and ``crossover_length`` when there is one); their methods."""
+    if comparison is None:
+        return {}
+    metrics["ratio_at_longest"] = comparison.ratio
+    methods = {"ratio_at_longest": RATIO_METHOD}
+    if comparison.interval is not None:
+        intervals["ratio_at_longest"] = comparison.interval
+    if comparison.crossover is not None:
+        metrics["crossover_length"] = float(comparison.crossover["length"])
+        methods["crossover_length"] = "single measurement"
+    return methods
 
 
 def _methods(metrics: dict[str, float]) -> dict[str, str]:
@@ -146,11 +174,19 @@ def _loop_warnings(run: LatencyRun, params: LatencyParams) -> list[str]:
     return warnings
 
 
-def _headline_text(result: CheckResult, head: TimedConfig, run: LatencyRun) -> str:
+def _headline_text(result: CheckResult, head: TimedConfig, run: LatencyRun,
+                   comparison: Comparison | None) -> str:
     from modeltests.text import format_number as fmt
 
     shown = result.failed_thresholds() or result.thresholds
     text = "; ".join(t.describe() for t in shown[:2]) if shown else (
         f"p50 {fmt(head.ms('p50_ms'))} ms, p95 {fmt(head.ms('p95_ms'))} ms, "
         f"{fmt(head.ms('throughput'))} ex/s")
+    if comparison is not None:
+        if not any(t.metric == "ratio_at_longest" for t in shown[:2]):
+            text += f"; {fmt(comparison.ratio)}x the p50 of {comparison.details['model']}"
+        text += f"; crossover: {comparison.details['crossover_text']}"
+    attention = attention_summary(run)
+    if attention:
+        text += f"; attention {attention}"
     return f"{text} [{head.label} {head.mode}, {run.device}, {run.threads} threads]"

@@ -12,7 +12,8 @@ from modeltests.result import CheckResult
 
 
 def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
-    """Time every configuration and mode, then gate on the headline configuration."""
+    """Time every configuration and mode (on both models with ``compare_to``), then gate on
+    the headline configuration."""
     from modeltests.adapters.torch_utils import resolve_device
     from modeltests.timing import torch_threads
 
@@ -20,12 +21,17 @@ def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
     if missing:
         return CheckResult(skip_reason=f"device {device!r} requested but {missing}")
     baseline = read_baseline(context, params.baseline) if params.baseline else None
-    adapter = on_device(context, context.model(), device)
+    adapter = on_device(context, context.model(params.model), device)
+    other = None
     try:
+        if params.compare_to is not None:
+            other = on_device(context, context.model(params.compare_to), device)
         with torch_threads(params.threads) as threads:
-            run = measure_all(context, params, adapter, device, threads)
+            run = measure_all(context, params, adapter, device, threads, other)
     finally:
-        release(adapter, context.model(), device)
+        release(adapter, context.model(params.model), device)
+        if other is not None:
+            release(other, context.model(params.compare_to), device)
     return build_result(context, params, run, baseline)
 
 

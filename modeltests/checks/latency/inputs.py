@@ -1,10 +1,12 @@
-"""Inputs for the ``latency`` check: batches of synthetic texts of exact token lengths, or of
-real texts from a dataset."""
+"""Inputs for the ``latency`` check: batches of synthetic texts (or text pairs) of exact token
+lengths, or of real texts from a dataset."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+
+from modeltests.inputs import ModelInput, TextPair
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
@@ -18,7 +20,8 @@ _WORDS = ("the", "movie", "good", "film", "and", "was", "very", "great", "a", "i
 class Tokenizer(Protocol):
     """What the inputs need of a Hugging Face tokenizer: ``input_ids`` of one text."""
 
-    def __call__(self, text: str, add_special_tokens: bool = ...) -> Mapping[str, Any]: ...
+    def __call__(self, text: str, text_pair: str | None = ...,
+                 add_special_tokens: bool = ...) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,15 @@ class Config:
     label: str
     batch_size: int
     sequence_length: int | None
-    batches: list[list[str]]
+    batches: list[list[ModelInput]]
 
 
-def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAdapter
-                  ) -> list[Config]:
-    """Configurations sorted by (batch size, length): the last is the headline (largest) one."""
+def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAdapter,
+                  role: str = "the model") -> list[Config]:
+    """Configurations sorted by (batch size, length): the last is the headline (largest) one.
+
+    ``role`` names the model in errors (``the compare_to model 'bert'``). A length beyond what
+    the model takes is an error in the suite, raised before anything runs."""
     sizes = sorted(set(params.batch_sizes))
     if params.dataset is not None:
         texts = list(context.dataset(params.dataset).texts[: params.samples])
@@ -46,33 +52,38 @@ def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAd
         raise context.error("sequence_lengths", "synthetic inputs of exact token lengths need "
                             "the model's tokenizer, and this adapter has none; time real texts "
                             "with 'dataset:' instead")
-    limit = _length_limit(adapter, tokenizer)
+    limits = length_limits(adapter, tokenizer)
+    limit = min(limits.values()) if limits else None
     lengths = sorted(set(params.sequence_lengths or [min(DEFAULT_LENGTH, limit or DEFAULT_LENGTH)]))
-    by_length = {}
+    by_length: dict[int, ModelInput] = {}
     for n in lengths:
         if limit is not None and n > limit:
-            raise context.error("sequence_lengths", f"{n} tokens is more than the model takes "
-                                f"({limit}: model.max_length or the tokenizer's limit); "
-                                "longer texts would be truncated")
+            below = ", ".join(f"{name} {value}" for name, value in limits.items() if n > value)
+            raise context.error("sequence_lengths", f"{n} tokens is more than {role} takes "
+                                f"({below}); allowed: 1 to {limit}")
         try:
-            by_length[n] = exact_length_text(tokenizer, n)
+            by_length[n] = (exact_length_pair(tokenizer, n) if params.pairs
+                            else exact_length_text(tokenizer, n))
         except ValueError as exc:
             raise context.error("sequence_lengths", str(exc)) from None
     return [Config(f"b{b}_l{n}", b, n, [[by_length[n]] * b]) for b in sizes for n in lengths]
 
 
-def _cycled_batches(texts: Sequence[str], size: int) -> list[list[str]]:
+def _cycled_batches(texts: Sequence[ModelInput], size: int) -> list[list[ModelInput]]:
     count = max(1, -(-len(texts) // size))
     return [[texts[(i * size + j) % len(texts)] for j in range(size)] for i in range(count)]
 
 
-def _length_limit(adapter: ModelAdapter, tokenizer: Tokenizer) -> int | None:
+def length_limits(adapter: ModelAdapter, tokenizer: Tokenizer) -> dict[str, int]:
+    """The token limits the adapter declares, by name: its ``max_length`` (inputs beyond are
+    truncated), the tokenizer's ``model_max_length`` and the configuration's
+    ``max_position_embeddings`` (no position to embed beyond it)."""
     config = getattr(getattr(adapter, "model", None), "config", None)
-    candidates = (getattr(getattr(adapter, "params", None), "max_length", None),
-                  getattr(tokenizer, "model_max_length", None),
-                  getattr(config, "max_position_embeddings", None))
-    values = [v for v in candidates if isinstance(v, int) and 0 < v < 1_000_000]
-    return min(values) if values else None
+    candidates = (("max_length", getattr(getattr(adapter, "params", None), "max_length", None)),
+                  ("tokenizer model_max_length", getattr(tokenizer, "model_max_length", None)),
+                  ("max_position_embeddings", getattr(config, "max_position_embeddings", None)))
+    return {name: value for name, value in candidates
+            if isinstance(value, int) and 0 < value < 1_000_000}
 
 
 def exact_length_text(tokenizer: Tokenizer, length: int) -> str:
@@ -92,3 +103,28 @@ def exact_length_text(tokenizer: Tokenizer, length: int) -> str:
             return text
         count += length - got
     raise ValueError(f"could not build a text of exactly {length} tokens (got {got})")
+
+
+def exact_length_pair(tokenizer: Tokenizer, length: int) -> TextPair:
+    """A pair of texts that ``tokenizer(first, second)`` encodes to exactly ``length`` ids,
+    special tokens included (``[CLS] a [SEP] b [SEP]``: three for BERT), the words split
+    between the sides: the first gets ``ceil(words / 2)``, the second the rest (at least one)."""
+    special = len(tokenizer("", "")["input_ids"])
+    if length <= special + 1:
+        raise ValueError(f"a pair's sequence length must be more than the {special} special "
+                         f"tokens the tokenizer adds plus one word per side (got {length})")
+    words = [w for w in _WORDS if len(tokenizer(w, add_special_tokens=False)["input_ids"]) == 1]
+    if not words:
+        raise ValueError("found no single-token word to build synthetic inputs from")
+    count = length - special
+    got = 0
+    for _ in range(8):  # tokenizers that merge across spaces need a few corrections
+        second_count = max(count // 2, 1)
+        first_count = max(count - second_count, 1)
+        first = " ".join(words[i % len(words)] for i in range(first_count))
+        second = " ".join(words[(i + 3) % len(words)] for i in range(second_count))
+        got = len(tokenizer(first, second)["input_ids"])
+        if got == length:
+            return TextPair(first, second)
+        count += length - got
+    raise ValueError(f"could not build a text pair of exactly {length} tokens (got {got})")

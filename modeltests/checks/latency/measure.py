@@ -3,11 +3,14 @@ start and memory. Returns a :class:`~.record.LatencyRun`; nothing here decides a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable
 
 from modeltests.checks.latency.inputs import Config, build_configs
 from modeltests.checks.latency.record import (
     ColdStart,
+    Compared,
     LatencyRun,
     MemoryFacts,
     NotMeasured,
@@ -19,9 +22,10 @@ from modeltests.tagging import is_tagger
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
+    from modeltests.checks.latency.attention import SparseAttention
     from modeltests.checks.latency.params import LatencyParams
     from modeltests.context import CheckContext
-    from modeltests.timing import Timer
+    from modeltests.timing import Timer, TimingRun
 
 MEMORY_CALLS = 3
 
@@ -50,33 +54,94 @@ def release(adapter: ModelAdapter, original: ModelAdapter, device: str) -> None:
 
 
 def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdapter,
-                device: str, threads: int) -> LatencyRun | NotMeasured:
-    """Cold start, then every configuration in every supported mode, then memory."""
+                device: str, threads: int, other: ModelAdapter | None = None
+                ) -> LatencyRun | NotMeasured:
+    """Cold start, then every configuration in every supported mode, then memory.
+
+    With ``other`` (the ``compare_to`` model), each configuration and mode is timed on both
+    models in interleaved rounds, in the modes both support. Inputs of both are built (and
+    their lengths checked) before anything runs.
+    """
+    from modeltests.checks.latency.attention import captured_bigbird_warnings, sparse_attention
     from modeltests.timing import CpuTimer, CudaTimer
 
     timer: Timer = CudaTimer() if device == "cuda" else CpuTimer()
-    configs = build_configs(context, params, adapter)
+    configs = build_configs(context, params, adapter, "the model" if params.model is None
+                            else f"the model {params.model!r}")
+    other_configs = (None if other is None else
+                     build_configs(context, params, other, f"the compare_to model "
+                                                       f"{params.compare_to!r}"))
     modes, warnings = supported_modes(params.mode, adapter, configs[0])
+    if other is not None and other_configs is not None:
+        modes, warnings = _common_modes(params, modes, warnings, other, other_configs[0])
     if not modes:
         return NotMeasured(warnings[0])
-    # A tagger is called directly by the token checks, not through the session: it counts
-    # its own calls (``tagged``), so that a first call here is not taken for a cold one.
-    was_used = context.model_was_used(adapter) or bool(getattr(adapter, "tagged", 0))
-    first = configs[0].batches[0]
-    cold_ms = timer.time_call(
-        (lambda: adapter.predict_tags([t.split() for t in first]))  # type: ignore[attr-defined]
-        if is_tagger(adapter) else lambda: context.run_model(adapter, first))
-    if device == "cuda":
-        import torch
+    switches = {"model": sparse_attention(adapter)}
+    if other is not None:
+        switches[str(params.compare_to)] = sparse_attention(other)
+    with captured_bigbird_warnings() as held_back, restored(list(switches.values())):
+        # A tagger is called directly by the token checks, not through the session: it counts
+        # its own calls (``tagged``), so that a first call here is not taken for a cold one.
+        was_used = context.model_was_used(adapter) or bool(getattr(adapter, "tagged", 0))
+        first = configs[0].batches[0]
+        tagger: Any = adapter
+        cold_ms = timer.time_call(
+            (lambda: tagger.predict_tags([str(t).split() for t in first]))
+            if is_tagger(adapter) else lambda: context.run_model(adapter, first))
+        if device == "cuda":
+            import torch
 
-        torch.cuda.reset_peak_memory_stats()
-    sweep = [(config, mode) for config in configs for mode in modes]
-    timings = [time_config(config, mode, adapter, timer, params, threads, device)
-               for config, mode in context.progress(sweep, "timing configurations")]
-    memory = measure_memory(adapter, configs[-1], device, modes[0])
+            torch.cuda.reset_peak_memory_stats()
+        sweep = [(i, mode) for i in range(len(configs)) for mode in modes]
+        timings: list[TimedConfig] = []
+        compared: list[TimedConfig] = []
+        for i, mode in context.progress(sweep, "timing configurations"):
+            if other is None or other_configs is None:
+                timings.append(time_config(configs[i], mode, adapter, timer, params, threads,
+                                           device, switches["model"]))
+                continue
+            pair = time_pair((configs[i], other_configs[i]), mode, (adapter, other), timer,
+                             params, threads, device, list(switches.values()))
+            timings.append(pair[0])
+            compared.append(pair[1])
+        _restore(switches["model"])
+        memory = measure_memory(adapter, configs[-1], device, modes[0])
     return LatencyRun(device=device, threads=threads, modes=modes, configs=configs,
                       timings=timings, memory=memory, warnings=warnings,
-                      cold_start=ColdStart(cold_ms, configs[0].label, not was_used))
+                      cold_start=ColdStart(cold_ms, configs[0].label, not was_used),
+                      compared=None if other is None else Compared(str(params.compare_to),
+                                                                   compared),
+                      attention_rules={name: switch.facts() for name, switch in
+                                       switches.items() if switch is not None},
+                      held_back=held_back.messages)
+
+
+def _common_modes(params: LatencyParams, modes: list[TimedMode], warnings: list[str],
+                  other: ModelAdapter, first: Config) -> tuple[list[TimedMode], list[str]]:
+    """The modes both models support, primary first; a mode only one supports is dropped
+    with a warning (a comparison needs both)."""
+    theirs, their_warnings = supported_modes(params.mode, other, first)
+    common = [mode for mode in modes if mode in theirs]
+    dropped = [f"the compare_to model {params.compare_to!r}: {w}" for w in their_warnings]
+    if not common:
+        return [], ["no timing mode that both models support: "
+                    + "; ".join([*warnings, *dropped])]
+    return common, [*warnings, *dropped]
+
+
+@contextmanager
+def restored(switches: Sequence[SparseAttention | None]) -> Iterator[None]:
+    """Leave every block-sparse model with its configured attention type, whatever ran."""
+    try:
+        yield
+    finally:
+        for switch in switches:
+            _restore(switch)
+
+
+def _restore(switch: SparseAttention | None) -> None:
+    if switch is not None:
+        switch.restore()
 
 
 def supported_modes(requested: str, adapter: ModelAdapter, config: Config
@@ -97,16 +162,43 @@ def supported_modes(requested: str, adapter: ModelAdapter, config: Config
 
 
 def time_config(config: Config, mode: TimedMode, adapter: ModelAdapter, timer: Timer,
-                params: LatencyParams, threads: int, device: str) -> TimedConfig:
+                params: LatencyParams, threads: int, device: str,
+                switch: SparseAttention | None = None) -> TimedConfig:
     """Warm up and time one configuration in one mode."""
-    from modeltests.timing import summarize, time_callable
+    from modeltests.timing import time_callable
 
+    _restore(switch)
     run = time_callable(cycling_call(config, mode, adapter), timer, params.plan())
+    return _timed(config, mode, run, threads, device, switch)
+
+
+def time_pair(configs: tuple[Config, Config], mode: TimedMode,
+              adapters: tuple[ModelAdapter, ModelAdapter], timer: Timer, params: LatencyParams,
+              threads: int, device: str, switches: Sequence[SparseAttention | None]
+              ) -> tuple[TimedConfig, TimedConfig]:
+    """One configuration in one mode on both models, in interleaved rounds."""
+    from modeltests.timing import time_interleaved
+
+    for switch in switches:
+        _restore(switch)
+    runs = time_interleaved([cycling_call(c, mode, a) for c, a in zip(configs, adapters)],
+                            timer, params.plan())
+    return (_timed(configs[0], mode, runs[0], threads, device, switches[0]),
+            _timed(configs[1], mode, runs[1], threads, device, switches[1]))
+
+
+def _timed(config: Config, mode: TimedMode, run: TimingRun, threads: int, device: str,
+           switch: SparseAttention | None) -> TimedConfig:
+    from modeltests.checks.latency.attention import attention_entry
+    from modeltests.timing import summarize
+
     return TimedConfig(config=config, mode=mode, threads=threads, device=device,
                        summary=summarize(run.samples_ms, config.batch_size),
                        warmup_iterations=run.warmup.iterations,
                        warmup_stable=run.warmup.stable, seconds=run.seconds,
-                       stop_reason=run.stop_reason, samples_ms=run.samples_ms)
+                       stop_reason=run.stop_reason, samples_ms=run.samples_ms,
+                       attention=None if switch is None
+                       else attention_entry(switch, config.sequence_length))
 
 
 def cycling_call(config: Config, mode: TimedMode, adapter: ModelAdapter) -> Callable[[], object]:
@@ -116,7 +208,7 @@ def cycling_call(config: Config, mode: TimedMode, adapter: ModelAdapter) -> Call
         payloads: list[Any] = [adapter.encode(texts) for texts in config.batches]
         call = adapter.forward
     elif is_tagger(adapter):  # a token classifier: the texts' words tagged, end to end
-        payloads = [[text.split() for text in texts] for texts in config.batches]
+        payloads = [[str(text).split() for text in texts] for texts in config.batches]
         call = adapter.predict_tags  # type: ignore[attr-defined]
     else:
         payloads = list(config.batches)

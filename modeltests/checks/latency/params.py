@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from modeltests.result import CheckParams, threshold
+from modeltests.suite.loader import MODEL_REFERENCE_MARK
 from modeltests.timing import TimingPlan
 
 Mode = Literal["model", "end_to_end", "both"]
@@ -17,6 +18,10 @@ class LatencyParams(CheckParams):
     """Latency, throughput and memory of the suite's model."""
 
     kind: str = "latency"
+    model: str | None = Field(
+        default=None, description="A model under 'models:' to time instead of the suite's model "
+        "(e.g. the same model with a longer max_length).",
+        json_schema_extra={MODEL_REFERENCE_MARK: "any"})
     device: Literal["cpu", "cuda", "auto"] = Field(
         default="cpu", description="Where to time the model; 'cuda' skips without a GPU.")
     batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1,
@@ -24,6 +29,10 @@ class LatencyParams(CheckParams):
     sequence_lengths: list[int] | None = Field(
         default=None, min_length=1,
         description="Exact token lengths of synthetic inputs (special tokens included).")
+    pairs: bool = Field(
+        default=False, description="Synthetic inputs are text pairs (for a pair classifier): "
+        "each sequence length counts the whole encoded pair, special tokens included, and its "
+        "words are split between the two sides (the first side gets the odd one).")
     dataset: str | None = Field(default=None, description="Time real texts from this dataset.")
     samples: int = Field(default=64, ge=1, le=100_000, description="Texts taken from 'dataset'.")
     threads: int | None = Field(default=None, ge=1, le=1024,
@@ -37,6 +46,11 @@ class LatencyParams(CheckParams):
     mode: Mode = Field(default="both", description="model, end_to_end or both.")
     baseline: str | None = Field(default=None,
                                  description="An earlier reports/modeltests.json to compare with.")
+    compare_to: str | None = Field(
+        default=None,
+        description="A model under 'models:' timed on the same sweep, in interleaved rounds: "
+                    "both scaling curves, the p50 ratio (this model / that one) per "
+                    "configuration and the crossover length.")
     max_slowdown: float = Field(default=0.10, ge=0, le=100,
                                 description="Relative p50 slowdown tolerated against baseline.")
     max_p50_ms: float | None = threshold("Highest median latency (ms).", ge=0)
@@ -50,6 +64,12 @@ class LatencyParams(CheckParams):
     max_peak_cuda_mb: float | None = threshold("Highest peak CUDA memory allocated (MiB).", ge=0)
     max_scaling_exponent: float | None = threshold("Highest log-log slope of p50 on length.")
     max_scaling_ratio: float | None = threshold("Highest p50 ratio longest/shortest length.")
+    max_ratio_at_longest: float | None = threshold(
+        "Highest p50 ratio of this model to the compare_to model at the headline configuration "
+        "(largest batch, longest length); 1 is as fast.", gt=0)
+    min_ratio_at_longest: float | None = threshold(
+        "Lowest p50 ratio of this model to the compare_to model at the headline "
+        "configuration.", ge=0)
 
     @field_validator("batch_sizes")
     @classmethod
@@ -76,6 +96,9 @@ class LatencyParams(CheckParams):
 
     @model_validator(mode="after")
     def _consistent(self) -> LatencyParams:
+        if self.pairs and self.dataset is not None:
+            raise ValueError("'pairs' shapes synthetic inputs; a dataset's rows are timed as "
+                             "they are (pairs when it has two text columns): remove 'pairs'")
         if self.sequence_lengths is not None and self.dataset is not None:
             raise ValueError("give either 'sequence_lengths' (synthetic inputs) or 'dataset', "
                              "not both")
@@ -93,6 +116,10 @@ class LatencyParams(CheckParams):
         if scaling and len(set(self.sequence_lengths or [])) < 2:
             raise ValueError("'max_scaling_exponent' and 'max_scaling_ratio' need at least two "
                              "different 'sequence_lengths'")
+        ratio = self.max_ratio_at_longest is not None or self.min_ratio_at_longest is not None
+        if ratio and self.compare_to is None:
+            raise ValueError("'max_ratio_at_longest' and 'min_ratio_at_longest' need "
+                             "'compare_to' (a model under 'models:')")
         if self.device == "cpu" and self.max_peak_cuda_mb is not None:
             raise ValueError("'max_peak_cuda_mb' needs device 'cuda' or 'auto' (got 'cpu')")
         if self.device == "cuda" and self.max_peak_rss_mb is not None:

@@ -6,7 +6,7 @@ Each record's ``to_json`` gives the dict that goes into the result's ``details``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from modeltests.checks.latency.inputs import Config
@@ -32,6 +32,8 @@ class TimedConfig:
     seconds: float
     stop_reason: str
     samples_ms: list[float]
+    attention: dict[str, Any] | None = None
+    """For a block-sparse model: the attention type expected and observed (:mod:`.attention`)."""
 
     @property
     def label(self) -> str:
@@ -72,7 +74,8 @@ class TimedConfig:
                 "sequence_length": self.config.sequence_length, "mode": self.mode,
                 "threads": self.threads, "device": self.device, **self.summary,
                 "warmup_iterations": self.warmup_iterations, "warmup_stable": self.warmup_stable,
-                "seconds": self.seconds, "stop_reason": self.stop_reason}
+                "seconds": self.seconds, "stop_reason": self.stop_reason,
+                **(self.attention or {})}
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,11 @@ class LatencyRun:
     memory: MemoryFacts
     cold_start: ColdStart
     warnings: list[str]
+    compared: Compared | None = None
+    attention_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per model (``model``, the ``compare_to`` name) with block-sparse attention: its rule."""
+    held_back: list[str] = field(default_factory=list)
+    """Messages of BigBird's logger captured while timing (the fall-back warning)."""
 
     @property
     def primary_mode(self) -> TimedMode:
@@ -142,6 +150,15 @@ class LatencyRun:
         """The headline timing: largest configuration, primary mode."""
         label = self.configs[-1].label
         return next(t for t in self.timings if t.label == label and t.mode == self.primary_mode)
+
+
+@dataclass(frozen=True)
+class Compared:
+    """The ``compare_to`` model's timings, in the order of :attr:`LatencyRun.timings` (each
+    pair timed in interleaved rounds: round ``i`` of both is comparable)."""
+
+    name: str
+    timings: list[TimedConfig]
 
 
 @dataclass(frozen=True)

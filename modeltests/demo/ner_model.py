@@ -5,11 +5,7 @@
 
 from __future__ import annotations
 
-import json
 import random
-import shutil
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,7 +27,7 @@ def _vocabulary(texts: Sequence[str], words: int = 400) -> dict[str, int]:
     would make the weights differ between builds."""
     from collections import Counter
 
-    from modeltests.demo.tiny import SPECIAL_TOKENS
+    from modeltests.demo.vocabulary import SPECIAL_TOKENS
 
     counts = Counter(word for text in texts for word in text.split())
     chars = sorted({c for word in counts for c in word})
@@ -114,28 +110,12 @@ def build_ner_model(directory: Path, seed: int = SEED) -> dict[str, Any]:
 
 
 def ensure_ner_model(progress: bool = True) -> Path:
-    """The demo NER model in ``<cache>/ner-tiny``, built once (under a file lock)."""
-    from filelock import FileLock
-
-    from modeltests.demo.build import MARKER, is_built
+    """The demo NER model in ``<cache>/ner-tiny``, built once (see
+    :func:`modeltests.demo.cache.built_once`)."""
+    from modeltests.demo.cache import built_once, write_marker
     from modeltests.environment import cache_dir
 
-    target = cache_dir() / "ner-tiny"
-    if is_built(target, NER_RECIPE):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f"{NER_RECIPE}.lock")):
-        if not is_built(target, NER_RECIPE):
-            if progress:
-                print("modeltests: building the demo NER model (builtin:ner-tiny, once, "
-                      "about 20 s)...", file=sys.stderr, flush=True)
-            workdir = Path(tempfile.mkdtemp(prefix=".ner-tiny.", dir=target.parent))
-            try:
-                marker = build_ner_model(workdir)
-                (workdir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-                if target.exists():
-                    shutil.rmtree(target)
-                workdir.rename(target)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-    return target
+    return built_once(cache_dir() / "ner-tiny", NER_RECIPE,
+                      lambda work: write_marker(work, build_ner_model(work)),
+                      "building the demo NER model (builtin:ner-tiny, once, about 20 s)..."
+                      if progress else None)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 CHECK_MODULES = [
     "modeltests.checks.availability",
     "modeltests.checks.accuracy",
+    "modeltests.checks.entities",
+    "modeltests.checks.entity_invariance",
     "modeltests.checks.calibration",
     "modeltests.checks.coverage",
     "modeltests.checks.footprint",
@@ -36,11 +38,13 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.base import AdapterKind
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
-    from modeltests.adapters.torch_module import TorchParams, load_torch
-    from modeltests.adapters.transformers import TransformersParams, load_transformers
+    from modeltests.adapters.token_torch import load as load_torch
+    from modeltests.adapters.token_transformers import load as load_transformers
+    from modeltests.adapters.torch_module import TorchParams
+    from modeltests.adapters.transformers import TransformersParams
 
     registry.add_adapter(AdapterKind("transformers", TransformersParams, load_transformers,
-                                     "Hugging Face sequence classifier (local dir or hub id)"))
+                                     "Hugging Face sequence or token classifier (local dir or hub id)"))
     registry.add_adapter(AdapterKind("torch", TorchParams, load_torch,
                                      "torch.nn.Module from a factory, with a collate function"))
     registry.add_adapter(AdapterKind("callable", CallableParams, load_callable,
@@ -48,6 +52,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     registry.add_adapter(AdapterKind("http", HttpParams, load_http,
                                      "a model served over HTTP (JSON in, JSON out)"))
     registry.add_builtin_model("sentiment-minilm", build_demo_model)
+    registry.add_builtin_model("ner-tiny", build_ner_model)
     registry.add_builtin_model("bigbird-tiny", build_bigbird_tiny)
     registry.add_builtin_model("bert-wide-tiny", build_bert_wide_tiny)
     registry.add_builtin_model("nli-tiny", build_pair_model)
@@ -58,6 +63,13 @@ def build_demo_model() -> Path:
     from modeltests.demo.build import ensure_default_model
 
     return ensure_default_model(progress=True)
+
+
+def build_ner_model() -> Path:
+    """``builtin:ner-tiny``: the demo NER model (a tiny BERT token classifier), built once."""
+    from modeltests.demo.ner_model import ensure_ner_model
+
+    return ensure_ner_model(progress=True)
 
 
 def build_bigbird_tiny() -> Path:

@@ -136,10 +136,20 @@ def _headline(entry: dict[str, object]) -> str:
     return text.splitlines()[-1] if text else ""
 
 
-def _build(_args: argparse.Namespace) -> int:
-    from modeltests.demo.build import ensure_default_model
+def _build(args: argparse.Namespace) -> int:
+    from modeltests.errors import ModelLoadError
+    from modeltests.plugins import standalone_registry
 
-    print(ensure_default_model(progress=True))
+    registry = standalone_registry(Path(args.rootdir))
+    names = args.names or ["sentiment-minilm"]
+    unknown = [name for name in names if registry.builtin_model(name) is None]
+    if unknown:
+        raise ModelLoadError(f"unknown built-in model(s) {', '.join(map(repr, unknown))} "
+                             f"(allowed: {', '.join(registry.builtin_model_names)})")
+    for name in names:
+        build = registry.builtin_model(name)
+        assert build is not None
+        print(build())
     return 0
 
 
@@ -160,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
          _compare),
         ("schema", "print the JSON Schema of suite files", _schema),
         ("kinds", "list check kinds and model adapters", _kinds),
-        ("build-demo", "build (or find) the embedded demo model", _build),
+        ("build-demo", "build (or find) the embedded demo models", _build),
     ]
     for name, help_text, func in commands:
         command = sub.add_parser(name, help=help_text, description=help_text)
@@ -198,6 +208,9 @@ def _arguments(name: str, command: argparse.ArgumentParser) -> None:
     if name == "compare":
         command.add_argument("a", metavar="A.json", help="the earlier run's results")
         command.add_argument("b", metavar="B.json", help="the later run's results")
+    if name == "build-demo":
+        command.add_argument("names", nargs="*", metavar="NAME", help="built-in models to "
+                             "build (default: sentiment-minilm; e.g. ner-tiny)")
     if name == "init":
         command.add_argument("model", help="a transformers model directory or hub id")
         command.add_argument("data", nargs="?", help="a labelled CSV, JSONL or Parquet file")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
@@ -52,6 +52,53 @@ class Dataset:
                 "label_counts": dict(sorted(counts.items()))}
 
 
+@dataclass(frozen=True)
+class TokenDataset(Dataset):
+    """A dataset of tagged sentences (:mod:`modeltests.tagging_data`): ``words[i]`` and
+    ``tags[i]`` have the same length; ``texts`` are the words joined by spaces; ``labels`` stay
+    empty (no sentence label); ``lines[i]`` is where sentence ``i`` starts in the file."""
+
+    words: list[list[str]] = field(default_factory=list)
+    tags: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+    def tag_set(self) -> list[str]:
+        """Every tag used, sorted."""
+        return sorted({tag for row in self.tags for tag in row})
+
+    def tag_set_problem(self, model_labels: Sequence[str], location: str) -> str | None:
+        """A located message when the dataset uses tags the model cannot predict (both sets
+        named), else None. Model labels the dataset never uses are allowed (a small set may
+        lack a rare type); the ``entities`` check lists them."""
+        extra = [tag for tag in self.tag_set() if tag not in model_labels]
+        if not extra:
+            return None
+        return (f"{location}: datasets.{self.name}: tag(s) {', '.join(map(repr, extra))} are "
+                f"not labels of the model (dataset tags: {', '.join(self.tag_set())}; model "
+                f"labels: {', '.join(model_labels)})")
+
+    def provenance(self) -> dict[str, Any]:
+        from modeltests.tagging import entities
+
+        gold = sum(len(entities(row)) for row in self.tags)
+        return {"name": self.name, "path": str(self.path.resolve()), "sha256": self.sha256,
+                "rows": len(self), "words": sum(len(w) for w in self.words),
+                "gold_entities": gold, "tags": self.tag_set()}
+
+
+def _token_dataset(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
+                   ) -> TokenDataset:
+    import pandas as pd
+
+    from modeltests.tagging_data import read_token_file
+
+    words, tags, lines = read_token_file(name, spec, path, at)
+    frame = pd.DataFrame({"tokens": words, "tags": tags})
+    return TokenDataset(name=name, path=path, texts=[" ".join(w) for w in words], labels=[],
+                        frame=frame, sha256=file_digest(path), words=words, tags=tags,
+                        lines=lines)
+
+
 _READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".json": "jsonl",
             ".parquet": "parquet", ".pq": "parquet"}
 
@@ -76,6 +123,10 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     path = path if path.is_absolute() else (base_dir / path)
     if not path.is_file():
         raise DatasetError(f"{at('path')}: datasets.{name}.path: dataset file not found: {path}")
+    from modeltests.tagging_data import is_token_spec
+
+    if is_token_spec(spec):  # words and BIO tags per sentence: modeltests.tagging_data
+        return _token_dataset(name, spec, path, at)
     fmt = spec.format if spec.format != "auto" else _READERS.get(path.suffix.lower())
     if fmt is None:
         raise DatasetError(f"{at('format')}: datasets.{name}.format: cannot tell the format of "
@@ -217,6 +268,11 @@ def label_text(value: Any, label_map: dict[str, str] | None) -> str | None:
 
 def check_labels_known(dataset: Dataset, model_labels: Sequence[str], location: str) -> None:
     """Raise when the dataset has labels the model cannot predict."""
+    if isinstance(dataset, TokenDataset):  # tags per word, checked against the model's labels
+        problem = dataset.tag_set_problem(model_labels, location)
+        if problem is not None:
+            raise DatasetError(problem)
+        return
     unknown = sorted(set(dataset.labels) - set(model_labels))
     if unknown:
         shown = ", ".join(repr(u) for u in unknown[:5])

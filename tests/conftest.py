@@ -26,7 +26,8 @@ hypothesis_settings.register_profile("modeltests", deadline=None)
 hypothesis_settings.load_profile("modeltests")
 
 # Fixtures that train or load a real model: a test that uses one is in the real tier.
-MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "pair_model_dir"}
+MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "pair_model_dir",
+                  "ner_model_dir"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,6 +49,15 @@ def tiny_model_dir() -> Path:
     from modeltests.demo.tiny import ensure_tiny_bert
 
     return ensure_tiny_bert()
+
+
+@pytest.fixture(scope="session")
+def ner_model_dir() -> Path:
+    """The demo NER model (``builtin:ner-tiny``, a tiny BERT token classifier), built once
+    into the modeltests cache (about 15 s with one thread) under a file lock."""
+    from modeltests.demo.ner_model import ensure_ner_model
+
+    return ensure_ner_model(progress=False)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,10 @@ class TorchParams(AdapterParams):
     """``factory()`` returns the module; ``collate(texts)`` returns its input batch."""
 
     adapter: Literal["torch"] = "torch"
+    task: Literal["sequence-classification", "token-classification"] = Field(
+        default="sequence-classification", description="One label per text, or one tag per "
+        "word (collate then gets sentences of words and returns (batch, word_ids); see "
+        "modeltests.adapters.token_torch).")
     factory: str = Field(description="Import path 'package.module:build_model'.")
     collate: str = Field(description="Import path of texts -> tensor or dict of tensors. For "
                          "a dataset of text pairs it receives TextPair tuples (first, second) "
@@ -97,6 +101,9 @@ class TorchModel(ModelAdapter):
 
 
 def load_torch(params: TorchParams, context: LoadContext) -> TorchModel:
+    if params.task != "sequence-classification":  # the registered loader dispatches first
+        raise ModelLoadError(context.problem(
+            "task", f"{params.task} modules load with modeltests.adapters.token_torch"))
     device = pick_device(params.device, context.location)
     factory = resolve_import_path(params.factory, context, "model.factory")
     collate = resolve_import_path(params.collate, context, "model.collate")
@@ -104,6 +111,11 @@ def load_torch(params: TorchParams, context: LoadContext) -> TorchModel:
     if not hasattr(module, "parameters") or not callable(module):
         raise ModelLoadError(f"{context.location}: model.factory: {params.factory!r} returned "
                              f"{type(module).__name__}, not a torch.nn.Module")
+    if type(module).__name__.endswith("ForTokenClassification"):
+        raise ModelLoadError(context.problem(
+            "task", f"sequence-classification was asked, but the factory returned "
+                    f"{type(module).__name__}, a token classifier; set task: "
+                    "token-classification"))
     width = output_width(module)
     if width is not None and width[0] != len(params.labels):
         raise ModelLoadError(context.problem(

@@ -33,6 +33,10 @@ class TransformersParams(AdapterParams):
     """``AutoModelForSequenceClassification`` + ``AutoTokenizer``."""
 
     adapter: Literal["transformers"] = "transformers"
+    task: Literal["sequence-classification", "token-classification"] = Field(
+        default="sequence-classification", description="What the model's head predicts: one "
+        "label per text (AutoModelForSequenceClassification) or one tag per word "
+        "(AutoModelForTokenClassification; see the README's 'Token classification (NER)').")
     path: str = Field(
         description="Local model directory (relative to the suite), a hub id, or "
         "'builtin:sentiment-minilm' for the embedded demo model, 'builtin:nli-tiny' for the "
@@ -220,7 +224,11 @@ def load_transformers(params: TransformersParams, context: LoadContext) -> Trans
     kwargs: dict[str, Any] = {"trust_remote_code": params.trust_remote_code}
     if params.revision:
         kwargs["revision"] = params.revision
+    if params.task != "sequence-classification":  # the registered loader dispatches first
+        raise ModelLoadError(context.problem(
+            "task", f"{params.task} models load with modeltests.adapters.token_transformers"))
     try:
+        check_task(params, source, kwargs, context)
         tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
         model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
     except OSError as exc:
@@ -229,6 +237,27 @@ def load_transformers(params: TransformersParams, context: LoadContext) -> Trans
     model.eval()
     model.to(device)
     return TransformersModel(model, tokenizer, params, source)
+
+
+_HEADS = {"sequence-classification": "ForSequenceClassification",
+          "token-classification": "ForTokenClassification"}
+
+
+def check_task(params: TransformersParams, source: Path | str, kwargs: dict[str, Any],
+               context: LoadContext) -> None:
+    """Refuse a checkpoint whose ``config.architectures`` name the other head than ``task``
+    asks for: ``from_pretrained`` would otherwise load it with a new, random head."""
+    from transformers import AutoConfig
+
+    architectures = getattr(AutoConfig.from_pretrained(str(source), **kwargs),
+                            "architectures", None) or []
+    for task, suffix in _HEADS.items():
+        found = [a for a in architectures if str(a).endswith(suffix)]
+        if task != params.task and found:
+            raise ModelLoadError(context.problem(
+                "task", f"{params.task} was asked, but {source} is a {task} checkpoint "
+                f"(config.architectures: {', '.join(found)}); set task: {task}, or load a "
+                f"model with a {_HEADS[params.task].removeprefix('For')} head"))
 
 
 def _check_against_model(params: TransformersParams, model: Any, context: LoadContext

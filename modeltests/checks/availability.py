@@ -12,6 +12,7 @@ from modeltests.errors import ModelTestsError
 from modeltests.inputs import SIDES, ModelInput, Side, TextPair, as_display
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
+from modeltests.tagging import is_tagger
 
 SMOKE_INPUTS = [
     "This is a perfectly ordinary sentence.",
@@ -95,6 +96,8 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     if record.rss_delta_bytes is not None:
         metrics["load_rss_mb"] = record.rss_delta_bytes / 1e6
     failures: list[dict[str, Any]] = []
+    if is_tagger(model):  # token classification: sentences of words in, tags out
+        return _tagger_availability(context, params, metrics, failures, facts)
     predict = lambda texts: context.run_model(model, texts)  # noqa: E731
     smoke_inputs = _as_pairs(params.smoke_inputs) if params.pairs else list(params.smoke_inputs)
     smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(smoke_inputs)},
@@ -126,6 +129,29 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     result.details = {"model": facts, "edge_inputs": list(edges)}
     if record.server is not None:
         result.details["server"] = record.server
+    return result
+
+
+def _tagger_availability(context: CheckContext, params: AvailabilityParams,
+                         metrics: dict[str, float], failures: list[dict[str, Any]],
+                         facts: dict[str, Any]) -> CheckResult:
+    """The same gates on a token-classification model (:mod:`modeltests.checks.tag_availability`)."""
+    from modeltests.checks.tag_availability import tag_validity
+
+    generated = _generated_texts(params.generated_examples, context.seed)
+    found, details, count = tag_validity(context.model(), list(params.smoke_inputs),
+                                         list(params.extra_edge_inputs), generated, failures)
+    metrics.update(found)
+    result = CheckResult(metrics=metrics, sample_size=count)
+    _declare_methods(result)
+    result.interval_methods["bio_valid_rate"] = "exact"
+    if not generated:
+        _waive_generated(context, params, result)
+    limits = [limit for limit in params.threshold_limits() if limit[0] not in result.waived]
+    result.thresholds = context.evaluate(metrics, result.intervals, limits=limits,
+                                         methods=result.interval_methods)
+    result.examples = failures[: max(context.max_examples, 1) * 3]
+    result.details = {"model": facts, **details}
     return result
 
 

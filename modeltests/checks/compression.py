@@ -60,6 +60,10 @@ class CompressionParams(SeededParams):
     shuffled_batching: bool = Field(
         default=True, description="Predict again with the compressed model in a seeded random "
         "order, batched as given (no length sorting), and report batch_agreement.")
+    max_entity_f1_drop: float | None = threshold(
+        "Token models: largest entity F1 loss (reference - compressed).", ge=-1, le=1)
+    min_tag_agreement: float | None = threshold(
+        "Token models: lowest share of words tagged alike by both models.", ge=0, le=1)
     slices: list[SliceDrop] = Field(default_factory=list)
 
     @model_validator(mode="after")

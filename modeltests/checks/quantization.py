@@ -34,6 +34,7 @@ from modeltests.context import CheckContext
 from modeltests.errors import MissingResourceError, ModelTestsError, UnsupportedCapabilityError
 from modeltests.registry import CheckKind
 from modeltests.result import CheckResult
+from modeltests.tagging import is_tagger
 
 if TYPE_CHECKING:
     import torch
@@ -74,6 +75,11 @@ class PruningParams(CompressionParams):
 
 def run_quantization(context: CheckContext, params: QuantizationParams) -> CheckResult:
     """Quantize a copy (``scheme``) or take ``compare_to``; compare on ``dataset``."""
+    if params.compare_to is not None and is_tagger(context.model()):
+        from modeltests.checks.tag_compression import compare_tags
+
+        return compare_tags(context, params, context.model(params.compare_to),
+                            {"candidate": f"models.{params.compare_to}"})
     if params.compare_to is not None:
         candidate = Candidate(context.model(params.compare_to), params.compare_to,
                               context.predictions(params.dataset, params.compare_to),
@@ -128,6 +134,16 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
     # may be reused across runs (keyed with the source model's fingerprint); timings never are.
     recipe = {"compression": what, **{k: v for k, v in facts.items() if k != "sparsity"}}
     adapter = reference.with_module(compressed)
+    if is_tagger(reference):  # token classification: modeltests.checks.tag_compression
+        from modeltests.checks.tag_compression import compare_tags
+
+        try:
+            result = compare_tags(context, params, adapter, {"candidate": what, **facts})
+            result.details["weights_reached"] = _weights_reached(compressed)
+            return result
+        finally:
+            del adapter, compressed
+            gc.collect()
     try:
         dataset = context.dataset(params.dataset)
         try:

@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(quiet: bool) -> None:
-    from modeltests.demo.build import ensure_default_model, read_marker
+    from modeltests.demo.build import ensure_default_model
+    from modeltests.demo.cache import read_marker
 
     directory = ensure_default_model(progress=not quiet)
     marker = read_marker(directory) or {}
@@ -44,7 +45,7 @@ def _build(quiet: bool) -> None:
 
 
 def _build_tiny(directory: Path, seed: int) -> None:
-    from modeltests.demo.build import read_marker
+    from modeltests.demo.cache import read_marker
     from modeltests.demo.tiny import build_tiny_bert
 
     built = build_tiny_bert(directory, seed=seed)
@@ -55,7 +56,7 @@ def _build_tiny(directory: Path, seed: int) -> None:
 
 def _build_bigbird() -> None:
     from modeltests.demo.bigbird import RECIPES, ensure_wide_model
-    from modeltests.demo.build import read_marker
+    from modeltests.demo.cache import read_marker
 
     for architecture in RECIPES:
         built = ensure_wide_model(architecture)

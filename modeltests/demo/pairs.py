@@ -25,7 +25,6 @@ with ``save_pretrained``; :func:`ensure_pair_bert` builds it once into the cache
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from modeltests.demo import lexicon as lx
 from modeltests.demo.corpus import PHENOMENA, evaluation_examples, training_examples
+from modeltests.demo.vocabulary import counted_wordpiece
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -225,55 +225,20 @@ def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     return predicted
 
 
-def deterministic_wordpiece(texts: Sequence[str], vocab_size: int = 2000) -> Any:
-    """A lower-casing BERT WordPiece tokenizer whose vocabulary is counted here, not trained:
-    the special tokens, every character (alone and as a ``##`` continuation), then whole words
-    by count, ties in alphabetical order. ``tokenizers``' trainer breaks ties between equally
-    frequent merges in hash order, which differs between processes (two builds of the same
-    data gave two vocabularies, 0.86 and 0.85 accuracy); this one is the same every time."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import BertTokenizerFast
-
-    from modeltests.demo.tiny import SPECIAL_TOKENS
-
-    normalizer = normalizers.BertNormalizer(lowercase=True)
-    splitter = pre_tokenizers.BertPreTokenizer()
-    counts: dict[str, int] = {}
-    for text in texts:
-        for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)):
-            counts[word] = counts.get(word, 0) + 1
-    chars = sorted({c for word in counts for c in word})
-    vocab = [*SPECIAL_TOKENS, *chars, *(f"##{c}" for c in chars)]
-    room = max(vocab_size - len(vocab), 0)
-    vocab += [w for w in sorted(counts, key=lambda w: (-counts[w], w)) if w not in vocab][:room]
-    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)},
-                                           unk_token="[UNK]"))
-    tokenizer.normalizer = normalizer
-    tokenizer.pre_tokenizer = splitter
-    tokenizer.decoder = decoders.WordPiece()
-    cls_id, sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
-    return BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=128, unk_token="[UNK]",
-                             pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-                             mask_token="[MASK]")
-
-
 def build_pair_bert(directory: Path, seed: int = 0) -> Path:
     """Train the tiny pair BERT on :func:`training_pairs` and save it into ``directory``
     (with ``BUILD_OK.json``: the recipe, the evaluation accuracy, seconds, seed, threads)."""
     import torch
     from transformers import BertForSequenceClassification
 
-    from modeltests.demo.build import MARKER
+    from modeltests.demo.cache import write_marker
     from modeltests.demo.tiny import _tiny_config, torch_threads
 
     started = time.perf_counter()
     rows = training_pairs(seed)
     vocabulary = [r[0] for r in rows] + [h.text.format(topic=_topic_words(t.name))
                                           for h in HYPOTHESES for t in lx.TOPICS]
-    tokenizer = deterministic_wordpiece(vocabulary)
+    tokenizer = counted_wordpiece(vocabulary, 2000)
     torch.manual_seed(seed)
     # Two stages: the label of a pair is an XOR of the two sides' polarities, which gives
     # gradient descent nothing to start from (no side alone predicts it; one stage of 9,000
@@ -297,27 +262,20 @@ def build_pair_bert(directory: Path, seed: int = 0) -> Path:
                               "seconds": round(time.perf_counter() - started, 1), "seed": seed,
                               "threads": THREADS, "train_pairs": len(rows), "epochs": [EPOCHS, PAIR_EPOCHS],
                               "sentiment_sentences": SENTIMENT_SIZE}
-    (directory / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    write_marker(directory, marker)
     return directory
 
 
 def ensure_pair_bert(progress: bool = False) -> Path:
-    """The pair BERT of :func:`build_pair_bert`, built once into ``<cache>/models/`` (a
-    file lock keeps concurrent sessions from building it twice)."""
-    from filelock import FileLock
-
-    from modeltests.demo.build import is_built
+    """The pair BERT of :func:`build_pair_bert`, built once into ``<cache>/models/`` (see
+    :func:`modeltests.demo.cache.built_once`)."""
+    from modeltests.demo.cache import built_once
     from modeltests.environment import cache_dir
 
     target = cache_dir() / "models" / PAIR_RECIPE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if not is_built(target, PAIR_RECIPE):
-            if progress:
-                print(f"modeltests: building the demo pair model {PAIR_RECIPE} into {target} "
-                      "(once, under a minute)...", file=sys.stderr, flush=True)
-            build_pair_bert(target)
-    return target
+    return built_once(target, PAIR_RECIPE, build_pair_bert,
+                      f"building the demo pair model {PAIR_RECIPE} into {target} (once, under "
+                      "a minute)..." if progress else None)
 
 
 if __name__ == "__main__":  # python -m modeltests.demo.pairs suites/data/pairs_eval.csv

@@ -7,21 +7,18 @@ saved with ``save_pretrained`` so that ``AutoTokenizer`` and
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from modeltests.demo.build import MARKER, evaluate, train_classifier
+from modeltests.demo.build import evaluate, train_classifier
+from modeltests.demo.cache import built_once, write_marker
 from modeltests.demo.corpus import evaluation_examples, training_examples
+from modeltests.demo.vocabulary import counted_wordpiece
 
-if TYPE_CHECKING:
-    from transformers import BertTokenizerFast
-
-TINY_RECIPE = "tiny-bert-v2"
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+TINY_RECIPE = "tiny-bert-v3"  # v3: a counted vocabulary (demo/vocabulary.py), not a trained one
 VOCAB_SIZE = 2000
 TRAIN_SIZE = 6000
 EPOCHS = 3
@@ -30,31 +27,6 @@ LEARNING_RATE = 2e-3
 # when other processes compete for the cores (OpenMP threads then wait on each other). It also
 # makes the weights the same on every machine.
 THREADS = 1
-
-
-def train_wordpiece(texts: Sequence[str], vocab_size: int = VOCAB_SIZE) -> BertTokenizerFast:
-    """A lower-casing WordPiece tokenizer trained on ``texts``, wrapped for transformers."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
-    from transformers import BertTokenizerFast
-
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.decoder = decoders.WordPiece()
-    trainer = WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False
-    )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
-    )
-    return BertTokenizerFast(
-        tokenizer_object=tokenizer, model_max_length=128, unk_token="[UNK]",
-        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-    )
 
 
 @contextmanager
@@ -95,7 +67,7 @@ def build_tiny_bert(
     started = time.perf_counter()
     directory = Path(directory)
     examples = training_examples(seed, TRAIN_SIZE)
-    tokenizer = train_wordpiece([text for text, _ in examples])
+    tokenizer = counted_wordpiece([text for text, _ in examples], VOCAB_SIZE)
     torch.manual_seed(seed)
     model = BertForSequenceClassification(_tiny_config(len(tokenizer), labels))
     with torch_threads(THREADS):
@@ -109,21 +81,13 @@ def build_tiny_bert(
               "accuracy_by_phenomenon": {k: v for k, v in scores.items() if k != "overall"},
               "seconds": round(time.perf_counter() - started, 1), "seed": seed,
               "threads": THREADS}
-    (directory / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    write_marker(directory, marker)
     return directory
 
 
 def ensure_tiny_bert() -> Path:
     """The tiny BERT of :func:`build_tiny_bert`, built once into ``<cache>/test-models/`` and
-    reused (a file lock keeps concurrent sessions from building it twice)."""
-    from filelock import FileLock
-
-    from modeltests.demo.build import is_built
+    reused (see :func:`modeltests.demo.cache.built_once`)."""
     from modeltests.environment import cache_dir
 
-    target = cache_dir() / "test-models" / TINY_RECIPE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if not is_built(target, TINY_RECIPE):
-            build_tiny_bert(target)
-    return target
+    return built_once(cache_dir() / "test-models" / TINY_RECIPE, TINY_RECIPE, build_tiny_bert)

@@ -37,6 +37,8 @@ def figures(entry: Entry) -> list[Figure]:
     slices = details.get("slices") or []
     if any("accuracy" in s for s in slices):
         found.append(_slice_accuracy(entry, slices))
+    if isinstance(details.get("per_type"), dict) and "entity_f1" in entry.get("metrics", {}):
+        found.append(_entity_f1(entry, details["per_type"]))
     if details.get("confusion_matrix") and details.get("labels"):
         found.append(Figure("Confusion matrix", charts.heatmap(
             details["labels"], details["confusion_matrix"], "Confusion matrix"),
@@ -134,6 +136,21 @@ def _slice_accuracy(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
     return Figure("Accuracy per slice", charts.interval_bars(rows, "Accuracy per slice"),
                   "Each slice's accuracy with its 95% Wilson interval; red dashes mark the "
                   "slice's min_accuracy. An interval that crosses its threshold is undecided.")
+
+
+def _entity_f1(entry: Entry, per_type: dict[str, dict[str, Any]]) -> Figure:
+    """Token models: entity F1 overall and per entity type, with the bootstrap intervals."""
+    metrics, intervals = entry.get("metrics", {}), entry.get("intervals", {})
+    limit, held = _limit(entry, "min_entity_f1")
+    rows = [Bar("all entities", metrics["entity_f1"], _interval(intervals.get("entity_f1")),
+                limit, held, metrics.get("gold_entities"))]
+    for kind, figures_ in per_type.items():
+        limit, held = _limit(entry, f"min_entity_f1.{kind}")
+        rows.append(Bar(kind, figures_.get("f1"), _interval(intervals.get(f"entity_f1.{kind}")),
+                        limit, held, figures_.get("support")))
+    return Figure("Entity F1 per type", charts.interval_bars(rows, "Entity F1 per type"),
+                  "seqeval's entity F1 with its 95% bootstrap interval (sentences resampled); "
+                  "n is the gold entities; red dashes mark the thresholds.")
 
 
 def _latency_scaling(details: dict[str, Any]) -> Figure | None:

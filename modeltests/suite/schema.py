@@ -41,8 +41,10 @@ class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(description="File path, relative to the suite file.")
-    format: Literal["auto", "csv", "jsonl", "parquet"] = Field(
-        default="auto", description="File format; 'auto' picks it from the file extension."
+    format: Literal["auto", "csv", "jsonl", "parquet", "conll"] = Field(
+        default="auto", description="File format; 'auto' picks it from the file extension. "
+        "'conll': a token dataset, one word per line (word first, tag last), blank lines "
+        "between sentences."
     )
     text_column: str | list[str] = Field(
         default="text", description="Column holding the input text, or two columns holding a "
@@ -51,6 +53,12 @@ class DatasetSpec(BaseModel):
     label_map: dict[str, str] | None = Field(
         default=None, description="Rename dataset labels to the model's (e.g. {0: negative})."
     )
+    tokens_column: str | None = Field(
+        default=None, description="A token dataset (JSONL): the column holding each sentence's "
+        "list of words (with tags_column).")
+    tags_column: str | None = Field(
+        default=None, description="A token dataset (JSONL): the column holding each sentence's "
+        "list of BIO tags, one per word.")
     limit: int | None = Field(default=None, ge=1, description="Use only the first N rows.")
     encoding: str = Field(default="utf-8", description="Text encoding of a CSV or JSONL file.")
     unlabelled: Literal["error", "drop"] = Field(
@@ -65,6 +73,12 @@ class DatasetSpec(BaseModel):
         "blocks, the actors predict each block and only (expected, predicted) counts come back "
         "(needs executor: ray). Only checks that read counts accept such a dataset (accuracy "
         "without slices); any other is an error at setup.")
+
+    @model_validator(mode="after")
+    def _token_columns_together(self) -> DatasetSpec:
+        if (self.tokens_column is None) != (self.tags_column is None):
+            raise ValueError("a token dataset needs both 'tokens_column' and 'tags_column'")
+        return self
 
     @model_validator(mode="after")
     def _ray_options_need_ray(self) -> DatasetSpec:

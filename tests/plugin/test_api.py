@@ -133,8 +133,8 @@ def test_every_outcome_is_represented(pytester: pytest.Pytester) -> None:
     assert by_node["suites/mixed.yaml::acuracy[3]"].message == (
         "suites/mixed.yaml:23: checks[3].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? (allowed: accuracy, availability, behavior, calibration, coverage, "
-        "directional, footprint, forgetful, invariance, latency, load, property_search, "
-        "pruning, quantization, regression, robustness, skipper)")
+        "directional, entities, entity_invariance, footprint, forgetful, invariance, latency, "
+        "load, property_search, pruning, quantization, regression, robustness, skipper)")
     assert by_node["suites/broken_model.yaml::accuracy[dev]"].message == (
         "suites/broken_model.yaml:1: model.target: module 'fakemodel' has no attribute "
         "'no_such_function'")

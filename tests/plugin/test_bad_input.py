@@ -84,7 +84,7 @@ def test_unknown_key_in_model_and_in_a_dataset(pytester: pytest.Pytester) -> Non
         "(allowed: adapter, batch_size, factory, labels, target)",
         "suites/bad.yaml:9: datasets.dev.text_col: unknown key 'text_col'; did you mean "
         "'text_column'? (allowed: encoding, executor, format, label_column, label_map, limit, "
-        "path, ray, stream, text_column, unlabelled)",
+        "path, ray, stream, tags_column, text_column, tokens_column, unlabelled)",
     ])
     # The dataset exists (its entry is invalid): no misleading "unknown dataset 'dev'".
     assert "unknown dataset" not in result.stdout.str()

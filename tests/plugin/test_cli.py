@@ -58,7 +58,8 @@ def test_validate_reports_every_problem_without_importing_torch(
     assert done.stdout.splitlines() == [
         "suites/bad.yaml:9: checks[0].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? (allowed: accuracy, availability, behavior, calibration, coverage, "
-        "directional, footprint, invariance, latency, load, property_search, pruning, "
+        "directional, entities, entity_invariance, footprint, invariance, latency, load, "
+        "property_search, pruning, "
         "quantization, regression, robustness)",
         "suites/bad.yaml:18: checks[2].min_pass_rate: must be a number in [0, 1] (got 1.5)",
         "suites/bad.yaml:14: slice 'mobile': column 'source' not in dataset 'dev' (columns: "

@@ -96,10 +96,10 @@ def small_bigbird_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The BigBird of :func:`bigbird` (block 16, 1 random block, 512 positions) with a
     WordPiece tokenizer of the generated corpus, saved for ``from_pretrained``."""
     from modeltests.demo.corpus import training_examples
-    from modeltests.demo.tiny import train_wordpiece
+    from modeltests.demo.vocabulary import counted_wordpiece
 
     directory = tmp_path_factory.mktemp("bigbird")
-    tokenizer = train_wordpiece([text for text, _ in training_examples(0, 400)], vocab_size=300)
+    tokenizer = counted_wordpiece([text for text, _ in training_examples(0, 400)], 300)
     tokenizer.model_max_length = 512
     model = bigbird(16, 1)
     model.resize_token_embeddings(len(tokenizer))

@@ -21,8 +21,8 @@ from modeltests.demo.build import (  # noqa: E402
     default_model_dir,
     ensure_default_model,
     evaluate_directory,
-    read_marker,
 )
+from modeltests.demo.cache import read_marker  # noqa: E402
 from modeltests.demo.corpus import (  # noqa: E402
     PHENOMENA,
     evaluation_examples,

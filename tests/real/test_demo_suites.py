@@ -62,7 +62,7 @@ def test_demo_suites_pass_and_write_both_reports(demo_run: tuple) -> None:
     kinds = {c["kind"] for c in document["checks"]}
     assert {"availability", "accuracy", "label_balance", "robustness", "invariance",
             "directional", "behavior", "quantization", "pruning", "latency",
-            "regression"} <= kinds
+            "regression", "entities", "entity_invariance"} <= kinds
     accuracy = next(c for c in document["checks"]
                     if c["nodeid"] == "suites/sentiment.yaml::accuracy[eval]")
     assert accuracy["sample_size"] == 600

@@ -1,0 +1,107 @@
+"""A ``torch.nn.Module`` token classifier (``adapter: torch``, ``task: token-classification``).
+
+``collate(sentences)`` gets a list of sentences, each a list of words, and returns
+``(batch, word_ids)``: the module's input (a tensor or a dict of tensors) and, per sentence,
+the word index of each token position (None for special tokens and padding), as a fast
+tokenizer's ``word_ids()`` gives it. The module returns logits (or probabilities, with
+``outputs: probabilities``) of shape ``(sentences, positions, labels)``; each word takes the
+tag of its first position, and a word without one (cut by the collate's truncation) is
+tagged ``O``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from modeltests.adapters.base import LoadContext, ModelAdapter, Predictions
+from modeltests.adapters.imports import resolve_import_path
+from modeltests.adapters.token_transformers import single_texts
+from modeltests.adapters.torch_module import TorchModel, TorchParams, load_torch, output_width
+from modeltests.adapters.torch_utils import pick_device
+from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError
+from modeltests.inputs import ModelInput
+from modeltests.tagging import TagPredictions
+
+
+class TokenTorchModel(TorchModel):
+    """:meth:`predict_tags` through the user's collate and module."""
+
+    def predict_tags(self, words: Sequence[Sequence[str]]) -> TagPredictions:
+        import numpy as np
+        import torch
+
+        self.tagged = getattr(self, "tagged", 0) + 1  # latency tells a cold call by it
+        tags: list[list[str]] = []
+        tables: list[Any] = []
+        truncated: list[int] = []
+        size = self.params.batch_size
+        for start in range(0, len(words), size):
+            chunk = [list(w) for w in words[start:start + size]]
+            batch, word_ids = self.collate(chunk)
+            output = self.forward(_to(batch, self.device))
+            if self.params.outputs == "logits":
+                output = torch.softmax(output.float(), dim=-1)
+            probs = output.detach().double().cpu().numpy()
+            if probs.ndim != 3 or probs.shape[-1] != len(self.labels):
+                raise ModelOutputError(f"the module returned shape {tuple(probs.shape)}; a token "
+                                       f"classifier returns (sentences, positions, "
+                                       f"{len(self.labels)})")
+            for row, sentence in enumerate(chunk):
+                first: dict[int, int] = {}
+                for position, word in enumerate(word_ids[row]):
+                    if word is not None:
+                        first.setdefault(int(word), position)
+                table = np.full((len(sentence), len(self.labels)), np.nan)
+                for word, position in first.items():
+                    if word < len(sentence):
+                        table[word] = probs[row, position]
+                tags.append([self.labels[int(table[w].argmax())] if w in first else "O"
+                             for w in range(len(sentence))])
+                tables.append(table)
+                truncated.append(len(sentence) - 1 - max(first, default=-1))
+            self.batch_done(len(chunk))
+        return TagPredictions(tags, list(self.labels), tables, truncated)
+
+    def predict(self, texts: Sequence[ModelInput]) -> Predictions:
+        raise ModelPredictError("this is a token-classification model (model.task): it tags "
+                                "words and has no label per text")
+
+    def encode(self, texts: Sequence[ModelInput]) -> Any:
+        batch, _ = self.collate([t.split() for t in single_texts(texts)])
+        return _to(batch, self.device)
+
+    def with_module(self, module: Any) -> TokenTorchModel:
+        return TokenTorchModel(module, self.collate, self.params, self.device)
+
+
+def _to(batch: Any, device: str) -> Any:
+    if isinstance(batch, dict):
+        return {k: v.to(device) for k, v in batch.items()}
+    return batch.to(device)
+
+
+def load(params: TorchParams, context: LoadContext) -> ModelAdapter:
+    """The registered loader of ``adapter: torch``: a token classifier for
+    ``task: token-classification``, else :func:`load_torch`."""
+    if params.task != "token-classification":
+        return load_torch(params, context)
+    device = pick_device(params.device, context.location)
+    factory = resolve_import_path(params.factory, context, "model.factory")
+    collate = resolve_import_path(params.collate, context, "model.collate")
+    module = factory()
+    if not hasattr(module, "parameters") or not callable(module):
+        raise ModelLoadError(f"{context.location}: model.factory: {params.factory!r} returned "
+                             f"{type(module).__name__}, not a torch.nn.Module")
+    name = type(module).__name__
+    if name.endswith("ForSequenceClassification"):
+        raise ModelLoadError(context.problem(
+            "task", f"token-classification was asked, but the factory returned {name}, a "
+                    "sequence classifier; set task: sequence-classification"))
+    width = output_width(module)
+    if width is not None and width[0] != len(params.labels):
+        raise ModelLoadError(context.problem(
+            "labels", f"{len(params.labels)} labels for a module with {width[0]} outputs "
+            f"({width[1]}); list {width[0]}, in output order"))
+    module.eval()
+    module.to(device)
+    return TokenTorchModel(module, collate, params, device)

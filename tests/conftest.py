@@ -14,6 +14,12 @@ from hypothesis import settings as hypothesis_settings
 # the next load registers them again: ArrowKeyError "pandas.period already defined". Loading the
 # engine here puts it in every pytester snapshot.
 pandas.io.parquet.get_engine("pyarrow")
+# The same for Hugging Face `datasets` (TextAttack imports it): its Array2D... extension types
+# registered inside a pytester run make the next TextAttack import fail with "already defined".
+try:
+    import datasets.features  # noqa: F401
+except ImportError:  # TextAttack (and with it datasets) not installed: nothing registers them
+    pass
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -16,10 +16,14 @@ from hypothesis import settings as hypothesis_settings
 pandas.io.parquet.get_engine("pyarrow")
 # The same for Hugging Face `datasets` (TextAttack imports it): its Array2D... extension types
 # registered inside a pytester run make the next TextAttack import fail with "already defined".
+# `datasets` imports httpx, whose transport maps httpcore's exceptions to its own through a table
+# filled once: httpcore must then be in every snapshot too, or a run that re-imports it raises
+# httpcore.ReadTimeout where httpx.ReadTimeout is caught.
 try:
     import datasets.features  # noqa: F401
 except ImportError:  # TextAttack (and with it datasets) not installed: nothing registers them
     pass
+import httpcore  # noqa: E402, F401  (httpx's dependency, as modeltests' is)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -207,3 +207,44 @@ def test_the_check_states_the_attention_per_length_and_refuses_lengths_beyond_po
     assert "bert" not in details["attention"]["per_length"]  # BERT has no attention switch
     curve = details["compare"]["curve"]["points"]
     assert [(p["sequence_length"], p["attention"]) for p in curve] == [(64, FULL), (128, SPARSE)]
+
+
+def test_the_demo_bigbird_accuracy_equals_scikit_learn(pytester: pytest.Pytester) -> None:
+    """``builtin:bigbird-tiny`` (the suite's model) through the accuracy check against its
+    predictions computed here with ``from_pretrained`` and scored by scikit-learn."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import accuracy_score, f1_score
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from modeltests.demo.bigbird import ensure_wide_model
+
+    model_dir = ensure_wide_model("bigbird", progress=False)
+    data = Path(__file__).resolve().parents[2] / "suites" / "data" / "sentiment_eval.csv"
+    frame = pd.read_csv(data)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    logits = []
+    with torch.inference_mode():
+        for start in range(0, len(frame), 64):
+            batch = tokenizer(list(frame.text[start:start + 64]), padding=True, truncation=True,
+                              max_length=512, return_tensors="pt")
+            logits.append(model(**batch).logits.numpy())
+    predicted = [model.config.id2label[i] for i in np.concatenate(logits).argmax(axis=1)]
+    (pytester.path / "bigbird.yaml").write_text(f"""model:
+  adapter: transformers
+  path: builtin:bigbird-tiny
+  max_length: 512
+datasets:
+  eval:
+    path: {data}
+checks:
+  - kind: accuracy
+    dataset: eval
+""")
+    result = pytester.runpytest("bigbird.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    check, = json.loads((pytester.path / "reports" / "modeltests.json").read_text())["checks"]
+    assert check["metrics"]["accuracy"] == pytest.approx(accuracy_score(frame.label, predicted))
+    assert check["metrics"]["f1_macro"] == pytest.approx(
+        f1_score(frame.label, predicted, average="macro"))

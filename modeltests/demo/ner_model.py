@@ -110,12 +110,12 @@ def build_ner_model(directory: Path, seed: int = SEED) -> dict[str, Any]:
 
 
 def ensure_ner_model(progress: bool = True) -> Path:
-    """The demo NER model in ``<cache>/ner-tiny``, built once (see
+    """The demo NER model in ``<cache>/models/<recipe>``, built once (see
     :func:`modeltests.demo.cache.built_once`)."""
     from modeltests.demo.cache import built_once, write_marker
     from modeltests.environment import cache_dir
 
-    return built_once(cache_dir() / "ner-tiny", NER_RECIPE,
+    return built_once(cache_dir() / "models" / NER_RECIPE, NER_RECIPE,
                       lambda work: write_marker(work, build_ner_model(work)),
                       "building the demo NER model (builtin:ner-tiny, once, about 20 s)..."
                       if progress else None)

@@ -8,13 +8,14 @@ Prints both times and their ratio (the check aims at <= 0.15 of the stock time),
 success rates, whether the perturbed texts are identical, and torch's thread count. The stock
 ``Attacker`` runs once per example with the seed the check gives that example
 (``example_seed(seed, position)``: the check seeds each example on its own, so that Ray workers
-attack it the same; the figures below predate that and seeded once per run). The check
-runs as a user runs it (``modeltests.Session(...).run(suite, select=...)``); model loading and
-``import textattack`` are outside both timings.
+attack it the same). The check runs as a user runs it
+(``modeltests.Session(...).run(suite, select=...)``); model loading and ``import textattack`` are
+outside both timings.
 
-Measured here (sentiment-minilm-v2, 20 examples, seed 0, 2 shared cores): with one torch thread
-4.1 s vs 57.7 s (ratio 0.070), success rate 0.895 both, perturbed texts identical (20/20); with
-two threads while another run kept the cores busy, 86 s vs 173 s (0.50), identical again.
+Measured here (sentiment-minilm-v2, 20 examples, seed 0, 1 torch thread, quiet 2-core machine,
+2026-12-06, per-example seeds): 4.02 s vs 57.31 s (ratio 0.070), success rate 0.947 both,
+perturbed texts identical (20/20). Before per-example seeds (one seed per run, one stock
+``Attacker`` for all): 4.1 s vs 57.7 s (0.070), success 0.895 both, identical (20/20).
 """
 
 from __future__ import annotations

@@ -129,8 +129,6 @@ def point_statistics(rows: CalibrationRows, bins: int, gated: Binning) -> dict[s
 def reliability_bins(rows: CalibrationRows, bins: int, binning: Binning) -> list[dict[str, Any]]:
     """The reliability diagram's table: per non-empty bin its confidence range, rows, mean
     confidence, accuracy and gap (accuracy minus confidence; negative: over-confident)."""
-    import numpy as np
-
     index = bin_index(rows.confidence, bins, binning)
     table = []
     for b in range(bins):

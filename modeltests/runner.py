@@ -30,7 +30,6 @@ from modeltests.suite.loader import CheckEntry, Suite, model_references
 if TYPE_CHECKING:
     from modeltests.ray_executor import ModelRecipe
     from modeltests.ray_streaming import StreamedCounts
-    from modeltests.ray_streaming import StreamedCounts
 
 T = TypeVar("T")
 

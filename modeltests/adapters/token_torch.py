@@ -14,11 +14,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from modeltests.adapters.base import LoadContext, ModelAdapter, Predictions
-from modeltests.adapters.imports import resolve_import_path
 from modeltests.adapters.token_transformers import single_texts
-from modeltests.adapters.torch_module import TorchModel, TorchParams, load_torch, output_width
-from modeltests.adapters.torch_utils import pick_device
-from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError
+from modeltests.adapters.torch_module import TorchModel, TorchParams, factory_module, load_torch
+from modeltests.errors import ModelOutputError, ModelPredictError
 from modeltests.inputs import ModelInput
 from modeltests.tagging import TagPredictions
 
@@ -85,23 +83,5 @@ def load(params: TorchParams, context: LoadContext) -> ModelAdapter:
     ``task: token-classification``, else :func:`load_torch`."""
     if params.task != "token-classification":
         return load_torch(params, context)
-    device = pick_device(params.device, context.location)
-    factory = resolve_import_path(params.factory, context, "model.factory")
-    collate = resolve_import_path(params.collate, context, "model.collate")
-    module = factory()
-    if not hasattr(module, "parameters") or not callable(module):
-        raise ModelLoadError(f"{context.location}: model.factory: {params.factory!r} returned "
-                             f"{type(module).__name__}, not a torch.nn.Module")
-    name = type(module).__name__
-    if name.endswith("ForSequenceClassification"):
-        raise ModelLoadError(context.problem(
-            "task", f"token-classification was asked, but the factory returned {name}, a "
-                    "sequence classifier; set task: sequence-classification"))
-    width = output_width(module)
-    if width is not None and width[0] != len(params.labels):
-        raise ModelLoadError(context.problem(
-            "labels", f"{len(params.labels)} labels for a module with {width[0]} outputs "
-            f"({width[1]}); list {width[0]}, in output order"))
-    module.eval()
-    module.to(device)
+    module, collate, device = factory_module(params, context)
     return TokenTorchModel(module, collate, params, device)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from modeltests.adapters.base import Batching, LoadContext, ModelAdapter, Predictions
-from modeltests.adapters.torch_utils import module_facts, pick_device, size_on_disk
+from modeltests.adapters.torch_utils import loaded_model_facts, pick_device
 from modeltests.adapters.transformers import (
     TransformersParams,
     _check_against_model,
@@ -127,13 +127,8 @@ class TokenTransformersModel(ModelAdapter):
         return clone
 
     def describe(self) -> dict[str, Any]:
-        facts: dict[str, Any] = {"adapter": "transformers", "task": "token-classification",
-                                 "source": str(self.source), "device": self.device,
-                                 "architecture": type(self.model).__name__}
-        facts.update(module_facts(self.model))
-        if isinstance(self.source, Path):
-            facts["size_on_disk_bytes"] = size_on_disk(self.source)
-        return facts
+        return {"adapter": "transformers", "task": "token-classification",
+                **loaded_model_facts(self.model, self.source, self.device)}
 
     def close(self) -> None:
         self.model = None

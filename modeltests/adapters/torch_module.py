@@ -104,18 +104,31 @@ def load_torch(params: TorchParams, context: LoadContext) -> TorchModel:
     if params.task != "sequence-classification":  # the registered loader dispatches first
         raise ModelLoadError(context.problem(
             "task", f"{params.task} modules load with modeltests.adapters.token_torch"))
+    module, collate, device = factory_module(params, context)
+    return TorchModel(module, collate, params, device)
+
+
+_HEADS = {"sequence-classification": ("ForSequenceClassification", "a sequence classifier"),
+          "token-classification": ("ForTokenClassification", "a token classifier")}
+
+
+def factory_module(params: TorchParams, context: LoadContext) -> tuple[Any, Any, str]:
+    """The module ``model.factory`` builds, checked (a ``torch.nn.Module``, no head of the other
+    ``task``, as many outputs as ``labels``) and in eval mode on its device; with the ``collate``
+    function and the device."""
     device = pick_device(params.device, context.location)
     factory = resolve_import_path(params.factory, context, "model.factory")
     collate = resolve_import_path(params.collate, context, "model.collate")
     module = factory()
+    name = type(module).__name__
     if not hasattr(module, "parameters") or not callable(module):
         raise ModelLoadError(f"{context.location}: model.factory: {params.factory!r} returned "
-                             f"{type(module).__name__}, not a torch.nn.Module")
-    if type(module).__name__.endswith("ForTokenClassification"):
-        raise ModelLoadError(context.problem(
-            "task", f"sequence-classification was asked, but the factory returned "
-                    f"{type(module).__name__}, a token classifier; set task: "
-                    "token-classification"))
+                             f"{name}, not a torch.nn.Module")
+    for task, (suffix, what) in _HEADS.items():
+        if task != params.task and name.endswith(suffix):
+            raise ModelLoadError(context.problem(
+                "task", f"{params.task} was asked, but the factory returned {name}, {what}; "
+                        f"set task: {task}"))
     width = output_width(module)
     if width is not None and width[0] != len(params.labels):
         raise ModelLoadError(context.problem(
@@ -123,7 +136,7 @@ def load_torch(params: TorchParams, context: LoadContext) -> TorchModel:
             f"({width[1]}); list {width[0]}, in output order"))
     module.eval()
     module.to(device)
-    return TorchModel(module, collate, params, device)
+    return module, collate, device
 
 
 _KEEPS_WIDTH = ("Dropout", "Identity", "Softmax", "LogSoftmax", "Sigmoid", "Tanh", "ReLU",

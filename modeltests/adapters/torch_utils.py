@@ -77,3 +77,14 @@ def size_on_disk(directory: Path) -> int:
     for root, _dirs, files in os.walk(directory):
         total += sum((Path(root) / name).stat().st_size for name in files)
     return total
+
+
+def loaded_model_facts(model: torch.nn.Module, source: Path | str, device: str
+                       ) -> dict[str, Any]:
+    """Report facts of a model loaded from ``source`` (a directory or a hub id): where from,
+    its device and architecture, :func:`module_facts`, and its size on disk for a directory."""
+    facts: dict[str, Any] = {"source": str(source), "device": device,
+                             "architecture": type(model).__name__, **module_facts(model)}
+    if isinstance(source, Path):
+        facts["size_on_disk_bytes"] = size_on_disk(source)
+    return facts

@@ -17,10 +17,9 @@ from modeltests.adapters.base import (
 )
 from modeltests.adapters.sparse_attention import sparse_attention_of
 from modeltests.adapters.torch_utils import (
-    module_facts,
+    loaded_model_facts,
     pick_device,
     probabilities_from_logits,
-    size_on_disk,
 )
 from modeltests.errors import ModelLoadError
 from modeltests.inputs import ModelInput, any_pairs, split_pairs
@@ -204,12 +203,8 @@ class TransformersModel(ModelAdapter):
         return clone
 
     def describe(self) -> dict[str, Any]:
-        facts: dict[str, Any] = {"adapter": "transformers", "source": str(self.source), "device": self.device,
-                 "architecture": type(self.model).__name__}
-        facts.update(module_facts(self.model))
-        if isinstance(self.source, Path):
-            facts["size_on_disk_bytes"] = size_on_disk(self.source)
-        return facts
+        return {"adapter": "transformers",
+                **loaded_model_facts(self.model, self.source, self.device)}
 
     def close(self) -> None:
         self.model = None

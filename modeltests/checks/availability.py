@@ -119,13 +119,7 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
                                                    batched=True)
     result = CheckResult(metrics=metrics, sample_size=len(smoke_inputs) + len(edges)
                          + len(generated))
-    _declare_methods(result)
-    if not generated:
-        _waive_generated(context, params, result)
-    limits = [limit for limit in params.threshold_limits() if limit[0] not in result.waived]
-    result.thresholds = context.evaluate(metrics, result.intervals, limits=limits,
-                                         methods=result.interval_methods)
-    result.examples = failures[: max(context.max_examples, 1) * 3]
+    _decide(context, params, result, failures, bool(generated))
     result.details = {"model": facts, "edge_inputs": list(edges)}
     if record.server is not None:
         result.details["server"] = record.server
@@ -143,16 +137,23 @@ def _tagger_availability(context: CheckContext, params: AvailabilityParams,
                                          list(params.extra_edge_inputs), generated, failures)
     metrics.update(found)
     result = CheckResult(metrics=metrics, sample_size=count)
-    _declare_methods(result)
     result.interval_methods["bio_valid_rate"] = "exact"
+    _decide(context, params, result, failures, bool(generated))
+    result.details = {"model": facts, **details}
+    return result
+
+
+def _decide(context: CheckContext, params: AvailabilityParams, result: CheckResult,
+            failures: list[dict[str, Any]], generated: bool) -> None:
+    """Evaluate ``result``'s thresholds (the generated-input ones waived when no generated
+    input ran) and keep the first failing inputs as its examples."""
+    _declare_methods(result)
     if not generated:
         _waive_generated(context, params, result)
     limits = [limit for limit in params.threshold_limits() if limit[0] not in result.waived]
-    result.thresholds = context.evaluate(metrics, result.intervals, limits=limits,
+    result.thresholds = context.evaluate(result.metrics, result.intervals, limits=limits,
                                          methods=result.interval_methods)
     result.examples = failures[: max(context.max_examples, 1) * 3]
-    result.details = {"model": facts, **details}
-    return result
 
 
 ORDINARY_SIDE = "The weather was mild and the streets were quiet."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from modeltests.checks.latency.assemble import build_result
 from modeltests.checks.latency.baseline import read_baseline
+from modeltests.checks.latency.inputs import prepare_lengths
 from modeltests.checks.latency.measure import measure_all, on_device, release
 from modeltests.checks.latency.params import LatencyParams
 from modeltests.context import CheckContext
@@ -36,4 +37,5 @@ def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
 
 
 CHECK_KINDS = [CheckKind("latency", LatencyParams, run_latency,
-                         "latency percentiles, throughput, cold start, scaling and memory")]
+                         "latency percentiles, throughput, cold start, scaling and memory",
+                         prepare=prepare_lengths)]

@@ -55,12 +55,9 @@ def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAd
     limits = length_limits(adapter, tokenizer)
     limit = min(limits.values()) if limits else None
     lengths = sorted(set(params.sequence_lengths or [min(DEFAULT_LENGTH, limit or DEFAULT_LENGTH)]))
+    check_lengths(context, lengths, limits, role)
     by_length: dict[int, ModelInput] = {}
     for n in lengths:
-        if limit is not None and n > limit:
-            below = ", ".join(f"{name} {value}" for name, value in limits.items() if n > value)
-            raise context.error("sequence_lengths", f"{n} tokens is more than {role} takes "
-                                f"({below}); allowed: 1 to {limit}")
         try:
             by_length[n] = (exact_length_pair(tokenizer, n) if params.pairs
                             else exact_length_text(tokenizer, n))
@@ -84,6 +81,35 @@ def length_limits(adapter: ModelAdapter, tokenizer: Tokenizer) -> dict[str, int]
                   ("max_position_embeddings", getattr(config, "max_position_embeddings", None)))
     return {name: value for name, value in candidates
             if isinstance(value, int) and 0 < value < 1_000_000}
+
+
+def check_lengths(context: CheckContext, lengths: Sequence[int], limits: dict[str, int],
+                  role: str) -> None:
+    """Raise a located error for the first length beyond ``limits`` (name -> tokens), naming
+    ``role`` (e.g. "the compare_to model 'bert'") and each limit it exceeds."""
+    limit = min(limits.values()) if limits else None
+    for n in sorted(lengths):
+        if limit is not None and n > limit:
+            below = ", ".join(f"{name} {value}" for name, value in limits.items() if n > value)
+            raise context.error("sequence_lengths", f"{n} tokens is more than {role} takes "
+                                f"({below}); allowed: 1 to {limit}")
+
+
+def prepare_lengths(context: CheckContext, params: LatencyParams) -> None:
+    """At the check's setup: a ``sequence_lengths`` entry beyond what the timed model or the
+    ``compare_to`` model takes is a located ERROR before anything is built or timed."""
+    if not params.sequence_lengths:
+        return
+    roles = [(params.model, "the model" if params.model is None
+              else f"the model {params.model!r}")]
+    if params.compare_to is not None:
+        roles.append((params.compare_to, f"the compare_to model {params.compare_to!r}"))
+    for name, role in roles:
+        adapter = context.model(name)
+        tokenizer: Tokenizer | None = getattr(adapter, "tokenizer", None)
+        if tokenizer is not None:  # without one, the run says synthetic lengths need it
+            check_lengths(context, params.sequence_lengths, length_limits(adapter, tokenizer),
+                          role)
 
 
 def exact_length_text(tokenizer: Tokenizer, length: int) -> str:

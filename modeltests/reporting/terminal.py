@@ -110,7 +110,7 @@ def _key_metric(entry: Entry) -> str:
     if entry.get("headline"):
         return str(entry["headline"])
     if entry["outcome"] in ("error", "skipped", "failed") and entry.get("message"):
-        return clip(entry["message"].splitlines()[-1], 90)
+        return clip(next(line for line in entry["message"].splitlines() if line.strip()), 90)
     metrics = entry.get("metrics") or {}
     return ", ".join(f"{k}={format_number(v)}" for k, v in list(metrics.items())[:3]
                      if isinstance(v, (int, float)))

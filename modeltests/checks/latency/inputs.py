@@ -4,7 +4,7 @@ lengths, or of real texts from a dataset."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
 from modeltests.inputs import ModelInput, TextPair
 
@@ -118,17 +118,12 @@ def exact_length_text(tokenizer: Tokenizer, length: int) -> str:
     if length <= special:
         raise ValueError(f"a sequence length must be more than the {special} special tokens the "
                          f"tokenizer adds (got {length})")
-    words = [w for w in _WORDS if len(tokenizer(w, add_special_tokens=False)["input_ids"]) == 1]
-    if not words:
-        raise ValueError("found no single-token word to build synthetic inputs from")
-    count = length - special
-    for _ in range(8):  # tokenizers that merge across spaces need a few corrections
-        text = " ".join(words[i % len(words)] for i in range(max(count, 1)))
-        got = len(tokenizer(text)["input_ids"])
-        if got == length:
-            return text
-        count += length - got
-    raise ValueError(f"could not build a text of exactly {length} tokens (got {got})")
+
+    def text_of(words: list[str], count: int) -> tuple[str, int]:
+        text = _joined(words, max(count, 1))
+        return text, len(tokenizer(text)["input_ids"])
+
+    return _fitted(tokenizer, length, length - special, text_of, "a text")
 
 
 def exact_length_pair(tokenizer: Tokenizer, length: int) -> TextPair:
@@ -139,18 +134,34 @@ def exact_length_pair(tokenizer: Tokenizer, length: int) -> TextPair:
     if length <= special + 1:
         raise ValueError(f"a pair's sequence length must be more than the {special} special "
                          f"tokens the tokenizer adds plus one word per side (got {length})")
+
+    def pair_of(words: list[str], count: int) -> tuple[TextPair, int]:
+        second_count = max(count // 2, 1)
+        pair = TextPair(_joined(words, max(count - second_count, 1)),
+                        _joined(words, second_count, offset=3))
+        return pair, len(tokenizer(pair.first, pair.second)["input_ids"])
+
+    return _fitted(tokenizer, length, length - special, pair_of, "a text pair")
+
+
+I = TypeVar("I")
+
+
+def _fitted(tokenizer: Tokenizer, length: int, count: int,
+            build: Callable[[list[str], int], tuple[I, int]], what: str) -> I:
+    """``build(words, count)``'s input, ``count`` single-token words corrected until the input
+    encodes to exactly ``length`` ids (tokenizers that merge across spaces need a few tries)."""
     words = [w for w in _WORDS if len(tokenizer(w, add_special_tokens=False)["input_ids"]) == 1]
     if not words:
         raise ValueError("found no single-token word to build synthetic inputs from")
-    count = length - special
     got = 0
-    for _ in range(8):  # tokenizers that merge across spaces need a few corrections
-        second_count = max(count // 2, 1)
-        first_count = max(count - second_count, 1)
-        first = " ".join(words[i % len(words)] for i in range(first_count))
-        second = " ".join(words[(i + 3) % len(words)] for i in range(second_count))
-        got = len(tokenizer(first, second)["input_ids"])
+    for _ in range(8):
+        built, got = build(words, count)
         if got == length:
-            return TextPair(first, second)
+            return built
         count += length - got
-    raise ValueError(f"could not build a text pair of exactly {length} tokens (got {got})")
+    raise ValueError(f"could not build {what} of exactly {length} tokens (got {got})")
+
+
+def _joined(words: list[str], count: int, offset: int = 0) -> str:
+    return " ".join(words[(i + offset) % len(words)] for i in range(count))

@@ -55,9 +55,10 @@ def main() -> None:
     from modeltests.adapters.transformers import TransformersParams, load_transformers
     from modeltests.demo.build import ensure_default_model
     from modeltests.demo.corpus import evaluation_examples
-    from modeltests.intervals import bootstrap_classification, bootstrap_mean, \
+    from modeltests.stats.intervals import bootstrap_classification, bootstrap_mean, \
         bootstrap_paired_ratio
-    from modeltests.stats import kl_per_row, wilson_interval
+    from modeltests.stats.paired import kl_per_row
+    from modeltests.stats.proportions import wilson_interval
 
     torch.set_num_threads(args.threads)
     rows = evaluation_examples()
@@ -90,9 +91,9 @@ def main() -> None:
         bootstrap_paired_ratio(right, other_right, seed=0)
 
     def selective() -> None:
-        from modeltests.calibration_stats import calibration_rows, calibration_statistics
-        from modeltests.intervals import bootstrap_rows
-        from modeltests.selective import curve_statistics, rank_rows
+        from modeltests.stats.calibration import calibration_rows, calibration_statistics
+        from modeltests.stats.intervals import bootstrap_rows
+        from modeltests.stats.selective import curve_statistics, rank_rows
 
         rows = calibration_rows(probabilities, truth_ids)
         bootstrap_rows(len(rows), lambda w: calibration_statistics(w, rows, 15, "width"), 0)

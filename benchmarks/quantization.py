@@ -8,7 +8,7 @@
    timing off) that does the same: load-free reference predictions, quantize, predict, paired
    metrics, size.
 3. The speed-up of int8 over fp32 on the model: both timed alternately on the same pre-encoded
-   batches by the check's own timing function (``modeltests.timing.time_alternately``).
+   batches by the check's own timing function (``modeltests.measure.timing.time_alternately``).
 
 One run each; the machine may be shared, so the torch thread count is printed with every number.
 The model defaults to the demo model (``builtin:sentiment-minilm``, built on first use).
@@ -134,8 +134,8 @@ def with_check(model_dir: Path, csv: Path, rows: int, workdir: Path
 def main() -> None:
     import torch
 
-    from modeltests.compress import quantize_dynamic_int8
-    from modeltests.timing import time_alternately
+    from modeltests.measure.compress import quantize_dynamic_int8
+    from modeltests.measure.timing import time_alternately
 
     args = parse_args()
     threads = torch.get_num_threads()

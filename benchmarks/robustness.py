@@ -66,8 +66,8 @@ def stock_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, l
     from textattack.datasets import Dataset
     from textattack.models.wrappers import HuggingFaceModelWrapper
 
-    from modeltests.checks.sources import sample_indices
-    from modeltests.textattack_support import example_seed
+    from modeltests.checks._sources import sample_indices
+    from modeltests.perturb.textattack import example_seed
 
     model = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from modeltests.textattack_support import attack_metrics, import_textattack, read_result
+    from modeltests.perturb.textattack import attack_metrics, import_textattack, read_result
 
     if args.threads:
         torch.set_num_threads(args.threads)

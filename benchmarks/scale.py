@@ -6,11 +6,11 @@ tiny test BERT is built into the modeltests cache on first use, as tests/conftes
 The same ``--rows`` generated sentences (the demo corpus' templates, seeded) go through:
 
 1. ``local-1t``: the transformers adapter in this process, 1 torch thread;
-2. ``ray-1w`` and ``ray-2w``: :func:`modeltests.ray_executor.predict` on a Ray cluster started
+2. ``ray-1w`` and ``ray-2w``: :func:`modeltests.cluster.predictions.predict` on a Ray cluster started
    here with ``ray.init(num_cpus=2)``, 1 and 2 actors of 1 CPU and 1 thread each; each actor
    loads the model once from the same ``model:`` parameters;
 3. ``ray-2w-stream``: the same sentences with their labels written to a Parquet file and
-   streamed (``stream: true``: :func:`modeltests.ray_streaming.streamed_confusion`): Ray Data
+   streamed (``stream: true``: :func:`modeltests.cluster.streaming.streamed_confusion`): Ray Data
    reads the file in blocks, 2 actors predict them, only (expected, predicted) counts come
    back; its confusion matrix must equal the one of ``local-1t``'s labels;
 4. with ``--local-2-threads`` only, ``local-2t``: this process with 2 torch threads. Not by
@@ -90,8 +90,8 @@ def main() -> None:
 
     from modeltests.adapters.base import AdapterKind
     from modeltests.adapters.transformers import TransformersParams, load_transformers
-    from modeltests.ray_executor import ModelRecipe, predict
-    from modeltests.suite.schema import RayOptions
+    from modeltests.cluster.predictions import ModelRecipe, predict
+    from modeltests.data.spec import RayOptions
 
     started = time.perf_counter()
     pairs = generated_rows(args.rows)
@@ -161,8 +161,8 @@ def run_stream(recipe: Any, pairs: list[tuple[str, str]], local: Any, batch_rows
 
     import pandas as pd
 
-    from modeltests.ray_streaming import streamed_confusion
-    from modeltests.suite.schema import DatasetSpec, RayOptions
+    from modeltests.cluster.streaming import streamed_confusion
+    from modeltests.data.spec import DatasetSpec, RayOptions
 
     folder = Path(tempfile.mkdtemp(prefix="modeltests-scale-"))
     data = folder / "generated.parquet"

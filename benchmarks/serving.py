@@ -29,7 +29,7 @@ SUITE = ROOT / "suites" / "sentiment_serving.yaml"
 
 
 def step_line(step: Any, slo_ms: float) -> str:
-    from modeltests.timing import summarize
+    from modeltests.measure.timing import summarize
 
     if not step.latencies_ms:
         return f"  {step.label():>12}: {step.errors} errors, no answer"
@@ -41,7 +41,7 @@ def step_line(step: Any, slo_ms: float) -> str:
 
 
 def ceiling(model: Any, texts: list[str], seconds: float) -> None:
-    from modeltests.loadgen import closed_loop, null_endpoint
+    from modeltests.serving.loadgen import closed_loop, null_endpoint
 
     print("1. generator ceiling against a null endpoint (same process, same httpx pool)")
     with null_endpoint() as url:
@@ -52,8 +52,8 @@ def ceiling(model: Any, texts: list[str], seconds: float) -> None:
 
 
 def served(model: Any, texts: list[str], seconds: float, slo_ms: float) -> None:
-    from modeltests.loadgen import closed_loop, open_loop
-    from modeltests.timing import summarize
+    from modeltests.serving.loadgen import closed_loop, open_loop
+    from modeltests.measure.timing import summarize
 
     print(f"2. the demo server, one text per request, {seconds:g} s per step, SLO p99 <= "
           f"{slo_ms:g} ms")
@@ -95,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     from modeltests import Session
     from modeltests.checks.load import DEFAULT_TEXTS
-    from modeltests.timing import current_torch_threads
+    from modeltests.measure.timing import current_torch_threads
 
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, cores={os.cpu_count()}")
     with Session(rootdir=ROOT, progress=False) as session:

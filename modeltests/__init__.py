@@ -29,7 +29,7 @@ from modeltests.errors import (
     SuiteError,
     UnsupportedCapabilityError,
 )
-from modeltests.registry import CheckKind, Registry
+from modeltests.extend.registry import CheckKind, Registry
 from modeltests.result import CheckParams, CheckResult, ThresholdResult, threshold
 
 if TYPE_CHECKING:

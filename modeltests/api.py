@@ -1,7 +1,7 @@
 """Run suites without pytest: :func:`run` and :class:`Session`.
 
 The same path as a pytest run: the registry filled by the same hooks, suites loaded by
-:meth:`Runtime.load_suite`, each check prepared and executed by :mod:`modeltests.runner`, each
+:meth:`Runtime.load_suite`, each check prepared and executed by :mod:`modeltests.session.runner`, each
 outcome in pytest's words and each record the JSON report's entry::
 
     import modeltests
@@ -27,8 +27,8 @@ from typing import Any, Iterator, Sequence
 from modeltests.errors import ModelTestsError
 from modeltests.reporting.entries import Entry, ItemInfo, ResultCollector, build_entry
 from modeltests.result import CheckResult
-from modeltests.runner import execute_check, internal_error_message, prepare_check
-from modeltests.runtime import Runtime
+from modeltests.session.runner import execute_check, internal_error_message, prepare_check
+from modeltests.session.runtime import Runtime
 from modeltests.suite.loader import CheckEntry, NotASuiteError, Suite
 
 SUITE_SUFFIXES = (".yaml", ".yml")
@@ -108,15 +108,15 @@ class Session:
     ``undecided="fail"`` (the default, as in pytest) fails every threshold whose interval
     contains its limit; ``"gate"`` lets each check's gate decide (``--modeltests-undecided``).
     Whole-dataset predictions are kept across runs in ``<modeltests cache>/predictions``
-    (:mod:`modeltests.prediction_cache`); ``cache=False`` neither reads nor writes them.
+    (:mod:`modeltests.predictions.cache`); ``cache=False`` neither reads nor writes them.
     """
 
     def __init__(self, rootdir: str | Path | None = None, plugins: Sequence[object | str] = (),
                  paths: Sequence[str | Path] = (), progress: bool = True,
                  undecided: str = "fail", cache: bool = True) -> None:
-        from modeltests.plugins import standalone_registry
-        from modeltests.prediction_cache import PredictionCache, standalone_folder
-        from modeltests.progress import LineProgress, Silent, StreamTerminal
+        from modeltests.extend.discovery import standalone_registry
+        from modeltests.predictions.cache import PredictionCache, standalone_folder
+        from modeltests.support.progress import LineProgress, Silent, StreamTerminal
 
         self.rootdir = Path(rootdir or Path.cwd()).resolve()
         self._plugins = list(plugins)
@@ -158,7 +158,7 @@ class Session:
         return RunResult(records, started)
 
     def _run_file(self, file: Path, patterns: list[str]) -> list[CheckRecord]:
-        from modeltests.text import shown_path
+        from modeltests.support.text import shown_path
 
         try:
             suite = self.runtime.load_suite(file)

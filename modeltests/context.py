@@ -3,7 +3,7 @@
 A check kind's ``run(context, params)`` reaches models, datasets, predictions, paths and its own
 location through a :class:`CheckContext` and nothing else, so a check never depends on how the
 session is kept (pytest, :func:`modeltests.run`, a benchmark). The session's implementation lives
-in :mod:`modeltests.runtime`; a test of a user's check may pass any subclass.
+in :mod:`modeltests.session.runtime`; a test of a user's check may pass any subclass.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
 from modeltests.errors import ModelTestsError, SuiteError
-from modeltests.inputs import ModelInput
+from modeltests.data.inputs import ModelInput
 from modeltests.result import CheckParams, GateMode, ThresholdResult, evaluate_thresholds
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
-    from modeltests.data import Dataset
-    from modeltests.ray_executor import ModelRecipe
-    from modeltests.ray_streaming import StreamedCounts
+    from modeltests.data.datasets import Dataset
+    from modeltests.cluster.predictions import ModelRecipe
+    from modeltests.cluster.streaming import StreamedCounts
 
 T = TypeVar("T")
 
@@ -151,7 +151,7 @@ class CheckContext(ABC):
     def model_recipe(self, name: str | None = None) -> ModelRecipe:
         """What another process (a Ray actor) needs to load the suite's model (or a named one)
         exactly as this session did: the adapter kind, the ``model:`` parameters, the paths
-        they resolve against (:class:`modeltests.ray_executor.ModelRecipe`)."""
+        they resolve against (:class:`modeltests.cluster.predictions.ModelRecipe`)."""
         raise ModelTestsError(f"{self.location()}: this session cannot hand its model to "
                               "other processes (executor: ray)")
 

@@ -30,7 +30,7 @@ from mlserver.types import InferenceRequest, InferenceResponse, ResponseOutput
 
 from modeltests.adapters.base import LoadContext, ModelAdapter
 from modeltests.adapters.transformers import TransformersParams, load_transformers
-from modeltests.inputs import ModelInput, TextPair
+from modeltests.data.inputs import ModelInput, TextPair
 
 PROBABILITIES = "probabilities"
 LABEL = "label"

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modeltests.stats import threshold_resolved
-from modeltests.text import format_number
+from modeltests.stats.proportions import threshold_resolved
+from modeltests.support.text import format_number
 
 GateMode = Literal["estimate", "bound"]
 ThresholdState = Literal["held", "broken", "undecided"]
@@ -242,8 +242,8 @@ class CheckResult:
 
     def warn_unresolved(self, thresholds: list[ThresholdResult], n: int) -> None:
         """Warn for each threshold whose 95% interval contains its limit, with about how many
-        examples would decide it (see :func:`modeltests.stats.needed_sample_size`)."""
-        from modeltests.intervals import needed_sample_size
+        examples would decide it (see :func:`modeltests.stats.intervals.needed_sample_size`)."""
+        from modeltests.stats.intervals import needed_sample_size
 
         for t in thresholds:
             if not t.resolved and t.interval is not None:

@@ -48,7 +48,7 @@ def insertions(sentence: str, max_words: int = 2,
 def perturbations(sentence: str, kinds: Sequence[str] = ("typos", "insertions"),
                   max_edits: int = 3) -> SearchStrategy[str]:
     """Any of the ``kinds`` of perturbation of ``sentence``: "typos", "insertions", or a
-    built-in perturbation name from :data:`modeltests.perturb.PERTURBATIONS` (seeded)."""
+    built-in perturbation name from :data:`modeltests.perturb.checklist.PERTURBATIONS` (seeded)."""
     return counted_perturbations(sentence, kinds, max_edits).map(_text)
 
 
@@ -58,7 +58,7 @@ def counted_perturbations(sentence: str, kinds: Sequence[str] = ("typos", "inser
     counts: one character edit, one inserted word, or one built-in perturbation."""
     from hypothesis import strategies as st
 
-    from modeltests.perturb import PERTURBATIONS
+    from modeltests.perturb.checklist import PERTURBATIONS
 
     options: list[SearchStrategy[tuple[str, int]]] = []
     for kind in kinds:
@@ -82,7 +82,7 @@ def _text(pair: tuple[str, int]) -> str:
 def _counted_typos(sentence: str, max_edits: int) -> SearchStrategy[tuple[str, int]]:
     from hypothesis import strategies as st
 
-    from modeltests.perturb import EDIT_KINDS, apply_char_edits
+    from modeltests.perturb.checklist import EDIT_KINDS, apply_char_edits
 
     edit = st.tuples(st.sampled_from(EDIT_KINDS), st.integers(0, max(0, len(sentence) - 1)),
                      st.sampled_from("abcdefghijklmnopqrstuvwxyz"))
@@ -94,7 +94,7 @@ def _counted_insertions(sentence: str, max_words: int, words: Sequence[str] | No
                         ) -> SearchStrategy[tuple[str, int]]:
     from hypothesis import strategies as st
 
-    from modeltests.perturb import NEUTRAL_WORDS, insert_words
+    from modeltests.perturb.checklist import NEUTRAL_WORDS, insert_words
 
     pool = list(words) if words is not None else list(NEUTRAL_WORDS)
     insertion = st.tuples(st.integers(0, len(sentence.split(" "))), st.sampled_from(pool))
@@ -105,6 +105,6 @@ def _counted_insertions(sentence: str, max_words: int, words: Sequence[str] | No
 def _seeded(sentence: str, kind: str) -> Callable[[int], str]:
     """``seed -> PERTURBATIONS[kind]`` applied to ``sentence`` with that seed (unchanged when the
     perturbation does not apply)."""
-    from modeltests.perturb import perturb
+    from modeltests.perturb.checklist import perturb
 
     return lambda seed: perturb(sentence, kind, seed) or sentence

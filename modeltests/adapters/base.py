@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Sequence, Ty
 from pydantic import BaseModel, ConfigDict, Field
 
 from modeltests.errors import ModelLoadError, ModelOutputError, UnsupportedCapabilityError
-from modeltests.inputs import ModelInput
-from modeltests.redaction import Redactor
+from modeltests.data.inputs import ModelInput
+from modeltests.support.redaction import Redactor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,7 +84,7 @@ class LoadContext:
     def expand(self, text: str) -> str:
         """``text`` with the ``serve:`` placeholders (``{port}``, ``{port:NAME}``,
         ``{python}``) of the suite's running server replaced (unchanged without a server)."""
-        from modeltests.serving import expand
+        from modeltests.support.placeholders import expand
 
         return expand(text, self.placeholders)
 
@@ -186,7 +186,7 @@ class ModelAdapter:
     on_batch: Callable[[int], None] | None = None
     #: True when :meth:`predict` is a deterministic function of :meth:`source_files`, the
     #: adapter's parameters and :meth:`batching`: its predictions on a whole dataset may then be
-    #: reused across runs (:mod:`modeltests.prediction_cache`). Leave it False for a remote
+    #: reused across runs (:mod:`modeltests.predictions.cache`). Leave it False for a remote
     #: service, code with its own state or randomness, or weights read from files that
     #: :meth:`source_files` does not name.
     cache_predictions: bool = False

@@ -1,7 +1,7 @@
 """Any Python function ``texts -> probabilities or labels``, named by import path.
 
 For a dataset of text pairs the function receives pairs: each item is a
-:class:`~modeltests.inputs.TextPair`, a ``NamedTuple`` ``(first, second)`` (so ``a, b = item``
+:class:`~modeltests.data.inputs.TextPair`, a ``NamedTuple`` ``(first, second)`` (so ``a, b = item``
 works).
 """
 
@@ -21,7 +21,7 @@ from modeltests.adapters.base import (
 )
 from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.errors import ModelLoadError, ModelOutputError
-from modeltests.inputs import ModelInput
+from modeltests.data.inputs import ModelInput
 
 
 class CallableParams(AdapterParams):

@@ -33,9 +33,9 @@ from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.adapters.callable import CallableModel
 from modeltests.adapters.protocols import plain_body, plain_outputs, v2_body, v2_outputs
 from modeltests.errors import ModelLoadError, ModelPredictError
-from modeltests.inputs import ModelInput
-from modeltests.redaction import Redactor
-from modeltests.text import clip
+from modeltests.data.inputs import ModelInput
+from modeltests.support.redaction import Redactor
+from modeltests.support.text import clip
 
 if TYPE_CHECKING:
     import httpx

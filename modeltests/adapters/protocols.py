@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from modeltests.inputs import ModelInput, any_pairs, split_pairs
+from modeltests.data.inputs import ModelInput, any_pairs, split_pairs
 from modeltests.errors import ModelPredictError
 
 NUMERIC = {"FP16", "FP32", "FP64", "BF16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16",

@@ -17,8 +17,8 @@ from modeltests.adapters.base import LoadContext, ModelAdapter, Predictions
 from modeltests.adapters.token_transformers import single_texts
 from modeltests.adapters.torch_module import TorchModel, TorchParams, factory_module, load_torch
 from modeltests.errors import ModelOutputError, ModelPredictError
-from modeltests.inputs import ModelInput
-from modeltests.tagging import TagPredictions
+from modeltests.data.inputs import ModelInput
+from modeltests.data.tags import TagPredictions
 
 
 class TokenTorchModel(TorchModel):

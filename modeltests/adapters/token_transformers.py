@@ -4,7 +4,7 @@ Words are tokenized as already split (``is_split_into_words``); each word takes 
 first sub-token (the usual alignment of ``word_ids()``). Words past ``max_length`` tokens, or
 that tokenize to nothing (e.g. a lone control character), are tagged ``O`` with no
 probabilities (a NaN row); the trailing ones are counted in
-:attr:`~modeltests.tagging.TagPredictions.truncated`, which ``availability`` reports.
+:attr:`~modeltests.data.tags.TagPredictions.truncated`, which ``availability`` reports.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from modeltests.adapters.transformers import (
     load_transformers,
 )
 from modeltests.errors import ModelLoadError, ModelPredictError
-from modeltests.inputs import ModelInput
-from modeltests.tagging import TagPredictions
+from modeltests.data.inputs import ModelInput
+from modeltests.data.tags import TagPredictions
 
 
 class TokenTransformersModel(ModelAdapter):

@@ -17,7 +17,7 @@ from modeltests.adapters.base import (
 from modeltests.adapters.imports import defining_file, resolve_import_path
 from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
 from modeltests.errors import ModelLoadError
-from modeltests.inputs import ModelInput
+from modeltests.data.inputs import ModelInput
 
 
 class TorchParams(AdapterParams):
@@ -43,7 +43,7 @@ class TorchModel(ModelAdapter):
     """Runs ``module(collate(texts))`` under ``torch.inference_mode``.
 
     ``collate`` is the user's tokenizer contract: for text pairs it gets the pairs themselves
-    (:class:`~modeltests.inputs.TextPair`, a tuple ``(first, second)``), since only it knows
+    (:class:`~modeltests.data.inputs.TextPair`, a tuple ``(first, second)``), since only it knows
     how its model joins two texts (a tokenizer's pair template, a separator token...)."""
 
     def __init__(self, module: Any, collate: Any, params: TorchParams, device: str) -> None:

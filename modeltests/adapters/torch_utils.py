@@ -53,7 +53,7 @@ def probabilities_from_logits(logits: torch.Tensor) -> npt.NDArray[np.float64]:
 
 def module_facts(module: torch.nn.Module) -> dict[str, Any]:
     """Parameter count and bytes, and dtype, of a torch module."""
-    from modeltests.compress import parameter_bytes
+    from modeltests.measure.compress import parameter_bytes
 
     params = list(module.parameters())
     return {

@@ -22,7 +22,7 @@ from modeltests.adapters.torch_utils import (
     probabilities_from_logits,
 )
 from modeltests.errors import ModelLoadError
-from modeltests.inputs import ModelInput, any_pairs, split_pairs
+from modeltests.data.inputs import ModelInput, any_pairs, split_pairs
 
 BUILTIN_PREFIX = "builtin:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")

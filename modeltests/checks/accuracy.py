@@ -8,15 +8,15 @@ from pydantic import Field
 
 from modeltests.adapters.base import Predictions
 from modeltests.context import CheckContext
-from modeltests.data import Dataset, SliceSpec, slice_indices
+from modeltests.data.datasets import Dataset, SliceSpec, slice_indices
 from modeltests.errors import SuiteError
-from modeltests.inputs import as_display
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import as_display
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
-from modeltests.text import format_number
+from modeltests.support.text import format_number
 
 if TYPE_CHECKING:
-    from modeltests.ray_streaming import StreamedCounts
+    from modeltests.cluster.streaming import StreamedCounts
 
 
 class SliceThresholds(SliceSpec):
@@ -51,7 +51,7 @@ class AccuracyParams(CheckParams):
 
 def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     """Compute the metrics once per dataset (predictions are shared) and gate on them."""
-    from modeltests.stats import classification_report
+    from modeltests.stats.proportions import classification_report
 
     streamed = context.streamed_counts(params.dataset)
     if streamed is not None:
@@ -88,7 +88,7 @@ def _streamed_accuracy(context: CheckContext, streamed: StreamedCounts) -> Check
     """The metrics and intervals of :func:`run_accuracy` from a streamed confusion matrix: the
     same functions, each (expected, predicted) cell weighted by its count; no examples (no row
     was kept)."""
-    from modeltests.stats import classification_report
+    from modeltests.stats.proportions import classification_report
 
     labels = context.model().labels
     cells = sorted(streamed.counts.items())
@@ -134,8 +134,8 @@ def _intervals(truth: list[str], predicted: list[str], labels: list[str],
     pair stands for that many rows."""
     import numpy as np
 
-    from modeltests.intervals import bootstrap_classification
-    from modeltests.stats import wilson_interval
+    from modeltests.stats.intervals import bootstrap_classification
+    from modeltests.stats.proportions import wilson_interval
 
     weights = [1] * len(truth) if counts is None else [int(c) for c in counts]
     n = sum(weights)
@@ -185,7 +185,7 @@ def _name_worst_classes(result: CheckResult, report: dict[str, Any]) -> None:
 def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, dataset: Dataset,
                  predictions: Predictions,
                  labels: list[str], result: CheckResult) -> None:
-    from modeltests.stats import classification_report
+    from modeltests.stats.proportions import classification_report
 
     indices = slice_indices(dataset, spec, context.location("slices", index))
     truth = [dataset.labels[i] for i in indices]

@@ -9,10 +9,10 @@ from pydantic import Field
 from modeltests.adapters.base import Predictions
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
-from modeltests.inputs import SIDES, ModelInput, Side, TextPair, as_display
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import SIDES, ModelInput, Side, TextPair, as_display
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
-from modeltests.tagging import is_tagger
+from modeltests.data.tags import is_tagger
 
 SMOKE_INPUTS = [
     "This is a perfectly ordinary sentence.",
@@ -86,7 +86,7 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     if record.server_start_seconds is not None:
         metrics["server_cold_start_seconds"] = record.server_start_seconds
     if record.server is not None:
-        from modeltests.serving import answers_200
+        from modeltests.serving.server import answers_200
 
         metrics["server_ready"] = float(answers_200(str(record.server["ready_url"])))
     for source, target, scale in (("parameters", "parameters", 1),
@@ -129,8 +129,8 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
 def _tagger_availability(context: CheckContext, params: AvailabilityParams,
                          metrics: dict[str, float], failures: list[dict[str, Any]],
                          facts: dict[str, Any]) -> CheckResult:
-    """The same gates on a token-classification model (:mod:`modeltests.checks.tag_availability`)."""
-    from modeltests.checks.tag_availability import tag_validity
+    """The same gates on a token-classification model (:mod:`modeltests.checks._tag_availability`)."""
+    from modeltests.checks._tag_availability import tag_validity
 
     generated = _generated_texts(params.generated_examples, context.seed)
     found, details, count = tag_validity(context.model(), list(params.smoke_inputs),

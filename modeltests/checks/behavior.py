@@ -1,7 +1,7 @@
 """``behavior`` (CheckList's MFT): template sentences must get the expected label.
 
 A template with ``{placeholders}`` is expanded with lexicons (the built-in ones of
-:mod:`modeltests.perturb`, or the suite's own); every sentence must get ``expected``. Reports
+:mod:`modeltests.perturb.checklist`, or the suite's own); every sentence must get ``expected``. Reports
 ``pass_rate`` with a Wilson 95% interval and a few failing sentences::
 
     - kind: behavior
@@ -22,11 +22,11 @@ from typing import Any, Mapping, Sequence
 
 from pydantic import Field, model_validator
 
-from modeltests.checks.rates import pass_rate_result
-from modeltests.checks.sources import check_known_label, sample_indices
+from modeltests.checks._rates import pass_rate_result
+from modeltests.checks._sources import check_known_label, sample_indices
 from modeltests.context import CheckContext
-from modeltests.perturb import LEXICONS
-from modeltests.registry import CheckKind
+from modeltests.perturb.checklist import LEXICONS
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
 
@@ -46,7 +46,7 @@ class BehaviorParams(SeededParams):
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> BehaviorParams:
-        from modeltests.text import close_matches
+        from modeltests.support.text import close_matches
 
         known = set(LEXICONS) | set(self.lexicons)
         for field in placeholders(self.template):

@@ -5,7 +5,7 @@ Expected calibration error with equal-width and equal-mass bins (``ece_binning``
 negative log likelihood, each with a seeded percentile-bootstrap interval; the temperature that
 would calibrate the model on this dataset (reported with the NLL and ECE it would give, never
 applied); the reliability bins for the report's diagram; the same per slice. Definitions in
-:mod:`modeltests.calibration_stats`.
+:mod:`modeltests.stats.calibration`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from modeltests.context import CheckContext
-from modeltests.data import SliceSpec, slice_indices
-from modeltests.inputs import as_display
-from modeltests.registry import CheckKind
+from modeltests.data.datasets import SliceSpec, slice_indices
+from modeltests.data.inputs import as_display
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
 if TYPE_CHECKING:
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from modeltests.adapters.base import Predictions
-    from modeltests.calibration_stats import CalibrationRows
-    from modeltests.data import Dataset
+    from modeltests.stats.calibration import CalibrationRows
+    from modeltests.data.datasets import Dataset
 
 BOOTSTRAPPED = ("ece", "mce", "ece_width", "ece_mass", "brier", "nll")
 
@@ -62,7 +62,7 @@ def run_calibration(context: CheckContext, params: CalibrationParams) -> CheckRe
     """Score the probabilities of the whole dataset, then each slice."""
     import numpy as np
 
-    from modeltests.calibration_stats import calibration_rows
+    from modeltests.stats.calibration import calibration_rows
 
     dataset = context.dataset(params.dataset)
     predictions = context.predictions(params.dataset)
@@ -98,8 +98,8 @@ def truth_index(dataset: Dataset, predictions: Predictions) -> NDArray[np.int64]
 def _scored(context: CheckContext, params: CalibrationParams, rows: CalibrationRows, n: int,
             scope: str = "", spec: CalibrationSlice | None = None) -> CheckResult:
     """Metrics, bootstrap intervals and thresholds of ``rows`` (the dataset or one slice)."""
-    from modeltests.calibration_stats import calibration_statistics, point_statistics
-    from modeltests.intervals import bootstrap_rows
+    from modeltests.stats.calibration import calibration_statistics, point_statistics
+    from modeltests.stats.intervals import bootstrap_rows
 
     metrics = point_statistics(rows, params.bins, params.ece_binning)
     intervals = bootstrap_rows(
@@ -117,7 +117,7 @@ def _scored(context: CheckContext, params: CalibrationParams, rows: CalibrationR
 def _temperature(params: CalibrationParams, probabilities: NDArray[np.float64],
                  truth: NDArray[np.int64], result: CheckResult) -> dict[str, float]:
     """The temperature fitted on this dataset and what it would give; reported, never applied."""
-    from modeltests.calibration_stats import calibration_rows, fit_temperature, point_statistics
+    from modeltests.stats.calibration import calibration_rows, fit_temperature, point_statistics
 
     temperature, scaled, at_bound = fit_temperature(probabilities, truth)
     after = point_statistics(calibration_rows(scaled, truth), params.bins, params.ece_binning)
@@ -129,7 +129,7 @@ def _temperature(params: CalibrationParams, probabilities: NDArray[np.float64],
 
 
 def _details(params: CalibrationParams, rows: CalibrationRows) -> dict[str, Any]:
-    from modeltests.calibration_stats import EPSILON, reliability_bins
+    from modeltests.stats.calibration import EPSILON, reliability_bins
 
     return {
         "ece_binning": params.ece_binning, "bins": params.bins,
@@ -154,7 +154,7 @@ def _details(params: CalibrationParams, rows: CalibrationRows) -> dict[str, Any]
 def _score_slice(context: CheckContext, params: CalibrationParams, index: int,
                  spec: CalibrationSlice, dataset: Dataset, rows: CalibrationRows,
                  result: CheckResult) -> None:
-    from modeltests.calibration_stats import CalibrationRows
+    from modeltests.stats.calibration import CalibrationRows
     from modeltests.errors import SuiteError
 
     indices = slice_indices(dataset, spec, context.location("slices", index))

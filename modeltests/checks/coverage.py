@@ -2,7 +2,7 @@
 class probability) is at least ``confidence_threshold``; the check reports how many rows it
 answers (coverage), how many of those it gets right, the risk-coverage curve and its area
 (AURC), and the largest coverage that keeps the answered rows' accuracy at ``target_accuracy``.
-Definitions in :mod:`modeltests.selective`.
+Definitions in :mod:`modeltests.stats.selective`.
 
 A model's own abstention (no label for a row) is not measured: :class:`Predictions` gives every
 row a label, so abstaining is expressed here only through the confidence threshold.
@@ -16,14 +16,14 @@ from pydantic import Field, model_validator
 
 from modeltests.checks.calibration import labels_only_reason, truth_index
 from modeltests.context import CheckContext
-from modeltests.inputs import as_display
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import as_display
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import Predictions
-    from modeltests.data import Dataset
-    from modeltests.selective import RankedRows
+    from modeltests.data.datasets import Dataset
+    from modeltests.stats.selective import RankedRows
 
 
 class CoverageParams(SeededParams):
@@ -61,8 +61,8 @@ def run_coverage(context: CheckContext, params: CoverageParams) -> CheckResult:
     """Rank the rows by confidence, read the curve, and gate on it."""
     import numpy as np
 
-    from modeltests.intervals import bootstrap_rows
-    from modeltests.selective import curve_statistics, rank_rows
+    from modeltests.stats.intervals import bootstrap_rows
+    from modeltests.stats.selective import curve_statistics, rank_rows
 
     dataset = context.dataset(params.dataset)
     predictions = context.predictions(params.dataset)
@@ -101,7 +101,7 @@ def _at_threshold(threshold_value: float, confidence: Any, correct: Any,
                   methods: dict[str, str]) -> dict[str, Any]:
     """Coverage and the answered rows' accuracy at the suite's threshold, with Wilson
     intervals; no accuracy (so its gate fails as not measured) when no row is answered."""
-    from modeltests.stats import wilson_interval
+    from modeltests.stats.proportions import wilson_interval
 
     n = len(confidence)
     answered = confidence >= threshold_value
@@ -121,7 +121,7 @@ def _at_threshold(threshold_value: float, confidence: Any, correct: Any,
 
 
 def _curve_details(params: CoverageParams, rows: RankedRows) -> dict[str, Any]:
-    from modeltests.selective import best_threshold, curve_points
+    from modeltests.stats.selective import best_threshold, curve_points
 
     details: dict[str, Any] = {
         "risk_coverage": curve_points(rows),

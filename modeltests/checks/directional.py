@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from modeltests.checks.rates import label_probability, pass_rate_result
-from modeltests.checks.sources import (
+from modeltests.checks._rates import label_probability, pass_rate_result
+from modeltests.checks._sources import (
     TextSource,
     check_known_label,
     edited_side,
@@ -29,8 +29,8 @@ from modeltests.checks.sources import (
     source_texts,
 )
 from modeltests.context import CheckContext
-from modeltests.inputs import as_display, map_side
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import as_display, map_side
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult
 
 

@@ -1,9 +1,9 @@
 """``entities``: entity-level precision, recall and F1 of a token classifier (NER).
 
-The scores are seqeval's default ones (:mod:`modeltests.tagging`): an entity counts as found
+The scores are seqeval's default ones (:mod:`modeltests.data.tags`): an entity counts as found
 when its type and its first and last word match a gold entity exactly; precision, recall and F1
 are micro averages over all entities, and the same per entity type. Each has a 95% interval
-from a seeded percentile bootstrap over sentences (:mod:`modeltests.tagging_stats`).
+from a seeded percentile bootstrap over sentences (:mod:`modeltests.stats.entities`).
 
 Why a kind of its own rather than ``accuracy`` on a token dataset: the thresholds differ
 (entities, not labels per row; per-type limits keyed by entity type), and a suite that puts
@@ -19,9 +19,9 @@ from pydantic import Field
 
 from modeltests.context import CheckContext
 from modeltests.errors import DatasetError, ModelOutputError, ModelPredictError, ModelTestsError
-from modeltests.registry import CheckKind
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
-from modeltests.tagging import (
+from modeltests.data.tags import (
     TagPredictions,
     entities,
     entity_report,
@@ -33,7 +33,7 @@ from modeltests.tagging import (
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
-    from modeltests.data import TokenDataset
+    from modeltests.data.datasets import TokenDataset
 
 
 class EntitiesParams(SeededParams):
@@ -96,7 +96,7 @@ def prepare_entities(context: CheckContext, params: EntitiesParams) -> None:
 
 
 def _breaks_bio(tags: Sequence[str]) -> bool:
-    from modeltests.tagging import bio_problems
+    from modeltests.data.tags import bio_problems
 
     return bool(bio_problems(tags))
 
@@ -112,7 +112,7 @@ def entity_metrics(report: dict[str, Any], counts: Any, types: Sequence[str], se
                    ) -> tuple[dict[str, float], dict[str, tuple[float, float]], dict[str, str]]:
     """Metrics named ``entity_f1``, ``entity_precision``, ``entity_recall`` and per type
     ``entity_f1.<TYPE>`` (and precision / recall), with bootstrap intervals; counts exact."""
-    from modeltests.tagging_stats import METHOD, entity_intervals
+    from modeltests.stats.entities import METHOD, entity_intervals
 
     metrics = {"entity_f1": report["f1"], "entity_precision": report["precision"],
                "entity_recall": report["recall"]}
@@ -140,7 +140,7 @@ def tagging_model(context: CheckContext, key: str, name: str | None = None) -> M
 def token_dataset(context: CheckContext, name: str, model_labels: Sequence[str]
                   ) -> TokenDataset:
     """The token dataset ``name``, its tags checked against the model's labels."""
-    from modeltests.data import TokenDataset
+    from modeltests.data.datasets import TokenDataset
 
     dataset = context.dataset(name)
     if not isinstance(dataset, TokenDataset):

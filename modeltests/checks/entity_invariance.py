@@ -18,12 +18,12 @@ from pydantic import Field
 
 from modeltests.checks.entities import spans_text, tag, tagging_model, token_dataset
 from modeltests.context import CheckContext
-from modeltests.registry import CheckKind
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
-from modeltests.tagging import Span, entities, entity_types
+from modeltests.data.tags import Span, entities, entity_types
 
 if TYPE_CHECKING:
-    from modeltests.data import TokenDataset
+    from modeltests.data.datasets import TokenDataset
 
 
 class EntityInvarianceParams(SeededParams):
@@ -42,7 +42,7 @@ class EntityInvarianceParams(SeededParams):
 
 
 def run_entity_invariance(context: CheckContext, params: EntityInvarianceParams) -> CheckResult:
-    from modeltests.stats import wilson_interval
+    from modeltests.stats.proportions import wilson_interval
 
     model = tagging_model(context, "dataset")
     dataset = token_dataset(context, params.dataset, model.labels)

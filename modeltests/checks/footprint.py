@@ -2,7 +2,7 @@
 length (counted by torch's ``FlopCounterMode``, not by hand), parameters, weight sparsity (exact
 zeros, overall and per layer type), bytes of the weights and peak bytes of the activations of one
 forward call, and the FLOP rate the timed forward calls reached. Definitions and methods in
-:mod:`modeltests.footprint`.
+:mod:`modeltests.measure.footprint`.
 
 A kind of its own rather than part of ``latency``: these numbers are counts, the same on every
 machine and run (no timing loop, no interval), so they gate without the noise of a timed check,
@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 
 from modeltests.context import CheckContext
 from modeltests.errors import UnsupportedCapabilityError
-from modeltests.registry import CheckKind
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.suite.loader import MODEL_REFERENCE_MARK
 
@@ -69,7 +69,7 @@ class FootprintParams(CheckParams):
 
 def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult:
     """Count the weights once, then FLOPs and activations at each length."""
-    from modeltests.footprint import weight_facts
+    from modeltests.measure.footprint import weight_facts
 
     adapter = context.model(params.model)
     try:
@@ -136,7 +136,7 @@ def _inputs(context: CheckContext, params: FootprintParams, adapter: ModelAdapte
 def _measure(adapter: ModelAdapter, params: FootprintParams, length: int, text: str
              ) -> dict[str, Any]:
     """FLOPs, activation peak and (optionally) the FLOP rate of one batch of ``text``."""
-    from modeltests.footprint import activation_peak_bytes, count_flops
+    from modeltests.measure.footprint import activation_peak_bytes, count_flops
 
     batch = adapter.encode([text] * params.batch_size)
     flops, by_op = count_flops(lambda: adapter.forward(batch))

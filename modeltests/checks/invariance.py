@@ -1,6 +1,6 @@
 """``invariance`` (CheckList's INV): built-in perturbations must not change the prediction.
 
-Each perturbation of :mod:`modeltests.perturb` (typos, punctuation, names ...) is applied to
+Each perturbation of :mod:`modeltests.perturb.checklist` (typos, punctuation, names ...) is applied to
 each sentence with its own seed; a case passes when the predicted label stays (and, with
 ``max_confidence_drop``, its probability does not fall by more). Reports ``pass_rate`` overall and
 per perturbation, with a few failing cases::
@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from modeltests.checks.rates import label_probability, pass_rate_result
-from modeltests.checks.sources import TextSource, edited_side, prepare_side, source_texts
+from modeltests.checks._rates import label_probability, pass_rate_result
+from modeltests.checks._sources import TextSource, edited_side, prepare_side, source_texts
 from modeltests.context import CheckContext
-from modeltests.inputs import as_display, map_side_or_none
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import as_display, map_side_or_none
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult
 
 PerturbationName = Literal["typos", "punctuation", "case", "contractions", "whitespace", "names",
@@ -46,8 +46,8 @@ class InvarianceParams(TextSource):
 
 def run_invariance(context: CheckContext, params: InvarianceParams) -> CheckResult:
     """Apply each perturbation to each sentence; a case passes when the label stays."""
-    from modeltests.perturb import perturb
-    from modeltests.stats import wilson_interval
+    from modeltests.perturb.checklist import perturb
+    from modeltests.stats.proportions import wilson_interval
 
     texts = source_texts(context, params)
     side = edited_side(context, params, texts)

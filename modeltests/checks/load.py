@@ -15,9 +15,9 @@ from typing import Any, Sequence
 from pydantic import Field, model_validator
 
 from modeltests.context import CheckContext
-from modeltests.inputs import ModelInput
-from modeltests.loadgen import StepResult, closed_loop, null_endpoint, open_loop
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import ModelInput
+from modeltests.serving.loadgen import StepResult, closed_loop, null_endpoint, open_loop
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
 DEFAULT_TEXTS = [
@@ -115,8 +115,8 @@ def _ceiling(model: Any, texts: Sequence[ModelInput], params: LoadParams) -> flo
 
 
 def _summary(step: StepResult, retries: int, ceiling: float) -> dict[str, Any]:
-    from modeltests.stats import wilson_interval
-    from modeltests.timing import summarize
+    from modeltests.stats.proportions import wilson_interval
+    from modeltests.measure.timing import summarize
 
     row: dict[str, Any] = {"mode": step.mode, "level": step.level, "step": step.label(),
                            "requests": step.requests, "answered": len(step.latencies_ms),
@@ -137,7 +137,7 @@ def _summary(step: StepResult, retries: int, ceiling: float) -> dict[str, Any]:
 
 def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepResult, int]],
             ceiling: float) -> CheckResult:
-    from modeltests.stats import wilson_interval
+    from modeltests.stats.proportions import wilson_interval
 
     rows = [_summary(step, retries, ceiling) for step, retries in steps]
     requests = sum(row["requests"] for row in rows)

@@ -22,11 +22,11 @@ from typing import Any, Callable, Literal
 
 from pydantic import Field
 
-from modeltests.checks.rates import rate_result
-from modeltests.checks.sources import TextSource, edited_side, prepare_side, source_texts
+from modeltests.checks._rates import rate_result
+from modeltests.checks._sources import TextSource, edited_side, prepare_side, source_texts
 from modeltests.context import CheckContext
-from modeltests.inputs import ModelInput, Side, TextPair, as_display, map_side
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import ModelInput, Side, TextPair, as_display, map_side
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, threshold
 
 Edit = Literal["typos", "insertions"]

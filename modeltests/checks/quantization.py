@@ -1,10 +1,10 @@
 """``quantization`` and ``pruning``: does the compressed model still do its job, and what is gained?
 
 Both kinds compare a *candidate* with the suite's reference model on the same examples
-(:func:`modeltests.checks.compression.compare`):
+(:func:`modeltests.checks._compression.compare`):
 
 * ``quantization`` with ``scheme:`` compresses a copy of the reference's torch module
-  (:mod:`modeltests.compress`); with ``compare_to:`` the candidate is another model of the suite's
+  (:mod:`modeltests.measure.compress`); with ``compare_to:`` the candidate is another model of the suite's
   ``models:`` (an already-quantized export, a remote endpoint), which works for any adapter.
 * ``pruning`` zeroes the smallest-magnitude ``nn.Linear`` weights of a copy at ``sparsity``.
 
@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import Field, model_validator
 
-from modeltests.checks.compression import Candidate, CompressionParams, compare
-from modeltests.compress import Scheme
+from modeltests.checks._compression import Candidate, CompressionParams, compare
+from modeltests.measure.compress import Scheme
 from modeltests.context import CheckContext
 from modeltests.errors import MissingResourceError, ModelTestsError, UnsupportedCapabilityError
-from modeltests.registry import CheckKind
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult
-from modeltests.tagging import is_tagger
+from modeltests.data.tags import is_tagger
 
 if TYPE_CHECKING:
     import torch
@@ -76,7 +76,7 @@ class PruningParams(CompressionParams):
 def run_quantization(context: CheckContext, params: QuantizationParams) -> CheckResult:
     """Quantize a copy (``scheme``) or take ``compare_to``; compare on ``dataset``."""
     if params.compare_to is not None and is_tagger(context.model()):
-        from modeltests.checks.tag_compression import compare_tags
+        from modeltests.checks._tag_compression import compare_tags
 
         return compare_tags(context, params, context.model(params.compare_to),
                             {"candidate": f"models.{params.compare_to}"})
@@ -92,7 +92,7 @@ def run_quantization(context: CheckContext, params: QuantizationParams) -> Check
 
 def run_pruning(context: CheckContext, params: PruningParams) -> CheckResult:
     """Prune a copy at ``sparsity``; compare on ``dataset``."""
-    from modeltests.compress import linear_sparsity, prune_l1_unstructured
+    from modeltests.measure.compress import linear_sparsity, prune_l1_unstructured
 
     def prune(module: torch.nn.Module) -> tuple[torch.nn.Module, dict[str, Any]]:
         pruned = prune_l1_unstructured(module, params.sparsity)
@@ -104,7 +104,7 @@ def run_pruning(context: CheckContext, params: PruningParams) -> CheckResult:
 
 def _quantize(context: CheckContext, module: torch.nn.Module, scheme: Scheme
               ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    from modeltests.compress import compress, module_device
+    from modeltests.measure.compress import compress, module_device
 
     device = module_device(module)
     if scheme == "int8_dynamic" and not device.startswith("cpu"):
@@ -134,8 +134,8 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
     # may be reused across runs (keyed with the source model's fingerprint); timings never are.
     recipe = {"compression": what, **{k: v for k, v in facts.items() if k != "sparsity"}}
     adapter = reference.with_module(compressed)
-    if is_tagger(reference):  # token classification: modeltests.checks.tag_compression
-        from modeltests.checks.tag_compression import compare_tags
+    if is_tagger(reference):  # token classification: modeltests.checks._tag_compression
+        from modeltests.checks._tag_compression import compare_tags
 
         try:
             result = compare_tags(context, params, adapter, {"candidate": what, **facts})
@@ -163,8 +163,8 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
 
 def _weights_reached(module: torch.nn.Module) -> dict[str, Any]:
     """Exact zeros (overall and per layer type) and in-memory bytes of the compressed copy's
-    parameters and buffers (see :mod:`modeltests.footprint`)."""
-    from modeltests.footprint import weight_facts
+    parameters and buffers (see :mod:`modeltests.measure.footprint`)."""
+    from modeltests.measure.footprint import weight_facts
 
     facts = weight_facts(module)
     return {"parameters": facts.parameters, "zeros": facts.zeros, "sparsity": facts.sparsity,

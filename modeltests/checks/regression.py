@@ -5,7 +5,7 @@ labelled dataset; the comparison is paired, row by row:
 
 * ``accuracy_baseline``, ``accuracy_candidate`` and ``accuracy_drop`` (baseline - candidate,
   positive when the candidate is worse) with Newcombe's paired 95% interval, and McNemar's exact
-  p-value (:func:`modeltests.stats.compare_paired`);
+  p-value (:func:`modeltests.stats.paired.compare_paired`);
 * ``negative_flip_rate``: rows the baseline got right and the candidate gets wrong, over all rows;
   ``positive_flip_rate`` the other way round (both with Wilson intervals); top-1 ``agreement``;
 * the same per true class (details) and per slice (gated by the slice's own limits).
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 from pydantic.config import JsonDict
 
-from modeltests.checks.compression import aligned
-from modeltests.checks.paired import paired_metrics, score_slice
+from modeltests.checks._compression import aligned
+from modeltests.checks._paired import paired_metrics, score_slice
 from modeltests.context import CheckContext
-from modeltests.data import SliceSpec
-from modeltests.inputs import as_display
-from modeltests.registry import CheckKind
+from modeltests.data.datasets import SliceSpec
+from modeltests.data.inputs import as_display
+from modeltests.extend.registry import CheckKind
 from modeltests.result import (
     CheckParams,
     CheckResult,
@@ -41,7 +41,7 @@ from modeltests.result import (
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import Predictions
-    from modeltests.data import Dataset
+    from modeltests.data.datasets import Dataset
 
 ALPHA = 0.05
 NAMES = ("baseline", "candidate")
@@ -137,7 +137,7 @@ def _probability_diff(context: CheckContext, params: RegressionParams, baseline:
 def _baseline_predictions(context: CheckContext, params: RegressionParams,
                           label_names: list[str]) -> Predictions:
     if params.baseline_predictions is not None:
-        from modeltests.saved_predictions import load_predictions
+        from modeltests.predictions.saved import load_predictions
 
         where = context.location("baseline_predictions")
         saved = load_predictions(context.resolve_path(params.baseline_predictions),
@@ -221,7 +221,7 @@ def _holm(entries: list[dict[str, Any]], result: CheckResult) -> None:
     """Holm's correction over the McNemar p-values of the gated slices, shown on each slice's
     thresholds and in the details; a failed slice whose drop is not significant after it is
     named in a warning (it may be noise)."""
-    from modeltests.stats import holm_adjust
+    from modeltests.stats.proportions import holm_adjust
 
     family = [e for e in entries if e["gated"] and "mcnemar_p_value" in e]
     adjusted = holm_adjust([e["mcnemar_p_value"] for e in family])

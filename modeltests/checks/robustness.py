@@ -2,7 +2,7 @@
 
 TextAttack does the attacking (a recipe's ``build(model_wrapper)``, or an ``Attack`` composed of
 word swaps, constraints and ``GreedyWordSwapWIR``) and
-:mod:`modeltests.textattack_support` reads its result objects; this check samples the examples,
+:mod:`modeltests.perturb.textattack` reads its result objects; this check samples the examples,
 feeds TextAttack through the suite's model adapter, sets the budgets and turns the outcomes into
 metrics, intervals and examples::
 
@@ -20,7 +20,7 @@ change: the other is frozen by TextAttack's ``InputColumnModification``.
 
 PWWS and the ``wordnet`` swap read NLTK's WordNet; when NLTK has none, it is prepared once from
 WordNet 3.0's dict files (``wordnet_dir``, ``$WNSEARCHDIR`` or Debian's ``/usr/share/wordnet``)
-by :mod:`modeltests.wordnet`.
+by :mod:`modeltests.perturb.wordnet`.
 """
 
 from __future__ import annotations
@@ -29,18 +29,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from modeltests.checks.sources import sample_indices
+from modeltests.checks._sources import sample_indices
 from modeltests.context import CheckContext
 from modeltests.errors import MissingResourceError
-from modeltests.inputs import ModelInput, Side, TextPair
-from modeltests.registry import CheckKind
+from modeltests.data.inputs import ModelInput, Side, TextPair
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
-from modeltests.suite.schema import RayOptions
+from modeltests.data.spec import RayOptions
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from modeltests.textattack_support import (
+    from modeltests.perturb.textattack import (
         Attack,
         AttackExample,
         AttackOutcome,
@@ -129,10 +129,10 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
     """Attack ``num_examples`` seeded examples one by one, within the query and time budgets."""
     import numpy as np
 
-    from modeltests.data import check_labels_known
-    from modeltests.intervals import bootstrap_mean
-    from modeltests.stats import wilson_interval
-    from modeltests.textattack_support import attack_examples, attack_metrics, nltk_data_warning
+    from modeltests.data.datasets import check_labels_known
+    from modeltests.stats.intervals import bootstrap_mean
+    from modeltests.stats.proportions import wilson_interval
+    from modeltests.perturb.textattack import attack_examples, attack_metrics, nltk_data_warning
 
     dataset = context.dataset(params.dataset)
     side = _attack_side(context, params, dataset.is_pairs)  # before anything loads
@@ -149,7 +149,7 @@ def run_robustness(context: CheckContext, params: RobustnessParams) -> CheckResu
             return CheckResult(skip_reason=str(exc))
         raise
     if dataset.is_pairs and attack is not None:
-        from modeltests.textattack_support import restrict_to_side
+        from modeltests.perturb.textattack import restrict_to_side
 
         restrict_to_side(attack, dataset.text_columns, side)
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
@@ -216,7 +216,7 @@ def _attack_side(context: CheckContext, params: RobustnessParams, pairs: bool) -
 def prepare_wordnet(context: CheckContext, params: RobustnessParams) -> dict[str, Any] | None:
     """NLTK's WordNet when the attack reads it (prepared in one step if needed): where NLTK
     loads it from, and the dict folder it was prepared from (None: the user's own)."""
-    from modeltests.textattack_support import NEEDS_WORDNET, require_wordnet
+    from modeltests.perturb.textattack import NEEDS_WORDNET, require_wordnet
 
     recipe = params.recipe
     if recipe not in NEEDS_WORDNET and "wordnet" not in (params.transformation or []):
@@ -234,8 +234,8 @@ def prepare_wordnet(context: CheckContext, params: RobustnessParams) -> dict[str
 
 def build_attack(context: CheckContext, params: RobustnessParams) -> Attack:
     """The TextAttack ``Attack``, reading the model through the suite's adapter."""
-    from modeltests import textattack_support as support
-    from modeltests.ray_attacks import probabilities_of
+    from modeltests.perturb import textattack as support
+    from modeltests.cluster.attacks import probabilities_of
 
     require_resources(context, params)
     adapter = context.model()
@@ -247,7 +247,7 @@ def build_attack(context: CheckContext, params: RobustnessParams) -> Attack:
 def require_resources(context: CheckContext, params: RobustnessParams) -> None:
     """A recipe's downloadable resources are on this machine (checked before loading TextAttack
     or the model), or the error naming them."""
-    from modeltests import textattack_support as support
+    from modeltests.perturb import textattack as support
 
     recipe = params.recipe or ("deepwordbug" if params.transformation is None else None)
     if recipe is not None:
@@ -262,7 +262,7 @@ def make_attack(params: RobustnessParams, wordnet_dir: Path | None,
                 wrapper: ModelWrapper) -> Attack:
     """The check's ``Attack`` on ``wrapper``: what this process and every Ray actor build
     (module-level, so that ``functools.partial(make_attack, params, folder)`` pickles)."""
-    from modeltests import textattack_support as support
+    from modeltests.perturb import textattack as support
 
     recipe = params.recipe or ("deepwordbug" if params.transformation is None else None)
     if recipe is not None:
@@ -280,11 +280,11 @@ def _wordnet_folder(context: CheckContext, params: RobustnessParams) -> Path | N
 
 def _attack_on_ray(context: CheckContext, params: RobustnessParams,
                    pairs: list[tuple[ModelInput, int]]) -> AttackRun:
-    """The examples attacked by Ray actors (:mod:`modeltests.ray_attacks`), each building
+    """The examples attacked by Ray actors (:mod:`modeltests.cluster.attacks`), each building
     this check's attack on its own copy of the suite's model: the outcomes of a local run."""
     from functools import partial
 
-    from modeltests.ray_attacks import attack_on_ray
+    from modeltests.cluster.attacks import attack_on_ray
 
     factory = partial(make_attack, params, _wordnet_folder(context, params))
     location = context.location("ray" if params.ray is not None else "executor")
@@ -342,7 +342,7 @@ def prepare_robustness(context: CheckContext, params: RobustnessParams) -> None:
         _attack_side(context, params, context.dataset(params.dataset).is_pairs)
     if params.executor != "ray":
         return
-    from modeltests.ray_executor import connect
+    from modeltests.cluster.predictions import connect
 
     options = params.ray or RayOptions()
     connect(options, context.location("ray", "address") if options.address else

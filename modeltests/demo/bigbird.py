@@ -103,7 +103,7 @@ def build_wide_model(architecture: Architecture, directory: Path, seed: int = 0,
 def ensure_wide_model(architecture: Architecture, progress: bool = True) -> Path:
     """The model of :func:`build_wide_model`, built once into ``<cache>/models/<recipe>`` and
     reused (see :func:`modeltests.demo.cache.built_once`)."""
-    from modeltests.environment import cache_dir
+    from modeltests.support.environment import cache_dir
 
     recipe = RECIPES[architecture]
     target = cache_dir() / "models" / recipe

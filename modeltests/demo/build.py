@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from modeltests.demo.cache import built_once, write_marker
 from modeltests.demo.corpus import PHENOMENA, evaluation_examples, training_examples
 from modeltests.demo.lexicon import LABELS
-from modeltests.environment import cache_dir
+from modeltests.support.environment import cache_dir
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase

@@ -113,7 +113,7 @@ def ensure_ner_model(progress: bool = True) -> Path:
     """The demo NER model in ``<cache>/models/<recipe>``, built once (see
     :func:`modeltests.demo.cache.built_once`)."""
     from modeltests.demo.cache import built_once, write_marker
-    from modeltests.environment import cache_dir
+    from modeltests.support.environment import cache_dir
 
     return built_once(cache_dir() / "models" / NER_RECIPE, NER_RECIPE,
                       lambda work: write_marker(work, build_ner_model(work)),

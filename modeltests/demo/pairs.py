@@ -270,7 +270,7 @@ def ensure_pair_bert(progress: bool = False) -> Path:
     """The pair BERT of :func:`build_pair_bert`, built once into ``<cache>/models/`` (see
     :func:`modeltests.demo.cache.built_once`)."""
     from modeltests.demo.cache import built_once
-    from modeltests.environment import cache_dir
+    from modeltests.support.environment import cache_dir
 
     target = cache_dir() / "models" / PAIR_RECIPE
     return built_once(target, PAIR_RECIPE, build_pair_bert,

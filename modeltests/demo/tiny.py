@@ -88,6 +88,6 @@ def build_tiny_bert(
 def ensure_tiny_bert() -> Path:
     """The tiny BERT of :func:`build_tiny_bert`, built once into ``<cache>/test-models/`` and
     reused (see :func:`modeltests.demo.cache.built_once`)."""
-    from modeltests.environment import cache_dir
+    from modeltests.support.environment import cache_dir
 
     return built_once(cache_dir() / "test-models" / TINY_RECIPE, TINY_RECIPE, build_tiny_bert)

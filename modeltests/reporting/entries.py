@@ -1,6 +1,6 @@
 """One JSON-ready entry per check or user test: the record every report is built from.
 
-The pytest path builds entries from test reports (:func:`entry_from_report`); they travel on
+The pytest path builds entries from test reports (:mod:`modeltests.plugin.entries`); they travel on
 ``report.modeltests``, which pytest-xdist serialises, so the controller receives the same entries
 as a serial run and only the controller writes files. :func:`modeltests.run` builds the same
 entries with :func:`build_entry` directly. Reporting never sees pytest items: collection stashes
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-import pytest
 
 from modeltests.result import CheckResult
 
@@ -67,18 +65,6 @@ def build_entry(info: ItemInfo, *, nodeid: str, outcome: str, when: str, duratio
     return entry
 
 
-def entry_from_report(info: ItemInfo, report: pytest.TestReport, result: CheckResult | None,
-                      user_fields: dict[str, Any] | None) -> Entry | None:
-    """The entry after one phase of a pytest run, or None when the phase adds nothing."""
-    if report.when == "teardown" and not report.failed:
-        return None
-    if report.when == "setup" and report.passed:
-        return None
-    return build_entry(info, nodeid=report.nodeid, outcome=outcome_word(report),
-                       when=str(report.when), duration=report.duration,
-                       message=_message(report), result=result, user_fields=user_fields)
-
-
 def _result_fields(result: CheckResult) -> Entry:
     return {
         "metrics": {k: json_number(v) for k, v in result.metrics.items()},
@@ -114,26 +100,6 @@ def json_number(value: Any) -> Any:
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
         return str(value)
     return value
-
-
-def outcome_word(report: pytest.TestReport) -> str:
-    """pytest's word for the outcome: passed, failed, error, skipped, xfailed, xpassed."""
-    if hasattr(report, "wasxfail"):
-        return "xpassed" if report.passed or report.failed else "xfailed"
-    if report.when != "call" and report.failed:
-        return "error"
-    return str(report.outcome)
-
-
-def _message(report: pytest.TestReport) -> str:
-    if report.passed and not hasattr(report, "wasxfail"):
-        return ""
-    if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
-    text = report.longreprtext or ""
-    if hasattr(report, "wasxfail") and not text:
-        return f"expected failure: {report.wasxfail}"
-    return text.strip()
 
 
 @dataclass

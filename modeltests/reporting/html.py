@@ -16,9 +16,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from modeltests.atomic import atomic_path
+from modeltests.support.atomic import atomic_path
 from modeltests.reporting.figures import figures
-from modeltests.text import format_number
+from modeltests.support.text import format_number
 
 Entry = dict[str, Any]
 PASSING = ("passed", "skipped", "xfailed")

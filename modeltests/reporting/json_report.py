@@ -6,17 +6,11 @@ import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Callable, Sequence
 
-from modeltests.atomic import atomic_path
-from modeltests.digests import path_digest
-from modeltests.environment import environment_fingerprint
-from modeltests.fingerprints import digest_of, model_fingerprint
 from modeltests.reporting.entries import ResultCollector, json_number
-from modeltests.runtime import Runtime
-
-if TYPE_CHECKING:
-    from modeltests.adapters.base import AdapterParams, ModelAdapter
+from modeltests.support.atomic import atomic_path
+from modeltests.support.digests import digest_of
 
 FORMAT_VERSION = 1
 LOAD_TIMINGS = ("load_seconds", "build_seconds", "server")
@@ -28,15 +22,16 @@ RunFacts = dict[str, Any]
 "datasets": [...], "predictions": [...]}`` (JSON-ready)."""
 
 
-def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[str],
-                   rootdir: Path, worker_facts: Sequence[RunFacts] = ()) -> dict[str, Any]:
+def build_document(collector: ResultCollector, parts: Sequence[RunFacts], argv: Sequence[str],
+                   rootdir: Path, mask: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     """The whole JSON document: ``run`` metadata, ``summary`` counts and ``checks``.
 
-    ``worker_facts`` are the :func:`run_facts` of pytest-xdist workers, which loaded the models
-    this process did not; every secret the session knows is masked.
+    ``parts`` are the run facts of every process that ran checks (this one first, then the
+    pytest-xdist workers, which loaded the models this process did not); ``mask`` hides every
+    secret the session knows.
     """
     finished = time.time()
-    facts = merge_run_facts([run_facts(runtime), *worker_facts])
+    facts = merge_run_facts(parts)
     document = {
         "format_version": FORMAT_VERSION,
         "run": {
@@ -57,27 +52,7 @@ def build_document(collector: ResultCollector, runtime: Runtime, argv: Sequence[
         "summary": collector.counts(),
         "checks": collector.ordered(),
     }
-    return runtime.redactor.mask(document)
-
-
-def run_facts(runtime: Runtime) -> RunFacts:
-    """What this process knows of the run: the models it loaded, their devices, the seeds of the
-    suites it read, its environment (torch's threads once torch is in use). JSON-ready and with
-    secrets masked: a pytest-xdist worker sends it to the controller as it is."""
-    return runtime.redactor.mask({
-        "environment": environment_fingerprint(),
-        "devices": sorted({str(record.adapter.device) for _, record in runtime.loaded_models()
-                           if record.adapter is not None}),
-        "seeds": {suite.shown_path: suite.defaults.seed for suite in runtime.suites()},
-        "suites": {suite.shown_path: path_digest(suite.path) for suite in runtime.suites()
-                   if suite.path.is_file()},
-        "models": _models(runtime),
-        "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
-                     for suite, dataset in runtime.loaded_datasets()]
-        + runtime.streamed_files(),
-        "predictions": runtime.prediction_sources(),
-        "executors": list(runtime.executor_facts),
-    })
+    return mask(document)
 
 
 def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
@@ -105,36 +80,6 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
                 merged["datasets"].append(dataset)
         merged["predictions"].extend(part.get("predictions", []))
     return merged
-
-
-def _models(runtime: Runtime) -> list[dict[str, Any]]:
-    models = []
-    for params, record in runtime.loaded_models():
-        facts: dict[str, Any] = {"key": params.model_dump_json()}
-        if record.adapter is not None:
-            try:
-                facts.update(record.adapter.describe())
-            except Exception as exc:  # a user's describe() must not lose the report
-                facts["describe_error"] = f"{type(exc).__name__}: {exc}"
-            facts["fingerprint"] = _model_digest(params, record.adapter)
-            facts["load_seconds"] = round(record.seconds, 3)
-            if record.server is not None:
-                facts["server"] = record.server
-            if record.build_seconds:
-                facts["build_seconds"] = round(record.build_seconds, 3)
-        else:
-            facts["load_error"] = str(record.error)
-        models.append(json.loads(json.dumps(facts, default=_default)))
-    return models
-
-
-def _model_digest(params: AdapterParams, adapter: ModelAdapter) -> dict[str, Any]:
-    """The model's fingerprint without its parameters in clear (they are in ``key``, masked)."""
-    try:
-        found = model_fingerprint(params, adapter)
-    except OSError as exc:  # an unreadable model file must not lose the report
-        return {"error": f"{type(exc).__name__}: {exc}"}
-    return {key: found[key] for key in ("sha256", "files", "files_known")}
 
 
 def run_fingerprint(facts: RunFacts) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from modeltests.reporting.entries import Entry, ResultCollector
 from modeltests.result import CheckResult
-from modeltests.text import clip, clip_change, format_number
+from modeltests.support.text import clip, clip_change, format_number
 
 _VERDICT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP",
             "xfailed": "XFAIL", "xpassed": "XPASS"}

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from modeltests.suite.source import KeyPath, YamlSource, dotted
-from modeltests.text import close_matches, shown_path, unknown_name_message
+from modeltests.support.text import close_matches, shown_path, unknown_name_message
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modeltests.registry import Registry
+from modeltests.extend.registry import Registry
 from modeltests.suite.schema import SuiteHeader
 
 

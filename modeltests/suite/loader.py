@@ -15,12 +15,14 @@ from pydantic import BaseModel, ValidationError
 
 from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.errors import SuiteError
-from modeltests.registry import Registry
+from modeltests.extend.registry import Registry
 from modeltests.result import CheckParams
 from modeltests.suite.errors import Problem, problem_at, problems_from_validation, render_problems
-from modeltests.suite.schema import DatasetSpec, Defaults, ServeSpec, SuiteHeader
+from modeltests.data.spec import DatasetSpec
+from modeltests.serving.spec import ServeSpec
+from modeltests.suite.schema import Defaults, SuiteHeader
 from modeltests.suite.source import KeyPath, YamlSource, YamlSyntaxError, load_yaml
-from modeltests.text import shown_path, unknown_name_message
+from modeltests.support.text import shown_path, unknown_name_message
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -238,7 +240,7 @@ def _placeholders_without_server(source: YamlSource,
                                  named: list[tuple[KeyPath, AdapterParams | None]]
                                  ) -> list[Problem]:
     """A ``{port}`` in a model's ``url`` is filled by the ``serve:`` section's server only."""
-    from modeltests.serving import placeholders_in
+    from modeltests.support.placeholders import placeholders_in
 
     found = []
     for key, params in named:

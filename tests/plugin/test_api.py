@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 import modeltests
-from modeltests import hookspecs
+from modeltests.extend import hookspecs
 
 from .helpers import CALLABLE_HEAD, DATA_CSV, checks_by_nodeid, make_project, read_report, write_suite
 

@@ -138,7 +138,7 @@ def test_not_good_is_negative(modeltests):
 
 
 def test_same_model_object_as_the_checks(modeltests, request):
-    from modeltests.state import runtime_of
+    from modeltests.plugin.state import runtime_of
 
     runtime = runtime_of(request.config)
     suite = modeltests.suite("suites/sentiment.yaml")

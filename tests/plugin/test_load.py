@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from modeltests.serving import port_is_free
+from modeltests.serving.server import port_is_free
 
 from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
 from .test_http_protocols import Server, fake_rows, server  # noqa: F401  (the fixture)

@@ -2,7 +2,7 @@
 check's output, and each bad token input as one located message before any model runs.
 
 The model is a user's own tagger registered from ``conftest.py`` (the extension path of
-:mod:`modeltests.tagging`): it tags a capitalised word that is not the first of its sentence
+:mod:`modeltests.data.tags`): it tags a capitalised word that is not the first of its sentence
 as a person, and Paris or Berlin as places. On :data:`DATA` it finds 4 of the 6 gold entities
 and predicts 6: micro P = R = F1 = 4/6; PER P 2/4, R 2/3, F1 4/7; LOC P 2/2, R 2/3, F1 0.8.
 """
@@ -22,7 +22,7 @@ TAGGER = '''
 from typing import Literal
 
 from modeltests import AdapterKind, AdapterParams, ModelAdapter
-from modeltests.tagging import TagPredictions
+from modeltests.data.tags import TagPredictions
 
 PLACES = {"Paris", "Berlin"}
 

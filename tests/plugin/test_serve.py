@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from modeltests.serving import port_is_free
+from modeltests.serving.server import port_is_free
 
 from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
 

@@ -37,7 +37,7 @@ ROWS: dict[str, tuple[str, list[str]]] = {
 
 
 def downloadable_here(row: str) -> bool:
-    from modeltests.textattack_support import missing_resources
+    from modeltests.perturb.textattack import missing_resources
 
     kind, name = row.split()
     return kind == "recipe" and ROWS[row][0] == "download" and not missing_resources(name)
@@ -70,7 +70,7 @@ def catalogue(tiny_model_dir: Path, eval_csv: Path,
 
 @pytest.mark.parametrize("row", list(ROWS))
 def test_row(row: str, catalogue: dict[str, dict[str, Any]]) -> None:
-    from modeltests.textattack_support import wordnet_available
+    from modeltests.perturb.textattack import wordnet_available
 
     needs, named = ROWS[row]
     if downloadable_here(row):

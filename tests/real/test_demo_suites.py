@@ -49,7 +49,7 @@ def test_demo_suites_pass_and_write_both_reports(demo_run: tuple) -> None:
     completed, document, tmp_path = demo_run
     assert completed.returncode == 0, completed.stdout[-3000:]
     outcomes = {c["nodeid"]: c["outcome"] for c in document["checks"]}
-    from modeltests.textattack_support import wordnet_available
+    from modeltests.perturb.textattack import wordnet_available
 
     expected_not_passed = {
         "suites/sentiment.yaml::accuracy[contrast-goal]": "xfailed",

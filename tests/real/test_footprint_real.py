@@ -81,7 +81,7 @@ def test_one_bert_layer_against_the_closed_form(tiny_model_dir: Path) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from modeltests.footprint import count_flops
+    from modeltests.measure.footprint import count_flops
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
     h, i = model.config.hidden_size, model.config.intermediate_size
@@ -99,7 +99,7 @@ def test_sparsity_counts_exact_zeros_per_layer_type(tiny_model_dir: Path) -> Non
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from modeltests.footprint import weight_facts
+    from modeltests.measure.footprint import weight_facts
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
     before = weight_facts(model)
@@ -117,7 +117,7 @@ def test_sparsity_counts_exact_zeros_per_layer_type(tiny_model_dir: Path) -> Non
 def test_activation_peak_of_a_two_layer_network_by_hand() -> None:
     import torch
 
-    from modeltests.footprint import activation_peak_bytes
+    from modeltests.measure.footprint import activation_peak_bytes
 
     x = torch.randn(4, 100)
     # Linear(100, 1000) makes 4 x 1000 floats (16,000 bytes); ReLU another 16,000 while the

@@ -23,7 +23,7 @@ from modeltests.adapters.transformers import TransformersParams, load_transforme
 from modeltests.adapters.torch_utils import pick_device, resolve_device
 from modeltests.checks.latency.inputs import exact_length_text
 from modeltests.errors import ModelLoadError
-from modeltests.timing import CpuTimer, TimingPlan, summarize, time_callable, torch_threads
+from modeltests.measure.timing import CpuTimer, TimingPlan, summarize, time_callable, torch_threads
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -134,7 +134,7 @@ def test_the_mlserver_runtime_classifies_two_tensors_as_pairs(adapter: object,
     from mlserver.types import InferenceRequest
 
     from modeltests.adapters.protocols import v2_body
-    from modeltests.inputs import TextPair
+    from modeltests.data.inputs import TextPair
     from modeltests.mlserver_runtime import TextClassifier
 
     pairs = [TextPair("The staff were lovely.", "The reviewer liked the hotel."),

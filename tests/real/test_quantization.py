@@ -274,7 +274,7 @@ def test_torchao_int8_dynamic(project: Project) -> None:
 
 
 def test_torchao_missing_is_a_clear_message(project: Project) -> None:
-    from modeltests.compress import torchao_available
+    from modeltests.measure.compress import torchao_available
 
     if torchao_available():
         pytest.skip("torchao is installed")

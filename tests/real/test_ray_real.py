@@ -154,9 +154,9 @@ def test_streamed_confusion_matrix_equals_the_local_one(tmp_path: Path, tiny_mod
     import pandas as pd
     from sklearn.metrics import accuracy_score, confusion_matrix
 
-    from modeltests.ray_executor import ModelRecipe
-    from modeltests.ray_streaming import streamed_confusion
-    from modeltests.suite.schema import RayOptions
+    from modeltests.cluster.predictions import ModelRecipe
+    from modeltests.cluster.streaming import streamed_confusion
+    from modeltests.data.spec import RayOptions
 
     frame = pd.read_csv(eval_csv)
     frame["label"] = frame["label"].map({"negative": 0, "positive": 1})  # label_map applies
@@ -288,7 +288,7 @@ def test_streamed_accuracy_check_equals_the_local_one(tmp_path: Path, tiny_model
         assert theirs.result.details[key] == mine.result.details[key]
     assert theirs.result.sample_size == 600 and theirs.result.examples == []
     assert loaded == [("local.yaml", "eval")]  # the streamed dataset never entered this process
-    from modeltests.digests import file_digest
+    from modeltests.support.digests import file_digest
 
     assert (listed["name"], listed["rows"], listed["sha256"]) == (
         "eval", 600, file_digest(tmp_path / "eval.csv"))

@@ -39,8 +39,8 @@ def adapter(tiny_model_dir: Path) -> object:
 def test_metrics_agree_with_textattack_metric_classes(adapter: object, eval_csv: Path) -> None:
     import pandas as pd
 
-    from modeltests.checks.sources import sample_indices
-    from modeltests.textattack_support import adapter_model_wrapper, attack_metrics, \
+    from modeltests.checks._sources import sample_indices
+    from modeltests.perturb.textattack import adapter_model_wrapper, attack_metrics, \
         build_recipe, import_textattack, read_result, seed_everything
 
     import_textattack()  # a bare `import textattack` fails offline without NLTK stopwords
@@ -94,7 +94,7 @@ def test_same_seed_same_attack_and_marked_examples(pytester: pytest.Pytester,
 
 def test_missing_resources_fail_only_their_check(pytester: pytest.Pytester,
                                                  tiny_model_dir: Path, eval_csv: Path) -> None:
-    from modeltests.textattack_support import wordnet_available
+    from modeltests.perturb.textattack import wordnet_available
 
     checks = ("  - kind: robustness\n    name: tf\n    dataset: eval\n    recipe: textfooler\n"
               "  - kind: robustness\n    name: composed\n    dataset: eval\n    num_examples: 4\n"
@@ -121,7 +121,7 @@ import logging, os, sys
 os.environ["HF_HUB_OFFLINE"] = "1"
 mine = logging.getLogger("user.logger")
 before = dict(os.environ)
-from modeltests.textattack_support import import_textattack
+from modeltests.perturb.textattack import import_textattack
 import_textattack()
 changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))
 import nltk

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from modeltests.api import Session
-from modeltests.serving import port_is_free
+from modeltests.serving.server import port_is_free
 
 pytestmark = pytest.mark.real
 

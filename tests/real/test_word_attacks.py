@@ -33,7 +33,7 @@ CHECKS = {
 
 
 def need_wordnet() -> None:
-    from modeltests.textattack_support import wordnet_available
+    from modeltests.perturb.textattack import wordnet_available
 
     if not wordnet_available():
         pytest.skip("no WordNet on this machine: apt-get install wordnet-base")
@@ -42,7 +42,7 @@ def need_wordnet() -> None:
 ONE_STEP = """
 import json, os, time
 started = time.perf_counter()
-from modeltests.textattack_support import require_wordnet
+from modeltests.perturb.textattack import require_wordnet
 setup = require_wordnet("test")
 prepared_s = time.perf_counter() - started
 import nltk
@@ -121,7 +121,7 @@ def textattack_attacker(demo_model_dir: Path, entry: dict[str, Any], attack_of: 
     import pandas as pd
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from modeltests.textattack_support import example_seed, import_textattack, isolated
+    from modeltests.perturb.textattack import example_seed, import_textattack, isolated
 
     textattack = import_textattack()
     model = AutoModelForSequenceClassification.from_pretrained(demo_model_dir).eval()
@@ -203,7 +203,7 @@ def test_homoglyph_swaps_use_the_projects_table(checks: dict[str, dict[str, Any]
     """Every successful attack changed characters only into their homoglyphs from the table."""
     import pandas as pd
 
-    from modeltests.homoglyphs import homoglyphs
+    from modeltests.perturb.homoglyphs import homoglyphs
 
     entry = checks["homoglyph"]
     assert entry["outcome"] == "passed" and entry["metrics"]["succeeded"] >= 1

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modeltests.calibration_stats import (
+from modeltests.stats.calibration import (
     bin_index,
     calibration_rows,
     fit_temperature,
     point_statistics,
 )
-from modeltests.intervals import bootstrap_rows
-from modeltests.selective import best_threshold, curve_points, curve_statistics, rank_rows
+from modeltests.stats.intervals import bootstrap_rows
+from modeltests.stats.selective import best_threshold, curve_points, curve_statistics, rank_rows
 
 
 def test_equal_width_bins_are_closed_on_the_right() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from modeltests.compare import compare_documents
+from modeltests.cli.compare import compare_documents
 
 
 def _document() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from modeltests.homoglyphs import TABLE_FILE, homoglyphs
+from modeltests.perturb.homoglyphs import TABLE_FILE, homoglyphs
 
 
 def test_every_pair_is_an_ascii_letter_and_a_letter_of_another_script() -> None:

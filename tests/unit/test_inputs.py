@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modeltests.adapters.protocols import plain_body, v2_body
-from modeltests.inputs import (
+from modeltests.data.inputs import (
     TextPair,
     as_display,
     as_input,

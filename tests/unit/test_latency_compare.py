@@ -9,8 +9,8 @@ import numpy as np
 
 from modeltests.checks.latency.attention import fallback_threshold
 from modeltests.checks.latency.compare import describe_crossover, find_crossover
-from modeltests.intervals import bootstrap_median_ratio
-from modeltests.timing import TimingPlan, time_interleaved
+from modeltests.stats.intervals import bootstrap_median_ratio
+from modeltests.measure.timing import TimingPlan, time_interleaved
 
 from .test_timing import FakeTimer, constant
 

@@ -6,7 +6,7 @@ import json
 import threading
 import urllib.request
 
-from modeltests.loadgen import arrivals, closed_loop, null_endpoint, open_loop
+from modeltests.serving.loadgen import arrivals, closed_loop, null_endpoint, open_loop
 
 
 def test_poisson_arrivals_are_seeded_bounded_and_near_their_rate() -> None:

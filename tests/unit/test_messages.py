@@ -4,7 +4,7 @@ printed next to the label it belongs to."""
 from __future__ import annotations
 
 from modeltests.reporting.terminal import describe_example
-from modeltests.text import clip_change
+from modeltests.support.text import clip_change
 
 LONG = ("The staff were friendly and the room was clean, the view over the harbour was lovely "
         "and breakfast was served until eleven every day of the week.")

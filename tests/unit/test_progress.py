@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import ContextManager
 
-from modeltests.progress import LineProgress, Silent, StreamTerminal, wanted
+from modeltests.support.progress import LineProgress, Silent, StreamTerminal, wanted
 
 
 class FakeTerminal:

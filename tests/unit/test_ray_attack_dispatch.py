@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from modeltests import ray_attacks
+from modeltests.cluster import attacks as ray_attacks
 from modeltests.errors import RayExecutorError
-from modeltests.suite.schema import RayOptions
-from modeltests.textattack_support import AttackOutcome
+from modeltests.data.spec import RayOptions
+from modeltests.perturb.textattack import AttackOutcome
 
 
 class FakeRay:

@@ -4,14 +4,14 @@ texts are Ray 2.60's, copied from failures seen on a real cluster."""
 from __future__ import annotations
 
 from modeltests.errors import ModelLoadError
-from modeltests.ray_executor import failure_cause
+from modeltests.cluster.predictions import failure_cause
 
 CREATION = (
     "The actor died because of an error raised in its creation task, ray::MapWorker(MapBatches"
     "(_Predictor)).__init__() (pid=1761, ip=192.0.2.2, actor_id=e0eb7d5e)\n"
     "  File \"/site-packages/ray/data/_internal/execution/util.py\", line 115, in __init__\n"
     "    super().__init__(*args, **kwargs)\n"
-    "ModuleNotFoundError: No module named 'modeltests.ray_executor'")
+    "ModuleNotFoundError: No module named 'modeltests.cluster.predictions'")
 
 
 class ActorDiedError(Exception):
@@ -27,7 +27,7 @@ class Wrapper(Exception):
 def test_an_actor_that_cannot_be_created_names_the_import_error() -> None:
     assert failure_cause(ActorDiedError(CREATION)) == (
         "a Ray worker could not create the model actor: ModuleNotFoundError: No module named "
-        "'modeltests.ray_executor' (every worker needs modeltests, at this version, and the "
+        "'modeltests.cluster.predictions' (every worker needs modeltests, at this version, and the "
         "model's libraries: install them in the cluster's image or with ray.runtime_env)")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modeltests.redaction import Redactor
+from modeltests.support.redaction import Redactor
 
 
 def test_a_secret_is_masked_as_written_and_as_repr_json_and_bytes_show_it() -> None:

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from modeltests.plugins import standalone_registry
+from modeltests.extend.discovery import standalone_registry
 from modeltests.suite.json_schema import suite_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from modeltests.errors import ModelTestsError
-from modeltests.starter import Columns, detect_columns, suite_text
+from modeltests.cli.init import Columns, detect_columns, suite_text
 
 LABELS = ["negative", "positive"]
 

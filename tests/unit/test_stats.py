@@ -377,7 +377,7 @@ def test_holm_adjust_refuses_values_outside_zero_one() -> None:
 def test_bootstrap_mean_is_seeded_and_brackets_the_mean() -> None:
     import numpy as np
 
-    from modeltests.intervals import bootstrap_mean
+    from modeltests.stats.intervals import bootstrap_mean
 
     values = np.random.default_rng(0).exponential(0.05, size=500)
     first, again = bootstrap_mean(values, seed=3), bootstrap_mean(values, seed=3)
@@ -394,7 +394,7 @@ def test_bootstrap_paired_ratio_matches_resampling_rows() -> None:
     is close to one from explicit row resampling."""
     import numpy as np
 
-    from modeltests.intervals import bootstrap_paired_ratio
+    from modeltests.stats.intervals import bootstrap_paired_ratio
 
     rng = np.random.default_rng(1)
     reference = rng.random(400) < 0.8

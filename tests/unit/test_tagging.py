@@ -1,4 +1,4 @@
-"""Entity spans and scores of :mod:`modeltests.tagging` against seqeval's own (the reference
+"""Entity spans and scores of :mod:`modeltests.data.tags` against seqeval's own (the reference
 implementation of the definitions), on random tag sequences that break IOB2 in every way."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from modeltests.tagging import bio_problems, entities, entity_report, sentence_counts
-from modeltests.tagging_stats import entity_intervals, paired_f1_drop
+from modeltests.data.tags import bio_problems, entities, entity_report, sentence_counts
+from modeltests.stats.entities import entity_intervals, paired_f1_drop
 
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
 seqeval_sequence = pytest.importorskip("seqeval.metrics.sequence_labeling")

@@ -7,9 +7,9 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
-from modeltests.environment import fingerprint_mismatch
+from modeltests.support.environment import fingerprint_mismatch
 from modeltests.errors import UnsupportedCapabilityError
-from modeltests.timing import (
+from modeltests.measure.timing import (
     TimingPlan,
     compare_to_baseline,
     is_stable,

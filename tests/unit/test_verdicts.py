@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from modeltests.intervals import needed_sample_size, wilson_bounds
+from modeltests.stats.intervals import needed_sample_size, wilson_bounds
 from modeltests.result import CheckParams, evaluate_thresholds, threshold
-from modeltests.stats import wilson_interval
+from modeltests.stats.proportions import wilson_interval
 
 
 class Params(CheckParams):

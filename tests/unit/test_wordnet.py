@@ -1,4 +1,4 @@
-"""WordNet for NLTK in one step (``modeltests.wordnet``) on a small hand-made WordNet 3.0 folder:
+"""WordNet for NLTK in one step (``modeltests.perturb.wordnet``) on a small hand-made WordNet 3.0 folder:
 the generated ``lexnames`` and ``index.sense`` read by NLTK's own reader (sense keys round trip,
 offsets, sense numbers and counts), reuse of a preparation, the user's NLTK WordNet first, and
 bad input: a missing file, another WordNet version, a moved offset, an unwritable cache.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modeltests import wordnet
+from modeltests.perturb import wordnet
 from modeltests.errors import MissingResourceError
 
 HEADER = "".join(f"  {i} license line {i}  \n" for i in range(1, 14)) + \

@@ -6,7 +6,7 @@ Every (batch size, sequence length) configuration is timed in each requested mod
 * ``end_to_end``: ``adapter.predict(texts)``, tokenization and post-processing included.
 
 Inputs are synthetic texts that encode to exactly ``sequence_lengths`` tokens (special tokens
-included), or texts from ``dataset``. Timing follows :mod:`modeltests.timing` (warm-up until
+included), or texts from ``dataset``. Timing follows :mod:`modeltests.measure.timing` (warm-up until
 stable, then until ``min_iterations`` and ``min_seconds``; CUDA events on a GPU).
 
 Headline metrics, the ones ``min_*`` / ``max_*`` thresholds gate on, come from the *largest*

@@ -26,7 +26,7 @@ SUMMARY_KEYS = PERCENTILE_KEYS + ("mean_ms", "std_ms", "iqr_ms", "throughput")
 def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun | NotMeasured,
                  baseline: Baseline | None = None) -> CheckResult:
     """Headline metrics, intervals, thresholds, baseline verdict, warnings and details."""
-    from modeltests.environment import timing_fingerprint
+    from modeltests.support.environment import timing_fingerprint
 
     if isinstance(run, NotMeasured):
         return CheckResult(skip_reason=run.reason)
@@ -95,7 +95,7 @@ def histogram(samples_ms: list[float], bins: int = 24) -> dict[str, Any]:
 
 
 def _scaling(timings: list[TimedConfig], batch: int, mode: TimedMode) -> dict[str, Any] | None:
-    from modeltests.timing import scaling
+    from modeltests.measure.timing import scaling
 
     pairs = [(t.config.sequence_length, t.ms("p50_ms")) for t in timings
              if t.config.batch_size == batch and t.mode == mode
@@ -176,7 +176,7 @@ def _loop_warnings(run: LatencyRun, params: LatencyParams) -> list[str]:
 
 def _headline_text(result: CheckResult, head: TimedConfig, run: LatencyRun,
                    comparison: Comparison | None) -> str:
-    from modeltests.text import format_number as fmt
+    from modeltests.support.text import format_number as fmt
 
     shown = result.failed_thresholds() or result.thresholds
     text = "; ".join(t.describe() for t in shown[:2]) if shown else (

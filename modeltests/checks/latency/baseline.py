@@ -55,7 +55,7 @@ def compare_with_baseline(context: CheckContext, params: LatencyParams, head: Ti
                           current: dict[str, Any], result: CheckResult, baseline: Baseline
                           ) -> dict[str, Any]:
     """Compare with the saved headline; a regression adds a failing ``baseline`` threshold."""
-    from modeltests.timing import compare_to_baseline
+    from modeltests.measure.timing import compare_to_baseline
 
     if baseline.headline is None:
         comparison: dict[str, Any] = {"compared": False, "reason": baseline.reason}

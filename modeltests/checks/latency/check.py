@@ -8,7 +8,7 @@ from modeltests.checks.latency.inputs import prepare_lengths
 from modeltests.checks.latency.measure import measure_all, on_device, release
 from modeltests.checks.latency.params import LatencyParams
 from modeltests.context import CheckContext
-from modeltests.registry import CheckKind
+from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult
 
 
@@ -16,7 +16,7 @@ def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
     """Time every configuration and mode (on both models with ``compare_to``), then gate on
     the headline configuration."""
     from modeltests.adapters.torch_utils import resolve_device
-    from modeltests.timing import torch_threads
+    from modeltests.measure.timing import torch_threads
 
     device, missing = resolve_device(params.device)
     if missing:

@@ -1,10 +1,10 @@
 """``compare_to``: this model's timings against another model's on the same sweep.
 
 Each configuration was timed on both models in interleaved rounds
-(:func:`modeltests.timing.time_interleaved`), so the ratio of their p50s compares like with
+(:func:`modeltests.measure.timing.time_interleaved`), so the ratio of their p50s compares like with
 like. Per configuration: ``ratio`` = this model's p50 / the other's (above 1: this model is
 slower) with a 95% percentile-bootstrap interval of the ratio of medians, the rounds resampled
-in pairs (:func:`modeltests.intervals.bootstrap_median_ratio`). Along the sequence lengths of
+in pairs (:func:`modeltests.stats.intervals.bootstrap_median_ratio`). Along the sequence lengths of
 the largest batch size in the primary mode: both curves and the *crossover*, the first length
 where the ratio is on the other side of 1 than at the shortest length (None: no crossover in
 the range).
@@ -62,7 +62,7 @@ def compare(run: LatencyRun, seed: int) -> Comparison | None:
 def _pair(mine: TimedConfig, theirs: TimedConfig, seed: int) -> dict[str, Any]:
     import numpy as np
 
-    from modeltests.intervals import bootstrap_median_ratio
+    from modeltests.stats.intervals import bootstrap_median_ratio
 
     theirs_p50 = theirs.ms("p50_ms")
     ratio = mine.ms("p50_ms") / theirs_p50 if theirs_p50 > 0 else float("inf")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
-from modeltests.inputs import ModelInput, TextPair
+from modeltests.data.inputs import ModelInput, TextPair
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter

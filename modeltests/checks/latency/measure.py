@@ -18,14 +18,14 @@ from modeltests.checks.latency.record import (
     TimedMode,
 )
 from modeltests.errors import UnsupportedCapabilityError
-from modeltests.tagging import is_tagger
+from modeltests.data.tags import is_tagger
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
     from modeltests.checks.latency.attention import SparseAttention
     from modeltests.checks.latency.params import LatencyParams
     from modeltests.context import CheckContext
-    from modeltests.timing import Timer, TimingRun
+    from modeltests.measure.timing import Timer, TimingRun
 
 MEMORY_CALLS = 3
 
@@ -63,7 +63,7 @@ def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdap
     their lengths checked) before anything runs.
     """
     from modeltests.checks.latency.attention import captured_bigbird_warnings, sparse_attention
-    from modeltests.timing import CpuTimer, CudaTimer
+    from modeltests.measure.timing import CpuTimer, CudaTimer
 
     timer: Timer = CudaTimer() if device == "cuda" else CpuTimer()
     configs = build_configs(context, params, adapter, "the model" if params.model is None
@@ -165,7 +165,7 @@ def time_config(config: Config, mode: TimedMode, adapter: ModelAdapter, timer: T
                 params: LatencyParams, threads: int, device: str,
                 switch: SparseAttention | None = None) -> TimedConfig:
     """Warm up and time one configuration in one mode."""
-    from modeltests.timing import time_callable
+    from modeltests.measure.timing import time_callable
 
     _restore(switch)
     run = time_callable(cycling_call(config, mode, adapter), timer, params.plan())
@@ -177,7 +177,7 @@ def time_pair(configs: tuple[Config, Config], mode: TimedMode,
               threads: int, device: str, switches: Sequence[SparseAttention | None]
               ) -> tuple[TimedConfig, TimedConfig]:
     """One configuration in one mode on both models, in interleaved rounds."""
-    from modeltests.timing import time_interleaved
+    from modeltests.measure.timing import time_interleaved
 
     for switch in switches:
         _restore(switch)
@@ -190,7 +190,7 @@ def time_pair(configs: tuple[Config, Config], mode: TimedMode,
 def _timed(config: Config, mode: TimedMode, run: TimingRun, threads: int, device: str,
            switch: SparseAttention | None) -> TimedConfig:
     from modeltests.checks.latency.attention import attention_entry
-    from modeltests.timing import summarize
+    from modeltests.measure.timing import summarize
 
     return TimedConfig(config=config, mode=mode, threads=threads, device=device,
                        summary=summarize(run.samples_ms, config.batch_size),
@@ -228,7 +228,7 @@ def measure_memory(adapter: ModelAdapter, config: Config, device: str, mode: Tim
                    ) -> MemoryFacts:
     """Peak memory and parameter bytes (see the package docstring for the method)."""
     from modeltests.adapters.torch_utils import torch_module_or_none
-    from modeltests.compress import parameter_bytes
+    from modeltests.measure.compress import parameter_bytes
 
     module = torch_module_or_none(adapter)
     weights = None if module is None else parameter_bytes(module)
@@ -240,7 +240,7 @@ def measure_memory(adapter: ModelAdapter, config: Config, device: str, mode: Tim
             peak_cuda_bytes=int(torch.cuda.max_memory_allocated()),
             peak_cuda_reserved_bytes=int(torch.cuda.max_memory_reserved()),
             method="torch.cuda.max_memory_allocated/reserved over the whole check")
-    from modeltests.timing import RssSampler
+    from modeltests.measure.timing import RssSampler
 
     fn = cycling_call(config, mode, adapter)
     with RssSampler() as sampler:

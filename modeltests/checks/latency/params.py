@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from modeltests.result import CheckParams, threshold
 from modeltests.suite.loader import MODEL_REFERENCE_MARK
-from modeltests.timing import TimingPlan
+from modeltests.measure.timing import TimingPlan
 
 Mode = Literal["model", "end_to_end", "both"]
 MAX_BATCH = 4096
@@ -129,7 +129,7 @@ class LatencyParams(CheckParams):
         """``min_iterations``, raised to MLPerf's minimum sample for each gated percentile
         (p90: 64, p95: 130, p99: 662 calls) and capped by ``max_iterations``; ``max_seconds``
         still bounds the loop, and a percentile whose count it cannot reach stays undecided."""
-        from modeltests.stats import min_samples_for_percentile
+        from modeltests.stats.percentiles import min_samples_for_percentile
 
         needed = [min_samples_for_percentile(q) for q, limit in
                   ((0.90, self.max_p90_ms), (0.95, self.max_p95_ms), (0.99, self.max_p99_ms))
@@ -137,7 +137,7 @@ class LatencyParams(CheckParams):
         return min(self.max_iterations, max([self.min_iterations, *needed]))
 
     def plan(self) -> TimingPlan:
-        """The :class:`modeltests.timing.TimingPlan` these parameters describe."""
+        """The :class:`modeltests.measure.timing.TimingPlan` these parameters describe."""
         warmup: int | Literal["auto"] = "auto" if self.warmup == "auto" else int(self.warmup)
         return TimingPlan(warmup=warmup,
                           min_iterations=self.required_iterations(), min_seconds=self.min_seconds,

@@ -18,7 +18,7 @@ TimedMode = Literal["end_to_end", "model"]
 class TimedConfig:
     """One configuration timed in one mode: the summary of its calls and how the loop went.
 
-    ``summary`` is :func:`modeltests.timing.summarize`'s JSON (``n``, ``p50_ms`` ... and per
+    ``summary`` is :func:`modeltests.measure.timing.summarize`'s JSON (``n``, ``p50_ms`` ... and per
     percentile its upper bound and MLPerf flags); the accessors read it typed.
     """
 

@@ -1,0 +1,263 @@
+"""What ``quantization`` and ``pruning`` share: their parameters, and the comparison of a
+candidate model with the suite's reference on the same examples.
+
+The numbers come from the leaves: paired statistics from :mod:`modeltests.checks._paired`,
+the speed-up from :func:`modeltests.measure.timing.time_alternately`, serialized sizes from
+:func:`modeltests.measure.compress.state_dict_bytes`. This module names them as metrics, applies the
+thresholds, and picks the changed examples and warnings.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from pydantic import Field, model_validator
+
+from modeltests.checks._paired import paired_metrics, score_slice
+from modeltests.data.datasets import SliceSpec
+from modeltests.data.inputs import ModelInput, as_display
+from modeltests.result import CheckResult, SeededParams, threshold
+
+if TYPE_CHECKING:
+    from modeltests.adapters.base import ModelAdapter, Predictions
+    from modeltests.context import CheckContext
+    from modeltests.data.datasets import Dataset
+
+MB = 1024 * 1024
+
+
+class SliceDrop(SliceSpec):
+    """A slice of the dataset with its own limits on the accuracy drop and agreement."""
+
+    max_accuracy_drop: float | None = threshold("Largest accuracy drop on the slice.", ge=-1, le=1)
+    min_agreement: float | None = threshold("Lowest top-1 agreement on the slice.", ge=0, le=1)
+
+
+class CompressionParams(SeededParams):
+    """Parameters shared by ``quantization`` and ``pruning``."""
+
+    dataset: str = Field(description="Name of a labelled dataset under 'datasets:'.")
+    speed_examples: int = Field(default=64, ge=0, le=100_000,
+                                description="Texts timed for the speed-up (0: do not time).")
+    speed_rounds: int = Field(default=3, ge=1, le=100,
+                              description="Timed passes per model, alternating which goes first.")
+    max_accuracy_drop: float | None = threshold(
+        "Largest accuracy loss (reference - compressed), e.g. 0.01.", ge=-1, le=1)
+    min_relative_accuracy: float | None = threshold(
+        "Lowest compressed / reference accuracy (MLPerf: 0.99).", ge=0, le=2)
+    min_agreement: float | None = threshold("Lowest top-1 agreement with the reference.",
+                                            ge=0, le=1)
+    max_mean_kl: float | None = threshold("Largest mean KL(reference || compressed), nats.",
+                                          ge=0)
+    min_speedup: float | None = threshold("Lowest reference time / compressed time.", gt=0)
+    max_size_ratio: float | None = threshold("Largest compressed / reference serialized size.",
+                                             gt=0)
+    min_batch_agreement: float | None = threshold(
+        "Lowest top-1 agreement of the compressed model with itself under a second, seeded "
+        "shuffled batching (dynamic int8 depends on which texts share a batch).", ge=0, le=1)
+    shuffled_batching: bool = Field(
+        default=True, description="Predict again with the compressed model in a seeded random "
+        "order, batched as given (no length sorting), and report batch_agreement.")
+    max_entity_f1_drop: float | None = threshold(
+        "Token models: largest entity F1 loss (reference - compressed).", ge=-1, le=1)
+    min_tag_agreement: float | None = threshold(
+        "Token models: lowest share of words tagged alike by both models.", ge=0, le=1)
+    slices: list[SliceDrop] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _speed_measured(self) -> CompressionParams:
+        if self.min_speedup is not None and self.speed_examples == 0:
+            raise ValueError("min_speedup needs speed_examples > 0 (speed_examples: 0 turns "
+                             "timing off)")
+        if self.min_batch_agreement is not None and not self.shuffled_batching:
+            raise ValueError("min_batch_agreement needs shuffled_batching: true (false turns "
+                             "the second batching off)")
+        return self
+
+
+@dataclass
+class Candidate:
+    """The model compared with the reference, and what was done to get it."""
+
+    adapter: ModelAdapter
+    name: str
+    predictions: Predictions
+    details: dict[str, Any]
+    recipe: dict[str, Any] | None = None
+    """How a copy of the suite's model was made (None for another model of the suite): its
+    predictions may then come from the cache (:meth:`CheckContext.run_derived`)."""
+
+
+def compare(context: CheckContext, params: CompressionParams, candidate: Candidate) -> CheckResult:
+    """Paired metrics, size and speed of ``candidate`` against the reference; thresholds."""
+    dataset = context.dataset(params.dataset)
+    if not len(dataset):
+        raise context.error("dataset", f"dataset {params.dataset!r} has no rows to compare on")
+    reference = context.model()
+    ref_predictions = context.predictions(params.dataset)
+    candidate.predictions = aligned(candidate.predictions, ref_predictions.label_names,
+                                    context.location("compare_to"))
+    paired = paired_metrics(dataset.labels, ref_predictions, candidate.predictions,
+                            context.seed)
+    result = CheckResult(metrics=paired.metrics, sample_size=len(dataset),
+                         intervals=paired.intervals, interval_methods=paired.methods,
+                         details={**candidate.details, "mcnemar": paired.mcnemar,
+                                  "n": paired.counts["n"]})
+    _add_sizes(result, reference, candidate.adapter)
+    result.details["batching"] = {"reference": reference.batching().to_json("file order"),
+                                  "compressed": candidate.adapter.batching().to_json("file order")}
+    if params.shuffled_batching:
+        _batch_agreement(context, dataset.texts, candidate, result)
+    if params.speed_examples:
+        from modeltests.measure.timing import time_alternately
+
+        texts = _speed_texts(dataset.texts, params.speed_examples, context.seed)
+        batch = context.model_params().batch_size
+        timing = time_alternately(reference, candidate.adapter, texts, batch, params.speed_rounds)
+        result.metrics["speedup"] = timing.speedup
+        # Median of alternating rounds: one measurement of this run, not a sample of rows.
+        result.interval_methods["speedup"] = "single measurement"
+        result.details["timing"] = timing.details()
+    result.thresholds = context.evaluate(result.metrics, result.intervals,
+                                         methods=result.interval_methods)
+    changed = [i for i, (r, c) in enumerate(zip(ref_predictions.labels,
+                                                candidate.predictions.labels)) if r != c]
+    examples = changed_examples(dataset, ref_predictions, candidate.predictions, changed)
+    result.examples = examples[: context.max_examples]
+    result.details["changed"] = result.details["errors"] = len(changed)
+    for kind in ("broke", "fixed"):
+        result.details[kind] = sum(e["change"] == kind for e in examples)
+    for index, spec in enumerate(params.slices):
+        _score_slice(context, index, spec, dataset, ref_predictions, candidate.predictions,
+                     result)
+    _warn(result, candidate)
+    return result
+
+
+def _batch_agreement(context: CheckContext, texts: Sequence[ModelInput], candidate: Candidate,
+                     result: CheckResult) -> None:
+    """The compressed model again on the same texts in a seeded random order, batched as given:
+    ``batch_agreement`` is the share of rows whose top-1 label did not move, with its Wilson
+    interval. Only batch composition changed, so any disagreement is the model's own
+    batch dependence (dynamic int8 computes activation scales per batch)."""
+    from modeltests.stats.paired import max_abs_difference
+    from modeltests.stats.proportions import agreement, wilson_interval
+
+    order = list(range(len(texts)))
+    random.Random(context.seed).shuffle(order)
+    adapter = candidate.adapter.in_given_order()
+    shuffled_texts = [texts[i] for i in order]
+    shuffled = (context.run_model(adapter, shuffled_texts) if candidate.recipe is None
+                else context.run_derived(adapter, shuffled_texts, candidate.recipe))
+    back = [0] * len(order)
+    for position, row in enumerate(order):
+        back[row] = position
+    second = aligned(shuffled.subset(back), candidate.predictions.label_names,
+                     context.location())
+    first = candidate.predictions
+    agree = agreement(first.labels, second.labels)
+    same = sum(a == b for a, b in zip(first.labels, second.labels))
+    result.metrics["batch_agreement"] = agree
+    result.intervals["batch_agreement"] = wilson_interval(same, len(texts))
+    result.interval_methods["batch_agreement"] = "wilson"
+    facts: dict[str, Any] = {"seed": context.seed, "order": "seeded shuffle, batched as given",
+                             "batch_size": adapter.batching().batch_size,
+                             "changed": len(texts) - same}
+    if first.probabilities is not None and second.probabilities is not None:
+        facts["max_prob_change"] = max_abs_difference(first.probabilities, second.probabilities)
+    result.details["batching"]["second"] = facts
+
+
+def aligned(predictions: Predictions, label_names: list[str], location: str) -> Predictions:
+    """``predictions`` with probability columns in ``label_names`` order (a model under
+    ``models:`` may list the same labels in another order)."""
+    from modeltests.adapters.base import Predictions
+    from modeltests.errors import ModelOutputError
+
+    if predictions.label_names == label_names:
+        return predictions
+    if sorted(predictions.label_names) != sorted(label_names):
+        raise ModelOutputError(f"{location}: the compared model's labels "
+                               f"{predictions.label_names} differ from the reference's "
+                               f"{label_names}; set models.<name>.labels to match")
+    probabilities = predictions.probabilities
+    if probabilities is not None:
+        probabilities = probabilities[:, [predictions.label_names.index(n) for n in label_names]]
+    return Predictions(list(predictions.labels), list(label_names), probabilities)
+
+
+def _add_sizes(result: CheckResult, reference: ModelAdapter, candidate: ModelAdapter) -> None:
+    sizes = [_size_mb(reference), _size_mb(candidate)]
+    if sizes[0] is not None:
+        result.metrics["size_reference_mb"] = sizes[0]
+    if sizes[1] is not None:
+        result.metrics["size_compressed_mb"] = sizes[1]
+    if sizes[0] and sizes[1] is not None:
+        result.metrics["size_ratio"] = sizes[1] / sizes[0]
+    for key in ("size_reference_mb", "size_compressed_mb", "size_ratio"):
+        if key in result.metrics:
+            result.interval_methods[key] = "exact"  # bytes counted, not sampled
+
+
+def _size_mb(adapter: ModelAdapter) -> float | None:
+    """Serialized weights in MB, or None for a model without torch weights."""
+    from modeltests.adapters.torch_utils import torch_module_or_none
+    from modeltests.measure.compress import state_dict_bytes
+
+    module = torch_module_or_none(adapter)
+    return None if module is None else state_dict_bytes(module) / MB
+
+
+def _speed_texts(texts: list[ModelInput], count: int, seed: int) -> list[ModelInput]:
+    if count >= len(texts):
+        return list(texts)
+    return random.Random(seed).sample(texts, count)
+
+
+def changed_examples(dataset: Dataset, reference: Predictions, candidate: Predictions,
+                     indices: list[int]) -> list[dict[str, Any]]:
+    """Examples whose top-1 prediction changed: those the compressed model broke (the
+    reference was right) first, then those wrong either way, then those it fixed; within each,
+    largest probability change first. ``change`` says which."""
+    ref_conf, new_conf = reference.confidence(), candidate.confidence()
+
+    def change(i: int) -> float:
+        if reference.probabilities is None or candidate.probabilities is None:
+            return 0.0
+        return float(abs(reference.probabilities[i] - candidate.probabilities[i]).max())
+
+    def kind(i: int) -> str:
+        truth = dataset.labels[i]
+        return "broke" if reference.labels[i] == truth else \
+            "fixed" if candidate.labels[i] == truth else "changed"
+
+    rank = {"broke": 0, "changed": 1, "fixed": 2}
+    ordered = sorted(indices, key=lambda i: (rank[kind(i)], -change(i), i))
+    return [{"text": as_display(dataset.texts[i]), "expected": dataset.labels[i], "change": kind(i),
+             "reference": reference.labels[i], "reference_confidence": ref_conf[i],
+             "predicted": candidate.labels[i], "confidence": new_conf[i]} for i in ordered]
+
+
+def _score_slice(context: CheckContext, index: int, spec: SliceDrop, dataset: Dataset,
+                 reference: Predictions, candidate: Predictions, result: CheckResult) -> None:
+    scored = score_slice(context, index, spec, dataset, reference, candidate, result,
+                         ("reference", "compressed"), ("accuracy_drop", "agreement"))
+    scored.entry["thresholds"] = [t.to_json() for t in scored.thresholds]
+    result.details.setdefault("slices", []).append(scored.entry)
+
+
+def _warn(result: CheckResult, candidate: Candidate) -> None:
+    # Slices warned with their own sample size.
+    result.warn_unresolved([t for t in result.thresholds if not t.scope], result.sample_size or 0)
+    if "mean_kl" not in result.metrics:
+        result.warnings.append("mean_kl / max_prob_change not measured: a model gave labels "
+                               "without probabilities")
+    speedup = result.metrics.get("speedup")
+    if candidate.name == "fp16" and speedup is not None and speedup < 1:
+        result.warnings.append(f"fp16 ran {1 / speedup:.1f}x slower than the reference: torch "
+                               "has no fast fp16 kernels on this CPU (use bf16 on CPUs)")
+    if candidate.name.startswith("prune") and "size_ratio" in result.metrics:
+        result.details["size_note"] = ("pruned weights are stored dense: the size only shrinks "
+                                       "with a sparse or compressed format")

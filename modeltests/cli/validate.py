@@ -1,0 +1,98 @@
+"""``modeltests validate``: every configuration problem of suite files, without a model.
+
+Reads each suite as a run would (the strict loader, the registry filled by the same hooks) and
+reads its datasets (pandas), then tries every slice on its dataset. No model is loaded and
+nothing imports torch: a CI job can check a suite in seconds before the expensive run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from modeltests.errors import ModelTestsError
+from modeltests.extend.registry import Registry
+
+if TYPE_CHECKING:
+    from modeltests.suite.loader import Suite
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Validation:
+    """What validating some paths found: located problems and warnings, and what was read."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    suites: int = 0
+    checks: int = 0
+
+
+def validate_paths(paths: Sequence[Path], registry: Registry, rootdir: Path) -> Validation:
+    """Validate the suite files at ``paths`` (folders: every suite-shaped YAML file in them)."""
+    found = Validation()
+    for path in paths:
+        named = path.is_file() or path.suffix in SUFFIXES
+        for file in [path] if named else _yaml_files(path):
+            _validate_file(file, registry, rootdir, found, named)
+    return found
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+
+
+def _validate_file(file: Path, registry: Registry, rootdir: Path, found: Validation,
+                   named: bool) -> None:
+    from modeltests.suite.loader import NotASuiteError, load_suite
+
+    try:
+        suite = load_suite(file.resolve(), registry, rootdir)
+    except NotASuiteError as exc:
+        if named:
+            found.problems.append(str(exc))
+        return
+    except ModelTestsError as exc:
+        found.suites += 1
+        found.problems.extend(str(exc).splitlines())
+        return
+    found.suites += 1
+    found.checks += len(suite.checks)
+    problems = suite.problems + [p for entry in suite.checks for p in entry.problems]
+    if problems:
+        found.problems.extend(suite.render_problems(problems).splitlines())
+    found.warnings.extend(suite.warnings)
+    _validate_data(suite, found)
+
+
+def _locator(suite: Suite, name: str) -> Callable[[str], str]:
+    return lambda key: suite.location("datasets", name, key)
+
+
+def _validate_data(suite: Suite, found: Validation) -> None:
+    """Read each dataset the suite declares; try each check's slices on its dataset."""
+    from modeltests.data.datasets import load_dataset, slice_indices
+
+    datasets = {}
+    for name, spec in suite.datasets.items():
+        full = Path(spec.path).expanduser()
+        if not (full if full.is_absolute() else suite.base_dir / full).is_file():
+            continue  # reported by the loader for the checks that use it
+        try:
+            datasets[name] = load_dataset(name, spec, suite.base_dir,
+                                          suite.location("datasets", name),
+                                          locate=_locator(suite, name))
+        except ModelTestsError as exc:
+            found.problems.extend(str(exc).splitlines())
+    for entry in suite.checks:
+        dataset = datasets.get(getattr(entry.params, "dataset", None) or "")
+        for index, spec in enumerate(getattr(entry.params, "slices", None) or []):
+            if dataset is None:
+                continue
+            try:
+                slice_indices(dataset, spec, suite.location("checks", entry.index, "slices",
+                                                            index))
+            except ModelTestsError as exc:
+                found.problems.extend(str(exc).splitlines())

@@ -1,0 +1,102 @@
+"""modeltests' own check kinds and adapters, registered through the public hooks.
+
+This module is a pytest plugin like a user's ``conftest.py``: the built-ins take the same path as
+any extension, so every run exercises the extension point. Each check module defines
+``CHECK_KINDS``; importing it loads pydantic models only, never torch or transformers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modeltests.extend.registry import Registry
+
+CHECK_MODULES = [
+    "modeltests.checks.availability",
+    "modeltests.checks.accuracy",
+    "modeltests.checks.entities",
+    "modeltests.checks.entity_invariance",
+    "modeltests.checks.calibration",
+    "modeltests.checks.coverage",
+    "modeltests.checks.footprint",
+    "modeltests.checks.quantization",
+    "modeltests.checks.regression",
+    "modeltests.checks.robustness",
+    "modeltests.checks.invariance",
+    "modeltests.checks.directional",
+    "modeltests.checks.behavior",
+    "modeltests.checks.property_search",
+    "modeltests.checks.latency",
+    "modeltests.checks.load",
+]
+
+
+def pytest_modeltests_register_adapters(registry: Registry) -> None:
+    from modeltests.adapters.base import AdapterKind
+    from modeltests.adapters.callable import CallableParams, load_callable
+    from modeltests.adapters.http import HttpParams, load_http
+    from modeltests.adapters.token_torch import load as load_torch
+    from modeltests.adapters.token_transformers import load as load_transformers
+    from modeltests.adapters.torch_module import TorchParams
+    from modeltests.adapters.transformers import TransformersParams
+
+    registry.add_adapter(AdapterKind("transformers", TransformersParams, load_transformers,
+                                     "Hugging Face sequence or token classifier (local dir or hub id)"))
+    registry.add_adapter(AdapterKind("torch", TorchParams, load_torch,
+                                     "torch.nn.Module from a factory, with a collate function"))
+    registry.add_adapter(AdapterKind("callable", CallableParams, load_callable,
+                                     "any Python function texts -> labels or probabilities"))
+    registry.add_adapter(AdapterKind("http", HttpParams, load_http,
+                                     "a model served over HTTP (JSON in, JSON out)"))
+    registry.add_builtin_model("sentiment-minilm", build_demo_model)
+    registry.add_builtin_model("ner-tiny", build_ner_model)
+    registry.add_builtin_model("bigbird-tiny", build_bigbird_tiny)
+    registry.add_builtin_model("bert-wide-tiny", build_bert_wide_tiny)
+    registry.add_builtin_model("nli-tiny", build_pair_model)
+
+
+def build_demo_model() -> Path:
+    """``builtin:sentiment-minilm``: the embedded demo model, fine-tuned once and cached."""
+    from modeltests.demo.build import ensure_default_model
+
+    return ensure_default_model(progress=True)
+
+
+def build_ner_model() -> Path:
+    """``builtin:ner-tiny``: the demo NER model (a tiny BERT token classifier), built once."""
+    from modeltests.demo.ner_model import ensure_ner_model
+
+    return ensure_ner_model(progress=True)
+
+
+def build_bigbird_tiny() -> Path:
+    """``builtin:bigbird-tiny``: block-sparse BigBird, hidden 128, 2 layers, 4,096 positions,
+    trained on the generated corpus (:mod:`modeltests.demo.bigbird`)."""
+    from modeltests.demo.bigbird import ensure_wide_model
+
+    return ensure_wide_model("bigbird")
+
+
+def build_bert_wide_tiny() -> Path:
+    """``builtin:bert-wide-tiny``: the BERT of the same width and tokenizer as
+    ``builtin:bigbird-tiny``, to compare with it."""
+    from modeltests.demo.bigbird import ensure_wide_model
+
+    return ensure_wide_model("bert")
+
+
+def build_pair_model() -> Path:
+    """``builtin:nli-tiny``: a tiny BERT classifying (premise, hypothesis) pairs of the demo
+    corpus as entailment / neutral / contradiction (:mod:`modeltests.demo.pairs`)."""
+    from modeltests.demo.pairs import ensure_pair_bert
+
+    return ensure_pair_bert(progress=True)
+
+
+def pytest_modeltests_register_checks(registry: Registry) -> None:
+    for name in CHECK_MODULES:
+        for kind in importlib.import_module(name).CHECK_KINDS:
+            registry.add_check(kind)

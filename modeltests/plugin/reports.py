@@ -1,0 +1,118 @@
+"""Session-level hooks that gather entries and write the reports (controller only).
+
+Under pytest-xdist the workers load the models, so each worker hands its run facts (models,
+devices, seeds, torch's threads) to the controller through ``config.workeroutput``, xdist's own
+channel, and the controller's report merges them: ``-n 2`` gives the ``run`` of a serial run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modeltests.errors import Terminated
+from modeltests.reporting.entries import ResultCollector
+from modeltests.reporting.json_report import RunFacts
+from modeltests.session.runtime import Runtime
+from modeltests.plugin.state import ITEM_INFO_KEY
+
+WORKER_FACTS = "modeltests_run_facts"
+"""The key of a worker's run facts (a JSON string) in ``config.workeroutput``."""
+
+
+class ReportWriter:
+    """Registered as a plugin object at configure time; gathers the entries of a pytest run."""
+
+    def __init__(self, config: pytest.Config, runtime: Runtime, collector: ResultCollector) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.collector = collector
+        self.written = False
+        self.expected: list[str] = []
+        self.interrupted_by: str | None = None
+        self.worker_facts: list[RunFacts] = []
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.expected = [item.nodeid for item in session.items if ITEM_INFO_KEY in item.stash]
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.interrupted_by = "SIGTERM" if isinstance(excinfo.value, Terminated) else "SIGINT"
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        entry = getattr(report, "modeltests", None)
+        if entry is not None:
+            self.collector.add(entry)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from modeltests.reporting.terminal import write_summary
+
+        if self.is_worker or not (self.collector.entries or self.interrupted_by):
+            return
+        write_summary(terminalreporter, self.collector)
+        if self.interrupted_by:
+            terminalreporter.write_line(
+                f"modeltests: run interrupted ({self.interrupted_by}): "
+                f"{len(self.not_run())} checks did not run", red=True)
+        for path in self.write():
+            terminalreporter.write_line(f"modeltests: wrote {path}")
+        for path in self.runtime.saved_files:
+            terminalreporter.write_line(f"modeltests: saved predictions {path}")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            from modeltests.session.facts import run_facts
+
+            # xdist sends workeroutput to the controller after this hook.
+            output = getattr(self.config, "workeroutput")
+            output[WORKER_FACTS] = json.dumps(run_facts(self.runtime), default=str)
+            return
+        # An interrupted run may never print a summary: write what we have now.
+        if not self.written:
+            self.write()
+
+    def not_run(self) -> list[str]:
+        """Collected checks with no entry: they never ran (the run was interrupted)."""
+        return [nodeid for nodeid in self.expected if nodeid not in self.collector.entries]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """A pytest-xdist worker finished: keep its run facts for the report."""
+        payload = getattr(node, "workeroutput", {}).get(WORKER_FACTS)
+        if payload:
+            self.worker_facts.append(json.loads(payload))
+
+    def paths(self) -> dict[str, Path]:
+        if self.config.getoption("modeltests_no_reports"):
+            return {}
+        root = self.config.rootpath
+        json_path = self.config.getoption("modeltests_json") or self.config.getini("modeltests_json")
+        html_path = self.config.getoption("modeltests_html") or self.config.getini("modeltests_html")
+        return {"json": root / json_path, "html": root / html_path}
+
+    def write(self) -> list[Path]:
+        """Write JSON then HTML; returns the paths written (none when nothing ran)."""
+        from modeltests.reporting.html import write_html
+        from modeltests.reporting.json_report import build_document, write_json
+        from modeltests.session.facts import run_facts
+
+        paths = self.paths()
+        if not paths or not (self.collector.entries or self.interrupted_by):
+            return []
+        document = build_document(self.collector, [run_facts(self.runtime), *self.worker_facts],
+                                  self.config.invocation_params.args, self.config.rootpath,
+                                  self.runtime.redactor.mask)
+        document["run"]["interrupted"] = self.interrupted_by is not None
+        if self.interrupted_by:
+            document["run"]["interrupted_by"] = self.interrupted_by
+            document["run"]["not_run"] = self.not_run()
+        write_json(document, paths["json"])
+        write_html(document, paths["html"])
+        self.written = True
+        return [paths["json"], paths["html"]]

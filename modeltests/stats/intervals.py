@@ -1,0 +1,227 @@
+"""Intervals behind gates that are not simple proportions, and the sample size that would decide
+an undecided threshold. A leaf: numpy only, imported inside the functions.
+
+* :func:`bootstrap_classification` — seeded, vectorised percentile bootstrap (1,000 resamples of
+  the rows, with replacement; the 2.5th and 97.5th percentiles) for precision / recall / F1
+  (macro, weighted, micro) and the worst class's F1, drawn as multinomial confusion matrices
+  (see the function), so its cost does not grow with the number of rows.
+* :func:`bootstrap_rows` — the same resampling of rows for statistics that are not functions of
+  a confusion matrix (calibration errors, losses, a risk-coverage curve): each resample is a
+  multinomial count of every row (how often it was drawn), and the statistic is computed from
+  those weights for a block of resamples at once.
+* :func:`bootstrap_mean` — the same percentile bootstrap for the mean of per-row values (mean
+  KL divergence, perturbed-word shares), resampling row indices.
+* :func:`bootstrap_paired_ratio` — candidate accuracy / reference accuracy over paired rows,
+  drawn as multinomial counts of the four (reference right?, candidate right?) cells.
+* :func:`bootstrap_median_ratio` — one series' median over another's (latency against a
+  comparison model), resampling interleaved timing rounds in pairs.
+* :func:`needed_sample_size` — for a Wilson interval, the smallest n whose interval at the same
+  observed rate excludes the limit (exact search); for other intervals, an estimate from the
+  1/sqrt(n) shrinking of the interval's half-width.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+RESAMPLES = 1000
+BLOCK_CELLS = 4_000_000
+"""At most this many row weights (32 MB of float64) are held at once by :func:`bootstrap_rows`."""
+Z95 = 1.959963984540054
+
+
+def bootstrap_classification(truth: NDArray[np.int64], predicted: NDArray[np.int64], k: int,
+                             seed: int, resamples: int = RESAMPLES,
+                             counts: NDArray[np.int64] | None = None
+                             ) -> dict[str, tuple[float, float]]:
+    """95% percentile-bootstrap intervals of the classification metrics of
+    :func:`modeltests.stats.proportions.classification_report` (same definitions: labels ``0..k-1``, a
+    prediction ``k`` is outside the labels and counts as wrong, a class that never occurs scores
+    0 and still counts in macro means).
+
+    Rows with the same (true, predicted) pair are interchangeable, so resampling n rows with
+    replacement is drawing the confusion matrix from a multinomial over its cells with the
+    observed cell shares: the same bootstrap distribution, at a cost independent of n. So
+    ``counts`` (each (true, predicted) pair stands for that many rows: a streamed confusion
+    matrix) gives the intervals of the rows themselves, with the same draws.
+    """
+    import numpy as np
+
+    size = k + 1  # column k: predictions outside the labels
+    cells = np.bincount(truth * size + predicted, minlength=size * size,
+                        weights=counts).astype(np.int64)
+    n = int(cells.sum())
+    if n < 2:
+        return {}
+    rng = np.random.default_rng(seed)
+    drawn = rng.multinomial(n, cells / n, size=resamples).reshape(resamples, size, size)
+    samples = _resampled_metrics(drawn, k, n)
+    return {name: (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+            for name, values in samples.items()}
+
+
+Statistic = Callable[["NDArray[np.float64]"], "dict[str, NDArray[np.float64]]"]
+"""``statistic(weights)``: per statistic, its value under each row of ``weights``."""
+
+
+def bootstrap_rows(n: int, statistic: Statistic, seed: int, resamples: int = RESAMPLES
+                   ) -> dict[str, tuple[float, float]]:
+    """95% percentile-bootstrap intervals of the statistics of ``n`` rows.
+
+    ``statistic(weights)`` gets a ``(m, n)`` array, row ``r`` holding how many times resample
+    ``r`` drew each row (a multinomial of ``n`` draws over equal shares: resampling the rows
+    with replacement), and returns, per statistic, an array of its ``m`` resampled values (NaN
+    where a resample leaves it undefined; those are dropped). Resamples are drawn in blocks of
+    at most :data:`BLOCK_CELLS` weights so that memory stays bounded for large ``n``.
+    """
+    import numpy as np
+
+    if n < 2:
+        return {}
+    rng = np.random.default_rng(seed)
+    block = max(1, min(resamples, BLOCK_CELLS // n))
+    drawn: dict[str, list[NDArray[np.float64]]] = {}
+    for start in range(0, resamples, block):
+        count = min(block, resamples - start)
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=count).astype(np.float64)
+        for name, values in statistic(weights).items():
+            drawn.setdefault(name, []).append(np.asarray(values, dtype=np.float64))
+    intervals = {}
+    for name, parts in drawn.items():
+        values = np.concatenate(parts)
+        values = values[np.isfinite(values)]
+        if len(values):
+            intervals[name] = (float(np.percentile(values, 2.5)),
+                               float(np.percentile(values, 97.5)))
+    return intervals
+
+
+def _resampled_metrics(matrix: NDArray[np.int64], k: int, n: int
+                       ) -> dict[str, NDArray[np.float64]]:
+    """Metrics of each resampled confusion matrix (rows true, columns predicted)."""
+    import numpy as np
+
+    hits = matrix[:, np.arange(k), np.arange(k)].astype(np.float64)
+    support = matrix[:, :k, :].sum(axis=2).astype(np.float64)
+    chosen = matrix[:, :, :k].sum(axis=1).astype(np.float64)
+    precision = np.divide(hits, chosen, out=np.zeros_like(hits), where=chosen > 0)
+    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(hits), where=both > 0)
+    micro = hits.sum(axis=1) / n
+    return {
+        "precision_macro": precision.mean(axis=1), "recall_macro": recall.mean(axis=1),
+        "f1_macro": f1.mean(axis=1),
+        "precision_weighted": (precision * support).sum(axis=1) / n,
+        "recall_weighted": (recall * support).sum(axis=1) / n,
+        "f1_weighted": (f1 * support).sum(axis=1) / n,
+        "f1_micro": micro, "worst_class_f1": f1.min(axis=1),
+    }
+
+
+def bootstrap_mean(values: NDArray[np.float64], seed: int, resamples: int = RESAMPLES
+                   ) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of the mean of ``values`` (None for fewer than 2)."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=np.float64)
+    n = len(data)
+    if n < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def bootstrap_paired_ratio(reference_right: NDArray[np.bool_], candidate_right: NDArray[np.bool_],
+                           seed: int, resamples: int = RESAMPLES) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of candidate accuracy / reference accuracy, resampling
+    the rows in pairs (both models on the same row). Each row is one of four cells (right or
+    wrong under each model), so resampling rows is drawing the four cell counts from a
+    multinomial: the cost does not grow with n. Resamples where the reference scores 0 have no
+    ratio and are left out; None for fewer than 2 rows or when no resample has one."""
+    import numpy as np
+
+    ref = np.asarray(reference_right, dtype=bool)
+    new = np.asarray(candidate_right, dtype=bool)
+    n = len(ref)
+    if n < 2:
+        return None
+    cells = np.array([np.sum(ref & new), np.sum(ref & ~new), np.sum(~ref & new),
+                      np.sum(~ref & ~new)], dtype=np.float64)
+    drawn = np.random.default_rng(seed).multinomial(n, cells / n, size=resamples)
+    reference = drawn[:, 0] + drawn[:, 1]
+    ratios = (drawn[:, 0] + drawn[:, 2])[reference > 0] / reference[reference > 0]
+    if not len(ratios):
+        return None
+    return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))
+
+
+def bootstrap_median_ratio(numerator: NDArray[np.float64], denominator: NDArray[np.float64],
+                           seed: int, resamples: int = RESAMPLES) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of ``median(numerator) / median(denominator)`` for two
+    series timed in interleaved rounds (element ``i`` of both from round ``i``): the rounds are
+    resampled in pairs, so noise that hit both series in one round stays paired. None for fewer
+    than 2 rounds or series of different lengths."""
+    import numpy as np
+
+    top = np.asarray(numerator, dtype=np.float64)
+    bottom = np.asarray(denominator, dtype=np.float64)
+    n = len(top)
+    if n < 2 or len(bottom) != n:
+        return None
+    rounds = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    below = np.median(bottom[rounds], axis=1)
+    ratios = np.median(top[rounds], axis=1)[below > 0] / below[below > 0]
+    if not len(ratios):
+        return None
+    return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))
+
+
+def wilson_bounds(rate: float, n: int) -> tuple[float, float]:
+    """The Wilson score interval (95%, no continuity correction) in closed form."""
+    if n <= 0:
+        return (0.0, 1.0)
+    z2 = Z95 * Z95
+    centre = (rate + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 / (1 + z2 / n) * math.sqrt(max(rate * (1 - rate), 0.0) / n + z2 / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def needed_sample_size(value: float, limit: float, interval: tuple[float, float], n: int,
+                       method: str | None, cap: int = 100_000_000) -> int | None:
+    """About how many examples would make the 95% interval exclude ``limit``, if the measured
+    ``value`` stayed the same; None when no n would (the value equals the limit)."""
+    if abs(value - limit) <= 1e-12:
+        return None
+    if method == "wilson" and 0.0 <= value <= 1.0:
+        return _wilson_sample_size(value, limit, cap)
+    half = (interval[1] - interval[0]) / 2
+    if n <= 0 or half <= 0:
+        return None
+    return min(cap, max(n + 1, math.ceil(n * (half / abs(value - limit)) ** 2 - 1e-9)))
+
+
+def _wilson_sample_size(rate: float, limit: float, cap: int) -> int | None:
+    def decides(m: int) -> bool:
+        low, high = wilson_bounds(rate, m)
+        return not low < limit < high
+
+    high = 1
+    while not decides(high):
+        high *= 2
+        if high > cap:
+            return None
+    low = high // 2
+    while low + 1 < high:  # decides(high) holds, decides(low) does not (or low == 0)
+        middle = (low + high) // 2
+        if decides(middle):
+            high = middle
+        else:
+            low = middle
+    return high

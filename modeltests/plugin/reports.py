@@ -80,8 +80,9 @@ class ReportWriter:
         # An interrupted run may never print a summary: write what we have now.
         if not self.written:
             self.write()
-            for problem in self.unwritten:
-                sys.stderr.write(f"modeltests: WARNING: {problem}\n")
+            if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+                for problem in self.unwritten:
+                    sys.stderr.write(f"modeltests: WARNING: {problem}\n")
 
     def not_run(self) -> list[str]:
         """Collected checks with no entry: they never ran (the run was interrupted)."""
@@ -119,6 +120,7 @@ class ReportWriter:
             document["run"]["interrupted_by"] = self.interrupted_by
             document["run"]["not_run"] = self.not_run()
         self.written = True
+        self.unwritten = []
         return [path for path, writer in ((paths["json"], write_json), (paths["html"], write_html))
                 if self._write_one(writer, document, path)]
 

@@ -52,6 +52,10 @@ class Server:
                     self._answer(500, f"internal error; you sent Authorization: {token}")
                 elif server.mode == "not json":
                     self._answer(200, "<html>Service Unavailable</html>")
+                elif server.mode == "endless":  # chunked, never ends: only a cap stops it
+                    self._endless()
+                elif server.mode == "large":  # declares 1 MB, sends it
+                    self._answer(200, " " * 1_000_000)
                 elif server.mode == "echo":  # "predicts" the token as the label of each text
                     self._answer(200, json.dumps({"predictions": [token] * len(body["texts"])}))
                 else:
@@ -61,8 +65,21 @@ class Server:
 
             def _answer(self, status: int, text: str) -> None:
                 self.send_response(status)
+                self.send_header("Content-Length", str(len(text.encode())))
                 self.end_headers()
                 self.wfile.write(text.encode())
+
+            def _endless(self) -> None:
+                self.protocol_version = "HTTP/1.1"
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                chunk = b"[" * 65536
+                try:
+                    while not server.release.is_set():
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except OSError:  # the client hung up: what the cap is for
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -223,3 +240,28 @@ def test_modeltests_run_masks_the_token_too(pytester: pytest.Pytester, server: S
     (check,) = modeltests.run(path, rootdir=pytester.path).checks
     assert check.outcome == "failed"
     assert check.message.endswith("you sent Authorization: Bearer ***'")
+
+
+def test_an_endless_answer_is_cut_at_the_cap_without_reading_it_all(
+        pytester: pytest.Pytester, server: Server, token: str) -> None:
+    """Issue 25, case 6: a body with no end would fill the memory; the cap fails the request
+    after reading just past it (without a cap this test would never end)."""
+    server.mode = "endless"
+    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.5))
+    result.stdout.fnmatch_lines([lit(
+        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.5 MB "
+        "(model.max_response_mb) (more than 500,000 bytes read, the rest left unread); increase "
+        "max_response_mb if such answers are expected")])
+    result.assert_outcomes(failed=1)
+    assert server.requests == 1
+
+
+def test_a_declared_length_past_the_cap_is_refused_before_reading(
+        pytester: pytest.Pytester, server: Server, token: str) -> None:
+    server.mode = "large"
+    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.25))
+    result.stdout.fnmatch_lines([lit(
+        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.25 MB "
+        "(model.max_response_mb) (Content-Length 1,000,000 bytes); increase max_response_mb if "
+        "such answers are expected")])
+    result.assert_outcomes(failed=1)

@@ -5,6 +5,8 @@ Each is refused (or confined) with a located message while the valid sibling sui
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from .helpers import (CALLABLE_HEAD, CALLABLE_MODEL, checks_by_nodeid, lit, make_project,
@@ -289,3 +291,25 @@ def test_a_jsonl_lone_surrogate_is_refused_with_its_line(pytester: pytest.Pytest
         "escape (e.g. \\ud800) is not a character, and the JSON reader would drop it, so the "
         "text tested would differ from the file; remove it or write the character it stands for",
     ])
+
+
+def test_a_seed_out_of_numpys_range_is_a_located_error_at_load(pytester: pytest.Pytester) -> None:
+    """Issue 25, case 7: ``seed: -1`` used to reach numpy inside a check (an internal error
+    with no suite line), and ``2**70`` was accepted silently."""
+    result = run_with_good_suite(pytester, CALLABLE_MODEL + """defaults:
+  seed: -1
+checks:
+  - kind: behavior
+    template: "a {pos_adj} movie"
+    expected: positive
+    seed: 1180591620717411303424
+""")
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:9: defaults.seed: must be an integer in [[]0, 4294967295] (got -1)",
+        "suites/bad.yaml:14: checks[[]0].seed: must be an integer in [[]0, 4294967295] "
+        "(got 1180591620717411303424)",
+    ])
+    result.assert_outcomes(passed=2, errors=1)
+    validate = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/bad.yaml")
+    assert validate.ret != 0
+    validate.stdout.fnmatch_lines(["suites/bad.yaml:9: defaults.seed: must be an integer in *"])

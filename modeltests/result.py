@@ -76,10 +76,15 @@ class CheckParams(BaseModel):
         return threshold_limits(self)
 
 
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy's generators take: a seed is checked at load, not deep in a check."""
+
+
 class SeededParams(CheckParams):
     """Parameters of a check that samples or generates inputs: adds its own ``seed``."""
 
-    seed: int | None = Field(default=None, description="Defaults to the suite's defaults.seed.")
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED,
+                             description="Defaults to the suite's defaults.seed (0 to 2**32-1).")
 
 
 def threshold_limits(params: BaseModel) -> list[tuple[str, str, float]]:

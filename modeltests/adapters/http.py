@@ -13,7 +13,9 @@ exponential backoff; retries are counted in the report. Other HTTP errors are no
 A dead server costs one wait per check, not one per request: once a request of a check times
 out or cannot connect, the circuit breaker opens and every later request of that check fails at
 once with the first reason; the next check tries again. ``check_timeout_s`` optionally bounds
-the whole check: no request waits past it, and none is sent once it has passed. A load test
+the whole check: no request waits past it, and none is sent once it has passed. An answer body
+is read up to ``max_response_mb`` (16 MB): a larger one (its ``Content-Length``, or the bytes
+read so far) fails the request at once, so a runaway server cannot fill the memory. A load test
 calls :meth:`HttpModel.load_client`, a copy without breaker or budget (each request stands alone).
 """
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 EXCERPT_CHARS = 200
 RETRY_STATUSES = (429, 503)
+ERROR_BODY_BYTES = 64 * 1024
+"""How much of an error page is read: enough for its excerpt in the message."""
 
 
 class HttpParams(AdapterParams):
@@ -85,6 +89,10 @@ class HttpParams(AdapterParams):
                                     "before a retry, Retry-After included.")
     max_connections: int = Field(default=32, ge=1, le=1024,
                                  description="Connections the pool keeps open at most.")
+    max_response_mb: float = Field(
+        default=16.0, gt=0, le=4096,
+        description="Largest answer body read, in MB (after decompression); a larger answer "
+        "fails the request without being read whole.")
 
 
 def _expand(value: str, context: LoadContext) -> str:
@@ -166,7 +174,7 @@ class HttpEndpoint:
             self._count("requests_sent")
             last = attempt == self.params.max_retries
             try:
-                response = self.client().post(self.url, content=body, timeout=timeout)
+                status, retry_after, content = self._send(body, timeout)
             except httpx.TimeoutException:
                 self._open(self._timed_out(timeout))
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -176,14 +184,42 @@ class HttpEndpoint:
                 continue
             except httpx.HTTPError as exc:  # ConnectError and the like: the server is gone
                 self._open(self._reason(exc))
-            if response.status_code in RETRY_STATUSES and not last:
-                self._wait_before_retry(attempt, response.headers.get("Retry-After"))
+            if status in RETRY_STATUSES and not last:
+                self._wait_before_retry(attempt, retry_after)
                 continue
-            if response.status_code >= 400:
-                raise ModelPredictError(f"{self.url} answered HTTP {response.status_code}: "
-                                        f"{self._excerpt(response.content)}")
-            return response.content
+            if status >= 400:
+                raise ModelPredictError(f"{self.url} answered HTTP {status}: "
+                                        f"{self._excerpt(content)}")
+            return content
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _send(self, body: bytes, timeout: float) -> tuple[int, str | None, bytes]:
+        """POST ``body``: the status, ``Retry-After`` and the answer body, read in chunks up to
+        the cap (an error page only as far as its excerpt needs)."""
+        with self.client().stream("POST", self.url, content=body, timeout=timeout) as response:
+            if response.status_code >= 400:
+                return (response.status_code, response.headers.get("Retry-After"),
+                        _read_some(response, ERROR_BODY_BYTES))
+            return response.status_code, None, self._read_capped(response)
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        limit = int(self.params.max_response_mb * 1_000_000)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            self._too_large(f"Content-Length {int(declared):,} bytes")
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                self._too_large(f"more than {limit:,} bytes read, the rest left unread")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, found: str) -> NoReturn:
+        raise ModelPredictError(
+            f"{self.url} answered a body larger than {self.params.max_response_mb:g} MB "
+            f"(model.max_response_mb) ({found}); increase max_response_mb if such answers are "
+            "expected")
 
     def _body(self, texts: Sequence[ModelInput]) -> bytes:
         if self.params.protocol == "v2":
@@ -255,6 +291,17 @@ class HttpEndpoint:
         """The start of an answer body, secrets masked before it is cut (no half secret)."""
         text = self.redactor.mask(raw.decode("utf-8", errors="replace"))
         return repr(clip(text, EXCERPT_CHARS))
+
+
+def _read_some(response: httpx.Response, limit: int) -> bytes:
+    """At most about ``limit`` bytes of ``response``'s body (the rest is never read)."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -8,8 +8,9 @@ channel, and the controller's report merges them: ``-n 2`` gives the ``run`` of 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -34,6 +35,7 @@ class ReportWriter:
         self.expected: list[str] = []
         self.interrupted_by: str | None = None
         self.worker_facts: list[RunFacts] = []
+        self.unwritten: list[str] = []
 
     @property
     def is_worker(self) -> bool:
@@ -62,6 +64,8 @@ class ReportWriter:
                 f"{len(self.not_run())} checks did not run", red=True)
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
+        for problem in self.unwritten:
+            terminalreporter.write_line(f"modeltests: WARNING: {problem}", yellow=True)
         for path in self.runtime.predictor.saved_files:
             terminalreporter.write_line(f"modeltests: saved predictions {path}")
 
@@ -76,6 +80,9 @@ class ReportWriter:
         # An interrupted run may never print a summary: write what we have now.
         if not self.written:
             self.write()
+            if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+                for problem in self.unwritten:
+                    sys.stderr.write(f"modeltests: WARNING: {problem}\n")
 
     def not_run(self) -> list[str]:
         """Collected checks with no entry: they never ran (the run was interrupted)."""
@@ -112,7 +119,27 @@ class ReportWriter:
         if self.interrupted_by:
             document["run"]["interrupted_by"] = self.interrupted_by
             document["run"]["not_run"] = self.not_run()
-        write_json(document, paths["json"])
-        write_html(document, paths["html"])
         self.written = True
-        return [paths["json"], paths["html"]]
+        self.unwritten = []
+        return [path for path, writer in ((paths["json"], write_json), (paths["html"], write_html))
+                if self._write_one(writer, document, path)]
+
+    def _write_one(self, writer: Callable[[dict[str, Any], Path], None], document: dict[str, Any],
+                   path: Path) -> bool:
+        """A report that cannot be written (a file where its folder should be, a read-only
+        folder, a full disk) is a warning naming the path: the verdicts, the terminal summary
+        and the exit code stay as they are."""
+        try:
+            writer(document, path)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            self.unwritten.append(f"could not write {path}: {reason} "
+                                  f"({_culprit(error, path)}); the verdicts above stand")
+            return False
+        return True
+
+
+def _culprit(error: OSError, path: Path) -> str:
+    """The path the operating system refused (the report's folder, often), as a user reads it."""
+    refused = error.filename if isinstance(error.filename, str) else str(path)
+    return f"at {refused}"

@@ -12,20 +12,22 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup, escape
 
 from modeltests.support.atomic import atomic_path
 from modeltests.reporting.figures import figures
-from modeltests.support.text import format_number
+from modeltests.support.text import format_number, visible_strings
 
 Entry = dict[str, Any]
 PASSING = ("passed", "skipped", "xfailed")
 
 
 def render_html(document: dict[str, Any]) -> str:
-    """The report page for a JSON results document."""
+    """The report page for a JSON results document. Every text in it is shown with
+    :func:`~modeltests.support.text.visible`: a right-to-left override in a model's input
+    cannot reverse a table cell, and a lone surrogate cannot stop the page being written."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("modeltests.reporting", "templates"),
@@ -34,6 +36,7 @@ def render_html(document: dict[str, Any]) -> str:
                        duration=duration, size=_size, count=_count)
     env.globals.update(figures=figures, example_table=example_table, model_rows=model_rows,
                        dataset_rows=dataset_rows)
+    document = cast(dict[str, Any], visible_strings(document))
     checks = document.get("checks", [])
     return env.get_template("report.html.j2").render(
         doc=document, checks=checks,

@@ -34,6 +34,9 @@ class ReportWriter:
         self.expected: list[str] = []
         self.interrupted_by: str | None = None
         self.worker_facts: list[RunFacts] = []
+        self.previous = _previous_results(config)
+        """An earlier run's results (``--modeltests-previous``): the HTML lists how the gate
+        changed since; read at configure time, so a bad path stops the run before it starts."""
 
     @property
     def is_worker(self) -> bool:
@@ -113,6 +116,22 @@ class ReportWriter:
             document["run"]["interrupted_by"] = self.interrupted_by
             document["run"]["not_run"] = self.not_run()
         write_json(document, paths["json"])
-        write_html(document, paths["html"])
+        previous = self.config.getoption("modeltests_previous")
+        write_html(document, paths["html"], self.previous, previous)
         self.written = True
         return [paths["json"], paths["html"]]
+
+
+def _previous_results(config: pytest.Config) -> dict[str, Any] | None:
+    option = config.getoption("modeltests_previous", None)
+    if not option:
+        return None
+    path = config.invocation_params.dir / Path(option).expanduser()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--modeltests-previous: cannot read {option}: {exc}") from None
+    if not isinstance(document, dict) or "checks" not in document:
+        raise pytest.UsageError(f"--modeltests-previous: {option} is not a modeltests JSON "
+                                "results file (no 'checks')")
+    return document

@@ -34,6 +34,7 @@ def run_facts(runtime: Runtime) -> dict[str, Any]:
         + runtime.streamed_files(),
         "predictions": runtime.prediction_sources(),
         "executors": list(runtime.executor_facts),
+        "undecided_policy": runtime.undecided,
     })
 
 

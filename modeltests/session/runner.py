@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.context import CheckContext, CheckIdentity, LoadRecord
-from modeltests.data.datasets import Dataset, check_labels_known
+from modeltests.data.datasets import Dataset, SliceSpec, check_labels_known, slice_indices
 from modeltests.errors import SuiteError
 from modeltests.data.inputs import ModelInput
 from modeltests.extend.registry import CheckKind
@@ -128,6 +128,7 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
         _prepare_streamed(runtime, suite, entry, kind, name, labels is not None)
     elif isinstance(name, str) and name in suite.datasets:
         dataset = runtime.dataset(suite, name)
+        _check_slices(suite, entry, dataset)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
             if suite.datasets[name].executor != "local":
@@ -136,6 +137,14 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
                 runtime.predictions(suite, name)
     if kind.prepare is not None and entry.params is not None:
         kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
+
+
+def _check_slices(suite: Suite, entry: CheckEntry, dataset: Dataset) -> None:
+    """A slice that selects no row (a value its column never holds, conditions no row meets) is
+    a located ERROR at setup, naming what the column holds: never a verdict on no rows."""
+    for index, spec in enumerate(getattr(entry.params, "slices", None) or []):
+        if isinstance(spec, SliceSpec):
+            slice_indices(dataset, spec, suite.location("checks", entry.index, "slices", index))
 
 
 def _prepare_streamed(runtime: Runtime, suite: Suite, entry: CheckEntry, kind: CheckKind[Any],

@@ -4,10 +4,12 @@ its checks ERROR while other suites go on, ``xfail:`` is an expected failure, a 
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
-from .helpers import PASSING_SUITE, assert_no_traceback, lit, make_project, write_suite
+from .helpers import (PASSING_SUITE, assert_no_traceback, lit, make_project, read_report,
+                      write_suite)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -46,13 +48,13 @@ def test_slice_threshold_failure_names_the_slice(pytester: pytest.Pytester) -> N
         equals: food
         min_accuracy: 0.9
       - name: tiny
-        max_words: 0
-        min_samples: 1"""))
+        max_words: 1
+        min_samples: 2"""))
     result = pytester.runpytest("suites/", "-m", "accuracy")
     result.stdout.fnmatch_lines([
         "accuracy[[]dev] failed (suites/sentiment.yaml:10, n=8)",
         "  food accuracy 0.667 < 0.900 (95% CI 0.208 to 0.939)  [[]food.min_accuracy]",
-        "  tiny samples 0.000 < 1.000  [[]tiny.min_samples]",
+        "  tiny samples 1.000 < 2.000  [[]tiny.min_samples]",
     ])
 
 
@@ -163,3 +165,37 @@ def test_no_summary_when_no_check_ran(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
     assert "modeltests summary" not in result.stdout.str()
     assert not (pytester.path / "reports").exists()
+
+
+def test_a_slice_compares_typed_values_and_one_that_matches_nothing_is_a_setup_error(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace("min_accuracy: 0.5", """min_accuracy: 0.5
+    slices:
+      - {name: ones, column: stars, equals: 1.0, min_samples: 4}
+      - {name: twos, column: stars, in: [2, "2.0"], min_samples: 1}"""))
+    (pytester.path / "suites" / "data.csv").write_text(
+        "text,label,stars\ngood movie,positive,1\ngreat acting,positive,1\n"
+        "a good meal,positive,1\nbad movie,negative,0\nawful service,negative,0\n"
+        "terrible plot,negative,0\nnot good at all,negative,1\nboring,negative,0\n")
+    result = pytester.runpytest("suites/", "-m", "accuracy")
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of accuracy[[]dev]*",
+        "suites/sentiment.yaml:15: slice 'twos' matches no row: no row of dataset 'dev' has "
+        "column 'stars' a value in [[]2, '2.0'[]] (column 'stars' holds: 0, 1)",
+    ])
+    result.assert_outcomes(errors=1)
+    assert_no_traceback(result.stdout.str())
+    validated = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/")
+    assert validated.ret == 1
+    assert validated.outlines == [
+        "suites/sentiment.yaml:15: slice 'twos' matches no row: no row of dataset 'dev' has "
+        "column 'stars' a value in [2, '2.0'] (column 'stars' holds: 0, 1)",
+        "modeltests: 1 suite(s), 2 check(s): 1 problem(s)"]
+    (pytester.path / "suites" / "sentiment.yaml").write_text(
+        PASSING_SUITE.replace("min_accuracy: 0.5", """min_accuracy: 0.5
+    slices:
+      - {name: ones, column: stars, equals: 1.0, min_samples: 4}"""))
+    passed = pytester.runpytest("suites/", "-m", "accuracy")
+    passed.assert_outcomes(passed=1)
+    details = read_report(pytester)["checks"][0]["details"]["slices"]
+    assert [(s["name"], s["n"]) for s in details] == [("ones", 4)]

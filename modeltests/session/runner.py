@@ -114,9 +114,8 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
     Invalid entries, a model that fails to load, and a dataset that cannot be read or whose
     labels the model lacks are errors in the input (pytest's ERROR), not verdicts on the model.
     """
-    problems = suite.problems + entry.problems
-    if problems:
-        raise SuiteError(suite.render_problems(problems), min(p.line for p in problems))
+    if entry.problems or suite.problems:
+        raise _entry_problems(suite, entry)
     kind = check_kind(runtime, entry)
     labels = None
     if kind.needs_model:
@@ -137,6 +136,19 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
                 runtime.predictions(suite, name)
     if kind.prepare is not None and entry.params is not None:
         kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
+
+
+def _entry_problems(suite: Suite, entry: CheckEntry) -> SuiteError:
+    """The check's own problems first, then those it shares with other checks (a missing dataset
+    file) and the suite's (the model section): the summary shows an error's first line, and a
+    shared problem must not hide each check's own."""
+    others = {p for other in suite.checks if other is not entry for p in other.problems}
+    own = [p for p in entry.problems if p not in others]
+    shared = [p for p in entry.problems if p in others]
+    suite_wide = [p for p in suite.problems if p not in entry.problems]
+    parts = [part for part in (own, shared, suite_wide) if part]
+    return SuiteError("\n".join(suite.render_problems(part) for part in parts),
+                      min(p.line for p in parts[0]))
 
 
 def _check_slices(suite: Suite, entry: CheckEntry, dataset: Dataset) -> None:

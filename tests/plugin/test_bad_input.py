@@ -4,6 +4,7 @@ and the other suites of the run still pass."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -292,3 +293,49 @@ def test_model_import_path_that_does_not_import(pytester: pytest.Pytester) -> No
         "No module named 'nomodule'",
     ])
     result.assert_outcomes(passed=2, errors=1)
+
+
+SHARED_PROBLEMS = """model:
+  adapter: callable
+  labels: [negative, positive]
+datasets:
+  dev:
+    path: missing.csv
+checks:
+  - kind: accuracy
+    dataset: dev
+    min_accuracy: 1.5
+  - kind: calibration
+    dataset: dev
+  - kind: robustness
+    dataset: dev
+    name: typos
+"""
+
+
+def test_a_shared_problem_is_reported_once_and_each_check_shows_its_own(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester, suite=None)
+    write_suite(pytester, "suites/bad.yaml", SHARED_PROBLEMS)
+    missing = pytester.path / "suites" / "missing.csv"
+    validated = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/")
+    assert validated.ret == 1
+    assert validated.outlines == [
+        "suites/bad.yaml:1: model.target: required key is missing",
+        f"suites/bad.yaml:6: datasets.dev.path: dataset file not found: {missing} (checks: "
+        "accuracy[dev], calibration[dev], robustness[typos])",
+        "suites/bad.yaml:10: checks[0].min_accuracy: must be a number in [0, 1] (got 1.5)",
+        "modeltests: 1 suite(s), 3 check(s): 3 problem(s)",
+    ]
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "suite            check              verdict  key metric vs threshold",
+        "suites/bad.yaml  accuracy[[]dev]      ERROR    suites/bad.yaml:10: checks[[]0]."
+        "min_accuracy: must be a number in [[]0, 1] (got 1.5)",
+        "suites/bad.yaml  calibration[[]dev]   ERROR    suites/bad.yaml:6: datasets.dev.path: "
+        "dataset file not found: *",
+        "suites/bad.yaml  robustness[[]typos]  ERROR    suites/bad.yaml:6: datasets.dev.path: "
+        "dataset file not found: *",
+    ])
+    result.assert_outcomes(errors=3)
+    assert_no_traceback(result.stdout.str())

@@ -57,7 +57,7 @@ def test_unknown_check_kind_suggests_the_close_match(pytester: pytest.Pytester) 
     result = run_with_good_suite(pytester, MODEL + "checks:\n  - kind: acuracy\n"
                                  "    dataset: dev\n")
     result.stdout.fnmatch_lines([
-        lit("*_ ERROR at setup of acuracy[0] (acuracy check) _*"),
+        lit("*_ ERROR at setup of acuracy[dev] (acuracy check) _*"),  # its id as written
         "suites/bad.yaml:9: checks[[]0].kind: unknown check kind 'acuracy'; "
         "did you mean 'accuracy'? (allowed: *accuracy, availability*)",
     ])
@@ -138,19 +138,20 @@ def test_all_problems_in_a_file_are_reported_at_once(pytester: pytest.Pytester) 
     name: smoke
 """
     result = run_with_good_suite(pytester, bad)
-    # Every check of the file errors, each with the file's own problems and its own.
+    # Every check of the file errors, each with its own problems first (the summary shows an
+    # error's first line), then the file's; each keeps the id its YAML gives it.
     result.stdout.fnmatch_lines([
-        lit("*_ ERROR at setup of acuracy[0] (acuracy check) _*"),
-        "suites/bad.yaml:4: model.colour: unknown key 'colour' (allowed: *)",
+        lit("*_ ERROR at setup of acuracy[dev] (acuracy check) _*"),
         "suites/bad.yaml:10: checks[[]0].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? *",
-        lit("*_ ERROR at setup of accuracy[1] (accuracy check) _*"),
-        "suites/bad.yaml:4: model.colour: *",
+        "suites/bad.yaml:4: model.colour: unknown key 'colour' (allowed: *)",
+        lit("*_ ERROR at setup of accuracy[dev] (accuracy check) _*"),
         "suites/bad.yaml:14: checks[[]1].min_accuracy: must be a number in [[]0, 1] (got '90%')",
-        lit("*_ ERROR at setup of accuracy[2] (accuracy check) _*"),
         "suites/bad.yaml:4: model.colour: *",
+        lit("*_ ERROR at setup of accuracy[dve] (accuracy check) _*"),
         "suites/bad.yaml:16: checks[[]2].dataset: unknown dataset 'dve'; did you mean 'dev'? "
         "(allowed: dev)",
+        "suites/bad.yaml:4: model.colour: *",
         lit("*_ ERROR at setup of availability[smoke] (availability check) _*"),
         "suites/bad.yaml:4: model.colour: *",
     ])

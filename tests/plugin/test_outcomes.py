@@ -25,7 +25,8 @@ def test_failed_threshold_message(pytester: pytest.Pytester) -> None:
         "accuracy[dev] failed (suites/sentiment.yaml:10, n=8)",
         "  accuracy 0.875 < 0.950 (95% CI 0.529 to 0.978)  [[]min_accuracy]",
         "  f1_macro 0.873 < 0.900 (95% CI 0.500 to 1.000)  [[]min_f1_macro]",
-        "  failing examples (1 of 1):",
+        "  recall per class: negative 0.800 (n=5), positive 1.000 (n=3)",
+        "  failing examples (1 of 1; one per class first, most confident first):",
         "    - 'not good at all' expected negative predicted positive (p=0.80)",
         "  warning: accuracy: n=8 cannot separate 0.875 from 0.950 at 95%; about n=33 would "
         "(95% interval 0.529-0.978 contains the threshold 0.95)",
@@ -199,3 +200,47 @@ def test_a_slice_compares_typed_values_and_one_that_matches_nothing_is_a_setup_e
     passed.assert_outcomes(passed=1)
     details = read_report(pytester)["checks"][0]["details"]["slices"]
     assert [(s["name"], s["n"]) for s in details] == [("ones", 4)]
+
+
+GRADED = """
+def predict(texts):
+    # "says negative 0.95": that label with that probability
+    out = []
+    for text in texts:
+        _, label, p = text.split()
+        p = float(p)
+        out.append([p, 1 - p] if label == "negative" else [1 - p, p])
+    return out
+"""
+
+
+def test_failure_shows_the_most_confident_error_of_each_class_and_recall_per_class(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(graded=GRADED)
+    write_suite(pytester, "suites/data.csv", "text,label\n"
+                "says negative 0.60,positive\nsays negative 0.99,positive\n"
+                "says negative 0.97,positive\nsays positive 0.70,negative\n"
+                "says negative 0.90,negative\nsays positive 0.90,positive\n")
+    write_suite(pytester, "suites/graded.yaml", """model:
+  adapter: callable
+  target: graded:predict
+  labels: [negative, positive]
+datasets:
+  dev:
+    path: data.csv
+checks:
+  - kind: accuracy
+    dataset: dev
+    min_accuracy: 0.9
+""")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "accuracy[[]dev] failed (suites/graded.yaml:9, n=6)",
+        "  accuracy 0.333 < 0.900 (95% CI *)  [[]min_accuracy]",
+        "  recall per class: negative 0.500 (n=2), positive 0.250 (n=4)",
+        "  failing examples (4 of 4; one per class first, most confident first):",
+        "    - 'says negative 0.99' expected positive predicted negative (p=0.99)",
+        "    - 'says positive 0.70' expected negative predicted positive (p=0.70)",
+        "    - 'says negative 0.97' expected positive predicted negative (p=0.97)",
+        "    - 'says negative 0.60' expected positive predicted negative (p=0.60)",
+    ])

@@ -165,8 +165,9 @@ def _loop_warnings(run: LatencyRun, params: LatencyParams) -> list[str]:
         warnings.append(f"warm-up did not settle (median still moving by more than 5%) in "
                         f"{len(unsettled)} of {len(timings)} runs: {', '.join(unsettled)}")
     if short:
-        warnings.append(f"{len(short)} of {len(timings)} runs stopped before min_iterations "
-                        f"{params.min_iterations} and min_seconds {params.min_seconds:g}: "
+        warnings.append(f"{len(short)} of {len(timings)} runs stopped before "
+                        f"{params.describe_required_iterations()} and min_seconds "
+                        f"{params.min_seconds:g}: "
                         f"{', '.join(short)}; increase max_seconds or shrink the sweep")
     if params.max_cold_start_ms is not None and not run.cold_start.first_use_of_model:
         warnings.append("cold_start_ms: the model had already answered other checks, so the "

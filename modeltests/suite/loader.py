@@ -310,7 +310,7 @@ def _validate_check(
     if kind_name is None:
         problem = problem_at(source, key, "required key 'kind' is missing (allowed: "
                              f"{', '.join(registry.check_names)})")
-        return CheckEntry(index, "invalid", line, None, [problem])
+        return CheckEntry(index, "invalid", line, None, [problem], _written_label(raw))
     kind = registry.get_check(str(kind_name))
     if kind is None:
         message = unknown_name_message(f"unknown check kind {kind_name!r}", str(kind_name),

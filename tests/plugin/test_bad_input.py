@@ -101,8 +101,9 @@ def test_missing_kind_and_missing_model_target(pytester: pytest.Pytester) -> Non
     bad = MODEL.replace("  target: fakemodel:predict\n", "")
     result = run_with_good_suite(pytester, bad + "checks:\n  - dataset: dev\n")
     result.stdout.fnmatch_lines([
-        "suites/bad.yaml:1: model.target: required key is missing",
+        lit("*_ ERROR at setup of invalid[dev] (invalid check) _*"),
         "suites/bad.yaml:8: checks[[]0]: required key 'kind' is missing (allowed: *accuracy*)",
+        "suites/bad.yaml:1: model.target: required key is missing",
     ])
 
 

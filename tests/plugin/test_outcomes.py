@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .helpers import (PASSING_SUITE, assert_no_traceback, lit, make_project, read_report,
+from .helpers import (CALLABLE_HEAD, PASSING_SUITE, assert_no_traceback, lit, make_project, read_report,
                       write_suite)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -221,18 +221,9 @@ def test_failure_shows_the_most_confident_error_of_each_class_and_recall_per_cla
                 "says negative 0.60,positive\nsays negative 0.99,positive\n"
                 "says negative 0.97,positive\nsays positive 0.70,negative\n"
                 "says negative 0.90,negative\nsays positive 0.90,positive\n")
-    write_suite(pytester, "suites/graded.yaml", """model:
-  adapter: callable
-  target: graded:predict
-  labels: [negative, positive]
-datasets:
-  dev:
-    path: data.csv
-checks:
-  - kind: accuracy
-    dataset: dev
-    min_accuracy: 0.9
-""")
+    write_suite(pytester, "suites/graded.yaml", CALLABLE_HEAD.replace(
+        "fakemodel:predict", "graded:predict") + "  - kind: accuracy\n    dataset: dev\n"
+        "    min_accuracy: 0.9\n")
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([
         "accuracy[[]dev] failed (suites/graded.yaml:9, n=6)",

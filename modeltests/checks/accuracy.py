@@ -70,8 +70,11 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
                       "per_class": report["per_class"], "slices": []}
     wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
-    result.examples = _examples(dataset, predictions, wrong[: context.max_examples])
+    shown = informative_errors(wrong, dataset.labels, predictions.confidence(),
+                               context.max_examples)
+    result.examples = _examples(dataset, predictions, shown)
     result.details["errors"] = len(wrong)
+    result.details["examples_order"] = EXAMPLES_ORDER
     result.warn_unresolved(result.thresholds, len(dataset))
     for index, spec in enumerate(params.slices):
         _score_slice(context, index, spec, dataset, predictions, labels, result)
@@ -212,6 +215,23 @@ def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, datas
     result.warn_unresolved(thresholds, len(indices))
     result.thresholds.extend(thresholds)
     result.details["slices"].append(entry)
+
+
+EXAMPLES_ORDER = "one per class first, most confident first"
+
+
+def informative_errors(wrong: list[int], expected: list[str], confidence: list[float | None],
+                       count: int) -> list[int]:
+    """The ``count`` errors worth reading first: the most confident error of each true class
+    (so that every class that fails is seen), then the other errors, most confident first;
+    equal confidences in file order. A model sure of a wrong answer says more about it than the
+    first rows of the file."""
+    ordered = sorted(wrong, key=lambda i: (-(confidence[i] or 0.0), i))
+    first: dict[str, int] = {}
+    for i in ordered:
+        first.setdefault(expected[i], i)
+    chosen = set(first.values())
+    return (list(first.values()) + [i for i in ordered if i not in chosen])[:count]
 
 
 def _examples(dataset: Dataset, predictions: Predictions, indices: list[int]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from modeltests.errors import ModelTestsError
 from modeltests.extend.registry import Registry
 
 if TYPE_CHECKING:
+    from modeltests.suite.errors import Problem
     from modeltests.suite.loader import Suite
 
 SUFFIXES = (".yaml", ".yml")
@@ -37,6 +38,7 @@ def validate_paths(paths: Sequence[Path], registry: Registry, rootdir: Path) -> 
         named = path.is_file() or path.suffix in SUFFIXES
         for file in [path] if named else _yaml_files(path):
             _validate_file(file, registry, rootdir, found, named)
+    found.problems = list(dict.fromkeys(found.problems))  # each problem once, however found
     return found
 
 
@@ -60,11 +62,22 @@ def _validate_file(file: Path, registry: Registry, rootdir: Path, found: Validat
         return
     found.suites += 1
     found.checks += len(suite.checks)
-    problems = suite.problems + [p for entry in suite.checks for p in entry.problems]
-    if problems:
-        found.problems.extend(suite.render_problems(problems).splitlines())
+    found.problems.extend(shared_once(suite))
     found.warnings.extend(suite.warnings)
     _validate_data(suite, found)
+
+
+def shared_once(suite: Suite) -> list[str]:
+    """The suite's problems, each once in line order; a problem several checks share (a missing
+    dataset file they all read) names them instead of repeating itself per check."""
+    users: dict[Problem, list[str]] = {problem: [] for problem in suite.problems}
+    for entry in suite.checks:
+        for problem in entry.problems:
+            users.setdefault(problem, []).append(f"{entry.kind}[{entry.label}]")
+    ordered = sorted(users, key=lambda p: (str(p.path), p.line))
+    return [problem.render(suite.rootdir)
+            + (f" (checks: {', '.join(users[problem])})" if len(users[problem]) > 1 else "")
+            for problem in ordered]
 
 
 def _locator(suite: Suite, name: str) -> Callable[[str], str]:

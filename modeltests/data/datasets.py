@@ -379,9 +379,11 @@ def slice_indices(dataset: Dataset, spec: SliceSpec, location: str) -> list[int]
                                f"dataset {dataset.name!r}"
                                + (f"; did you mean {hint[0]!r}?" if hint else "")
                                + f" (columns: {', '.join(columns)})")
-        wanted = {str(v) for v in (spec.in_ if spec.in_ is not None else [spec.equals])}
-        values = [str(_label(v, None)) for v in dataset.frame[spec.column]]
-        mask = [m and v in wanted for m, v in zip(mask, values)]
+        wanted = [_typed(v) for v in (spec.in_ if spec.in_ is not None else [spec.equals])]
+        cells = [_typed(v) for v in dataset.frame[spec.column]]
+        mask = [m and any(_same(cell, w) for w in wanted) for m, cell in zip(mask, cells)]
+        if not any(mask):
+            raise DatasetError(_no_match(dataset, spec, cells, location))
     if spec.side is not None and not dataset.is_pairs:
         raise DatasetError(f"{location}: slice {spec.name!r}: side: {spec.side!r} applies to a "
                            f"dataset of text pairs; {dataset.name!r} has one text column")
@@ -395,7 +397,69 @@ def slice_indices(dataset: Dataset, spec: SliceSpec, location: str) -> list[int]
         if limit is not None:
             mask = [m and (measure(t) >= limit if is_min else measure(t) <= limit)
                     for m, t in zip(mask, texts)]
+    if not any(mask):
+        raise DatasetError(f"{location}: slice {spec.name!r} selects no row of dataset "
+                           f"{dataset.name!r} ({len(dataset)} rows; {_conditions(spec)}): a "
+                           "slice of no rows measures nothing; fix its conditions or remove it")
     return [i for i, keep in enumerate(mask) if keep]
+
+
+MAX_VALUES_SHOWN = 12
+
+
+def _typed(value: Any) -> Any:
+    """A cell or a YAML value as what it means: numbers as floats (``1``, ``1.0``, numpy's
+    ``1.0`` and the text ``"1.0"`` read from a CSV alike), booleans as booleans, the rest as
+    stripped text."""
+    if _missing(value):
+        return value
+    if type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    if isinstance(value, (int, float)) or hasattr(value, "dtype"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return str(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        return text.lower() == "true" if text.lower() in ("true", "false") else text
+
+
+def _same(cell: Any, wanted: Any) -> bool:
+    if isinstance(cell, bool) or isinstance(wanted, bool):
+        return isinstance(cell, bool) and isinstance(wanted, bool) and cell == wanted
+    return bool(cell == wanted)
+
+
+def _no_match(dataset: Dataset, spec: SliceSpec, cells: list[Any], location: str) -> str:
+    """No row has the value: name the column and the values it holds."""
+    relation = (f"equal to {_shown_value(spec.equals)}" if spec.in_ is None else
+                "a value in [" + ", ".join(_shown_value(v) for v in spec.in_) + "]")
+    distinct = sorted({_shown_value(c) for c in cells if not _missing(c)})
+    shown = ", ".join(distinct[:MAX_VALUES_SHOWN])
+    if len(distinct) > MAX_VALUES_SHOWN:
+        shown += f", ... ({len(distinct)} values in all)"
+    return (f"{location}: slice {spec.name!r} matches no row: no row of dataset "
+            f"{dataset.name!r} has column {spec.column!r} {relation} (column {spec.column!r} "
+            f"holds: {shown or 'no values'})")
+
+
+def _shown_value(value: Any) -> str:
+    """A value as YAML would write it: numbers plain (``1``, not ``1.0``), text quoted."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _conditions(spec: SliceSpec) -> str:
+    keys = ("column", "equals", "regex", "min_chars", "max_chars", "min_words", "max_words")
+    shown = [f"{key}: {getattr(spec, key)!r}" if isinstance(getattr(spec, key), str)
+             else f"{key}: {getattr(spec, key)}" for key in keys if getattr(spec, key) is not None]
+    if spec.in_ is not None:
+        shown.append(f"in: {spec.in_}")
+    return ", ".join(shown)
 
 
 def _side_text(value: ModelInput, side: str | None) -> str:

@@ -36,6 +36,9 @@ class ReportWriter:
         self.interrupted_by: str | None = None
         self.worker_facts: list[RunFacts] = []
         self.unwritten: list[str] = []
+        self.previous = _previous_results(config)
+        """An earlier run's results (``--modeltests-previous``): the HTML lists how the gate
+        changed since; read at configure time, so a bad path stops the run before it starts."""
 
     @property
     def is_worker(self) -> bool:
@@ -121,7 +124,12 @@ class ReportWriter:
             document["run"]["not_run"] = self.not_run()
         self.written = True
         self.unwritten = []
-        return [path for path, writer in ((paths["json"], write_json), (paths["html"], write_html))
+        previous = self.config.getoption("modeltests_previous")
+
+        def html(document: dict[str, Any], path: Path) -> None:
+            write_html(document, path, self.previous, previous)
+
+        return [path for path, writer in ((paths["json"], write_json), (paths["html"], html))
                 if self._write_one(writer, document, path)]
 
     def _write_one(self, writer: Callable[[dict[str, Any], Path], None], document: dict[str, Any],
@@ -143,3 +151,19 @@ def _culprit(error: OSError, path: Path) -> str:
     """The path the operating system refused (the report's folder, often), as a user reads it."""
     refused = error.filename if isinstance(error.filename, str) else str(path)
     return f"at {refused}"
+
+
+def _previous_results(config: pytest.Config) -> dict[str, Any] | None:
+    option = config.getoption("modeltests_previous", None)
+    if not option:
+        return None
+    path = config.invocation_params.dir / Path(option).expanduser()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--modeltests-previous: cannot read {option}: {exc}") from None
+    if not isinstance(document, dict) or "checks" not in document:
+        raise pytest.UsageError(f"--modeltests-previous: {option} is not a modeltests JSON "
+                                "results file (no 'checks')")
+    return document
+

@@ -48,6 +48,7 @@ def build_document(collector: ResultCollector, parts: Sequence[RunFacts], argv: 
             "datasets": facts["datasets"],
             "predictions": facts["predictions"],
             "fingerprint": run_fingerprint(facts),
+            "undecided_policy": facts.get("undecided_policy"),
             **({"executors": facts["executors"]} if facts.get("executors") else {}),
         },
         "summary": collector.counts(),
@@ -68,6 +69,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
             merged["environment"].setdefault(key, value)
         merged["devices"] = sorted(set(merged["devices"]) | set(part["devices"]))
         merged["seeds"].update(part["seeds"])
+        merged.setdefault("undecided_policy", part.get("undecided_policy"))
         merged["suites"].update(part.get("suites", {}))
         for model in part["models"]:
             identity = json.dumps({k: v for k, v in model.items() if k not in LOAD_TIMINGS},

@@ -17,6 +17,9 @@ def failure_message(name: str, location: str, result: CheckResult) -> str:
     lines = [f"{name} failed ({location}, n={result.sample_size})"]
     for t in result.failed_thresholds():
         lines.append(f"  {t.describe()}  [{t.key}]")
+    recall = _recall_per_class(result)
+    if recall:
+        lines.append(f"  {recall}")
     if result.examples:
         lines.append(f"  {_examples_heading(result)}:")
         lines.extend(f"    - {describe_example(e)}" for e in result.examples)
@@ -25,9 +28,22 @@ def failure_message(name: str, location: str, result: CheckResult) -> str:
     return visible("\n".join(lines))
 
 
+def _recall_per_class(result: CheckResult) -> str | None:
+    """Beside a failed overall accuracy, each class's recall: which class the errors hit."""
+    per_class = result.details.get("per_class")
+    if not isinstance(per_class, dict) or not any(
+            t.metric == "accuracy" and not t.scope for t in result.failed_thresholds()):
+        return None
+    return "recall per class: " + ", ".join(
+        f"{label} {format_number(values['recall'])} (n={values['support']})"
+        for label, values in per_class.items())
+
+
 def _examples_heading(result: CheckResult) -> str:
     total = result.details.get("errors")
     shown = f"{len(result.examples)}{f' of {total}' if total else ''}"
+    if result.details.get("examples_order"):
+        shown += f"; {result.details['examples_order']}"
     if "reference" in result.examples[0]:  # quantization / pruning: rows whose label changed
         counts = [f"{result.details[k]} {word}" for k, word in
                   (("broke", "broken"), ("fixed", "fixed")) if k in result.details]

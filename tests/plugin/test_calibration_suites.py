@@ -80,10 +80,10 @@ def test_an_empty_slice_is_a_located_error(pytester: pytest.Pytester) -> None:
                         "      - name: sport\n        column: topic\n        equals: sport\n"
                         "        max_ece: 0.2\n")
     result.stdout.fnmatch_lines([
-        "suites/c.yaml:12: checks[[]0].slices[[]0]: slice 'sport' selects no row of dataset "
-        "'dev' (8 rows); calibration of no rows measures nothing: fix the slice's conditions "
-        "or remove it"])
-    result.assert_outcomes(failed=1)
+        "*ERROR at setup of calibration[[]dev] (calibration check)*",
+        "suites/c.yaml:12: slice 'sport' matches no row: no row of dataset 'dev' has column "
+        "'topic' equal to 'sport' (column 'topic' holds: 'film', 'food')"])
+    result.assert_outcomes(errors=1)
 
 
 def test_calibration_and_coverage_reach_the_reports(pytester: pytest.Pytester) -> None:

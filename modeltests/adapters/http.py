@@ -24,8 +24,10 @@ import os
 import re
 import threading
 import time
+from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NoReturn, Sequence
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Literal, NoReturn,
+                    Sequence)
 
 from pydantic import Field
 
@@ -39,6 +41,9 @@ from modeltests.support.text import clip
 
 if TYPE_CHECKING:
     import httpx
+
+    from modeltests.serving.http1 import Pool
+    from modeltests.serving.loadgen import AsyncRequests, Requests, Send
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 EXCERPT_CHARS = 200
@@ -154,7 +159,7 @@ class HttpEndpoint:
 
     def __call__(self, texts: Sequence[ModelInput]) -> list[Any]:
         raw = self.post(texts)
-        return self._outputs(raw)
+        return self.outputs(raw)
 
     def post(self, texts: Sequence[ModelInput]) -> bytes:
         """The body of the first answer that is not retried (retries on 429, 503, resets)."""
@@ -185,6 +190,66 @@ class HttpEndpoint:
             return response.content
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def load_requests(self, read: Callable[[bytes, list[ModelInput]], object] | None,
+                      batch_size: int | None = None) -> AsyncRequests | None:
+        """Requests sent from the load generator's event loop over its light HTTP/1.1 client
+        (:mod:`modeltests.serving.http1`): the same bodies, retries, timeouts and error messages
+        as :meth:`post`, one request per ``batch_size`` texts; ``read(body, texts)`` checks each
+        answer (None: answers are not read, as for the null endpoint). None for https://
+        endpoints (the caller then uses threads)."""
+        from modeltests.serving.loadgen import AsyncRequests
+
+        if not self.url.startswith("http://"):
+            return None
+
+        @asynccontextmanager
+        async def open_pool(concurrency: int) -> AsyncIterator[Send]:
+            from modeltests.serving.http1 import Pool
+
+            async with Pool(self.url, self.headers, self.params.max_connections) as pool:
+                async def send(texts: list[ModelInput]) -> None:
+                    size = batch_size or len(texts) or 1
+                    for start in range(0, len(texts), size):
+                        chunk = texts[start:start + size]
+                        raw = await self._post_async(pool, chunk)
+                        if read is not None:
+                            read(raw, chunk)
+
+                yield send
+
+        return AsyncRequests(open_pool, "asyncio http/1.1")
+
+    async def _post_async(self, pool: Pool, texts: Sequence[ModelInput]) -> bytes:
+        """:meth:`post` on the event loop."""
+        import asyncio
+
+        message = pool.message(self._body(texts))
+        for attempt in range(self.params.max_retries + 1):
+            timeout = self._timeout()
+            self._count("requests_sent")
+            last = attempt == self.params.max_retries
+            try:
+                answer = await pool.send(message, timeout)
+            except (TimeoutError, asyncio.TimeoutError):
+                self._open(self._timed_out(timeout))
+            except ConnectionResetError as exc:
+                if last:
+                    self._open(f"the connection was reset ({self._text(exc)})")
+                await asyncio.sleep(self._retry_wait(attempt, None))
+                continue
+            except ConnectionRefusedError:
+                self._open("connection refused")
+            except OSError as exc:
+                self._open(self._text(exc))
+            if answer.status in RETRY_STATUSES and not last:
+                await asyncio.sleep(self._retry_wait(attempt, answer.headers.get("retry-after")))
+                continue
+            if answer.status >= 400:
+                raise ModelPredictError(f"{self.url} answered HTTP {answer.status}: "
+                                        f"{self._excerpt(answer.body)}")
+            return answer.body
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def _body(self, texts: Sequence[ModelInput]) -> bytes:
         if self.params.protocol == "v2":
             return json.dumps(v2_body(texts, self.params.input_name, self.params.pair_input_name)).encode()
@@ -201,6 +266,11 @@ class HttpEndpoint:
         raise ModelPredictError(f"cannot reach {self.url}: {reason}")
 
     def _wait_before_retry(self, attempt: int, retry_after: str | None) -> None:
+        time.sleep(self._retry_wait(attempt, retry_after))
+
+    def _retry_wait(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait before the next attempt (counted as a retry), or the error that
+        stops it: the check's budget would run out first."""
         wait = _retry_after_seconds(retry_after)
         if wait is None:
             wait = self.params.retry_backoff_s * 2 ** attempt
@@ -209,7 +279,7 @@ class HttpEndpoint:
             self._failure = f"no retry before {self._budget_spent()}"
             raise ModelPredictError(f"not sent to {self.url} again: {self._failure}")
         self._count("retries")
-        time.sleep(wait)
+        return wait
 
     def _timeout(self) -> float:
         """Seconds the next request may wait, or the error that stops it being sent."""
@@ -240,7 +310,8 @@ class HttpEndpoint:
     def _text(self, exc: Exception) -> str:
         return self.redactor.mask(str(exc) or type(exc).__name__)
 
-    def _outputs(self, raw: bytes) -> list[Any]:
+    def outputs(self, raw: bytes) -> list[Any]:
+        """The outputs of an answer's body, one per text (by the model's protocol)."""
         try:
             payload = json.loads(raw.decode("utf-8"))
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -287,11 +358,23 @@ class HttpModel(CallableModel):
         copy.endpoint.start_check()
         return copy
 
-    def null_twin(self, url: str) -> Callable[[Sequence[ModelInput]], object]:
+    def load_requests(self) -> Requests:
+        """Requests on the load generator's event loop; every answer read and checked as
+        :meth:`predict` checks it (threads and httpx for https:// endpoints)."""
+        requests = self.endpoint.load_requests(self._check_answer, self.batch_size)
+        return requests or super().load_requests()
+
+    def _check_answer(self, raw: bytes, texts: list[ModelInput]) -> None:
+        self._to_predictions(self._validated(self.endpoint.outputs(raw), texts))
+
+    def null_twin(self, url: str) -> Requests:
         twin = HttpEndpoint(self.endpoint.params, {}, self.endpoint.redactor, url, breaker=False)
         twin.headers = self.endpoint.headers
-        twin._client = self.endpoint.client()  # the same pool as the real requests
         twin.start_check()
+        requests = twin.load_requests(None)
+        if requests is not None:
+            return requests
+        twin._client = self.endpoint.client()  # the same pool as the real requests
         return twin.post
 
     def counters(self) -> dict[str, int]:

@@ -16,7 +16,8 @@ from pydantic import Field, model_validator
 
 from modeltests.context import CheckContext
 from modeltests.data.inputs import ModelInput
-from modeltests.serving.loadgen import StepResult, closed_loop, null_endpoint, open_loop
+from modeltests.serving.loadgen import (AsyncRequests, Requests, StepResult, closed_loop,
+                                        event_loop_name, null_endpoint, open_loop)
 from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
@@ -81,21 +82,29 @@ def run_load(context: CheckContext, params: LoadParams) -> CheckResult:
                                else list(DEFAULT_TEXTS))
     if not texts:
         raise context.error("dataset", f"dataset {params.dataset!r} has no texts to send")
-    call = client.predict
+    requests = client.load_requests()
     ceiling = _ceiling(model, texts, params)
     for number in range(params.warmup_requests):
-        call([texts[number % len(texts)]])
+        client.predict([texts[number % len(texts)]])
     before = client.counters().get("retries", 0)
     steps: list[tuple[StepResult, int]] = []
     for clients in params.concurrency:
-        step = closed_loop(call, texts, clients, params.duration_s,
+        step = closed_loop(requests, texts, clients, params.duration_s,
                            params.max_requests_per_step, params.batch_size)
         steps.append((step, _retries_since(client.counters(), before, steps)))
     for index, rate in enumerate(params.rates):
-        step = open_loop(call, texts, rate, params.duration_s, context.seed + index,
+        step = open_loop(requests, texts, rate, params.duration_s, context.seed + index,
                          params.max_requests_per_step, params.max_in_flight, params.batch_size)
         steps.append((step, _retries_since(client.counters(), before, steps)))
-    return _result(context, params, steps, ceiling)
+    result = _result(context, params, steps, ceiling)
+    result.details["load_generator"] = _generator(requests)
+    return result
+
+
+def _generator(requests: Requests) -> dict[str, str]:
+    """How the requests were sent, for the report."""
+    how = requests.description if isinstance(requests, AsyncRequests) else "threads"
+    return {"requests": how, "event_loop": event_loop_name(), "processes": "1"}
 
 
 def _retries_since(counters: dict[str, int], before: int,

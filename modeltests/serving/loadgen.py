@@ -1,34 +1,90 @@
-"""A load generator: closed-loop client steps and open-loop Poisson arrivals, in threads.
+"""A load generator on asyncio: closed-loop client steps and open-loop Poisson arrivals.
 
-* **closed loop** (``clients``): each of N threads sends a request, waits for the answer, sends
+* **closed loop** (``clients``): each of N clients sends a request, waits for the answer, sends
   the next, until the step's duration or request cap is reached. Throughput rises with N until
   the server saturates.
 * **open loop** (``rate``): requests arrive as a Poisson process (exponential gaps, seeded), as
   in MLPerf's server scenario, whether or not earlier ones were answered. A request's latency
-  runs from its *scheduled* arrival, so time spent queued behind a saturated pool counts
-  (no coordinated omission).
+  runs from its *scheduled* arrival, so time spent queued behind ``max_in_flight`` requests
+  counts (no coordinated omission).
 
 Every loop is bounded in count (``max_requests``) and in time (``duration_s``; each request is
-bounded by its caller's own timeout). :func:`null_endpoint` is a trivial HTTP server on
-127.0.0.1 for measuring the generator's own ceiling.
+bounded by its sender's own timeout). Failed requests are counted as errors and kept out of the
+latency figures.
+
+**What a request is.** A step drives :class:`AsyncRequests`: ``open(concurrency)`` is an async
+context manager, entered inside the step's event loop, that yields ``send(batch)``, a coroutine
+that sends one request, raises on any failure and returns ``None`` or per-request timings
+(``{"ttft_ms": ..., ...}``), collected per step in :attr:`StepResult.timings` for the answered
+requests. The ``http`` adapter's sender (:mod:`modeltests.serving.http1`, one event loop, tens of
+microseconds of CPU per request) is one; a streaming (SSE) sender that times the first chunk
+and the gaps between chunks is another, with no change here. A plain function (``Call``) runs
+in a pool of ``concurrency`` threads (:func:`threaded`): in-process models are called that way.
+
+:func:`null_endpoint` starts a trivial HTTP server (:mod:`modeltests.serving.nullserver`) in a
+process of its own on 127.0.0.1, for measuring the generator's own ceiling.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator, Literal, Sequence
+from pathlib import Path
+from typing import (Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Literal,
+                    Mapping, Sequence, TypeVar, Union)
 
 from modeltests.data.inputs import ModelInput
 
 Call = Callable[[list[ModelInput]], object]
-"""Sends one request (a batch of texts); raises on any error."""
+"""Sends one request (a batch of texts) and waits for its answer; raises on any error."""
+Timings = Mapping[str, float]
+"""Figures of one answered request beside its latency (e.g. a stream's ``ttft_ms``)."""
+Send = Callable[[list[ModelInput]], Awaitable[Union[Timings, None]]]
+"""A coroutine function sending one request; raises on any error."""
 MAX_ERROR_EXAMPLES = 5
+NULL_SERVER = Path(__file__).with_name("nullserver.py")
+SPIN_S = 0.002
+"""Open loop: the event loop's timers wake up to a millisecond late, so the last moments
+before an arrival are spent yielding to the loop instead of sleeping."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AsyncRequests:
+    """How a step sends requests: ``open(concurrency)`` yields the ``send`` coroutine function
+    inside the step's event loop (and releases its connections or threads at the end)."""
+
+    open: Callable[[int], AbstractAsyncContextManager[Send]]
+    description: str
+
+
+Requests = Union[Call, AsyncRequests]
+
+
+def threaded(call: Call) -> AsyncRequests:
+    """A blocking ``call`` in a pool of as many threads as the step's concurrency."""
+
+    @asynccontextmanager
+    async def open_threads(concurrency: int) -> AsyncIterator[Send]:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            async def send(batch: list[ModelInput]) -> None:
+                await loop.run_in_executor(pool, call, batch)
+
+            yield send
+
+    return AsyncRequests(open_threads, "threads")
+
+
+def _requests(requests: Requests) -> AsyncRequests:
+    return requests if isinstance(requests, AsyncRequests) else threaded(requests)
 
 
 @dataclass
@@ -42,6 +98,7 @@ class StepResult:
     errors: int = 0
     error_examples: list[str] = field(default_factory=list)
     scheduled: int = 0
+    timings: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -57,61 +114,113 @@ class StepResult:
 
 
 class _Recorder:
-    """Thread-safe accumulation into a :class:`StepResult`."""
+    """Accumulation into a :class:`StepResult` (from one event loop: no lock)."""
 
     def __init__(self, step: StepResult, max_requests: int) -> None:
         self.step = step
         self.max_requests = max_requests
         self.issued = 0
-        self.lock = threading.Lock()
 
     def take(self) -> int | None:
         """The next request's number, or None once ``max_requests`` were issued."""
-        with self.lock:
-            if self.issued >= self.max_requests:
-                return None
-            self.issued += 1
-            return self.issued - 1
+        if self.issued >= self.max_requests:
+            return None
+        self.issued += 1
+        return self.issued - 1
 
-    def send(self, call: Call, batch: list[ModelInput], since: float) -> None:
+    async def send(self, send: Send, batch: list[ModelInput], since: float) -> None:
         try:
-            call(batch)
+            timings = await send(batch)
         except Exception as exc:  # every failure of a request is an error of the step
-            with self.lock:
-                self.step.errors += 1
-                if len(self.step.error_examples) < MAX_ERROR_EXAMPLES:
-                    self.step.error_examples.append(f"{type(exc).__name__}: {exc}")
+            self.step.errors += 1
+            if len(self.step.error_examples) < MAX_ERROR_EXAMPLES:
+                self.step.error_examples.append(f"{type(exc).__name__}: {exc}")
             return
-        latency = (time.perf_counter() - since) * 1000.0
-        with self.lock:
-            self.step.latencies_ms.append(latency)
+        self.step.latencies_ms.append((time.perf_counter() - since) * 1000.0)
+        if timings:
+            for name, value in timings.items():
+                self.step.timings.setdefault(name, []).append(value)
 
 
 def _batch(texts: Sequence[ModelInput], number: int, size: int) -> list[ModelInput]:
     return [texts[(number * size + i) % len(texts)] for i in range(size)]
 
 
-def closed_loop(call: Call, texts: Sequence[ModelInput], clients: int, duration_s: float,
-                max_requests: int, batch_size: int = 1) -> StepResult:
-    """``clients`` threads, each sending its next request when the last one is answered."""
+def event_loop_name() -> str:
+    """The event loop the steps run on: uvloop's when it is installed (about half the CPU per
+    request of the standard library's, measured in ``benchmarks/serving.py``), else asyncio's."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    if event_loop_name() == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def _run_in_new_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    loop = _new_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a step's event loop; in a thread of its own when this one already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_in_new_loop(coroutine)
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(_run_in_new_loop(coroutine))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def closed_loop(requests: Requests, texts: Sequence[ModelInput], clients: int,
+                duration_s: float, max_requests: int, batch_size: int = 1) -> StepResult:
+    """``clients`` clients, each sending its next request when the last one is answered."""
     step = StepResult("closed", clients)
     recorder = _Recorder(step, max_requests)
-    started = time.perf_counter()
-    deadline = started + duration_s
 
-    def client() -> None:
-        while time.perf_counter() < deadline:
-            number = recorder.take()
-            if number is None:
-                return
-            recorder.send(call, _batch(texts, number, batch_size), time.perf_counter())
+    async def run() -> None:
+        async with _requests(requests).open(clients) as send:
+            started = time.perf_counter()
+            deadline = started + duration_s
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    step.elapsed_s = time.perf_counter() - started
+            async def client() -> None:
+                while time.perf_counter() < deadline:
+                    number = recorder.take()
+                    if number is None:
+                        return
+                    await recorder.send(send, _batch(texts, number, batch_size),
+                                        time.perf_counter())
+
+            await asyncio.gather(*(client() for _ in range(clients)))
+            step.elapsed_s = time.perf_counter() - started
+
+    _run(run())
     step.scheduled = recorder.issued
     return step
 
@@ -128,54 +237,67 @@ def arrivals(rate: float, duration_s: float, seed: int, max_requests: int) -> li
     return times
 
 
-def open_loop(call: Call, texts: Sequence[ModelInput], rate: float, duration_s: float, seed: int,
-              max_requests: int, max_in_flight: int, batch_size: int = 1) -> StepResult:
+async def _until(moment: float) -> None:
+    pause = moment - time.perf_counter()
+    if pause > SPIN_S:
+        await asyncio.sleep(pause - SPIN_S)
+    while time.perf_counter() < moment:
+        await asyncio.sleep(0)
+
+
+def open_loop(requests: Requests, texts: Sequence[ModelInput], rate: float, duration_s: float,
+              seed: int, max_requests: int, max_in_flight: int,
+              batch_size: int = 1) -> StepResult:
     """Requests at Poisson arrivals of mean ``rate`` per second, at most ``max_in_flight``
     sent at once (later ones queue, and their wait counts in their latency)."""
     step = StepResult("open", rate)
     schedule = arrivals(rate, duration_s, seed, max_requests)
     recorder = _Recorder(step, max_requests)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max_in_flight) as pool:
-        for number, offset in enumerate(schedule):
-            pause = started + offset - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            pool.submit(recorder.send, call, _batch(texts, number, batch_size), started + offset)
-    step.elapsed_s = max(time.perf_counter() - started, duration_s)
+
+    async def run() -> None:
+        async with _requests(requests).open(max_in_flight) as send:
+            slots = asyncio.Semaphore(max_in_flight)
+            pending: set[asyncio.Task[None]] = set()
+
+            async def arrival(number: int, at: float) -> None:
+                async with slots:
+                    await recorder.send(send, _batch(texts, number, batch_size), at)
+
+            started = time.perf_counter()
+            for number, offset in enumerate(schedule):
+                await _until(started + offset)
+                task = asyncio.ensure_future(arrival(number, started + offset))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            await asyncio.gather(*pending)
+            step.elapsed_s = max(time.perf_counter() - started, duration_s)
+
+    _run(run())
     step.scheduled = len(schedule)
     return step
 
 
 @contextmanager
 def null_endpoint() -> Iterator[str]:
-    """A server on 127.0.0.1 (a free port, in a thread) that answers every POST with ``{}``
-    at once: its URL. Keep-alive, as real inference servers."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes: with Nagle's algorithm, the client's delayed
-        # ACK would add ~40 ms to every answer and the ceiling would measure that.
-        disable_nagle_algorithm = True
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """A server on 127.0.0.1 (a free port, in a process of its own) that answers every request
+    with ``{}`` at once: its URL. Keep-alive, as real inference servers."""
+    process = subprocess.Popen([sys.executable, str(NULL_SERVER)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/null"
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if not line.isdigit():
+            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"the null endpoint did not start: {error[-500:]}")
+        yield f"http://127.0.0.1:{int(line)}/null"
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

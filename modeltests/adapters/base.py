@@ -260,6 +260,12 @@ class ModelAdapter:
         no-op)."""
         return None
 
+    def notes(self) -> list[str]:
+        """What a user must know about how this model's outputs were read, when it could not
+        be checked (e.g. probability columns taken in the suite's label order): added to the
+        warnings of every check run after the note arose."""
+        return []
+
     def counters(self) -> dict[str, int]:
         """Counts for the reports, e.g. the ``http`` adapter's ``requests`` and ``retries``."""
         return {}

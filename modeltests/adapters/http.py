@@ -29,7 +29,7 @@ from email.utils import parsedate_to_datetime
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Literal, NoReturn,
                     Sequence)
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.adapters.callable import CallableModel
@@ -71,7 +71,12 @@ class HttpParams(AdapterParams):
     probabilities_output: str = Field(default="probabilities",
                                       description="v2: output tensor of shape [texts, labels].")
     label_output: str = Field(default="label", description="v2: BYTES output of labels, read "
-                              "when no probabilities come back.")
+                              "when no probabilities come back, else the cross-check of the "
+                              "probability columns' order.")
+    request_outputs: list[str] = Field(
+        default_factory=list, description="v2: the outputs to ask for (the request's "
+        "'outputs'), e.g. [predict_proba, predict] for MLServer's scikit-learn runtime "
+        "(default: none named, the server's default outputs).")
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="Extra request headers; '${NAME}' in a value reads environment variable "
@@ -90,6 +95,21 @@ class HttpParams(AdapterParams):
                                     "before a retry, Retry-After included.")
     max_connections: int = Field(default=32, ge=1, le=1024,
                                  description="Connections the pool keeps open at most.")
+
+
+    @model_validator(mode="after")
+    def _requested_outputs_are_read(self) -> HttpParams:
+        if not self.request_outputs:
+            return self
+        if self.protocol != "v2":
+            raise ValueError("'request_outputs' names V2 output tensors: it needs protocol: v2")
+        read = {self.probabilities_output, self.label_output}
+        if not read & set(self.request_outputs):
+            raise ValueError(
+                f"'request_outputs' {self.request_outputs} names neither probabilities_output "
+                f"{self.probabilities_output!r} nor label_output {self.label_output!r}: the "
+                "answer would hold nothing this adapter reads")
+        return self
 
 
 def _expand(value: str, context: LoadContext) -> str:
@@ -121,6 +141,7 @@ class HttpEndpoint:
         self.breaker = breaker
         self.requests_sent = 0
         self.retries = 0
+        self.notes: set[str] = set()  # how answers were read, when it could not be checked
         self._failure: str | None = None  # why the breaker is open
         self._deadline: float | None = None
         self._client: httpx.Client | None = None
@@ -136,6 +157,7 @@ class HttpEndpoint:
         """The same endpoint and connection pool, every request on its own."""
         other = HttpEndpoint(self.params, {}, self.redactor, self.url, breaker=False)
         other.headers = self.headers
+        other.notes = self.notes
         other._client = self.client()
         return other
 
@@ -252,7 +274,8 @@ class HttpEndpoint:
 
     def _body(self, texts: Sequence[ModelInput]) -> bytes:
         if self.params.protocol == "v2":
-            return json.dumps(v2_body(texts, self.params.input_name, self.params.pair_input_name)).encode()
+            return json.dumps(v2_body(texts, self.params.input_name, self.params.pair_input_name,
+                                      self.params.request_outputs)).encode()
         return json.dumps(plain_body(texts, self.params.input_key)).encode()
 
     def _count(self, name: str) -> None:
@@ -318,8 +341,11 @@ class HttpEndpoint:
             raise ModelPredictError(f"{self.url} did not answer JSON ({exc}); the answer "
                                     f"starts {self._excerpt(raw)}") from None
         if self.params.protocol == "v2":
-            return v2_outputs(payload, self.url, self.params.probabilities_output,
+            read = v2_outputs(payload, self.url, self.params.probabilities_output,
                               self.params.label_output, self.params.labels)
+            if read.note is not None:
+                self.notes.add(read.note)
+            return read.values
         return plain_outputs(payload, self.params.output_key, self.url)
 
     def _excerpt(self, raw: bytes) -> str:
@@ -379,6 +405,9 @@ class HttpModel(CallableModel):
 
     def counters(self) -> dict[str, int]:
         return {"requests": self.endpoint.requests_sent, "retries": self.endpoint.retries}
+
+    def notes(self) -> list[str]:
+        return sorted(self.endpoint.notes)
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": "http", "url": self.endpoint.url, "device": self.device,

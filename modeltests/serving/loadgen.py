@@ -28,6 +28,7 @@ process of its own on 127.0.0.1, for measuring the generator's own ceiling.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
 import sys
@@ -148,7 +149,10 @@ def _batch(texts: Sequence[ModelInput], number: int, size: int) -> list[ModelInp
 
 def event_loop_name() -> str:
     """The event loop the steps run on: uvloop's when it is installed (about half the CPU per
-    request of the standard library's, measured in ``benchmarks/serving.py``), else asyncio's."""
+    request of the standard library's, measured in ``benchmarks/serving.py``), else asyncio's;
+    ``MODELTESTS_EVENT_LOOP=asyncio`` chooses asyncio's."""
+    if os.environ.get("MODELTESTS_EVENT_LOOP", "").lower() == "asyncio":
+        return "asyncio"
     try:
         import uvloop  # noqa: F401
     except ImportError:

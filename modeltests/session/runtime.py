@@ -286,6 +286,11 @@ class Runtime:
             if record.adapter is not None:
                 record.adapter.start_check()
 
+    def model_notes(self) -> list[str]:
+        """The notes of every loaded model (:meth:`ModelAdapter.notes`)."""
+        return [note for record in self._models.values() if record.adapter is not None
+                for note in record.adapter.notes()]
+
     def close(self) -> None:
         """Release every loaded model and stop every server (end of session); a server is
         stopped even when a model's close() raised."""

@@ -25,9 +25,10 @@ import re
 import threading
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Literal, NoReturn,
-                    Sequence)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Literal, Mapping,
+                    NoReturn, Sequence)
 
 from pydantic import Field, model_validator
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     import httpx
 
     from modeltests.serving.http1 import Pool
-    from modeltests.serving.loadgen import AsyncRequests, Requests, Send
+    from modeltests.serving.loadgen import AsyncRequests, ProcessSpec, Requests, Send
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 EXCERPT_CHARS = 200
@@ -213,7 +214,8 @@ class HttpEndpoint:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def load_requests(self, read: Callable[[bytes, list[ModelInput]], object] | None,
-                      batch_size: int | None = None) -> AsyncRequests | None:
+                      batch_size: int | None = None,
+                      spec: ProcessSpec | None = None) -> AsyncRequests | None:
         """Requests sent from the load generator's event loop over its light HTTP/1.1 client
         (:mod:`modeltests.serving.http1`): the same bodies, retries, timeouts and error messages
         as :meth:`post`, one request per ``batch_size`` texts; ``read(body, texts)`` checks each
@@ -239,7 +241,7 @@ class HttpEndpoint:
 
                 yield send
 
-        return AsyncRequests(open_pool, "asyncio http/1.1")
+        return AsyncRequests(open_pool, "asyncio http/1.1", spec)
 
     async def _post_async(self, pool: Pool, texts: Sequence[ModelInput]) -> bytes:
         """:meth:`post` on the event loop."""
@@ -387,8 +389,14 @@ class HttpModel(CallableModel):
     def load_requests(self) -> Requests:
         """Requests on the load generator's event loop; every answer read and checked as
         :meth:`predict` checks it (threads and httpx for https:// endpoints)."""
-        requests = self.endpoint.load_requests(self._check_answer, self.batch_size)
+        spec = self._spec(self.endpoint.url, read=True)
+        requests = self.endpoint.load_requests(self._check_answer, self.batch_size, spec)
         return requests or super().load_requests()
+
+    def _spec(self, url: str, read: bool) -> HttpLoadSpec:
+        endpoint = self.endpoint
+        return HttpLoadSpec(endpoint.params, endpoint.headers, url, self.labels, self.batch_size,
+                            read, endpoint.redactor)
 
     def _check_answer(self, raw: bytes, texts: list[ModelInput]) -> None:
         self._to_predictions(self._validated(self.endpoint.outputs(raw), texts))
@@ -397,7 +405,7 @@ class HttpModel(CallableModel):
         twin = HttpEndpoint(self.endpoint.params, {}, self.endpoint.redactor, url, breaker=False)
         twin.headers = self.endpoint.headers
         twin.start_check()
-        requests = twin.load_requests(None)
+        requests = twin.load_requests(None, spec=self._spec(url, read=False))
         if requests is not None:
             return requests
         twin._client = self.endpoint.client()  # the same pool as the real requests
@@ -415,6 +423,31 @@ class HttpModel(CallableModel):
 
     def close(self) -> None:
         self.endpoint.close()
+
+
+@dataclass
+class HttpLoadSpec:
+    """An :class:`HttpModel`'s load requests, rebuilt in a load worker process (picklable)."""
+
+    params: HttpParams
+    headers: dict[str, str]
+    url: str
+    labels: list[str]
+    batch_size: int
+    read: bool
+    redactor: Redactor
+
+    def build(self) -> tuple[AsyncRequests, Callable[[], Mapping[str, int]]]:
+        endpoint = HttpEndpoint(self.params, {}, self.redactor, self.url, breaker=False)
+        endpoint.headers = self.headers
+        endpoint.start_check()
+        model = HttpModel(endpoint, self.labels, self.batch_size)
+        requests = endpoint.load_requests(model._check_answer if self.read else None,
+                                          self.batch_size)
+        if requests is None:
+            raise ModelPredictError(f"{self.url}: only http:// endpoints are loaded from "
+                                    "worker processes")
+        return requests, model.counters
 
 
 def load_http(params: HttpParams, context: LoadContext) -> HttpModel:

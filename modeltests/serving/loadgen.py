@@ -28,18 +28,20 @@ process of its own on 127.0.0.1, for measuring the generator's own ceiling.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import multiprocessing
 import os
 import random
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Literal,
-                    Mapping, Sequence, TypeVar, Union)
+                    Mapping, Protocol, Sequence, TypeVar, Union)
 
 from modeltests.data.inputs import ModelInput
 
@@ -57,13 +59,23 @@ before an arrival are spent yielding to the loop instead of sleeping."""
 T = TypeVar("T")
 
 
+class ProcessSpec(Protocol):
+    """A picklable recipe that rebuilds the same requests in another process."""
+
+    def build(self) -> tuple[AsyncRequests, Callable[[], Mapping[str, int]]]:
+        """The requests, and a function returning their counters (e.g. ``retries``)."""
+        ...
+
+
 @dataclass(frozen=True)
 class AsyncRequests:
     """How a step sends requests: ``open(concurrency)`` yields the ``send`` coroutine function
-    inside the step's event loop (and releases its connections or threads at the end)."""
+    inside the step's event loop (and releases its connections or threads at the end).
+    ``spec`` rebuilds them in worker processes (None: they are sent from this process only)."""
 
     open: Callable[[int], AbstractAsyncContextManager[Send]]
     description: str
+    spec: ProcessSpec | None = None
 
 
 Requests = Union[Call, AsyncRequests]
@@ -100,6 +112,9 @@ class StepResult:
     error_examples: list[str] = field(default_factory=list)
     scheduled: int = 0
     timings: dict[str, list[float]] = field(default_factory=dict)
+    processes: int = 1
+    worker_counters: dict[str, int] = field(default_factory=dict)
+    """Counters (``retries``...) of requests sent from worker processes."""
 
     @property
     def requests(self) -> int:
@@ -203,8 +218,17 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def closed_loop(requests: Requests, texts: Sequence[ModelInput], clients: int,
-                duration_s: float, max_requests: int, batch_size: int = 1) -> StepResult:
-    """``clients`` clients, each sending its next request when the last one is answered."""
+                duration_s: float, max_requests: int, batch_size: int = 1,
+                workers: Workers | None = None) -> StepResult:
+    """``clients`` clients, each sending its next request when the last one is answered;
+    spread over the ``workers`` processes when the requests can be rebuilt there."""
+    spec = _spec(requests, workers)
+    if spec is not None and workers is not None:
+        clients_each = _split(clients, workers.count)
+        caps = _split(max_requests, workers.count)
+        parts = workers.run([(spec, "closed", texts, share, duration_s, cap, batch_size, [], 0)
+                             for share, cap in zip(clients_each, caps) if share])
+        return _merged(StepResult("closed", clients), parts)
     step = StepResult("closed", clients)
     recorder = _Recorder(step, max_requests)
 
@@ -250,13 +274,28 @@ async def _until(moment: float) -> None:
 
 
 def open_loop(requests: Requests, texts: Sequence[ModelInput], rate: float, duration_s: float,
-              seed: int, max_requests: int, max_in_flight: int,
-              batch_size: int = 1) -> StepResult:
+              seed: int, max_requests: int, max_in_flight: int, batch_size: int = 1,
+              workers: Workers | None = None) -> StepResult:
     """Requests at Poisson arrivals of mean ``rate`` per second, at most ``max_in_flight``
-    sent at once (later ones queue, and their wait counts in their latency)."""
+    sent at once (later ones queue, and their wait counts in their latency); with
+    ``workers``, arrival k goes to process k mod n, all on one clock."""
+    schedule = list(enumerate(arrivals(rate, duration_s, seed, max_requests)))
+    spec = _spec(requests, workers)
+    if spec is not None and workers is not None:
+        n = workers.count
+        in_flight = _split(max_in_flight, n)
+        parts = workers.run([(spec, "open", texts, rate, duration_s, len(schedule), batch_size,
+                              schedule[k::n], max(1, in_flight[k])) for k in range(n)])
+        return _merged(StepResult("open", rate), parts)
+    return _open_schedule(requests, texts, rate, duration_s, schedule, max_in_flight,
+                          batch_size)
+
+
+def _open_schedule(requests: Requests, texts: Sequence[ModelInput], rate: float,
+                   duration_s: float, schedule: list[tuple[int, float]], max_in_flight: int,
+                   batch_size: int) -> StepResult:
     step = StepResult("open", rate)
-    schedule = arrivals(rate, duration_s, seed, max_requests)
-    recorder = _Recorder(step, max_requests)
+    recorder = _Recorder(step, len(schedule))
 
     async def run() -> None:
         async with _requests(requests).open(max_in_flight) as send:
@@ -268,7 +307,7 @@ def open_loop(requests: Requests, texts: Sequence[ModelInput], rate: float, dura
                     await recorder.send(send, _batch(texts, number, batch_size), at)
 
             started = time.perf_counter()
-            for number, offset in enumerate(schedule):
+            for number, offset in schedule:
                 await _until(started + offset)
                 task = asyncio.ensure_future(arrival(number, started + offset))
                 pending.add(task)
@@ -278,6 +317,94 @@ def open_loop(requests: Requests, texts: Sequence[ModelInput], rate: float, dura
 
     _run(run())
     step.scheduled = len(schedule)
+    return step
+
+
+class Workers:
+    """Worker processes (spawned: the parent may hold threads, e.g. torch's) that run shares
+    of a step, each on its own event loop, all starting at one moment."""
+
+    def __init__(self, pool: ProcessPoolExecutor, count: int) -> None:
+        self.pool = pool
+        self.count = count
+
+    def run(self, shares: list[tuple[Any, ...]]) -> list[StepResult]:
+        start_at = time.time() + START_MARGIN_S
+        futures = [self.pool.submit(_run_packed, share, start_at) for share in shares]
+        return [future.result() for future in futures]
+
+
+START_MARGIN_S = 0.2
+"""Workers are told to start this long after the step's shares are handed out."""
+
+
+@contextmanager
+def worker_processes(count: int, preload: Sequence[str] = ()) -> Iterator[Workers | None]:
+    """``count`` started worker processes that imported the modules ``preload`` names (the
+    requests' own), or None for one: steps then run in this process."""
+    if count <= 1:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        list(pool.map(_warm, [(count, tuple(preload))] * count))  # every process started
+        yield Workers(pool, count)
+
+
+def _warm(job: tuple[int, tuple[str, ...]]) -> None:
+    count, modules = job
+    for module in modules:
+        importlib.import_module(module)
+    time.sleep(0.05 * count)  # keep this process busy so that the others take a task too
+
+
+def _run_packed(share: tuple[Any, ...], start_at: float) -> StepResult:
+    run: Callable[..., StepResult] = _run_share
+    return run(*share, start_at)
+
+
+def _run_share(spec: ProcessSpec, mode: str, texts: Sequence[ModelInput], level: float,
+               duration_s: float, cap: int, batch_size: int,
+               schedule: list[tuple[int, float]], max_in_flight: int,
+               start_at: float) -> StepResult:
+    """One worker's share of a step (in the worker process)."""
+    requests, counters = spec.build()
+    pause = start_at - time.time()
+    if pause > 0:
+        time.sleep(pause)
+    if mode == "closed":
+        step = closed_loop(requests, texts, int(level), duration_s, cap, batch_size)
+    else:
+        step = _open_schedule(requests, texts, level, duration_s, schedule, max_in_flight,
+                              batch_size)
+    step.worker_counters = dict(counters())
+    return step
+
+
+def _spec(requests: Requests, workers: Workers | None) -> ProcessSpec | None:
+    if workers is None or not isinstance(requests, AsyncRequests):
+        return None
+    return requests.spec
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` in ``parts`` nearly equal shares (the first ones larger)."""
+    return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
+
+
+def _merged(step: StepResult, parts: list[StepResult]) -> StepResult:
+    for part in parts:
+        step.latencies_ms.extend(part.latencies_ms)
+        step.errors += part.errors
+        step.error_examples.extend(part.error_examples)
+        step.scheduled += part.scheduled
+        for name, values in part.timings.items():
+            step.timings.setdefault(name, []).extend(values)
+        for name, value in part.worker_counters.items():
+            step.worker_counters[name] = step.worker_counters.get(name, 0) + value
+    step.error_examples = step.error_examples[:MAX_ERROR_EXAMPLES]
+    step.elapsed_s = max((part.elapsed_s for part in parts), default=0.0)
+    step.processes = len(parts)
     return step
 
 

@@ -13,11 +13,13 @@ Each round sends the demo suite's V2 request body, closed loop, ``--clients`` co
   loop (uvloop when installed), and the same on the standard library's asyncio loop;
 * ``httpx threads``: the generator before (one httpx.Client shared by 8 threads);
 * ``httpx async``: one httpx.AsyncClient on the same event loop;
-* ``wrk -t1``: one thread, the same connections and body.
+* ``modeltests N processes``: the same sender in ``--processes`` worker processes (the
+  ``load`` check's ``processes:``), the connections shared out;
+* ``wrk -t1`` and ``wrk -tN``: one and N threads, the same connections and body.
 
 It prints each run's requests/s and CPU per request (user + system, of the client process),
-the load average before each run, and the ratio of medians (modeltests / wrk): the issue asks
-for at least 0.5. The machine's other load moves all figures; the ratios come from rounds
+the load average before each run, and the ratio of medians (modeltests / wrk, at equal process
+and thread counts): the issue asks for at least 0.5. The machine's other load moves all figures; the ratios come from rounds
 that alternate the clients.
 """
 
@@ -66,25 +68,34 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_loadgen(requests: Any, clients: int, seconds: float) -> tuple[float, float]:
-    """Requests/s and CPU seconds per request of one closed-loop step in this process."""
+def run_loadgen(requests: Any, clients: int, seconds: float,
+                workers: Any = None) -> tuple[float, float]:
+    """Requests/s and CPU seconds per request of one closed-loop step (this process and, with
+    ``workers``, the worker processes: their CPU is read from /proc)."""
     from modeltests.serving.loadgen import closed_loop
 
-    before = _cpu()
-    step = closed_loop(requests, [BODY_TEXT], clients, seconds, 10_000_000)
-    spent = _cpu() - before
+    pids = [] if workers is None else list(workers.pool._processes)
+    before = _cpu() + sum(_proc_cpu(pid) for pid in pids)
+    step = closed_loop(requests, [BODY_TEXT], clients, seconds, 10_000_000, workers=workers)
+    spent = _cpu() + sum(_proc_cpu(pid) for pid in pids) - before
     if step.errors:
         raise RuntimeError(f"{step.errors} errors: {step.error_examples[:1]}")
     return step.throughput, spent / max(step.requests, 1)
 
 
-def run_wrk(url: str, clients: int, seconds: float, body: bytes) -> tuple[float, float]:
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, clients: int, seconds: float, body: bytes,
+            threads: int = 1) -> tuple[float, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(f"wrk.method = \"POST\"\nwrk.body = {json.dumps(body.decode())}\n"
                      "wrk.headers[\"Content-Type\"] = \"application/json\"\n")
     before = _children_cpu()
     try:
-        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "-s", script.name,
+        out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds:g}s", "-s", script.name,
                               url], capture_output=True, text=True, timeout=seconds + 30).stdout
     finally:
         os.unlink(script.name)
@@ -145,7 +156,8 @@ def nginx(binary: str) -> Iterator[str]:
             process.wait(timeout=10)
 
 
-def measure(url: str, clients: int, seconds: float, rounds: int) -> dict[str, list[float]]:
+def measure(url: str, clients: int, seconds: float, rounds: int,
+            workers: Any) -> dict[str, list[float]]:
     """Alternating rounds of every client against ``url``: name -> requests/s per round."""
     from modeltests.adapters.protocols import v2_body
 
@@ -153,6 +165,8 @@ def measure(url: str, clients: int, seconds: float, rounds: int) -> dict[str, li
     body = json.dumps(v2_body([BODY_TEXT], "text")).encode()
     runs: dict[str, Callable[[], tuple[float, float]]] = {
         "modeltests (uvloop)": lambda: run_loadgen(model.null_twin(url), clients, seconds),
+        f"modeltests {workers.count} processes": lambda: run_loadgen(
+            model.null_twin(url), clients, seconds, workers),
         "modeltests (asyncio loop)": lambda: _with_asyncio_loop(
             lambda: run_loadgen(model.null_twin(url), clients, seconds)),
         "httpx threads (before)": lambda: run_loadgen(httpx_threads(model, url), clients,
@@ -160,6 +174,7 @@ def measure(url: str, clients: int, seconds: float, rounds: int) -> dict[str, li
         "httpx.AsyncClient": lambda: run_loadgen(httpx_async(url, body, clients), clients,
                                                  seconds),
         "wrk -t1": lambda: run_wrk(url, clients, seconds, body),
+        f"wrk -t{workers.count}": lambda: run_wrk(url, clients, seconds, body, workers.count),
     }
     rates: dict[str, list[float]] = {name: [] for name in runs}
     for number in range(rounds):
@@ -181,41 +196,48 @@ def _with_asyncio_loop(run: Callable[[], tuple[float, float]]) -> tuple[float, f
         del os.environ["MODELTESTS_EVENT_LOOP"]
 
 
-def report(rates: dict[str, list[float]]) -> None:
+def report(rates: dict[str, list[float]], processes: int) -> None:
     medians = {name: statistics.median(values) for name, values in rates.items()}
     wrk = medians["wrk -t1"]
     for name, value in medians.items():
-        print(f"    median {name:>26}: {value:8.0f} req/s  ratio to wrk {value / wrk:5.2f}")
-    print(f"    CEILING RATIO modeltests / wrk: {medians['modeltests (uvloop)'] / wrk:.2f} "
-          "(goal >= 0.50)")
+        print(f"    median {name:>26}: {value:8.0f} req/s  ratio to wrk -t1 {value / wrk:5.2f}")
+    several = medians[f"modeltests {processes} processes"] / medians[f"wrk -t{processes}"]
+    print(f"    CEILING RATIO modeltests / wrk: 1 process vs 1 thread "
+          f"{medians['modeltests (uvloop)'] / wrk:.2f}; {processes} processes vs {processes} "
+          f"threads {several:.2f} (goal >= 0.50)")
 
 
-def ceiling(seconds: float, rounds: int, clients: int, nginx_binary: str | None) -> None:
-    from modeltests.serving.loadgen import event_loop_name, null_endpoint
+def ceiling(seconds: float, rounds: int, clients: int, processes: int,
+            nginx_binary: str | None) -> None:
+    from modeltests.serving.loadgen import event_loop_name, null_endpoint, worker_processes
 
     print(f"1. load generator ceiling: {clients} connections, closed loop, {seconds:g} s per "
           f"run, {rounds} alternating rounds; cores={os.cpu_count()}, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; modeltests: 1 process, 1 thread, "
-          f"event loop {event_loop_name()}; wrk: 1 thread")
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; modeltests: 1 process (1 thread) "
+          f"or {processes} worker processes, event loop {event_loop_name()}; wrk: 1 or "
+          f"{processes} threads")
     if shutil.which("wrk") is None:
         print("  wrk is not installed (apt-get install -y wrk): no ratio measured")
         return
-    with null_endpoint() as url:
-        print("  null endpoint: modeltests.serving.nullserver (Python asyncio, 1 process)")
-        report(measure(url, clients, seconds, rounds))
     binary = nginx_binary or shutil.which("nginx")
-    if binary is None:
-        print("  nginx: not found (--nginx PATH; see this module's docstring)")
-        return
-    with nginx(binary) as url:
-        print(f"  null endpoint: nginx ({binary}, 1 worker process)")
-        report(measure(url, clients, seconds, rounds))
+    with worker_processes(processes, ("modeltests.adapters.http",)) as workers:
+        with null_endpoint() as url:
+            print("  null endpoint: modeltests.serving.nullserver (Python asyncio, 1 process)")
+            report(measure(url, clients, seconds, rounds, workers), processes)
+        if binary is None:
+            print("  nginx: not found (--nginx PATH; see this module's docstring)")
+            return
+        with nginx(binary) as url:
+            print(f"  null endpoint: nginx ({binary}, 1 worker process)")
+            report(measure(url, clients, seconds, rounds, workers), processes)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
     parser.add_argument("--ceiling-rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=2,
+                        help="worker processes of the multi-process rows (at least 2)")
     parser.add_argument("--nginx", default=os.environ.get("NGINX"),
                         help="an nginx binary (default: nginx on PATH)")
 
@@ -224,7 +246,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args()
-    ceiling(args.ceiling_seconds, args.ceiling_rounds, args.clients, args.nginx)
+    ceiling(args.ceiling_seconds, args.ceiling_rounds, args.clients, args.processes, args.nginx)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 EXCERPT_CHARS = 200
 RETRY_STATUSES = (429, 503)
+MESSAGE_CACHE = 1024
+"""Load requests of one text: the request bytes of this many texts are built once."""
 
 
 class HttpParams(AdapterParams):
@@ -231,11 +233,13 @@ class HttpEndpoint:
             from modeltests.serving.http1 import Pool
 
             async with Pool(self.url, self.headers, self.params.max_connections) as pool:
+                messages: dict[tuple[ModelInput, ...], bytes] = {}
+
                 async def send(texts: list[ModelInput]) -> None:
                     size = batch_size or len(texts) or 1
                     for start in range(0, len(texts), size):
                         chunk = texts[start:start + size]
-                        raw = await self._post_async(pool, chunk)
+                        raw = await self._post_async(pool, chunk, messages)
                         if read is not None:
                             read(raw, chunk)
 
@@ -243,11 +247,18 @@ class HttpEndpoint:
 
         return AsyncRequests(open_pool, "asyncio http/1.1", spec)
 
-    async def _post_async(self, pool: Pool, texts: Sequence[ModelInput]) -> bytes:
-        """:meth:`post` on the event loop."""
+    async def _post_async(self, pool: Pool, texts: Sequence[ModelInput],
+                          messages: dict[tuple[ModelInput, ...], bytes]) -> bytes:
+        """:meth:`post` on the event loop; a request of one text is built once (``messages``:
+        the load texts cycle)."""
         import asyncio
 
-        message = pool.message(self._body(texts))
+        key = tuple(texts)
+        message = messages.get(key) if len(key) == 1 else None
+        if message is None:
+            message = pool.message(self._body(texts))
+            if len(key) == 1 and len(messages) < MESSAGE_CACHE:
+                messages[key] = message
         for attempt in range(self.params.max_retries + 1):
             timeout = self._timeout()
             self._count("requests_sent")

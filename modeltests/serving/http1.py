@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Mapping, cast
 from urllib.parse import urlsplit
 
@@ -52,16 +54,8 @@ def _parse(buffer: bytearray, closed: bool) -> tuple[Answer, int, bool] | None:
         if len(buffer) > MAX_HEADER_BYTES:
             raise ValueError(f"answer headers longer than {MAX_HEADER_BYTES} bytes")
         return None
-    lines = bytes(buffer[:end]).decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-    status = int(parts[1])
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    keep = parts[0] == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    status, headers, version = _head(bytes(buffer[:end]))
+    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
     start = end + 4
     if status in (204, 304) or 100 <= status < 200:
         return Answer(status, headers, b""), start, keep
@@ -82,6 +76,21 @@ def _parse(buffer: bytearray, closed: bool) -> tuple[Answer, int, bool] | None:
     if not closed:  # the body runs to the end of the connection
         return None
     return Answer(status, headers, bytes(buffer[start:])), len(buffer), False
+
+
+@lru_cache(maxsize=64)
+def _head(head: bytes) -> tuple[int, Mapping[str, str], str]:
+    """Status, lower-cased headers and HTTP version of an answer's head (a server repeats the same head for
+    answers of one length: parsed once)."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), MappingProxyType(headers), parts[0]
 
 
 def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int]:
@@ -143,7 +152,7 @@ class Connection(asyncio.Protocol):
             return
         try:
             parsed = _parse(self.buffer, closed)
-        except ValueError as exc:
+        except Exception as exc:  # a malformed answer fails its request, not the event loop
             self.keep_alive = False
             waiter.set_exception(ConnectionResetError(f"malformed answer: {exc}"))
             return

@@ -1,11 +1,11 @@
 """A small HTTP/1.1 client on asyncio's protocols, for load generation.
 
 A load generator must cost far less per request than the server it measures. httpx in threads
-spends about 1.2-1.5 ms of CPU per request (its ceiling on a null endpoint was ~1,400 req/s where
+spends 1.2-2.8 ms of CPU per request (its ceiling on a null endpoint was ~1,400 req/s where
 wrk reached 11,000); this client sends a prebuilt request over keep-alive connections and parses
 only what it needs (status, ``Content-Length`` or chunked body, ``Connection: close``), in the
-event loop's callbacks: tens of microseconds per request (``benchmarks/serving.py`` measures it
-against wrk and httpx).
+event loop's callbacks: 80-110 us of CPU per request on a busy 2-core machine, about a tenth
+of httpx's and 4-6 times wrk's (``benchmarks/ceiling.py`` measures all three).
 
 Scope: ``POST`` (or any method) of a body to one ``http://host:port``; no TLS, proxies, redirects,
 compression or pipelining. Each connection carries one request at a time. A request that finds a

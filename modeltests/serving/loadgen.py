@@ -16,10 +16,16 @@ latency figures.
 context manager, entered inside the step's event loop, that yields ``send(batch)``, a coroutine
 that sends one request, raises on any failure and returns ``None`` or per-request timings
 (``{"ttft_ms": ..., ...}``), collected per step in :attr:`StepResult.timings` for the answered
-requests. The ``http`` adapter's sender (:mod:`modeltests.serving.http1`, one event loop, tens of
-microseconds of CPU per request) is one; a streaming (SSE) sender that times the first chunk
+requests. The ``http`` adapter's sender (:mod:`modeltests.serving.http1`, one event loop, about
+a tenth of httpx's CPU per request) is one; a streaming (SSE) sender that times the first chunk
 and the gaps between chunks is another, with no change here. A plain function (``Call``) runs
 in a pool of ``concurrency`` threads (:func:`threaded`): in-process models are called that way.
+
+**Processes.** An :class:`AsyncRequests` with a ``spec`` (a picklable recipe, e.g. the ``http``
+adapter's) can be sent from several :func:`worker_processes`: a closed step's clients and
+request cap, or an open step's arrivals (k mod n) and ``max_in_flight``, are shared out; the
+workers start at one moment and their results (latencies, errors, timings, retry counts) are
+merged. More processes raise the ceiling, and take CPU from a server on the same machine.
 
 :func:`null_endpoint` starts a trivial HTTP server (:mod:`modeltests.serving.nullserver`) in a
 process of its own on 127.0.0.1, for measuring the generator's own ceiling.
@@ -163,8 +169,8 @@ def _batch(texts: Sequence[ModelInput], number: int, size: int) -> list[ModelInp
 
 
 def event_loop_name() -> str:
-    """The event loop the steps run on: uvloop's when it is installed (about half the CPU per
-    request of the standard library's, measured in ``benchmarks/serving.py``), else asyncio's;
+    """The event loop the steps run on: uvloop's when it is installed (MLServer installs it;
+    ``benchmarks/ceiling.py`` compares the two), else asyncio's;
     ``MODELTESTS_EVENT_LOOP=asyncio`` chooses asyncio's."""
     if os.environ.get("MODELTESTS_EVENT_LOOP", "").lower() == "asyncio":
         return "asyncio"

@@ -53,13 +53,17 @@ class CallableModel(ModelAdapter):
         outputs: list[Any] = []
         for start in range(0, len(texts), self.batch_size):
             chunk = list(texts[start:start + self.batch_size])
-            answer = list(self.function(chunk))
-            if len(answer) != len(chunk):
-                raise ModelOutputError(f"{self.name} returned {len(answer)} outputs for "
-                                       f"{len(chunk)} texts")
-            outputs.extend(answer)
+            outputs.extend(self._validated(self.function(chunk), chunk))
             self.batch_done(len(chunk))
         return self._to_predictions(outputs)
+
+    def _validated(self, answer: Any, chunk: Sequence[ModelInput]) -> list[Any]:
+        """The function's answer for ``chunk``: one output per text, else an error."""
+        outputs = list(answer)
+        if len(outputs) != len(chunk):
+            raise ModelOutputError(f"{self.name} returned {len(outputs)} outputs for "
+                                   f"{len(chunk)} texts")
+        return outputs
 
     def _to_predictions(self, outputs: list[Any]) -> Predictions:
         if outputs and all(isinstance(o, str) for o in outputs):

@@ -240,6 +240,8 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
     if not isinstance(result, CheckResult):
         raise TypeError(f"check kind {kind.name!r} returned {type(result).__name__}, "
                         "not a CheckResult")
+    result.warnings.extend(note for note in runtime.model_notes()
+                           if note not in result.warnings)
     if result.torch_threads is None:
         from modeltests.measure.timing import current_torch_threads
 

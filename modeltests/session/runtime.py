@@ -82,6 +82,11 @@ class Runtime:
         """A check (or a test using the fixture) begins: models reset their per-check state."""
         self.models.start_check()
 
+    def model_notes(self) -> list[str]:
+        """The notes of every loaded model (:meth:`ModelAdapter.notes`)."""
+        return [note for record in self._models.values() if record.adapter is not None
+                for note in record.adapter.notes()]
+
     def close(self) -> None:
         """Release every loaded model and stop every server (end of session); a server is
         stopped even when a model's close() raised."""

@@ -405,3 +405,26 @@ def test_bootstrap_paired_ratio_matches_resampling_rows() -> None:
     assert low == pytest.approx(np.percentile(ratios, 2.5), abs=0.01)
     assert high == pytest.approx(np.percentile(ratios, 97.5), abs=0.01)
     assert bootstrap_paired_ratio(reference[:1], candidate[:1], seed=5) is None
+
+
+def _worst_recall_coverage(runs: int, seed: int) -> tuple[float, float]:
+    """Shares of ``runs`` simulated test sets (3 classes of 100 rows, every class's true recall
+    0.9: a tie) whose 95% interval holds the true worst-class recall 0.9: (simultaneous
+    Bonferroni-Wilson bounds, a Wilson interval around the lowest-scoring class)."""
+    import numpy as np
+
+    from modeltests.stats.proportions import wilson_interval, worst_rate_interval
+
+    rng = np.random.default_rng(seed)
+    held = {"simultaneous": 0, "lowest": 0}
+    for hits in rng.binomial(100, 0.9, size=(runs, 3)).tolist():
+        low, high = worst_rate_interval(hits, [100, 100, 100])
+        held["simultaneous"] += low <= 0.9 <= high
+        low, high = wilson_interval(min(hits), 100)
+        held["lowest"] += low <= 0.9 <= high
+    return held["simultaneous"] / runs, held["lowest"] / runs
+
+
+def test_the_worst_class_recall_interval_is_valid_for_tied_classes() -> None:
+    simultaneous, lowest = _worst_recall_coverage(runs=1000, seed=26)
+    assert simultaneous >= 0.95 and lowest < 0.95, (simultaneous, lowest)

@@ -20,6 +20,7 @@ from modeltests.extend.registry import CheckKind
 from modeltests.result import (
     CheckParams,
     CheckResult,
+    attach_power,
     gate_declared_thresholds,
     refuse_empty,
     unboundable,
@@ -198,6 +199,7 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
             # Its message already reads "..., but undecided: it does not pass".
             for threshold in result.undecided():
                 threshold.passed = False
+        attach_power(result)
     return result
 
 

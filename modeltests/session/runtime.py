@@ -22,7 +22,7 @@ from modeltests.errors import DatasetError, ModelLoadError, ModelTestsError, loc
 from modeltests.data.inputs import ModelInput
 from modeltests.predictions.cache import PredictionCache
 from modeltests.session.predictor import Predictor
-from modeltests.support.progress import Progress, Silent
+from modeltests.support.progress import Progress, Silent, showing
 from modeltests.support.redaction import Redactor
 from modeltests.extend.registry import Registry
 from modeltests.serving.server import Server
@@ -200,7 +200,8 @@ class Runtime:
                                  f"(allowed: {known or 'none registered'})")
         started = time.perf_counter()
         try:
-            return build()
+            with showing(self.progress):  # a build's bar draws where the session's bars do
+                return build()
         finally:
             builds.append(time.perf_counter() - started)
 

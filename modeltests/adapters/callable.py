@@ -19,7 +19,7 @@ from modeltests.adapters.base import (
     ModelAdapter,
     Predictions,
 )
-from modeltests.adapters.imports import defining_file, resolve_import_path
+from modeltests.adapters.imports import defining_file, project_sources, resolve_import_path
 from modeltests.errors import ModelLoadError, ModelOutputError
 from modeltests.data.inputs import ModelInput
 
@@ -85,8 +85,10 @@ class CallableModel(ModelAdapter):
         return Batching(self.batch_size, sorted_by_length=False)
 
     def source_files(self) -> list[Path]:
+        """The file defining the function and the project modules it imports, transitively
+        (:func:`~modeltests.adapters.imports.project_sources`)."""
         found = defining_file(self.function)
-        return [found] if found is not None else []
+        return project_sources([found]) if found is not None else []
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": "callable", "target": self.name, "device": self.device}

@@ -58,6 +58,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(line)
     for line in found.warnings:
         print(f"warning: {line}")
+    for line in found.power:
+        print(f"power: {line}")
     verdict = (f"{len(found.problems)} problem(s)" if found.problems else "no problems")
     print(f"modeltests: {found.suites} suite(s), {found.checks} check(s): {verdict}")
     return 1 if found.problems or not found.suites else 0

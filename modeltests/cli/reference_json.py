@@ -15,6 +15,8 @@ from modeltests.reporting.json_report import FORMAT_VERSION, build_document
 from modeltests.result import CheckResult, ThresholdResult
 
 UNDOCUMENTED = "UNDOCUMENTED"
+PYTEST_RUN_KEYS = ("interrupted", "interrupted_by", "not_run")
+"""Keys the pytest plugin adds to ``run`` (:mod:`modeltests.plugin.reports`)."""
 
 DESCRIPTIONS: dict[str, str] = {
     # the document
@@ -51,6 +53,10 @@ DESCRIPTIONS: dict[str, str] = {
     "run.executors": "Present when work ran on Ray: one record per piece of work (`work`: "
                      "`predict`, `stream` or `attack`) with rows, blocks, workers requested "
                      "and answered, and `seconds` per stage.",
+    "run.interrupted": "pytest runs: whether Ctrl-C or SIGTERM stopped the run (the reports "
+                       "then hold what finished).",
+    "run.interrupted_by": "pytest runs, when interrupted: `SIGINT` or `SIGTERM`.",
+    "run.not_run": "pytest runs, when interrupted: node ids of the checks that did not run.",
     # an entry
     "checks[].nodeid": "pytest's node id: `suites/x.yaml::kind[label]`.",
     "checks[].suite": "The suite file, as shown (relative to the rootdir).",
@@ -136,7 +142,7 @@ def json_page() -> str:
         "the HTML from it and `modeltests compare A.json B.json` compares two of them. "
         f"This page describes `format_version` {FORMAT_VERSION}.", "",
         "## The document", "", *_rows("", list(document)),
-        "## `run`", "", *_rows("run.", list(document["run"])),
+        "## `run`", "", *_rows("run.", [*document["run"], *PYTEST_RUN_KEYS]),
         "## An entry of `checks`", "", *_rows("checks[].", list(entry)),
         "## A threshold of `checks[].thresholds`", "",
         *_rows("thresholds[].", list(threshold)),

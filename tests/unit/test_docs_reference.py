@@ -79,3 +79,33 @@ def test_committed_reference_equals_a_fresh_generation(pages: dict[str, str]) ->
     assert not stale, f"docs/reference/ is stale ({', '.join(stale)}): {REGENERATE}"
     extra = sorted(p.name for p in REFERENCE.glob("*.md") if p.name not in pages)
     assert not extra, f"docs/reference/ holds pages the generator does not write: {extra}"
+
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors of a Markdown page, and its explicit ``<a id>`` anchors."""
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    found = set(re.findall(r'<a id="([^"]+)"></a>', text))
+    for heading in re.findall(r"^#+ (.+)$", text, re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        found.add(slug)
+    return found
+
+
+def test_every_link_in_the_docs_resolves() -> None:
+    pages = [ROOT / "README.md", ROOT / "tests" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    broken = []
+    for page in pages:
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in LINK.findall(text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path_text, _, fragment = target.partition("#")
+            path = (page.parent / path_text).resolve() if path_text else page
+            if not path.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such file)")
+            elif fragment and path.suffix == ".md" and fragment not in _anchors(path):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such anchor)")
+    assert not broken, "broken links:\n" + "\n".join(broken)

@@ -121,10 +121,14 @@ def field_table(schema: Schema, sections: Sections, skip: frozenset[str] = froze
     others = [name for name in names if name not in thresholds]
     lines: list[str] = []
     if thresholds:
-        lines += ["| threshold | passes when | bounds | description |", "|---|---|---|---|"]
+        lines += ["| threshold | passes when | default | bounds | description |",
+                  "|---|---|---|---|---|"]
         for name in thresholds:
             node = properties[name]
-            lines.append(f"| `{name}` | {gate_text(name)} | {bounds_text(node) or '—'} | "
+            default = node.get("default")
+            shown = "unset" if default is None else f"`{json.dumps(default)}`"
+            lines.append(f"| `{name}` | {gate_text(name)} | {shown} | "
+                         f"{bounds_text(node) or '—'} | "
                          f"{one_line(node.get('description', '')) or '—'} |")
         lines.append("")
     if others:

@@ -62,7 +62,7 @@ class ReportWriter:
                 f"{len(self.not_run())} checks did not run", red=True)
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
-        for path in self.runtime.saved_files:
+        for path in self.runtime.predictor.saved_files:
             terminalreporter.write_line(f"modeltests: saved predictions {path}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

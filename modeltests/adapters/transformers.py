@@ -35,7 +35,7 @@ class TransformersParams(AdapterParams):
     task: Literal["sequence-classification", "token-classification"] = Field(
         default="sequence-classification", description="What the model's head predicts: one "
         "label per text (AutoModelForSequenceClassification) or one tag per word "
-        "(AutoModelForTokenClassification; see the README's 'Token classification (NER)').")
+        "(AutoModelForTokenClassification; see docs/how-to/ner.md).")
     path: str = Field(
         description="Local model directory (relative to the suite), a hub id, or "
         "'builtin:sentiment-minilm' for the embedded demo model, 'builtin:nli-tiny' for the "

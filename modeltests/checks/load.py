@@ -50,7 +50,9 @@ class LoadParams(SeededParams):
                             "request is split by the model's own batch_size when larger).")
     warmup_requests: int = Field(default=4, ge=0, le=1000,
                                  description="Requests sent before the first step, not counted.")
-    max_requests_per_step: int = Field(default=20000, ge=1, le=1_000_000)
+    max_requests_per_step: int = Field(default=20000, ge=1, le=1_000_000,
+                                       description="Requests sent in one step at most (a step "
+                                       "also ends after duration_s).")
     max_in_flight: int = Field(default=32, ge=1, le=1024, description="Open loop: requests "
                                "sent at once at most (later arrivals queue, their wait counted).")
     ceiling_duration_s: float = Field(default=2.0, gt=0, le=60, description="Seconds spent "

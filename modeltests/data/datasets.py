@@ -332,14 +332,20 @@ class SliceSpec(BaseModel):
 
     name: str = Field(description="Slice name shown in reports.")
     column: str | None = Field(default=None, description="Column compared with equals / in.")
-    equals: str | int | float | bool | None = None
-    in_: list[str | int | float | bool] | None = Field(default=None, alias="in")
+    equals: str | int | float | bool | None = Field(
+        default=None, description="Rows whose column has this value.")
+    in_: list[str | int | float | bool] | None = Field(
+        default=None, alias="in", description="Rows whose column has one of these values.")
     regex: str | None = Field(default=None, description="Python regular expression (search).")
-    ignore_case: bool = True
-    min_chars: int | None = Field(default=None, ge=0)
-    max_chars: int | None = Field(default=None, ge=0)
-    min_words: int | None = Field(default=None, ge=0)
-    max_words: int | None = Field(default=None, ge=0)
+    ignore_case: bool = Field(default=True, description="regex ignores case.")
+    min_chars: int | None = Field(default=None, ge=0, description="Texts of at least this "
+                                  "many characters.")
+    max_chars: int | None = Field(default=None, ge=0, description="Texts of at most this "
+                                  "many characters.")
+    min_words: int | None = Field(default=None, ge=0, description="Texts of at least this "
+                                  "many words (split on whitespace).")
+    max_words: int | None = Field(default=None, ge=0, description="Texts of at most this "
+                                  "many words (split on whitespace).")
     side: Literal["first", "second", "both"] | None = Field(
         default=None, description="For a dataset of text pairs: which side regex and "
         "min/max_chars / min/max_words read (default both, joined by a space).")

@@ -1,4 +1,5 @@
-"""``reports/modeltests.json``: run metadata and one entry per check (format in the README)."""
+"""``reports/modeltests.json``: run metadata and one entry per check (format:
+docs/reference/json-report.md, generated from this module and :mod:`.entries`)."""
 
 from __future__ import annotations
 

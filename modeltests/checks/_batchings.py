@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from modeltests.checks._paired import Paired, paired_metrics
+from modeltests.checks._paired import Paired, aligned, paired_metrics
 from modeltests.result import CheckResult, ThresholdResult
 from modeltests.support.text import format_number
 
@@ -87,7 +87,6 @@ def _run(context: CheckContext, adapter: ModelAdapter, texts: list[ModelInput],
     import numpy as np
 
     from modeltests.adapters.base import Predictions
-    from modeltests.checks._compression import aligned
 
     def predict(part: list[ModelInput]) -> Predictions:
         found = (context.run_model(adapter, part) if recipe is None

@@ -23,7 +23,7 @@ from modeltests.checks._batchings import (
     split_warning,
     widen_by_batchings,
 )
-from modeltests.checks._paired import paired_metrics, score_slice
+from modeltests.checks._paired import aligned, paired_metrics, score_slice
 from modeltests.data.datasets import SliceSpec
 from modeltests.data.inputs import ModelInput, as_display
 from modeltests.result import CheckResult, SeededParams, ThresholdResult, threshold
@@ -176,24 +176,6 @@ def _batch_agreement(context: CheckContext, batchings: list[Rebatched], candidat
     if first.probabilities is not None and second.probabilities is not None:
         facts["max_prob_change"] = max_abs_difference(first.probabilities, second.probabilities)
     result.details["batching"]["second"] = facts
-
-
-def aligned(predictions: Predictions, label_names: list[str], location: str) -> Predictions:
-    """``predictions`` with probability columns in ``label_names`` order (a model under
-    ``models:`` may list the same labels in another order)."""
-    from modeltests.adapters.base import Predictions
-    from modeltests.errors import ModelOutputError
-
-    if predictions.label_names == label_names:
-        return predictions
-    if sorted(predictions.label_names) != sorted(label_names):
-        raise ModelOutputError(f"{location}: the compared model's labels "
-                               f"{predictions.label_names} differ from the reference's "
-                               f"{label_names}; set models.<name>.labels to match")
-    probabilities = predictions.probabilities
-    if probabilities is not None:
-        probabilities = probabilities[:, [predictions.label_names.index(n) for n in label_names]]
-    return Predictions(list(predictions.labels), list(label_names), probabilities)
 
 
 def _add_sizes(result: CheckResult, reference: ModelAdapter, candidate: ModelAdapter) -> None:

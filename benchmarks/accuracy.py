@@ -70,21 +70,21 @@ def naive_loop(model, tokenizer, texts, batch_size, max_length):
 
 def adapter_of(session: Session, suite_path: Path) -> ModelAdapter:
     """The session's loaded model (loads it, outside any timing, on first use)."""
-    return session.runtime.model(session.suite(suite_path))
+    return session.runtime.models.model(session.suite(suite_path))
 
 
 def check_path(session: Session, suite_path: Path) -> tuple[float, CheckResult, Predictions,
                                                            ModelAdapter]:
     """Run the accuracy check through the public API, the model loaded outside the timing."""
     suite = session.suite(suite_path)
-    adapter = session.runtime.model(suite)  # load outside the timed region
+    adapter = session.runtime.models.model(suite)  # load outside the timed region
     started = time.perf_counter()
     run = session.run(suite_path, select="accuracy")
     seconds = time.perf_counter() - started
     record = run.checks[0]
     if record.result is None:
         raise SystemExit(f"the accuracy check did not run: {record.message}")
-    return seconds, record.result, session.runtime.predictions(suite, "bench"), adapter
+    return seconds, record.result, session.runtime.predictor.predictions(suite, "bench"), adapter
 
 
 def chars_sorted_loop(model, tokenizer, texts, batch_size, max_length):

@@ -86,7 +86,7 @@ class CheckRunner:
         self.path = workdir / f"suite_{fields['device']}_{fields['batch']}.yaml"
         self.path.write_text(SUITE.format(model=model, **fields))
         self.session = Session(workdir)
-        self.adapter = self.session.runtime.model(self.session.suite(self.path))
+        self.adapter = self.session.runtime.models.model(self.session.suite(self.path))
 
     def run(self) -> CheckResult:
         """One run of the check; returns its CheckResult."""

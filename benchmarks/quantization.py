@@ -120,8 +120,8 @@ def with_check(model_dir: Path, csv: Path, rows: int, workdir: Path
     path.write_text(SUITE.format(model=model_dir, csv=csv, rows=rows))
     session = Session(workdir, cache=False)  # the check's own work, every time
     suite = session.suite(path)
-    adapter = session.runtime.model(suite)
-    dataset = session.runtime.dataset(suite, "eval")
+    adapter = session.runtime.models.model(suite)
+    dataset = session.runtime.datasets.dataset(suite, "eval")
     adapter.predict(dataset.texts[:32])  # warm-up
     started = time.perf_counter()
     record = session.run(path, select="quantization").checks[0]

@@ -47,7 +47,7 @@ def check_path(model_dir: Path, data: Path, n: int, seed: int) -> tuple[float, C
         f"  - kind: robustness\n    name: bench\n    dataset: eval\n    recipe: deepwordbug\n"
         f"    num_examples: {n}\n")
     with modeltests.Session(folder) as session:
-        session.runtime.model(session.suite(suite_file))  # load outside the timing
+        session.runtime.models.model(session.suite(suite_file))  # load outside the timing
         started = time.perf_counter()
         run = session.run(suite_file, select="robustness")
         seconds = time.perf_counter() - started

@@ -81,7 +81,7 @@ def main() -> None:
             suite = session.runtime.load_suite(
                 _write(folder, SUITE.format(data=ROOT / "suites" / "data" /
                                             "sentiment_eval.csv", n=1, executor="")))
-            session.runtime.model(suite)  # loaded (and built) outside every timing
+            session.runtime.models.model(suite)  # loaded (and built) outside every timing
             local_s, local = run(folder, "local", args.num_examples, "", session)
             print(f"local (1 thread): {local_s:.1f} s; success rate "
                   f"{local.metrics['attack_success_rate']:.3f}")
@@ -89,7 +89,7 @@ def main() -> None:
             for workers in args.workers:
                 options = f"    executor: ray\n    ray:\n      workers: {workers}\n{one_thread}"
                 ray_s, spread = run(folder, f"ray{workers}", args.num_examples, options, session)
-                facts = session.runtime.executor_facts[-1]
+                facts = session.runtime.predictor.executor_facts[-1]
                 same = spread.entry["details"]["outcomes"] == local.entry["details"]["outcomes"]
                 identical = identical and same
                 stages = ", ".join(f"{k} {v:.1f} s" for k, v in facts["seconds"].items())

@@ -101,11 +101,11 @@ def main() -> None:
     with Session(rootdir=ROOT, progress=False) as session:
         runtime = session.runtime
         suite = runtime.suite(SUITE)
-        model = runtime.model(suite)
-        ((_, server),) = runtime.servers()
+        model = runtime.models.model(suite)
+        ((_, server),) = runtime.servers.started()
         assert server.facts is not None
         print(f"server cold start: {server.facts.cold_start_s:.2f} s")
-        local = runtime.model(suite, "in-process")
+        local = runtime.models.model(suite, "in-process")
         print(f"torch threads in this process: {current_torch_threads()}")
         ceiling(model, DEFAULT_TEXTS, args.seconds)
         served(model, DEFAULT_TEXTS, args.seconds, args.slo_ms)

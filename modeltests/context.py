@@ -11,9 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
-from modeltests.errors import ModelTestsError, SuiteError
+from modeltests.errors import ModelTestsError, SuiteError, UnsupportedCapabilityError
 from modeltests.data.inputs import ModelInput
 from modeltests.result import CheckParams, GateMode, ThresholdResult, evaluate_thresholds
 
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
+    from modeltests.adapters.generation import (ContinuationScore, Generation,
+                                                GenerationRequest, TextGenerator, TokenLogprobs)
+    from modeltests.data.tags import TagPredictions
     from modeltests.data.datasets import Dataset
     from modeltests.cluster.predictions import ModelRecipe
     from modeltests.cluster.streaming import StreamedCounts
@@ -135,6 +138,83 @@ class CheckContext(ABC):
         recipe, batching, texts and library versions (the prediction cache); by default it
         runs the model, as :meth:`run_model` does. Never use it to time a model."""
         return self.run_model(adapter, texts)
+
+    def call_model(self, adapter: ModelAdapter, action: str, total: int, work: Callable[[], T],
+                   description: str = "", locate: bool = True) -> T:
+        """Run ``work`` (one call of ``adapter``, validated) as the session runs every model
+        call: counted as used, its batches shown as progress under ``description``, a model's
+        exception turned into a :class:`~modeltests.errors.ModelPredictError`, located at the
+        check unless ``locate`` is False (a check that collects failures on odd inputs as its
+        finding). The methods below use it; a check rarely needs it directly."""
+        return work()
+
+    # -- token classifiers ------------------------------------------------------------------------
+    def run_tagger(self, adapter: ModelAdapter, words: Sequence[Sequence[str]],
+                   locate: bool = True) -> TagPredictions:
+        """Tag ``words`` (sentences of words) with ``adapter`` (a token classifier) now,
+        validated: one tag per word, every tag a label of the model (errors located at the
+        check unless ``locate`` is False)."""
+        from modeltests.data.tags import is_tagger, validate_tags
+
+        if not is_tagger(adapter):
+            raise UnsupportedCapabilityError(f"{type(adapter).__name__} tags no words (it is "
+                                             "not a token-classification model)")
+        return self.call_model(adapter, "predict_tags", len(words),
+                               lambda: validate_tags(adapter.predict_tags(words), words,
+                                                     adapter.labels), locate=locate)
+
+    # -- generators -------------------------------------------------------------------------------
+    def generator(self, name: str | None = None, key: str = "model") -> TextGenerator:
+        """The suite's model (or ``models.<name>``) as a text generator; a located error at
+        ``key`` when it predicts labels instead."""
+        from modeltests.adapters.generation import is_generator
+
+        model = self.model(name)
+        if not is_generator(model):
+            which = "the suite's model" if name is None else f"model {name!r}"
+            raise self.error(key, f"{self.identity.kind} needs a model that generates text "
+                             f"(task: text-generation); {which} is a "
+                             f"{getattr(model, 'task', 'classifier')} "
+                             f"({type(model).__name__}), which predicts labels")
+        return model
+
+    def generate(self, prompts: Sequence[str], request: GenerationRequest,
+                 model: str | None = None, adapter: TextGenerator | None = None,
+                 description: str = "generating") -> list[Generation]:
+        """Generations of the suite's model (or ``models.<name>``, or ``adapter``, e.g. a
+        compressed copy) for ``prompts``, validated: one per prompt, text that is valid UTF-8,
+        at most ``request.max_new_tokens`` tokens."""
+        from modeltests.adapters.generation import validate_generations
+
+        chosen = adapter if adapter is not None else self.generator(model)
+        return self.call_model(chosen, "generate", len(prompts),
+                               lambda: validate_generations(chosen.generate(list(prompts), request),
+                                                            prompts, request), description)
+
+    def score(self, pairs: Sequence[tuple[str, str]], model: str | None = None,
+              adapter: TextGenerator | None = None, description: str = "scoring"
+              ) -> list[ContinuationScore]:
+        """``log p(continuation | context)`` of each pair under the suite's model (or
+        ``models.<name>``, or ``adapter``), validated: one finite score per pair."""
+        from modeltests.adapters.generation import validate_scores
+
+        chosen = adapter if adapter is not None else self.generator(model)
+        return self.call_model(chosen, "score", len(pairs),
+                               lambda: validate_scores(chosen.score(list(pairs)), pairs),
+                               description)
+
+    def token_logprobs(self, texts: Sequence[str], model: str | None = None,
+                       adapter: TextGenerator | None = None, description: str = "scoring"
+                       ) -> list[TokenLogprobs]:
+        """Next-token distributions over each text (see
+        :class:`~modeltests.adapters.generation.TokenLogprobs`), validated: finite, one per
+        text."""
+        from modeltests.adapters.generation import validate_token_logprobs
+
+        chosen = adapter if adapter is not None else self.generator(model)
+        return self.call_model(chosen, "token_logprobs", len(texts),
+                               lambda: validate_token_logprobs(
+                                   chosen.token_logprobs(list(texts)), texts), description)
 
     @abstractmethod
     def model_was_used(self, adapter: ModelAdapter) -> bool:

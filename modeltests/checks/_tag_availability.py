@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from modeltests.data.tags import TagPredictions, bio_problems, validate_tags
+from modeltests.data.tags import TagPredictions, bio_problems
 
 EDGE_SENTENCES: dict[str, list[str]] = {
     "empty sentence": [],
@@ -30,12 +30,11 @@ EDGE_SENTENCES: dict[str, list[str]] = {
 Tagger = Callable[[Sequence[Sequence[str]]], TagPredictions]
 
 
-def tag_validity(model: Any, smoke: list[str], extra: list[str], generated: list[str],
+def tag_validity(predict: Tagger, smoke: list[str], extra: list[str], generated: list[str],
                  failures: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, Any], int]:
-    """Metrics of the smoke, edge and generated sentences (their texts split on whitespace),
-    the report's details, and how many sentences were tried."""
-    def predict(words: Sequence[Sequence[str]]) -> TagPredictions:
-        return validate_tags(model.predict_tags(words), words, model.labels)
+    """Metrics of the smoke, edge and generated sentences (their texts split on whitespace) as
+    ``predict`` tags them (through the check's context), the report's details, and how many
+    sentences were tried."""
 
     metrics: dict[str, float] = {}
     smoke_rows = {f"smoke {i}": s.split() for i, s in enumerate(smoke)}

@@ -133,7 +133,10 @@ def _tagger_availability(context: CheckContext, params: AvailabilityParams,
     from modeltests.checks._tag_availability import tag_validity
 
     generated = _generated_texts(params.generated_examples, context.seed)
-    found, details, count = tag_validity(context.model(), list(params.smoke_inputs),
+    model = context.model()
+    assert is_tagger(model)
+    found, details, count = tag_validity(lambda words: context.run_tagger(model, words, locate=False),
+                                         list(params.smoke_inputs),
                                          list(params.extra_edge_inputs), generated, failures)
     metrics.update(found)
     result = CheckResult(metrics=metrics, sample_size=count)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from pydantic import Field
 
 from modeltests.context import CheckContext
-from modeltests.errors import DatasetError, ModelOutputError, ModelPredictError, ModelTestsError
+from modeltests.errors import DatasetError
 from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 from modeltests.data.tags import (
@@ -28,7 +28,6 @@ from modeltests.data.tags import (
     entity_types,
     is_tagger,
     sentence_counts,
-    validate_tags,
 )
 
 if TYPE_CHECKING:
@@ -154,17 +153,8 @@ def token_dataset(context: CheckContext, name: str, model_labels: Sequence[str]
 
 def tag(context: CheckContext, model: ModelAdapter, words: Sequence[Sequence[str]]
         ) -> TagPredictions:
-    """``model.predict_tags(words)``, validated; a model failure is a located error."""
-    try:
-        answer = model.predict_tags(words)  # type: ignore[attr-defined]
-        return validate_tags(answer, words, model.labels)
-    except ModelOutputError as exc:
-        raise ModelOutputError(f"{context.location()}: {exc}") from None
-    except ModelTestsError:
-        raise
-    except Exception as exc:  # a model's own failure: the user needs its message, not a trace
-        raise ModelPredictError(f"{context.location()}: the model raised while tagging: "
-                                f"{type(exc).__name__}: {exc}") from exc
+    """``model`` tags ``words`` through the check's context (validated, located errors)."""
+    return context.run_tagger(model, words)
 
 
 def spans_text(words: Sequence[str], tags: Sequence[str]) -> str:

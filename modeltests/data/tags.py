@@ -34,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
+from typing_extensions import TypeIs
+
 from modeltests.errors import ModelOutputError
 
 if TYPE_CHECKING:
@@ -76,7 +78,7 @@ class TaggingModel(Protocol):
     def predict_tags(self, words: Sequence[Sequence[str]]) -> TagPredictions: ...
 
 
-def is_tagger(adapter: object) -> bool:
+def is_tagger(adapter: object) -> TypeIs[TaggingModel]:
     """Whether ``adapter`` is a token-classification model (answers ``predict_tags``)."""
     return callable(getattr(adapter, "predict_tags", None))
 

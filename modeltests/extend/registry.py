@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generic, Iterable, Protocol, TypeVar
+from typing import Any, Callable, Generic, Iterable, Literal, Protocol, TypeVar
 
 from modeltests.adapters.base import AdapterKind, Loader, P
 from modeltests.context import CheckContext
@@ -19,6 +19,9 @@ C = TypeVar("C", bound=CheckParams)
 
 RunFunction = Callable[[CheckContext, C], CheckResult]
 """``run(context, params) -> CheckResult``: what a check kind does."""
+
+ModelTask = Literal["classification", "generation", "any"]
+"""Which models a check kind checks (see :class:`CheckKind`)."""
 
 BuiltinModel = Callable[[], Path]
 """Builds (once, cached) or finds a built-in model and returns its directory."""
@@ -31,6 +34,10 @@ class CheckKind(Generic[C]):
     ``needs_model`` is False for checks that load the model themselves (or none).
     ``prepare``, when given, runs in the check's setup: a :class:`~modeltests.errors.SuiteError`
     it raises (a missing file the parameters name, say) is an ERROR in the input, not a verdict.
+    ``task`` says which models the kind checks: ``classification`` (sequence, pair and token
+    classifiers: labels out), ``generation`` (text generators,
+    :class:`~modeltests.adapters.generation.TextGenerator`) or ``any`` (the kind dispatches on
+    the model itself); a model of the other task is a located ERROR at setup, before it runs.
     ``streams``, when given, says the kind reads a streamed dataset (``stream: true``) from its
     counts (``CheckContext.streamed_counts``): it returns why these parameters cannot (they
     need rows), or None; without it, a streamed dataset is an error at setup.
@@ -43,6 +50,7 @@ class CheckKind(Generic[C]):
     needs_model: bool = True
     prepare: Callable[[CheckContext, C], None] | None = None
     streams: Callable[[C], str | None] | None = None
+    task: ModelTask = "classification"
 
 
 class Registry:

@@ -37,20 +37,20 @@ class ModelTestsFixture:
 
     def model(self, path: str | Path, name: str | None = None) -> ModelAdapter:
         """The suite's loaded model: the same object its checks use (loaded once)."""
-        return self.runtime.model(self.suite(path), name)
+        return self.runtime.models.model(self.suite(path), name)
 
     def predict(self, path: str | Path, texts: Sequence[ModelInput]) -> Predictions:
         """Validated predictions of the suite's model on ``texts``."""
         suite = self.suite(path)
-        return self.runtime.run_model(self.runtime.model(suite), texts, suite.location("model"))
+        return self.runtime.predictor.run_model(self.runtime.models.model(suite), texts, suite.location("model"))
 
     def predictions(self, path: str | Path, dataset: str) -> Predictions:
         """Cached predictions of the suite's model on one of its datasets."""
-        return self.runtime.predictions(self.suite(path), dataset)
+        return self.runtime.predictor.predictions(self.suite(path), dataset)
 
     def dataset(self, path: str | Path, name: str) -> Dataset:
         """One of the suite's datasets (read once per session)."""
-        return self.runtime.dataset(self.suite(path), name)
+        return self.runtime.datasets.dataset(self.suite(path), name)
 
     def record(self, **metrics: float) -> dict[str, Any]:
         """Record metrics for the report; called with no argument, returns the report fields."""

@@ -66,7 +66,7 @@ class ReportWriter:
             terminalreporter.write_line(f"modeltests: wrote {path}")
         for problem in self.unwritten:
             terminalreporter.write_line(f"modeltests: WARNING: {problem}", yellow=True)
-        for path in self.runtime.saved_files:
+        for path in self.runtime.predictor.saved_files:
             terminalreporter.write_line(f"modeltests: saved predictions {path}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -9,6 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from modeltests.predictions.fingerprints import model_fingerprint
+from modeltests.support.jsonable import jsonable
 from modeltests.support.digests import path_digest
 from modeltests.support.environment import environment_fingerprint
 
@@ -23,23 +24,23 @@ def run_facts(runtime: Runtime) -> dict[str, Any]:
     secrets masked: a pytest-xdist worker sends it to the controller as it is."""
     return runtime.redactor.mask({
         "environment": environment_fingerprint(),
-        "devices": sorted({str(record.adapter.device) for _, record in runtime.loaded_models()
+        "devices": sorted({str(record.adapter.device) for _, record in runtime.models.loaded_models()
                            if record.adapter is not None}),
         "seeds": {suite.shown_path: suite.defaults.seed for suite in runtime.suites()},
         "suites": {suite.shown_path: path_digest(suite.path) for suite in runtime.suites()
                    if suite.path.is_file()},
         "models": _models(runtime),
         "datasets": [{"suite": suite.shown_path, **dataset.provenance()}
-                     for suite, dataset in runtime.loaded_datasets()]
-        + runtime.streamed_files(),
-        "predictions": runtime.prediction_sources(),
-        "executors": list(runtime.executor_facts),
+                     for suite, dataset in runtime.datasets.loaded()]
+        + list(runtime.predictor.streamed_files),
+        "predictions": runtime.predictor.prediction_sources(),
+        "executors": list(runtime.predictor.executor_facts),
     })
 
 
 def _models(runtime: Runtime) -> list[dict[str, Any]]:
     models = []
-    for params, record in runtime.loaded_models():
+    for params, record in runtime.models.loaded_models():
         facts: dict[str, Any] = {"key": params.model_dump_json()}
         if record.adapter is not None:
             try:
@@ -54,7 +55,7 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
                 facts["build_seconds"] = round(record.build_seconds, 3)
         else:
             facts["load_error"] = str(record.error)
-        models.append(json.loads(json.dumps(facts, default=_default)))
+        models.append(json.loads(json.dumps(facts, default=jsonable)))
     return models
 
 
@@ -67,11 +68,3 @@ def _model_digest(params: AdapterParams, adapter: ModelAdapter) -> dict[str, Any
     return {key: found[key] for key in ("sha256", "files", "files_known")}
 
 
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    return str(value)

@@ -1,9 +1,9 @@
 """Predictions of a session: whole datasets once, through the prediction cache or a Ray cluster,
 texts reusing rows already answered, derived (compressed) copies, every answer validated.
 
-:class:`Predictor` holds what a session predicted; the :class:`~modeltests.session.runtime.Runtime`
-owns one and forwards its public methods to it, so checks and fixtures keep talking to the
-runtime (through :class:`~modeltests.context.CheckContext`).
+:class:`Predictor` holds what a session predicted; it receives the session's models and datasets
+(:class:`~modeltests.session.models.ModelStore`, :class:`~modeltests.session.datasets.DatasetStore`),
+and checks reach it through :class:`~modeltests.context.CheckContext`.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Sequence, TypeVar
 
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.data.datasets import Dataset, check_labels_known
 from modeltests.errors import ModelOutputError, ModelPredictError, ModelTestsError, located
 from modeltests.data.inputs import ModelInput, as_display
 from modeltests.predictions.cache import Lookup, PredictionCache
+from modeltests.session.datasets import DatasetStore
+from modeltests.session.models import ModelStore
 from modeltests.support.progress import Progress
-from modeltests.extend.registry import Registry
 from modeltests.suite.loader import Suite
 from modeltests.support.text import clip
 
@@ -28,29 +29,15 @@ if TYPE_CHECKING:
     from modeltests.cluster.streaming import StreamedCounts
 
 KeyPath = tuple[str, ...]
-
-
-class ModelSource(Protocol):
-    """What predicting needs of the session: its suites' models and datasets, loaded once."""
-
-    registry: Registry
-    rootdir: Path
-
-    def model_key(self, suite: Suite, params: AdapterParams) -> str: ...
-
-    def model_params(self, suite: Suite, name: str | None = None
-                     ) -> tuple[AdapterParams, KeyPath]: ...
-
-    def model(self, suite: Suite, name: str | None = None) -> ModelAdapter: ...
-
-    def dataset(self, suite: Suite, name: str) -> Dataset: ...
+T = TypeVar("T")
 
 
 @dataclass
 class Predictor:
     """Every prediction of one session, computed once and shared by checks and tests."""
 
-    models: ModelSource
+    models: ModelStore
+    datasets: DatasetStore
     capture: Callable[[], ContextManager[Any]]
     """Suspends pytest's output capture around work that prints (a Ray cluster starting)."""
     progress: Progress
@@ -72,7 +59,7 @@ class Predictor:
         """Predictions of the suite's model on a whole dataset, computed once per session, and
         read from the prediction cache when an earlier run stored them under the same key."""
         params, _ = self.models.model_params(suite, model)
-        dataset = self.models.dataset(suite, dataset_name)
+        dataset = self.datasets.dataset(suite, dataset_name)
         key = (self.models.model_key(suite, params), str(dataset.path) + repr(suite.datasets[dataset_name]))
         if key not in self._predictions:
             adapter = self.models.model(suite, model)
@@ -102,7 +89,7 @@ class Predictor:
         location = suite.location("datasets", dataset_name, "ray" if spec.ray else "executor")
         address_at = suite.location("datasets", dataset_name, "ray", "address") \
             if spec.ray and spec.ray.address else location
-        texts = self.models.dataset(suite, dataset_name).texts
+        texts = self.datasets.dataset(suite, dataset_name).texts
         self._used.add(id(adapter))
         with self.capture():
             predictions, facts = ray_executor.predict(recipe, texts, spec.ray or RayOptions(),
@@ -160,7 +147,7 @@ class Predictor:
         model's (stored for the next run)."""
         from modeltests.predictions.cache import prediction_key
 
-        dataset = self.models.dataset(suite, dataset_name)
+        dataset = self.datasets.dataset(suite, dataset_name)
         spec = suite.datasets[dataset_name]
         return self._through_cache(
             params, adapter, adapter, dataset.texts,
@@ -252,19 +239,33 @@ class Predictor:
         messages prefixed by ``location``. With a ``description``, the batches the adapter
         reports (:meth:`ModelAdapter.batch_done`) show as progress."""
         texts = list(texts)
+
+        def predict() -> Predictions:
+            predictions = adapter.predict(texts)
+            validate_predictions(predictions, texts, adapter.labels)
+            return predictions
+
+        return self.call(adapter, "predict", len(texts), predict, location,
+                         f"{description} {len(texts)} texts" if description else "")
+
+    def call(self, adapter: ModelAdapter, action: str, total: int, work: Callable[[], T],
+             location: str = "", description: str = "") -> T:
+        """One call of ``adapter`` (``action`` names it in messages: predict, predict_tags,
+        generate, score ...): ``work`` runs it and validates the answer. The adapter counts as
+        used; its batches show as progress under ``description``; a model error becomes a
+        :class:`ModelPredictError` (any other :class:`ModelTestsError` is located) prefixed by
+        ``location``. Every model call of a check goes through here, whatever the task."""
         self._used.add(id(adapter))
         where = f"{location}: " if location else ""
         try:
-            with self._batch_progress(adapter, description, len(texts)):
-                predictions = adapter.predict(texts)
-            validate_predictions(predictions, texts, adapter.labels)
+            with self._batch_progress(adapter, description, total):
+                return work()
         except ModelTestsError as exc:
             raise located(exc, location) if location else exc
         except Exception as exc:
             raise ModelPredictError(
-                f"{where}model raised {type(exc).__name__} in predict: {exc}"
+                f"{where}model raised {type(exc).__name__} in {action}: {exc}"
             ) from exc
-        return predictions
 
     @contextmanager
     def _batch_progress(self, adapter: ModelAdapter, description: str, total: int
@@ -272,7 +273,7 @@ class Predictor:
         if not description:
             yield
             return
-        task = self.progress.start(f"{description} {total} texts", total)
+        task = self.progress.start(description, total)
         previous = adapter.on_batch
         try:
             adapter.on_batch = task.advance

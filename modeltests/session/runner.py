@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
+from modeltests.adapters.generation import is_generator
 from modeltests.context import CheckContext, CheckIdentity, LoadRecord
 from modeltests.data.datasets import Dataset, check_labels_known
 from modeltests.errors import SuiteError
@@ -46,31 +47,38 @@ class SessionContext(CheckContext):
         self._suite = suite
 
     def model(self, name: str | None = None) -> ModelAdapter:
-        return self._runtime.model(self._suite, name)
+        return self._runtime.models.model(self._suite, name)
 
     def model_params(self, name: str | None = None) -> AdapterParams:
-        return self._runtime.model_params(self._suite, name)[0]
+        return self._runtime.models.model_params(self._suite, name)[0]
 
     def load_record(self, name: str | None = None) -> LoadRecord:
-        return self._runtime.load_record(self._suite, name)
+        return self._runtime.models.load_record(self._suite, name)
 
     def dataset(self, name: str) -> Dataset:
-        return self._runtime.dataset(self._suite, name)
+        return self._runtime.datasets.dataset(self._suite, name)
 
     def predictions(self, dataset: str, model: str | None = None) -> Predictions:
-        return self._runtime.predictions(self._suite, dataset, model)
+        return self._runtime.predictor.predictions(self._suite, dataset, model)
 
     def predict(self, texts: Sequence[ModelInput], model: str | None = None) -> Predictions:
-        return self._runtime.predict_reusing(self._suite, texts, model,
+        return self._runtime.predictor.predict_reusing(self._suite, texts, model,
                                              f"{self.identity.name}: predicting")
 
     def run_model(self, adapter: ModelAdapter, texts: Sequence[ModelInput]) -> Predictions:
-        return self._runtime.run_model(adapter, texts,
+        return self._runtime.predictor.run_model(adapter, texts,
                                        description=f"{self.identity.name}: predicting")
+
+    def call_model(self, adapter: ModelAdapter, action: str, total: int, work: Callable[[], T],
+                   description: str = "", locate: bool = True) -> T:
+        return self._runtime.predictor.call(adapter, action, total, work,
+                                            self.location() if locate else "",
+                                            f"{self.identity.name}: {description}"
+                                            if description else "")
 
     def run_derived(self, adapter: ModelAdapter, texts: Sequence[ModelInput],
                     recipe: dict[str, Any]) -> Predictions:
-        return self._runtime.run_derived(self._suite, adapter, texts, recipe, self.identity.name)
+        return self._runtime.predictor.run_derived(self._suite, adapter, texts, recipe, self.identity.name)
 
     def progress(self, iterable: Iterable[T], description: str, total: int | None = None
                  ) -> Iterator[T]:
@@ -78,18 +86,18 @@ class SessionContext(CheckContext):
                                             total)
 
     def model_was_used(self, adapter: ModelAdapter) -> bool:
-        return self._runtime.model_was_used(adapter)
+        return self._runtime.predictor.model_was_used(adapter)
 
     def model_recipe(self, name: str | None = None) -> ModelRecipe:
-        return self._runtime.model_recipe(self._suite, name)
+        return self._runtime.predictor.model_recipe(self._suite, name)
 
     def streamed_counts(self, dataset: str) -> StreamedCounts | None:
         if dataset not in self._suite.datasets or not self._suite.datasets[dataset].stream:
             return None
-        return self._runtime.streamed_counts(self._suite, dataset)
+        return self._runtime.predictor.streamed_counts(self._suite, dataset)
 
     def record_executor(self, facts: dict[str, Any]) -> None:
-        self._runtime.executor_facts.append({"suite": self._suite.shown_path,
+        self._runtime.predictor.executor_facts.append({"suite": self._suite.shown_path,
                                              "check": self.identity.name, **facts})
 
     def resolve_path(self, path: str) -> Path:
@@ -120,20 +128,22 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
     kind = check_kind(runtime, entry)
     labels = None
     if kind.needs_model:
-        labels = runtime.model(suite).labels
+        model = runtime.models.model(suite)
+        _check_task(suite, entry, kind, model)
+        labels = None if is_generator(model) else model.labels
     if labels is not None:
         _check_same_labels(runtime, suite, entry, labels)
     name = getattr(entry.params, "dataset", None)
     if isinstance(name, str) and name in suite.datasets and suite.datasets[name].stream:
         _prepare_streamed(runtime, suite, entry, kind, name, labels is not None)
     elif isinstance(name, str) and name in suite.datasets:
-        dataset = runtime.dataset(suite, name)
+        dataset = runtime.datasets.dataset(suite, name)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
             if suite.datasets[name].executor != "local":
                 # The cluster works at setup: an unreachable cluster or a crashed worker is an
                 # ERROR in the run, not a verdict on the model.
-                runtime.predictions(suite, name)
+                runtime.predictor.predictions(suite, name)
     if kind.prepare is not None and entry.params is not None:
         kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
 
@@ -154,7 +164,30 @@ def _prepare_streamed(runtime: Runtime, suite: Suite, entry: CheckEntry, kind: C
             "'stream: true' (executor: ray still predicts on the cluster) or declare the file "
             "again as another dataset", suite.line_of("checks", entry.index, "dataset"))
     if count:
-        runtime.streamed_counts(suite, name)
+        runtime.predictor.streamed_counts(suite, name)
+
+
+GENERATIVE_KINDS_HINT = "perplexity, completion, choice, format, degeneration"
+
+
+def _check_task(suite: Suite, entry: CheckEntry, kind: CheckKind[Any], model: ModelAdapter
+                ) -> None:
+    """A classifier given to a generation kind, or a generator to a classification kind, is an
+    ERROR in the suite at setup (before the model runs), located at the check's ``kind``."""
+    generates = is_generator(model)
+    if kind.task == "any" or generates == (kind.task == "generation"):
+        return
+    where = suite.location("checks", entry.index, "kind")
+    if generates:
+        raise SuiteError(
+            f"{where}: checks[{entry.index}].kind: {kind.name!r} checks a classifier (labels "
+            f"out), and the suite's model generates text ({type(model).__name__}, task: "
+            f"text-generation); for a generator use one of the generative kinds "
+            f"({GENERATIVE_KINDS_HINT}, ...)", entry.line)
+    raise SuiteError(
+        f"{where}: checks[{entry.index}].kind: {kind.name!r} checks a model that generates "
+        f"text, and the suite's model predicts labels ({type(model).__name__}); load a "
+        f"generator (e.g. adapter: transformers with task: text-generation)", entry.line)
 
 
 def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,
@@ -167,7 +200,7 @@ def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,
         other = getattr(entry.params, field, None)
         if rule != "same-labels" or not isinstance(other, str):
             continue
-        own = runtime.model(suite, other).labels
+        own = runtime.models.model(suite, other).labels
         if sorted(own) != sorted(labels):
             location = suite.location("checks", entry.index, field)
             raise SuiteError(

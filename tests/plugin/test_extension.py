@@ -142,7 +142,7 @@ def test_same_model_object_as_the_checks(modeltests, request):
 
     runtime = runtime_of(request.config)
     suite = modeltests.suite("suites/sentiment.yaml")
-    assert modeltests.model("suites/sentiment.yaml") is runtime.model(suite)
+    assert modeltests.model("suites/sentiment.yaml") is runtime.models.model(suite)
     assert fakemodel.LOADS == [1]
 
 

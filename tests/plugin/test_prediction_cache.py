@@ -237,7 +237,7 @@ def test_api_keeps_predictions_in_the_modeltests_cache(project: pytest.Pytester,
     for cache in (True, True, False):
         with modeltests.Session(project.path, progress=False, cache=cache) as session:
             assert session.run("suites/sentiment.yaml").ok
-            seen.append([p["cache"] for p in session.runtime.prediction_sources()])
+            seen.append([p["cache"] for p in session.runtime.predictor.prediction_sources()])
     assert seen == [["miss"], ["hit"], ["off"]]
     assert calls(project) == 2
     assert len(list((project.path / "mtcache" / "predictions").glob("*.npz"))) == 1

@@ -81,7 +81,7 @@ class Project:
 
     def reference(self) -> ModelAdapter:
         """The session's reference model (loaded once, shared by every check)."""
-        return self.session.runtime.model(self.suite)
+        return self.session.runtime.models.model(self.suite)
 
     def record(self, name: str) -> CheckRecord:
         """Run the one check named ``kind[label]``; its record (outcome, message, result)."""

@@ -80,9 +80,9 @@ def test_ray_predictions_and_metrics_equal_the_local_run(tmp_path: Path, tiny_mo
     with Session(rootdir=tmp_path, cache=False) as session:
         local_run, ray_run = session.run(local), session.run(on_ray)
         runtime = session.runtime
-        mine = runtime.predictions(runtime.suite(local), "eval")
-        theirs = runtime.predictions(runtime.suite(on_ray), "eval")
-        facts = runtime.executor_facts
+        mine = runtime.predictor.predictions(runtime.suite(local), "eval")
+        theirs = runtime.predictor.predictions(runtime.suite(on_ray), "eval")
+        facts = runtime.predictor.executor_facts
     assert local_run.ok and ray_run.ok
     assert theirs.labels == mine.labels and theirs.label_names == mine.label_names
     assert mine.probabilities is not None and theirs.probabilities is not None
@@ -103,9 +103,9 @@ def test_a_killed_worker_is_restarted_and_its_batch_run_again(tmp_path: Path,
     local = _suite(tmp_path, "local", model, "")
     with Session(rootdir=tmp_path, cache=False) as session:
         run = session.run(on_ray)
-        got = session.runtime.predictions(session.runtime.suite(on_ray), "eval")
+        got = session.runtime.predictor.predictions(session.runtime.suite(on_ray), "eval")
         local_run = session.run(local)  # after the kill: this process is never killed
-        mine = session.runtime.predictions(session.runtime.suite(local), "eval")
+        mine = session.runtime.predictor.predictions(session.runtime.suite(local), "eval")
     killed = int((tmp_path / "killed.txt").read_text())
     assert killed != os.getpid()  # a worker died, not this process
     texts = list(__import__("pandas").read_csv(eval_csv).text)
@@ -138,10 +138,10 @@ def test_a_model_path_the_workers_cannot_read_is_an_error_naming_it(
     on_ray = _suite(tmp_path, "on_ray", _transformers(copy), RAY)
     with Session(rootdir=tmp_path, cache=False) as session:
         suite = session.runtime.suite(on_ray)
-        session.runtime.model(suite)  # this process read it; then it goes away for the workers
+        session.runtime.models.model(suite)  # this process read it; then it goes away for the workers
         shutil.rmtree(copy)
         with pytest.raises(ModelPredictError) as failure:
-            session.runtime.predictions(suite, "eval")
+            session.runtime.predictor.predictions(suite, "eval")
     message = str(failure.value)
     assert message.startswith("on_ray.yaml:9: model failed to load on Ray worker ")
     assert message.endswith(" rows failed)")
@@ -170,12 +170,12 @@ def test_streamed_confusion_matrix_equals_the_local_one(tmp_path: Path, tiny_mod
     with Session(rootdir=tmp_path, cache=False) as session:
         runtime = session.runtime
         suite = runtime.suite(local)
-        predictions = runtime.predictions(suite, "eval")
-        expected = runtime.dataset(suite, "eval").labels
-        params, _ = runtime.model_params(suite)
+        predictions = runtime.predictor.predictions(suite, "eval")
+        expected = runtime.datasets.dataset(suite, "eval").labels
+        params, _ = runtime.models.model_params(suite)
         kind = runtime.registry.get_adapter("transformers")
         assert kind is not None
-        labels = tuple(runtime.model(suite).labels)
+        labels = tuple(runtime.models.model(suite).labels)
         recipe = ModelRecipe(kind, params, tmp_path, tmp_path, "local.yaml:2", ("model",), {},
                              labels)
         streamed = streamed_confusion(recipe, data, suite.datasets["eval"],
@@ -219,13 +219,13 @@ def test_a_ray_run_reads_what_a_local_run_cached(tmp_path: Path, tiny_model_dir:
     on_ray = _suite(tmp_path, "on_ray", _transformers(tiny_model_dir), RAY)
     with Session(rootdir=tmp_path) as session:
         assert session.run(local).ok
-        stored = session.runtime.predictions(session.runtime.suite(local), "eval")
+        stored = session.runtime.predictor.predictions(session.runtime.suite(local), "eval")
     with Session(rootdir=tmp_path) as session:
         assert session.run(on_ray).ok
         runtime = session.runtime
-        reused = runtime.predictions(runtime.suite(on_ray), "eval")
-        [lookup] = runtime.prediction_sources()
-        assert (lookup["cache"], runtime.executor_facts) == ("hit", [])  # the cluster idled
+        reused = runtime.predictor.predictions(runtime.suite(on_ray), "eval")
+        [lookup] = runtime.predictor.prediction_sources()
+        assert (lookup["cache"], runtime.predictor.executor_facts) == ("hit", [])  # the cluster idled
     assert reused.labels == stored.labels
 
 
@@ -250,7 +250,7 @@ def test_attacks_on_ray_workers_equal_the_serial_attack(tmp_path: Path, tiny_mod
         executor="    executor: ray\n    ray:\n      workers: 2\n"))
     with Session(rootdir=tmp_path, cache=False) as session:
         [one], [spread] = session.run(serial).checks, session.run(parallel).checks
-        facts = session.runtime.executor_facts
+        facts = session.runtime.predictor.executor_facts
     assert one.outcome == spread.outcome == "passed", (one.message, spread.message)
     timing = "seconds_per_example"  # a wall-clock measure, not an outcome
     assert {k: v for k, v in spread.metrics.items() if k != timing} == \
@@ -276,9 +276,9 @@ def test_streamed_accuracy_check_equals_the_local_one(tmp_path: Path, tiny_model
     with Session(rootdir=tmp_path, cache=False) as session:
         [mine], [theirs] = session.run(local).checks, session.run(streamed).checks
         runtime = session.runtime
-        loaded = [(suite.path.name, dataset.name) for suite, dataset in runtime.loaded_datasets()]
-        facts = runtime.executor_facts
-        [listed] = runtime.streamed_files()  # in run.datasets, so in the run's fingerprint
+        loaded = [(suite.path.name, dataset.name) for suite, dataset in runtime.datasets.loaded()]
+        facts = runtime.predictor.executor_facts
+        [listed] = list(runtime.predictor.streamed_files)  # in run.datasets, so in the run's fingerprint
     assert mine.outcome == theirs.outcome == "passed", theirs.message
     assert mine.result is not None and theirs.result is not None
     assert theirs.metrics == mine.metrics  # accuracy, per-class and macro figures, all equal

@@ -66,8 +66,8 @@ def test_the_served_model_answers_what_the_model_computes_and_leaves_no_process(
     with Session(rootdir=tmp_path, progress=False) as session:
         runtime = session.runtime
         suite = runtime.suite(path)
-        served = runtime.model(suite).predict(TEXTS)
-        ((_, server),) = runtime.servers()
+        served = runtime.models.model(suite).predict(TEXTS)
+        ((_, server),) = runtime.servers.started()
         facts = server.facts
         assert facts is not None and facts.cold_start_s is not None
     labels, expected = direct_probabilities(demo_model_dir, TEXTS)

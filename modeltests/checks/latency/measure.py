@@ -84,9 +84,8 @@ def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdap
         # its own calls (``tagged``), so that a first call here is not taken for a cold one.
         was_used = context.model_was_used(adapter) or bool(getattr(adapter, "tagged", 0))
         first = configs[0].batches[0]
-        tagger: Any = adapter
         cold_ms = timer.time_call(
-            (lambda: tagger.predict_tags([str(t).split() for t in first]))
+            (lambda: context.run_tagger(adapter, [str(t).split() for t in first]))
             if is_tagger(adapter) else lambda: context.run_model(adapter, first))
         if device == "cuda":
             import torch
@@ -209,7 +208,7 @@ def cycling_call(config: Config, mode: TimedMode, adapter: ModelAdapter) -> Call
         call = adapter.forward
     elif is_tagger(adapter):  # a token classifier: the texts' words tagged, end to end
         payloads = [[str(text).split() for text in texts] for texts in config.batches]
-        call = adapter.predict_tags  # type: ignore[attr-defined]
+        call = adapter.predict_tags
     else:
         payloads = list(config.batches)
         call = adapter.predict

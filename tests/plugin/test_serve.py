@@ -52,6 +52,8 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "die" and len(posts) > 2:
             os._exit(1)  # killed in the middle of a check
         rows = [[0.2, 0.8] if ("good" in t or "great" in t) else [0.9, 0.1] for t in body["texts"]]
+        if mode == "inverted":  # a broken model: every answer the other label
+            rows = [row[::-1] for row in rows]
         self.answer(200, json.dumps({"predictions": rows}))
 
     def answer(self, status, text):
@@ -282,3 +284,21 @@ def test_every_problem_of_a_serve_section_is_reported_at_its_line(pytester: pyte
         "ready_url, startup_timeout_s, stop_timeout_s)",
     ])
     assert starts(pytester) == []
+
+
+def test_two_suites_with_one_model_and_two_serve_sections_use_two_servers(
+        pytester: pytest.Pytester) -> None:
+    """Issue 25, case 1: the same ``model:`` under different ``serve:`` sections is two
+    models; the broken server's suite must not pass on the good server's answers."""
+    make_project(pytester, suite=None)
+    (pytester.path / "stubserver.py").write_text(STUB_SERVER)
+    write_suite(pytester, "suites/good.yaml", served_suite("ok", ACCURACY))
+    write_suite(pytester, "suites/broken.yaml", served_suite("inverted", ACCURACY))
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines(["suites/broken.yaml  accuracy[[]dev]  FAIL     accuracy 0.125 *",
+                                 "suites/good.yaml    accuracy[[]dev]  PASS     accuracy 0.875 *"])
+    result.assert_outcomes(passed=1, failed=1)
+    assert len(starts(pytester)) == 2
+    servers = [m["server"]["command"][-1] for m in read_report(pytester)["run"]["models"]]
+    assert sorted(servers) == ["inverted", "ok"]

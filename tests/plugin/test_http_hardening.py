@@ -200,26 +200,20 @@ def test_modeltests_run_masks_the_token_too(pytester: pytest.Pytester, server: S
     assert check.message.endswith("you sent Authorization: Bearer ***'")
 
 
-def test_an_endless_answer_is_cut_at_the_cap_without_reading_it_all(
-        pytester: pytest.Pytester, server: Server, token: str) -> None:
-    """Issue 25, case 6: a body with no end would fill the memory; the cap fails the request
-    after reading just past it (without a cap this test would never end)."""
-    server.mode = "endless"
-    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.5))
+@pytest.mark.parametrize("mode, cap, found", [
+    # a body with no end would fill the memory (without a cap this test would never end)
+    ("endless", "0.5", "more than 500,000 bytes read, the rest left unread"),
+    ("large", "0.25", "Content-Length 1,000,000 bytes"),  # refused before reading
+])
+def test_an_answer_past_the_size_cap_fails_without_being_read_whole(
+        pytester: pytest.Pytester, server: Server, token: str, mode: str, cap: str,
+        found: str) -> None:
+    """Issue 25, case 6: ``max_response_mb`` caps what is read of an answer."""
+    server.mode = mode
+    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=cap))
     result.stdout.fnmatch_lines([lit(
-        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.5 MB "
-        "(model.max_response_mb) (more than 500,000 bytes read, the rest left unread); increase "
-        "max_response_mb if such answers are expected")])
+        f"suites/remote.yaml:1: {server.url} answered a body larger than {cap} MB "
+        f"(model.max_response_mb) ({found}); increase max_response_mb if such answers are "
+        "expected")])
     result.assert_outcomes(failed=1)
     assert server.requests == 1
-
-
-def test_a_declared_length_past_the_cap_is_refused_before_reading(
-        pytester: pytest.Pytester, server: Server, token: str) -> None:
-    server.mode = "large"
-    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.25))
-    result.stdout.fnmatch_lines([lit(
-        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.25 MB "
-        "(model.max_response_mb) (Content-Length 1,000,000 bytes); increase max_response_mb if "
-        "such answers are expected")])
-    result.assert_outcomes(failed=1)

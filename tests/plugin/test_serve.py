@@ -183,11 +183,12 @@ def test_a_server_ignoring_sigterm_is_killed(pytester: pytest.Pytester) -> None:
     assert gone(pid) and port_is_free(server["ports"]["port"])
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: int) -> None:
+def session_with_a_hanging_request(pytester: pytest.Pytester, suite: str
+                                   ) -> subprocess.Popen[bytes]:
+    """pytest in its own process, once its server has received a request that hangs."""
     make_project(pytester, suite=None)
     (pytester.path / "stubserver.py").write_text(STUB_SERVER)
-    write_suite(pytester, "suites/served.yaml", served_suite("hang", ACCURACY))
+    write_suite(pytester, "suites/served.yaml", suite)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     session = subprocess.Popen([sys.executable, "-m", "pytest", "suites/", "-p",
                                 "no:cacheprovider"], cwd=pytester.path, env=env,
@@ -198,6 +199,12 @@ def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: 
             break
         time.sleep(0.1)
     assert posted.exists()
+    return session
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: int) -> None:
+    session = session_with_a_hanging_request(pytester, served_suite("hang", ACCURACY))
     session.send_signal(signum)
     output = session.communicate(timeout=60)[0].decode()
     (pid,) = starts(pytester)
@@ -221,26 +228,14 @@ def test_sigkill_to_pytest_stops_the_servers_own_children(pytester: pytest.Pytes
     """A ``command`` given as a string runs through /bin/sh: the stub server is the shell's
     child, the session's grandchild, which the parent-death signal never reaches. SIGKILL to
     pytest (no cleanup runs) must still stop it: the watchdog stops the whole group."""
-    make_project(pytester, suite=None)
-    (pytester.path / "stubserver.py").write_text(STUB_SERVER)
     suite = served_suite("hang", ACCURACY).replace(
         "  command: ['{python}', '../stubserver.py', '{port}', hang]\n",
         "  command: \"'{python}' ../stubserver.py {port} hang & wait\"\n")
-    write_suite(pytester, "suites/served.yaml", suite)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    session = subprocess.Popen([sys.executable, "-m", "pytest", "suites/", "-p",
-                                "no:cacheprovider"], cwd=pytester.path, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    posted = pytester.path / "suites" / "posted.txt"
-    for _ in range(600):  # at most 60 s for the session to start the server and send a request
-        if posted.exists() or session.poll() is not None:
-            break
-        time.sleep(0.1)
-    assert posted.exists()
+    session = session_with_a_hanging_request(pytester, suite)
     (pid,) = starts(pytester)
     assert not stopped(pid)
     session.kill()
-    session.wait()
+    session.communicate()
     for _ in range(300):  # the watchdog's SIGTERM, or its SIGKILL 10 s later
         if stopped(pid):
             break

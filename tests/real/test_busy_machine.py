@@ -12,7 +12,6 @@ duration are printed (``-s`` shows them) for the measurements in the README.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -40,11 +39,6 @@ SELECTED = [
 ]
 
 
-def _spin() -> None:
-    while True:
-        pass
-
-
 @pytest.fixture
 def burners() -> Iterator[str]:
     """Four CPU-bound processes for the duration of the test: what was started, in words."""
@@ -57,14 +51,12 @@ def burners() -> Iterator[str]:
         os.killpg(process.pid, 9)
         process.wait()
         return
-    context = multiprocessing.get_context("spawn")
-    spinners = [context.Process(target=_spin, daemon=True) for _ in range(BURNERS)]
-    for spinner in spinners:
-        spinner.start()
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(BURNERS)]
     yield f"{BURNERS} Python busy loops"
     for spinner in spinners:
         spinner.kill()
-        spinner.join()
+        spinner.wait()
 
 
 @pytest.fixture(scope="module")

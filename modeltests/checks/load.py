@@ -92,9 +92,9 @@ class LoadParams(SeededParams):
         if ratios and self.compare_to is None:
             raise ValueError("'min_throughput_ratio' and 'max_p99_ratio' need 'compare_to' (a "
                              "model under 'models:' timed in the same window)")
-        if ratios and not self.concurrency:
-            raise ValueError("'min_throughput_ratio' and 'max_p99_ratio' compare closed-loop "
-                             "steps: give 'concurrency'")
+        if self.compare_to is not None and not self.concurrency:
+            raise ValueError("'compare_to' times closed-loop steps in alternating rounds: give "
+                             "'concurrency'")
         return self
 
 

@@ -6,6 +6,11 @@ rate (HTTP errors, timeouts, invalid answers) with a Wilson interval, and the re
 ``slo_p99_ms``, the best throughput among the steps whose p99 meets it. The generator's own
 ceiling, measured against a null endpoint on this machine, is reported with every result, and a
 step that comes near it is flagged: there the generator, not the model, may be the limit.
+
+Absolute limits (``min_throughput``, ``max_p99_ms``, ``min_throughput_at_slo``) fit a machine
+you own and keep quiet (a release box, a dedicated runner). On a shared or busy machine use
+``compare_to`` and the ratio limits (``min_throughput_ratio``, ``max_p99_ratio``): see
+:mod:`modeltests.checks._load_compare`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pydantic import Field, model_validator
 
 from modeltests.context import CheckContext
 from modeltests.data.inputs import ModelInput
-from modeltests.serving.loadgen import (AsyncRequests, Requests, StepResult, Workers,
+from modeltests.checks._load_compare import (RATIO_METHOD, Rounds, interleaved_step,
+                                             one_at_a_time, ratios)
+from modeltests.serving.loadgen import (AsyncRequests, Call, Requests, StepResult, Workers,
                                         closed_loop, event_loop_name, null_endpoint,
                                         open_loop, worker_processes)
 from modeltests.extend.registry import CheckKind
@@ -69,6 +76,16 @@ class LoadParams(SeededParams):
                                              ge=0, le=1)
     min_throughput_at_slo: float | None = threshold(
         "Lowest throughput of the best step meeting slo_p99_ms, requests/s.", ge=0)
+    compare_to: str | None = Field(
+        default=None, description="A model under 'models:' (e.g. the same weights in-process) "
+        "timed in the same window: each closed-loop step alternates rounds of the served model, "
+        "this model and the generator's null endpoint, so that ratios survive a busy machine.")
+    rounds: int = Field(default=4, ge=2, le=50, description="With compare_to: alternating "
+                        "rounds per closed-loop step (each duration_s / rounds).")
+    min_throughput_ratio: float | None = threshold(
+        "Lowest served / compare_to throughput at any closed-loop step.", gt=0)
+    max_p99_ratio: float | None = threshold(
+        "Highest served / compare_to p99 at any closed-loop step.", gt=0)
 
     @model_validator(mode="after")
     def _steps_and_slo(self) -> LoadParams:
@@ -81,6 +98,13 @@ class LoadParams(SeededParams):
             raise ValueError("'rates' must be above 0 and at most 100000 requests/s")
         if self.min_throughput_at_slo is not None and self.slo_p99_ms is None:
             raise ValueError("'min_throughput_at_slo' needs 'slo_p99_ms'")
+        ratios = self.min_throughput_ratio is not None or self.max_p99_ratio is not None
+        if ratios and self.compare_to is None:
+            raise ValueError("'min_throughput_ratio' and 'max_p99_ratio' need 'compare_to' (a "
+                             "model under 'models:' timed in the same window)")
+        if self.compare_to is not None and not self.concurrency:
+            raise ValueError("'compare_to' times closed-loop steps in alternating rounds: give "
+                             "'concurrency'")
         return self
 
 
@@ -92,26 +116,54 @@ def run_load(context: CheckContext, params: LoadParams) -> CheckResult:
     if not texts:
         raise context.error("dataset", f"dataset {params.dataset!r} has no texts to send")
     requests = client.load_requests()
-    spread = isinstance(requests, AsyncRequests) and requests.spec is not None
+    compared = _compared(context, params, texts)
+    # Interleaved rounds run in this process: their ratios compare like with like.
+    spread = compared is None and isinstance(requests, AsyncRequests) \
+        and requests.spec is not None
     steps: list[tuple[StepResult, int]] = []
+    interleaved: list[Rounds] = []
     with worker_processes(params.processes if spread else 1, PRELOAD) as workers:
-        ceiling = _ceiling(model, texts, params, workers)
+        ceiling = _ceiling(model, texts, params, workers) if compared is None else 0.0
         for number in range(params.warmup_requests):
             client.predict([texts[number % len(texts)]])
-        for clients in params.concurrency:
-            before = client.counters().get("retries", 0)
-            step = closed_loop(requests, texts, clients, params.duration_s,
-                               params.max_requests_per_step, params.batch_size, workers)
-            steps.append((step, _retries(client.counters(), before, step)))
+        with null_endpoint() as url:
+            null = model.null_twin(url) or (lambda batch: None)
+            for clients in params.concurrency:
+                before = client.counters().get("retries", 0)
+                if compared is None:
+                    step = closed_loop(requests, texts, clients, params.duration_s,
+                                       params.max_requests_per_step, params.batch_size, workers)
+                else:
+                    interleaved.append(interleaved_step(
+                        requests, compared, null, texts, clients, params.duration_s,
+                        params.rounds, params.ceiling_duration_s, params.max_requests_per_step,
+                        params.batch_size))
+                    step = interleaved[-1].merged()
+                steps.append((step, _retries(client.counters(), before, step)))
+        comparison = ratios(interleaved, context.seed) if interleaved else None
+        if comparison is not None:
+            ceiling = comparison["ceiling"]
         for index, rate in enumerate(params.rates):
             before = client.counters().get("retries", 0)
             step = open_loop(requests, texts, rate, params.duration_s, context.seed + index,
                              params.max_requests_per_step, params.max_in_flight,
                              params.batch_size, workers)
             steps.append((step, _retries(client.counters(), before, step)))
-    result = _result(context, params, steps, ceiling)
+    result = _result(context, params, steps, ceiling, comparison)
     result.details["load_generator"] = _generator(requests, workers is not None, params)
     return result
+
+
+def _compared(context: CheckContext, params: LoadParams, texts: Sequence[ModelInput]
+              ) -> Call | None:
+    """The compare_to model's predict, one call at a time, warmed up; None without it."""
+    if params.compare_to is None:
+        return None
+    other = context.model(params.compare_to)
+    compared = one_at_a_time(lambda batch: other.predict(batch))
+    for number in range(params.warmup_requests):
+        compared([texts[number % len(texts)]])
+    return compared
 
 
 def _retries(counters: dict[str, int], before: int, step: StepResult) -> int:
@@ -161,7 +213,7 @@ def _summary(step: StepResult, retries: int, ceiling: float) -> dict[str, Any]:
 
 
 def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepResult, int]],
-            ceiling: float) -> CheckResult:
+            ceiling: float, comparison: dict[str, Any] | None) -> CheckResult:
     from modeltests.stats.proportions import wilson_interval
 
     rows = [_summary(step, retries, ceiling) for step, retries in steps]
@@ -189,6 +241,8 @@ def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepRes
         result.details["max_rate_at_slo"] = max(rates, default=None)
     for name in ("throughput", "throughput_at_slo", "generator_ceiling_throughput", "retries"):
         result.interval_methods[name] = "single measurement"
+    if comparison is not None:
+        _add_ratios(result, comparison, params)
     result.thresholds = context.evaluate(metrics, result.intervals,
                                          methods=result.interval_methods)
     result.details.update(steps=rows, generator_ceiling_rps=ceiling,
@@ -198,6 +252,22 @@ def _result(context: CheckContext, params: LoadParams, steps: list[tuple[StepRes
                        for example in row["error_examples"]][: context.max_examples]
     result.details["errors"] = errors
     return result
+
+
+def _add_ratios(result: CheckResult, comparison: dict[str, Any], params: LoadParams) -> None:
+    """The headline ratios and their intervals, and the per-step comparison in the details."""
+    for name in ("throughput_ratio", "p99_ratio"):
+        row = comparison[name]
+        result.metrics[name] = row[name]
+        result.interval_methods[name] = RATIO_METHOD
+        if row[f"{name}_interval"] is not None:
+            low, high = row[f"{name}_interval"]
+            result.intervals[name] = (low, high)
+    result.details["compare"] = {
+        "model": params.compare_to, "rounds": params.rounds, "interval_method": RATIO_METHOD,
+        "throughput_ratio": "served / compare_to throughput, the lowest over the steps",
+        "p99_ratio": "served / compare_to p99, the highest over the steps",
+        "steps": comparison["steps"]}
 
 
 def _warn(result: CheckResult, rows: list[dict[str, Any]], ceiling: float) -> None:

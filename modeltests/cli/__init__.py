@@ -77,16 +77,41 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from modeltests.cli.compare import compare_documents, exit_code, weakened_notice
+    """Exit 0: no regression and the gate as strong; 1: a regression; 2: bad usage or input;
+    3: the gate was weakened (without --allow-weakened); 4: nothing to compare."""
+    from modeltests.cli import compare as compare_module
 
-    comparison = compare_documents(_read_results(Path(args.a)), _read_results(Path(args.b)))
+    a, b = _comparable(Path(args.a)), _comparable(Path(args.b))
+    problem = compare_module.suites_problem(a, b)
+    if problem is not None:
+        print(f"modeltests: error: {problem}", file=sys.stderr)
+        return compare_module.EXIT_INPUT_ERROR
     print(f"modeltests: A = {args.a}, B = {args.b}")
+    if compare_module.nothing_in_common(a, b):
+        print("modeltests: nothing to compare: no check ran in both A and B")
+        return compare_module.EXIT_NOTHING_TO_COMPARE
+    comparison = compare_module.compare_documents(a, b)
     for line in comparison.lines():
         print(line)
-    notice = weakened_notice(comparison, args.allow_weakened)
+    notice = compare_module.weakened_notice(comparison, args.allow_weakened)
     if notice:
         print(notice)
-    return exit_code(comparison, args.allow_weakened)
+    return compare_module.exit_code(comparison, args.allow_weakened)
+
+
+def _comparable(path: Path) -> dict[str, object]:
+    """A results file ``compare`` can read, or a :class:`ModelTestsError` (exit 2)."""
+    from modeltests.cli.compare import input_problem
+    from modeltests.errors import ModelTestsError
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelTestsError(f"cannot read {path}: {exc}") from None
+    problem = input_problem(document, str(path))
+    if problem is not None:
+        raise ModelTestsError(problem)
+    return dict(document)
 
 
 def _read_results(path: Path) -> dict[str, object]:

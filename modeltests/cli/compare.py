@@ -196,3 +196,60 @@ def _inside(value: float, interval: Any) -> bool:
 
 def _interval(interval: Any) -> str:
     return f"{format_number(float(interval[0]))} to {format_number(float(interval[1]))}"
+
+
+# -- input -------------------------------------------------------------------------------------
+EXIT_SAME = 0
+"""Compared; no check that passed in A fails in B, and the gate was not weakened."""
+EXIT_INPUT_ERROR = 2
+"""Bad usage or input: unreadable, not a results file of a version this modeltests reads, or
+two runs of different suites (argparse's usage errors exit 2 too)."""
+EXIT_NOTHING_TO_COMPARE = 4
+"""Both files are valid results, but no check ran in both."""
+
+
+def input_problem(document: Any, name: str) -> str | None:
+    """Why ``document`` (read from ``name``) is not a results file ``compare`` can read, or
+    None. Checked before comparing, so that valid JSON of the wrong shape is a message, not a
+    traceback (and never passes for a comparison)."""
+    from modeltests.reporting.json_report import FORMAT_VERSION
+
+    if not isinstance(document, dict):
+        return f"{name} is not a modeltests JSON results file (a {type(document).__name__}, " \
+               "not an object)"
+    version = document.get("format_version")
+    if version is None:
+        return f"{name} is not a modeltests JSON results file (no 'format_version')"
+    if version != FORMAT_VERSION:
+        return (f"{name} has format_version {version!r}; this modeltests reads "
+                f"{FORMAT_VERSION} (compare files written by the same modeltests version)")
+    checks = document.get("checks")
+    if not isinstance(checks, list):
+        return f"{name}: 'checks' must be a list (got {type(checks).__name__})"
+    for index, check in enumerate(checks):
+        if not (isinstance(check, dict) and isinstance(check.get("nodeid"), str)
+                and isinstance(check.get("outcome"), str)):
+            return f"{name}: checks[{index}] needs a 'nodeid' and an 'outcome' (strings)"
+    if not isinstance(document.get("run", {}), dict):
+        return f"{name}: 'run' must be an object"
+    return None
+
+
+def suites_problem(a: Document, b: Document) -> str | None:
+    """Two runs that share no suite are not two runs of one gate: comparing them would list
+    every check as 'only in A' / 'only in B' and exit as if nothing regressed."""
+    suites_a, suites_b = _suites(a), _suites(b)
+    if suites_a and suites_b and not suites_a & suites_b:
+        return (f"A and B ran different suites (A: {', '.join(sorted(suites_a))}; B: "
+                f"{', '.join(sorted(suites_b))}): compare two runs of the same suites")
+    return None
+
+
+def nothing_in_common(a: Document, b: Document) -> bool:
+    """No check ran in both runs (either has none, or their node ids differ entirely)."""
+    nodeids_a = {c["nodeid"] for c in a["checks"]}
+    return not nodeids_a & {c["nodeid"] for c in b["checks"]}
+
+
+def _suites(document: Document) -> set[str]:
+    return {str(c.get("suite")) for c in document["checks"] if c.get("suite")}

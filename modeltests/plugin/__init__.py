@@ -199,8 +199,34 @@ def _looks_like_a_suite(path: Path) -> bool:
         return False
 
 
-def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
-    """Say how to collect suite-shaped files that a folder name kept out of the run."""
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Say what this run builds first (built-in models not in the cache, with rough times),
+    and how to collect suite-shaped files that a folder name kept out of the run."""
+    return _build_plan(config, items) + _uncollected(config)
+
+
+def _build_plan(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    if hasattr(config, "workerinput"):
+        return []  # the controller says it once
+    from modeltests.plugin.collect import CheckItem
+
+    names = set()
+    for item in items:
+        if isinstance(item, CheckItem):
+            suite = item.suite
+            for params in [suite.model, *suite.models.values()]:
+                path = getattr(params, "path", None)
+                if isinstance(path, str) and path.startswith("builtin:"):
+                    names.add(path[len("builtin:"):])
+    if not names:
+        return []
+    from modeltests.demo.plan import plan_lines
+    from modeltests.support.environment import cache_dir
+
+    return plan_lines(names, cache_dir())
+
+
+def _uncollected(config: pytest.Config) -> list[str]:
     missed = config.stash.get(UNCOLLECTED_KEY, [])
     if not missed:
         return []

@@ -37,7 +37,14 @@ class ModelStore:
     _loaded: list[tuple[AdapterParams, LoadRecord]] = field(default_factory=list)
 
     def model_key(self, suite: Suite, params: AdapterParams) -> str:
-        return f"{suite.base_dir}::{params.model_dump_json()}"
+        """Equal keys share one loaded model. A served model is also its server: two suites
+        with the same ``model:`` and different ``serve:`` sections talk to different servers
+        (the same URL template, other ports, another command), so the ``serve:`` section is
+        part of the key."""
+        key = f"{suite.base_dir}::{params.model_dump_json()}"
+        if type(params).served and suite.serve is not None:
+            key += f"::serve={suite.serve.model_dump_json()}"
+        return key
 
     def model_params(self, suite: Suite, name: str | None = None) -> tuple[AdapterParams, KeyPath]:
         """The ``model:`` section (or ``models: {name: ...}``) and its key path in the file."""

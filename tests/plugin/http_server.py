@@ -1,8 +1,7 @@
 """One loopback HTTP server for the ``http`` adapter's tests (127.0.0.1, a thread per request).
 
 Each POST is answered by ``respond(request_number, body, headers)``: ``(status, headers, text)``,
-``RESET`` to close the connection without an answer, ``HANG`` to wait until the test ends, or a
-function that writes the answer itself on the request handler (a stream that never ends).
+``RESET`` to close the connection without an answer, or ``HANG`` to wait until the test ends.
 The server counts the requests it received; no test asserts anything about wall-clock time.
 """
 
@@ -16,8 +15,9 @@ from typing import Any, Callable, Iterator, Mapping, Union
 Answer = tuple[int, dict[str, str], str]
 RESET = "reset"
 HANG = "hang"
-WriteAnswer = Callable[[BaseHTTPRequestHandler], None]
-Respond = Callable[[int, dict[str, Any], Mapping[str, str]], Union[Answer, str, WriteAnswer]]
+ENDLESS = "endless"
+"""Answer 200 with a chunked body that never ends (until the test ends)."""
+Respond = Callable[[int, dict[str, Any], Mapping[str, str]], Union[Answer, str]]
 
 
 class LoopbackServer:
@@ -47,11 +47,11 @@ class LoopbackServer:
                 if answer == HANG:
                     server.release.wait(60)
                     return
+                if answer == ENDLESS:
+                    self._endless()
+                    return
                 if answer == RESET or isinstance(answer, str):
                     self.close_connection = True
-                    return
-                if callable(answer):
-                    answer(self)
                     return
                 status, headers, text = answer
                 self.send_response(status)
@@ -59,6 +59,18 @@ class LoopbackServer:
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(text.encode())
+
+            def _endless(self) -> None:
+                self.protocol_version = "HTTP/1.1"  # chunked needs it
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                chunk = b"[" * 65536
+                try:
+                    while not server.release.is_set():
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except OSError:  # the client hung up: what a response-size cap does
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -198,3 +198,43 @@ def test_init_writes_a_starter_suite_from_config_and_data(pytester: pytest.Pytes
     again = _modeltests(pytester.path, "init", "my-model", "reviews.csv", "--no-measure")
     assert again.returncode == 2
     assert "suites/my-model.yaml exists: choose another path with -o" in again.stderr
+
+
+def test_compare_validates_its_input_and_keeps_exit_codes_apart(
+        pytester: pytest.Pytester) -> None:
+    """Issue 25, case 3: 0 no regression, 1 regression, 2 bad usage or input (valid JSON of
+    the wrong shape, another format version, runs of different suites), 3 nothing to compare."""
+    make_project(pytester)
+    pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "a.json")
+    document = json.loads((pytester.path / "a.json").read_text())
+    files = {
+        "shape.json": {"format_version": 1, "checks": {"not": "a list"}},
+        "list.json": [1, 2],
+        "future.json": {**document, "format_version": 99},
+        "other.json": {**document, "checks": [{**c, "suite": "suites/other.yaml",
+                                               "nodeid": c["nodeid"].replace("sentiment", "other")}
+                                              for c in document["checks"]]},
+        "empty.json": {**document, "checks": []},
+    }
+    for name, content in files.items():
+        (pytester.path / name).write_text(json.dumps(content))
+    same = _modeltests(pytester.path, "compare", "a.json", "a.json")
+    assert same.returncode == 0, same.stderr
+    expected = {
+        "shape.json": "modeltests: error: shape.json: 'checks' must be a list (got dict)",
+        "list.json": "modeltests: error: list.json is not a modeltests JSON results file (a "
+                     "list, not an object)",
+        "future.json": "modeltests: error: future.json has format_version 99; this modeltests "
+                       "reads 1 (compare files written by the same modeltests version)",
+        "other.json": "modeltests: error: A and B ran different suites (A: "
+                      "suites/sentiment.yaml; B: suites/other.yaml): compare two runs of the "
+                      "same suites",
+    }
+    for name, message in expected.items():
+        done = _modeltests(pytester.path, "compare", "a.json", name)
+        assert (done.returncode, done.stderr.strip()) == (2, message)
+        assert "Traceback" not in done.stderr
+    empty = _modeltests(pytester.path, "compare", "a.json", "empty.json")
+    assert empty.returncode == 4
+    assert empty.stdout.splitlines()[-1] == ("modeltests: nothing to compare: no check ran in "
+                                             "both A and B")

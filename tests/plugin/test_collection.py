@@ -215,3 +215,29 @@ checks:
     output, heavy = _heavy_modules_after(["--help"], pytester.path)
     assert "--modeltests-json=PATH" in output
     assert heavy == []
+
+
+def test_a_run_says_first_which_builtin_models_it_builds_and_about_how_long(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: a first run on an empty cache spends minutes building models; it says so
+    before the first check, a line per model not built yet (a built one is not listed)."""
+    cache = pytester.path / "cache"
+    monkeypatch.setenv("MODELTESTS_CACHE", str(cache))
+    built = cache / "models" / "ner-tiny-v3"
+    built.mkdir(parents=True)
+    (built / "BUILD_OK.json").write_text('{"recipe": "ner-tiny-v3"}')
+    pytester.mkdir("suites")
+    for name in ("sentiment-minilm", "nli-tiny", "ner-tiny"):
+        (pytester.path / "suites" / f"{name}.yaml").write_text(
+            f"model:\n  adapter: transformers\n  path: builtin:{name}\nchecks:\n"
+            "  - kind: availability\n")
+    result = pytester.runpytest("suites/", "--collect-only", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "collected 3 items",
+        f"modeltests: this run first builds 2 built-in model(s) into {cache}/models (once; "
+        "later runs reuse them; times are for two quiet cores; on a busy machine a build can "
+        "take 5x longer):",
+        "  builtin:nli-tiny          under a minute",
+        "  builtin:sentiment-minilm  about 2-3 min (fine-tunes MiniLM-L6)",
+    ])
+    assert "builtin:ner-tiny " not in result.stdout.str()

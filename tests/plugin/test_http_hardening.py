@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator, Mapping
 
 import pytest
 
 from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
-from .http_server import HANG, Answer, LoopbackServer, WriteAnswer
+from .http_server import ENDLESS, HANG, Answer, LoopbackServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -33,7 +32,7 @@ class Server(LoopbackServer):
         self.url = self.base + "/predict"
 
     def _answer(self, number: int, body: dict[str, Any], headers: Mapping[str, str]
-                ) -> Answer | str | WriteAnswer:
+                ) -> Answer | str:
         if self.mode == "hang":
             return HANG
         token = headers.get("Authorization", "")
@@ -42,7 +41,7 @@ class Server(LoopbackServer):
         if self.mode == "not json":
             return 200, {}, "<html>Service Unavailable</html>"
         if self.mode == "endless":  # chunked, never ends: only a cap stops it
-            return self._endless
+            return ENDLESS
         if self.mode == "large":  # declares 1 MB, sends it
             return 200, {}, " " * 1_000_000
         if self.mode == "echo":  # "predicts" the token as the label of each text
@@ -50,18 +49,6 @@ class Server(LoopbackServer):
         answers = [[0.1, 0.9] if "good" in t or "great" in t else [0.8, 0.2]
                    for t in body["texts"]]
         return 200, {}, json.dumps({"predictions": answers})
-
-    def _endless(self, handler: BaseHTTPRequestHandler) -> None:
-        handler.protocol_version = "HTTP/1.1"
-        handler.send_response(200)
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
-        chunk = b"[" * 65536
-        try:
-            while not self.release.is_set():
-                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        except OSError:  # the client hung up: what the cap is for
-            pass
 
 
 @pytest.fixture
@@ -213,26 +200,20 @@ def test_modeltests_run_masks_the_token_too(pytester: pytest.Pytester, server: S
     assert check.message.endswith("you sent Authorization: Bearer ***'")
 
 
-def test_an_endless_answer_is_cut_at_the_cap_without_reading_it_all(
-        pytester: pytest.Pytester, server: Server, token: str) -> None:
-    """Issue 25, case 6: a body with no end would fill the memory; the cap fails the request
-    after reading just past it (without a cap this test would never end)."""
-    server.mode = "endless"
-    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.5))
+@pytest.mark.parametrize("mode, cap, found", [
+    # a body with no end would fill the memory (without a cap this test would never end)
+    ("endless", "0.5", "more than 500,000 bytes read, the rest left unread"),
+    ("large", "0.25", "Content-Length 1,000,000 bytes"),  # refused before reading
+])
+def test_an_answer_past_the_size_cap_fails_without_being_read_whole(
+        pytester: pytest.Pytester, server: Server, token: str, mode: str, cap: str,
+        found: str) -> None:
+    """Issue 25, case 6: ``max_response_mb`` caps what is read of an answer."""
+    server.mode = mode
+    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=cap))
     result.stdout.fnmatch_lines([lit(
-        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.5 MB "
-        "(model.max_response_mb) (more than 500,000 bytes read, the rest left unread); increase "
-        "max_response_mb if such answers are expected")])
+        f"suites/remote.yaml:1: {server.url} answered a body larger than {cap} MB "
+        f"(model.max_response_mb) ({found}); increase max_response_mb if such answers are "
+        "expected")])
     result.assert_outcomes(failed=1)
     assert server.requests == 1
-
-
-def test_a_declared_length_past_the_cap_is_refused_before_reading(
-        pytester: pytest.Pytester, server: Server, token: str) -> None:
-    server.mode = "large"
-    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.25))
-    result.stdout.fnmatch_lines([lit(
-        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.25 MB "
-        "(model.max_response_mb) (Content-Length 1,000,000 bytes); increase max_response_mb if "
-        "such answers are expected")])
-    result.assert_outcomes(failed=1)

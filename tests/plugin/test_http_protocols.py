@@ -218,7 +218,7 @@ def test_v2_request_outputs_are_asked_for_and_unnamed_columns_cross_checked(
         seen.append(body)
         return v2_unnamed(body, ["negative", "positive"], label=True)
 
-    server.respond = respond
+    server.answer = respond
     result = run(pytester, suite(server.base + "/v2/models/m/infer", **V2_SKLEARN,
                                  request_outputs="[predict_proba, predict]"))
     result.assert_outcomes(passed=1)
@@ -230,7 +230,7 @@ def test_v2_request_outputs_are_asked_for_and_unnamed_columns_cross_checked(
 def test_v2_labels_in_another_order_than_unnamed_columns_is_an_error(
         pytester: pytest.Pytester, server: Server) -> None:
     """The wrong pass this prevents: a swapped list scored 1 - accuracy without a word."""
-    server.respond = lambda n, body: v2_unnamed(body, ["positive", "negative"], label=True)
+    server.answer = lambda n, body: v2_unnamed(body, ["positive", "negative"], label=True)
     url = server.base + "/v2/models/m/infer"
     result = run(pytester, suite(url, **V2_SKLEARN, request_outputs="[predict_proba, predict]"))
     result.assert_outcomes(failed=1)
@@ -243,7 +243,7 @@ def test_v2_labels_in_another_order_than_unnamed_columns_is_an_error(
 
 def test_v2_unnamed_columns_without_a_label_output_are_read_with_a_warning(
         pytester: pytest.Pytester, server: Server) -> None:
-    server.respond = lambda n, body: v2_unnamed(body, ["negative", "positive"], label=False)
+    server.answer = lambda n, body: v2_unnamed(body, ["negative", "positive"], label=False)
     url = server.base + "/v2/models/m/infer"
     result = run(pytester, suite(url, **V2_SKLEARN, request_outputs="[predict_proba]"))
     result.assert_outcomes(passed=1)

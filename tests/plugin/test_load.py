@@ -118,7 +118,7 @@ def test_a_load_check_without_steps_is_a_located_error(pytester: pytest.Pytester
 def test_steps_spread_over_worker_processes_count_every_request_and_retry(
         pytester: pytest.Pytester, server: Server) -> None:
     """The first two answers are 429: whichever requests got them, each is retried once."""
-    server.respond = lambda n, body: (429, {"Retry-After": "0"}, "wait") if n <= 2 else \
+    server.answer = lambda n, body: (429, {"Retry-After": "0"}, "wait") if n <= 2 else \
         (200, {}, json.dumps({"predictions": fake_rows(body["texts"])}))
     result = run(pytester, suite(server.base + "/predict",
                                  "    processes: 2\n    concurrency: [3]\n    rates: [50]\n"
@@ -130,3 +130,43 @@ def test_steps_spread_over_worker_processes_count_every_request_and_retry(
     assert [(s["requests"], s["errors"]) for s in (closed, opened)] == [(10, 0), (10, 0)]
     assert server.requests == 22 and closed["retries"] == entry["metrics"]["retries"] == 2
     assert entry["details"]["load_generator"]["processes"] == 2
+
+
+def test_compare_to_interleaves_rounds_and_gates_ratios(pytester: pytest.Pytester,
+                                                        server: Server) -> None:
+    """Issue 25: the served model, the ``compare_to`` model and the null endpoint take turns
+    in each closed-loop step; the ratios come with intervals over the paired rounds. Only
+    counts and structure are asserted (the limits are far from any value a machine gives)."""
+    text = suite(server.base + "/predict",
+                 "    concurrency: [1, 2]\n    duration_s: 0.4\n    rounds: 2\n"
+                 "    max_requests_per_step: 8\n    compare_to: local\n"
+                 "    min_throughput_ratio: 0.000001\n    max_p99_ratio: 1000000\n")
+    text = text.replace("checks:\n", "models:\n  local:\n    adapter: callable\n"
+                        "    target: fakemodel:predict\n    labels: [negative, positive]\n"
+                        "checks:\n")
+    result = run(pytester, text)
+    result.assert_outcomes(passed=1)
+    entry = load_entry(pytester)
+    compare = entry["details"]["compare"]
+    assert compare["model"] == "local" and compare["rounds"] == 2
+    assert [step["step"] for step in compare["steps"]] == ["1 clients", "2 clients"]
+    # each round of a step may send at most max_requests_per_step / rounds requests
+    assert [step["requests"] for step in entry["details"]["steps"]] == [8, 8]
+    assert server.requests == 16
+    for name in ("throughput_ratio", "p99_ratio"):
+        low, high = entry["intervals"][name]
+        assert low <= entry["metrics"][name] <= high
+    ratio = min(step["throughput_ratio"] for step in compare["steps"])
+    assert entry["metrics"]["throughput_ratio"] == ratio
+    assert {t["key"] for t in entry["thresholds"]} == {"min_throughput_ratio", "max_p99_ratio"}
+    assert entry["details"]["generator_ceiling_rps"] > 0
+
+
+def test_ratio_limits_need_compare_to(pytester: pytest.Pytester, server: Server) -> None:
+    result = run(pytester, suite(server.base + "/predict",
+                                 "    concurrency: [1]\n    min_throughput_ratio: 0.5\n"))
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["suites/load.yaml:7: checks[[]0]: 'min_throughput_ratio' and "
+                                 "'max_p99_ratio' need 'compare_to' (a model under 'models:' "
+                                 "timed in the same window)*"])
+    assert server.requests == 0

@@ -52,6 +52,8 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "die" and len(posts) > 2:
             os._exit(1)  # killed in the middle of a check
         rows = [[0.2, 0.8] if ("good" in t or "great" in t) else [0.9, 0.1] for t in body["texts"]]
+        if mode == "inverted":  # a broken model: every answer the other label
+            rows = [row[::-1] for row in rows]
         self.answer(200, json.dumps({"predictions": rows}))
 
     def answer(self, status, text):
@@ -181,11 +183,12 @@ def test_a_server_ignoring_sigterm_is_killed(pytester: pytest.Pytester) -> None:
     assert gone(pid) and port_is_free(server["ports"]["port"])
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: int) -> None:
+def session_with_a_hanging_request(pytester: pytest.Pytester, suite: str
+                                   ) -> subprocess.Popen[bytes]:
+    """pytest in its own process, once its server has received a request that hangs."""
     make_project(pytester, suite=None)
     (pytester.path / "stubserver.py").write_text(STUB_SERVER)
-    write_suite(pytester, "suites/served.yaml", served_suite("hang", ACCURACY))
+    write_suite(pytester, "suites/served.yaml", suite)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     session = subprocess.Popen([sys.executable, "-m", "pytest", "suites/", "-p",
                                 "no:cacheprovider"], cwd=pytester.path, env=env,
@@ -196,6 +199,12 @@ def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: 
             break
         time.sleep(0.1)
     assert posted.exists()
+    return session
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: int) -> None:
+    session = session_with_a_hanging_request(pytester, served_suite("hang", ACCURACY))
     session.send_signal(signum)
     output = session.communicate(timeout=60)[0].decode()
     (pid,) = starts(pytester)
@@ -219,26 +228,14 @@ def test_sigkill_to_pytest_stops_the_servers_own_children(pytester: pytest.Pytes
     """A ``command`` given as a string runs through /bin/sh: the stub server is the shell's
     child, the session's grandchild, which the parent-death signal never reaches. SIGKILL to
     pytest (no cleanup runs) must still stop it: the watchdog stops the whole group."""
-    make_project(pytester, suite=None)
-    (pytester.path / "stubserver.py").write_text(STUB_SERVER)
     suite = served_suite("hang", ACCURACY).replace(
         "  command: ['{python}', '../stubserver.py', '{port}', hang]\n",
         "  command: \"'{python}' ../stubserver.py {port} hang & wait\"\n")
-    write_suite(pytester, "suites/served.yaml", suite)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    session = subprocess.Popen([sys.executable, "-m", "pytest", "suites/", "-p",
-                                "no:cacheprovider"], cwd=pytester.path, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    posted = pytester.path / "suites" / "posted.txt"
-    for _ in range(600):  # at most 60 s for the session to start the server and send a request
-        if posted.exists() or session.poll() is not None:
-            break
-        time.sleep(0.1)
-    assert posted.exists()
+    session = session_with_a_hanging_request(pytester, suite)
     (pid,) = starts(pytester)
     assert not stopped(pid)
     session.kill()
-    session.wait()
+    session.communicate()
     for _ in range(300):  # the watchdog's SIGTERM, or its SIGKILL 10 s later
         if stopped(pid):
             break
@@ -282,3 +279,21 @@ def test_every_problem_of_a_serve_section_is_reported_at_its_line(pytester: pyte
         "ready_url, startup_timeout_s, stop_timeout_s)",
     ])
     assert starts(pytester) == []
+
+
+def test_two_suites_with_one_model_and_two_serve_sections_use_two_servers(
+        pytester: pytest.Pytester) -> None:
+    """Issue 25, case 1: the same ``model:`` under different ``serve:`` sections is two
+    models; the broken server's suite must not pass on the good server's answers."""
+    make_project(pytester, suite=None)
+    (pytester.path / "stubserver.py").write_text(STUB_SERVER)
+    write_suite(pytester, "suites/good.yaml", served_suite("ok", ACCURACY))
+    write_suite(pytester, "suites/broken.yaml", served_suite("inverted", ACCURACY))
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines(["suites/broken.yaml  accuracy[[]dev]  FAIL     accuracy 0.125 *",
+                                 "suites/good.yaml    accuracy[[]dev]  PASS     accuracy 0.875 *"])
+    result.assert_outcomes(passed=1, failed=1)
+    assert len(starts(pytester)) == 2
+    servers = [m["server"]["command"][-1] for m in read_report(pytester)["run"]["models"]]
+    assert sorted(servers) == ["inverted", "ok"]

@@ -15,7 +15,8 @@ import modeltests
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMED = ("_ms", "seconds", "throughput", "speedup", "rss", "scaling_", "cuda_mb", "_per_s",
-         "ratio_at_longest", "crossover_length")  # latency's compare_to: ratios of timings
+         "ratio_at_longest", "crossover_length",  # latency's compare_to: ratios of timings
+         "p99_ratio")  # load's compare_to
 
 
 def timed(metric: str) -> bool:

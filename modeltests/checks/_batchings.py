@@ -67,7 +67,7 @@ def rerun_batchings(context: CheckContext, texts: Sequence[ModelInput], adapter:
         for position, row in enumerate(order):
             back[row] = position
         seed = None if name == "file order" else context.seed + (chunk is not None)
-        facts = {"order": name if chunk is None else "seeded shuffle, batched as given",
+        facts = {"order": name if seed is None else "seeded shuffle, batched as given",
                  "batch_size": chunk or size, **({"seed": seed} if seed is not None else {})}
         found.append(Rebatched(name, facts, predicted.subset(back)))
     return found

@@ -163,8 +163,8 @@ def note_spread(thresholds: list[ThresholdResult], spread: Spread) -> list[Thres
         low, high = spread.range_of(t.metric)
         if low == high:
             continue  # every batching gave the same figure
-        t.note = (f"{len(spread.names)} batchings: {format_number(low)} to "
-                  f"{format_number(high)}")
+        said = f"{len(spread.names)} batchings: {format_number(low)} to {format_number(high)}"
+        t.note = f"{t.note}; {said}" if t.note else said
         if low < t.limit < high:
             split.append(t)
     return split

@@ -1,6 +1,7 @@
 """modeltests: release gates for ML models, declared in YAML and run by pytest.
 
-Public API (see the README's "Extend" and "Run without pytest" sections)::
+Public API (docs/reference/python-api.md, generated from the docstrings; the how-to pages
+docs/how-to/new-check-kind.md and docs/how-to/run-without-pytest.md)::
 
     from modeltests import CheckParams, CheckResult, CheckKind, CheckContext, threshold
     from modeltests import AdapterParams, AdapterKind, ModelAdapter, Predictions

@@ -131,27 +131,27 @@ def _intervals(truth: list[str], predicted: list[str], labels: list[str],
                report: dict[str, Any], seed: int, counts: Sequence[int] | None = None
                ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
     """A 95% interval behind every headline metric, and how each was computed: Wilson for the
-    proportions (accuracy, micro F1 = accuracy here, the worst class's recall over that class's
-    rows), a seeded percentile bootstrap for the rest (multinomial draws of the confusion
+    proportions (accuracy, micro F1 = accuracy here), simultaneous Bonferroni-adjusted Wilson
+    bounds over the classes for the worst class's recall (valid for the minimum whichever class
+    it is), a seeded percentile bootstrap for the rest (multinomial draws of the confusion
     matrix's cells: computable from counts alone). With ``counts``, each (true, predicted)
     pair stands for that many rows."""
     import numpy as np
 
     from modeltests.stats.intervals import bootstrap_classification
-    from modeltests.stats.proportions import wilson_interval
+    from modeltests.stats.proportions import wilson_interval, worst_rate_interval
 
     weights = [1] * len(truth) if counts is None else [int(c) for c in counts]
     n = sum(weights)
     correct = sum(w for t, p, w in zip(truth, predicted, weights) if t == p)
     intervals = {"accuracy": wilson_interval(correct, n), "f1_micro": wilson_interval(correct, n)}
     methods = {"accuracy": "wilson", "f1_micro": "wilson"}
-    per_class = report["per_class"]
-    worst = _worst_class(report, "recall")
-    if worst is not None and per_class[worst]["support"]:
-        support = per_class[worst]["support"]
-        hits = round(per_class[worst]["recall"] * support)
-        intervals["worst_class_recall"] = wilson_interval(hits, support)
-        methods["worst_class_recall"] = "wilson"
+    per_class = list(report["per_class"].values())
+    if per_class and all(c["support"] for c in per_class):
+        intervals["worst_class_recall"] = worst_rate_interval(
+            [round(c["recall"] * c["support"]) for c in per_class],
+            [c["support"] for c in per_class])
+        methods["worst_class_recall"] = "wilson-bonferroni"
     index = {label: i for i, label in enumerate(labels)}
     sampled = bootstrap_classification(
         np.array([index[t] for t in truth], dtype=np.int64),

@@ -58,6 +58,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(line)
     for line in found.warnings:
         print(f"warning: {line}")
+    for line in found.power:
+        print(f"power: {line}")
     verdict = (f"{len(found.problems)} problem(s)" if found.problems else "no problems")
     print(f"modeltests: {found.suites} suite(s), {found.checks} check(s): {verdict}")
     return 1 if found.problems or not found.suites else 0
@@ -160,6 +162,18 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from modeltests.errors import ModelTestsError
+
+    try:
+        return int(args.func(args))
+    except ModelTestsError as exc:
+        print(f"modeltests: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command's parser: every subcommand and option (the CLI reference is read from it)."""
     parser = argparse.ArgumentParser(prog="modeltests", description=__doc__.splitlines()[0]
                                      if __doc__ else None)
     parser.add_argument("--rootdir", default=".",
@@ -182,14 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(func=func)
         _arguments(name, command)
-    args = parser.parse_args(argv)
-    from modeltests.errors import ModelTestsError
-
-    try:
-        return int(args.func(args))
-    except ModelTestsError as exc:
-        print(f"modeltests: error: {exc}", file=sys.stderr)
-        return 2
+    return parser
 
 
 def _arguments(name: str, command: argparse.ArgumentParser) -> None:

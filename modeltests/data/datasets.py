@@ -131,6 +131,8 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     if fmt is None:
         raise DatasetError(f"{at('format')}: datasets.{name}.format: cannot tell the format of "
                            f"{path.name}; set format to one of csv, jsonl, parquet")
+    if fmt == "jsonl":
+        _refuse_lone_surrogates(path, spec.encoding, f"{at('path')}: datasets.{name}.path")
     try:
         frame = _read(path, fmt, spec.encoding)
     except UnicodeDecodeError as exc:
@@ -208,6 +210,42 @@ def _column_problems(frame: pd.DataFrame, spec: DatasetSpec, path: Path
                                           f"label in column {spec.label_column!r} of "
                                           f"{path.name} (labels found: {shown})"))
     return problems
+
+
+# A JSON ``\\uXXXX`` escape of a surrogate half, not preceded by an escaped backslash.
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _refuse_lone_surrogates(path: Path, encoding: str, where: str) -> None:
+    """pandas' JSON reader drops a lone surrogate escape (``"a\\ud800b"`` reads as ``"ab"``)
+    without a word, so the text tested would differ from the file: refuse the file instead,
+    naming the line. A high half followed by a low half (a character outside the BMP, written
+    as a pair) is fine."""
+    lines: list[int] = []
+    with path.open(encoding=encoding, errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if "\\u" in line and _lone_surrogate(line):
+                lines.append(number)
+    if lines:
+        shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more"
+                                                   if len(lines) > 10 else "")
+        raise DatasetError(f"{where}: {path.name} file line(s) {shown}: a lone surrogate escape "
+                           "(e.g. \\ud800) is not a character, and the JSON reader would drop it, "
+                           "so the text tested would differ from the file; remove it or write "
+                           "the character it stands for")
+
+
+def _lone_surrogate(line: str) -> bool:
+    halves = [(m.start(1), int(m.group(1), 16)) for m in _SURROGATE_ESCAPE.finditer(line)]
+    index = 0
+    while index < len(halves):
+        start, code = halves[index]
+        following = halves[index + 1] if index + 1 < len(halves) else None
+        if code <= 0xDBFF and following and following[0] == start + 6 and following[1] >= 0xDC00:
+            index += 2  # a high and a low half, adjacent: one character
+            continue
+        return True
+    return False
 
 
 def _read(path: Path, fmt: str, encoding: str) -> pd.DataFrame:
@@ -294,14 +332,20 @@ class SliceSpec(BaseModel):
 
     name: str = Field(description="Slice name shown in reports.")
     column: str | None = Field(default=None, description="Column compared with equals / in.")
-    equals: str | int | float | bool | None = None
-    in_: list[str | int | float | bool] | None = Field(default=None, alias="in")
+    equals: str | int | float | bool | None = Field(
+        default=None, description="Rows whose column has this value.")
+    in_: list[str | int | float | bool] | None = Field(
+        default=None, alias="in", description="Rows whose column has one of these values.")
     regex: str | None = Field(default=None, description="Python regular expression (search).")
-    ignore_case: bool = True
-    min_chars: int | None = Field(default=None, ge=0)
-    max_chars: int | None = Field(default=None, ge=0)
-    min_words: int | None = Field(default=None, ge=0)
-    max_words: int | None = Field(default=None, ge=0)
+    ignore_case: bool = Field(default=True, description="regex ignores case.")
+    min_chars: int | None = Field(default=None, ge=0, description="Texts of at least this "
+                                  "many characters.")
+    max_chars: int | None = Field(default=None, ge=0, description="Texts of at most this "
+                                  "many characters.")
+    min_words: int | None = Field(default=None, ge=0, description="Texts of at least this "
+                                  "many words (split on whitespace).")
+    max_words: int | None = Field(default=None, ge=0, description="Texts of at most this "
+                                  "many words (split on whitespace).")
     side: Literal["first", "second", "both"] | None = Field(
         default=None, description="For a dataset of text pairs: which side regex and "
         "min/max_chars / min/max_words read (default both, joined by a space).")

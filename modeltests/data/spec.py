@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class RayOptions(BaseModel):
-    """Where and how ``executor: ray`` runs a dataset's predictions (see the README's "Past one
-    machine: Ray")."""
+    """Where and how ``executor: ray`` runs a dataset's predictions (see
+    docs/how-to/ray.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -38,7 +38,7 @@ class ItemInfo:
 def build_entry(info: ItemInfo, *, nodeid: str, outcome: str, when: str, duration: float,
                 message: str, result: CheckResult | None = None,
                 user_fields: dict[str, Any] | None = None) -> Entry:
-    """The JSON entry of one test (format in the README)."""
+    """The JSON entry of one test (format: docs/reference/json-report.md)."""
     entry: Entry = {
         "nodeid": nodeid,
         "suite": info.suite,
@@ -74,6 +74,7 @@ def _result_fields(result: CheckResult) -> Entry:
         "details": result.details,
         "warnings": list(result.warnings),
         "intervals": {k: list(v) for k, v in result.intervals.items()},
+        "interval_methods": dict(result.interval_methods),
         "headline": result.key_metric(),
         "undecided": [t.key for t in result.undecided()],
         "waived": dict(result.waived),

@@ -1,4 +1,5 @@
-"""``reports/modeltests.json``: run metadata and one entry per check (format in the README)."""
+"""``reports/modeltests.json``: run metadata and one entry per check (format:
+docs/reference/json-report.md, generated from this module and :mod:`.entries`)."""
 
 from __future__ import annotations
 
@@ -88,12 +89,15 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
 def run_fingerprint(facts: RunFacts) -> dict[str, Any]:
     """One digest per suite file, model and dataset file, the library versions, the seeds, and
     one ``sha256`` over all of them: two runs with the same ``sha256`` read the same suites,
-    models and data with the same libraries. (Threads differ per check: each check's entry has
+    models (their files, and for a callable or torch factory the project modules it imports:
+    :func:`modeltests.adapters.imports.project_sources`) and data (by content, wherever it
+    lies) with the same libraries. (Threads differ per check: each check's entry has
     its own ``torch_threads``.)"""
     parts = {
         "suites": dict(sorted(facts.get("suites", {}).items())),
         "models": sorted(str((m.get("fingerprint") or {}).get("sha256")) for m in facts["models"]),
-        "datasets": sorted({f"{d.get('path')}:{d.get('sha256')}" for d in facts["datasets"]}),
+        # Content, not location: the same files in another folder read the same data.
+        "datasets": sorted({str(d.get("sha256")) for d in facts["datasets"]}),
         "versions": facts["environment"].get("versions", {}),
         "seeds": dict(sorted(facts["seeds"].items())),
     }

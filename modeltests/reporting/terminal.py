@@ -6,7 +6,7 @@ from typing import Any
 
 from modeltests.reporting.entries import Entry, ResultCollector
 from modeltests.result import CheckResult
-from modeltests.support.text import clip, clip_change, format_number
+from modeltests.support.text import clip, clip_change, format_number, visible
 
 _VERDICT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP",
             "xfailed": "XFAIL", "xpassed": "XPASS"}
@@ -25,7 +25,7 @@ def failure_message(name: str, location: str, result: CheckResult) -> str:
         lines.extend(f"    - {describe_example(e)}" for e in result.examples)
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def _recall_per_class(result: CheckResult) -> str | None:
@@ -97,7 +97,7 @@ def _p(probability: Any) -> str:
 
 def write_summary(terminal: Any, collector: ResultCollector) -> None:
     """A table: suite, check, verdict, key metric vs threshold."""
-    rows = [(e.get("suite") or "", e["name"], _verdict(e), _key_metric(e))
+    rows = [(visible(e.get("suite") or ""), visible(e["name"]), _verdict(e), visible(_key_metric(e)))
             for e in collector.ordered()]
     if not rows:
         return

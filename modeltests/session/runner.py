@@ -21,6 +21,7 @@ from modeltests.extend.registry import CheckKind
 from modeltests.result import (
     CheckParams,
     CheckResult,
+    attach_power,
     gate_declared_thresholds,
     refuse_empty,
     unboundable,
@@ -240,6 +241,8 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
     if not isinstance(result, CheckResult):
         raise TypeError(f"check kind {kind.name!r} returned {type(result).__name__}, "
                         "not a CheckResult")
+    result.warnings.extend(note for note in runtime.models.notes()
+                           if note not in result.warnings)
     if result.torch_threads is None:
         from modeltests.measure.timing import current_torch_threads
 
@@ -252,6 +255,7 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
             # Its message already reads "..., but undecided: it does not pass".
             for threshold in result.undecided():
                 threshold.passed = False
+        attach_power(result)
     return result
 
 

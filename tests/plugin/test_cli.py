@@ -64,6 +64,8 @@ def test_validate_reports_every_problem_without_importing_torch(
         "suites/bad.yaml:18: checks[2].min_pass_rate: must be a number in [0, 1] (got 1.5)",
         "suites/bad.yaml:14: slice 'mobile': column 'source' not in dataset 'dev' (columns: "
         "text, label, topic)",
+        "power: suites/sentiment.yaml:10: accuracy[dev]: accuracy: passes 80% of runs only at "
+        "a true value >= 0.896 (n=8); a true 0.520 would need about n=4,896",
         "modeltests: 2 suite(s), 5 check(s): 3 problem(s)",
         "heavy modules imported: []",
     ]
@@ -73,7 +75,12 @@ def test_validate_passes_a_good_suite(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     done = _modeltests(pytester.path, "validate", "suites/sentiment.yaml")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines() == ["modeltests: 1 suite(s), 2 check(s): no problems"]
+    # Power before any run (issue 26): 7 of 8 is the fewest right answers whose Wilson lower
+    # bound reaches 0.5, and a binomial of 8 reaches 7 with probability 0.8 at a rate of 0.896.
+    assert done.stdout.splitlines() == [
+        "power: suites/sentiment.yaml:10: accuracy[dev]: accuracy: passes 80% of runs only at a "
+        "true value >= 0.896 (n=8); a true 0.520 would need about n=4,896",
+        "modeltests: 1 suite(s), 2 check(s): no problems"]
 
 
 def test_report_rerenders_the_html_of_a_results_file(pytester: pytest.Pytester) -> None:

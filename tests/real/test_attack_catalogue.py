@@ -1,7 +1,8 @@
-"""The README's table of recipes and transformations, one test per row: a row that runs offline
-attacks two examples of the tiny model; a WordNet row runs once WordNet is prepared (one step)
-and otherwise fails with the one install command; a download row fails at once, naming the file
-it needs, without downloading. Every recipe and transformation the schema allows has a row."""
+"""The table of recipes and transformations in docs/how-to/robustness.md, one test per row:
+a row that runs offline attacks two examples of the tiny model; a WordNet row runs once WordNet
+is prepared (one step) and otherwise fails with the one install command; a download row fails at
+once, naming the file it needs, without downloading. Every recipe and transformation the schema
+allows has a row."""
 
 from __future__ import annotations
 

@@ -39,10 +39,17 @@ class LatencyParams(CheckParams):
                                 description="torch.set_num_threads for the check (restored).")
     warmup: int | str = Field(default="auto",
                               description="'auto' (until stable) or a fixed number of calls.")
-    min_iterations: int = Field(default=64, ge=1, le=1_000_000)
-    min_seconds: float = Field(default=1.0, ge=0, le=3600)
-    max_iterations: int = Field(default=10_000, ge=1, le=10_000_000)
-    max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    min_iterations: int = Field(default=64, ge=1, le=1_000_000, description="Timed calls per "
+                                "configuration at least (with compare_to: rounds, one call of "
+                                "each model per round); a percentile threshold raises it to "
+                                "MLPerf's minimum.")
+    min_seconds: float = Field(default=1.0, ge=0, le=3600, description="Seconds of timed "
+                               "calls per configuration at least (per model with compare_to).")
+    max_iterations: int = Field(default=10_000, ge=1, le=10_000_000, description="Timed calls "
+                                "per configuration at most.")
+    max_seconds: float = Field(default=30.0, gt=0, le=3600, description="Seconds of timed "
+                               "calls per configuration at most (per model with compare_to): "
+                               "timing stops there even short of min_iterations.")
     mode: Mode = Field(default="both", description="model, end_to_end or both.")
     baseline: str | None = Field(default=None,
                                  description="An earlier reports/modeltests.json to compare with.")

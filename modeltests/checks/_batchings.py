@@ -67,7 +67,7 @@ def rerun_batchings(context: CheckContext, texts: Sequence[ModelInput], adapter:
         for position, row in enumerate(order):
             back[row] = position
         seed = None if name == "file order" else context.seed + (chunk is not None)
-        facts = {"order": name if chunk is None else "seeded shuffle, batched as given",
+        facts = {"order": name if seed is None else "seeded shuffle, batched as given",
                  "batch_size": chunk or size, **({"seed": seed} if seed is not None else {})}
         found.append(Rebatched(name, facts, predicted.subset(back)))
     return found
@@ -83,22 +83,34 @@ def _run(context: CheckContext, adapter: ModelAdapter, texts: list[ModelInput],
          recipe: dict[str, Any] | None, chunk: int | None, label_names: list[str]
          ) -> Predictions:
     """``adapter`` on ``texts``; with ``chunk``, in calls of that many texts (so batches of at
-    most ``chunk``), the answers joined."""
-    import numpy as np
-
-    from modeltests.adapters.base import Predictions
-
-    def predict(part: list[ModelInput]) -> Predictions:
-        found = (context.run_model(adapter, part) if recipe is None
-                 else context.run_derived(adapter, part, recipe))
+    most ``chunk``), the answers joined. Only whole-dataset calls go through the prediction
+    cache (a copy's predictions are keyed by its batching, which chunking does not change)."""
+    if chunk is None:
+        found = (context.run_model(adapter, texts) if recipe is None
+                 else context.run_derived(adapter, texts, recipe))
         return aligned(found, label_names, context.location())
 
-    if chunk is None:
-        return predict(texts)
-    parts = [predict(texts[start:start + chunk]) for start in range(0, len(texts), chunk)]
-    probabilities = (None if any(p.probabilities is None for p in parts) else
-                     np.concatenate([p.probabilities for p in parts if p.probabilities is not None]))
-    return Predictions([label for p in parts for label in p.labels], label_names, probabilities)
+    def in_chunks() -> Predictions:
+        import numpy as np
+
+        from modeltests.adapters.base import Predictions
+
+        parts = [aligned(adapter.predict(texts[start:start + chunk]), label_names,
+                         context.location()) for start in range(0, len(texts), chunk)]
+        probabilities = (None if any(p.probabilities is None for p in parts) else
+                         np.concatenate([p.probabilities for p in parts
+                                         if p.probabilities is not None]))
+        return Predictions([label for p in parts for label in p.labels], label_names,
+                           probabilities)
+
+    found = context.call_model(adapter, "predict", len(texts), in_chunks,
+                               description=f"predicting in batches of {chunk}")
+    if len(found) != len(texts):
+        from modeltests.errors import ModelOutputError
+
+        raise ModelOutputError(f"{context.location()}: the compressed model answered "
+                               f"{len(found)} rows for {len(texts)} texts in batches of {chunk}")
+    return found
 
 
 @dataclass
@@ -151,8 +163,8 @@ def note_spread(thresholds: list[ThresholdResult], spread: Spread) -> list[Thres
         low, high = spread.range_of(t.metric)
         if low == high:
             continue  # every batching gave the same figure
-        t.note = (f"{len(spread.names)} batchings: {format_number(low)} to "
-                  f"{format_number(high)}")
+        said = f"{len(spread.names)} batchings: {format_number(low)} to {format_number(high)}"
+        t.note = f"{t.note}; {said}" if t.note else said
         if low < t.limit < high:
             split.append(t)
     return split

@@ -188,7 +188,7 @@ def test_a_slice_compares_typed_values_and_one_that_matches_nothing_is_a_setup_e
     assert_no_traceback(result.stdout.str())
     validated = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/")
     assert validated.ret == 1
-    assert validated.outlines == [
+    assert [line for line in validated.outlines if not line.startswith("power:")] == [
         "suites/sentiment.yaml:15: slice 'twos' matches no row: no row of dataset 'dev' has "
         "column 'stars' a value in [2, '2.0'] (column 'stars' holds: 0, 1)",
         "modeltests: 1 suite(s), 2 check(s): 1 problem(s)"]

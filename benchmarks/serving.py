@@ -3,9 +3,11 @@
 Run: ``OMP_NUM_THREADS=1 python benchmarks/serving.py`` (needs ``pip install -e '.[serve]'``;
 builds the demo model on first use). ``--seconds`` sets each step's length.
 
-1. The load generator's ceiling: closed-loop clients against a null endpoint (an HTTP server in
-   this process answering ``{}`` at once), through the same httpx client the ``http`` adapter
-   uses. A model result near it would measure the generator, not the model.
+1. The load generator's ceiling (:mod:`ceiling`, also runnable alone): the ``load`` check's
+   sender against null endpoints (modeltests' own, in a process of its own, and nginx when
+   ``--nginx`` or PATH has one), beside wrk on the same endpoints and bodies, with the CPU per
+   request of each; it prints the ratio modeltests / wrk (the goal: at least 0.5). A model
+   result near the ceiling would measure the generator, not the model.
 2. The demo server started by ``suites/sentiment_serving.yaml``'s ``serve:`` section: closed-
    loop throughput at 1, 2, 4 clients and open-loop Poisson rates, p50 / p99 per step, and the
    best throughput whose p99 meets the SLO (``--slo-ms``).
@@ -22,6 +24,8 @@ import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from ceiling import add_arguments, ceiling
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,26 +44,15 @@ def step_line(step: Any, slo_ms: float) -> str:
             f"errors={step.errors}")
 
 
-def ceiling(model: Any, texts: list[str], seconds: float) -> None:
-    from modeltests.serving.loadgen import closed_loop, null_endpoint
-
-    print("1. generator ceiling against a null endpoint (same process, same httpx pool)")
-    with null_endpoint() as url:
-        twin = model.null_twin(url)
-        for clients in (1, 4, 8):
-            step = closed_loop(twin, texts, clients, seconds, 100000)
-            print(f"  {clients:>2} clients: {step.throughput:7.1f} req/s  n={step.requests}")
-
-
 def served(model: Any, texts: list[str], seconds: float, slo_ms: float) -> None:
     from modeltests.serving.loadgen import closed_loop, open_loop
     from modeltests.measure.timing import summarize
 
     print(f"2. the demo server, one text per request, {seconds:g} s per step, SLO p99 <= "
           f"{slo_ms:g} ms")
-    client = model.load_client()
-    steps = [closed_loop(client.predict, texts, n, seconds, 100000) for n in (1, 2, 4)]
-    steps += [open_loop(client.predict, texts, rate, seconds, seed, 100000, 32)
+    requests = model.load_client().load_requests()  # what the load check sends
+    steps = [closed_loop(requests, texts, n, seconds, 100000) for n in (1, 2, 4)]
+    steps += [open_loop(requests, texts, rate, seconds, seed, 100000, 32)
               for seed, rate in enumerate((10.0, 20.0, 30.0, 40.0))]
     for step in steps:
         print(step_line(step, slo_ms))
@@ -92,12 +85,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--slo-ms", type=float, default=250.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ceiling-only", action="store_true",
+                        help="section 1 only (no model, no server)")
+    add_arguments(parser)
     args = parser.parse_args()
     from modeltests import Session
     from modeltests.checks.load import DEFAULT_TEXTS
     from modeltests.measure.timing import current_torch_threads
 
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, cores={os.cpu_count()}")
+    ceiling(args.ceiling_seconds, args.ceiling_rounds, args.clients, args.processes, args.nginx)
+    if args.ceiling_only:
+        return
     with Session(rootdir=ROOT, progress=False) as session:
         runtime = session.runtime
         suite = runtime.suite(SUITE)
@@ -107,7 +106,6 @@ def main() -> None:
         print(f"server cold start: {server.facts.cold_start_s:.2f} s")
         local = runtime.models.model(suite, "in-process")
         print(f"torch threads in this process: {current_torch_threads()}")
-        ceiling(model, DEFAULT_TEXTS, args.seconds)
         served(model, DEFAULT_TEXTS, args.seconds, args.slo_ms)
         overhead(model, local, DEFAULT_TEXTS * 10, args.rounds)
 

@@ -5,9 +5,12 @@ MLServer (Seldon's model server) speaks the Open Inference Protocol (V2) of KSer
 modeltests' own ``transformers`` adapter, so that the served model computes exactly what the
 in-process model computes, and answers a BYTES tensor of texts with two outputs: ``label``
 (BYTES, the predicted label per text) and ``probabilities`` (FP64, shape ``[n, k]``, columns in
-the order of the ``labels`` parameter it reports). A request of two BYTES tensors (the ``http``
+the order of the ``labels`` parameter it reports); a request that names ``outputs`` gets those
+only, in its order (an unknown name is a 400). A request of two BYTES tensors (the ``http``
 adapter's shape for text pairs: the first sides, then the second sides, e.g. ``text`` and
-``text_pair``) is classified as pairs. Only MLServer imports this module::
+``text_pair``) is classified as pairs; an input of another datatype is a 400 naming BYTES.
+The model metadata (``GET /v2/models/{name}``) declares these inputs and outputs, for clients
+that build requests from it (tritonclient, KServe's). Only MLServer imports this module::
 
     // model-settings.json
     {"name": "sentiment", "implementation": "modeltests.mlserver_runtime.TextClassifier",
@@ -26,7 +29,9 @@ from typing import Any
 
 from mlserver import MLModel
 from mlserver.codecs import StringCodec
-from mlserver.types import InferenceRequest, InferenceResponse, ResponseOutput
+from mlserver.errors import InferenceError
+from mlserver.types import (InferenceRequest, InferenceResponse, MetadataTensor, Parameters,
+                            ResponseOutput)
 
 from modeltests.adapters.base import LoadContext, ModelAdapter
 from modeltests.adapters.transformers import TransformersParams, load_transformers
@@ -34,6 +39,9 @@ from modeltests.data.inputs import ModelInput, TextPair
 
 PROBABILITIES = "probabilities"
 LABEL = "label"
+OUTPUTS = (LABEL, PROBABILITIES)
+TEXT = "text"
+TEXT_PAIR = "text_pair"
 
 
 BUILTIN_NAMES = ("sentiment-minilm", "nli-tiny")
@@ -62,12 +70,26 @@ class TextClassifier(MLModel):  # type: ignore[misc]  # mlserver ships no type i
         context = LoadContext(base_dir=Path.cwd(), rootdir=Path.cwd(), location="model-settings",
                               builtin_model=_builtin, builtin_names=BUILTIN_NAMES)
         self._adapter: ModelAdapter = load_transformers(TransformersParams(path=uri), context)
+
+        self.inputs = [MetadataTensor(name=TEXT, datatype="BYTES", shape=[-1]),
+                       MetadataTensor(name=TEXT_PAIR, datatype="BYTES", shape=[-1],
+                                      parameters=Parameters(optional=True))]
+        self.outputs = [MetadataTensor(name=LABEL, datatype="BYTES", shape=[-1]),
+                        MetadataTensor(name=PROBABILITIES, datatype="FP64",
+                                       shape=[-1, len(self._adapter.labels)],
+                                       parameters=Parameters(
+                                           labels=",".join(self._adapter.labels)))]
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         if len(payload.inputs) not in (1, 2):
-            raise ValueError(f"expected one input tensor of texts (or two, of text pairs), got "
-                             f"{len(payload.inputs)}")
+            raise InferenceError(f"expected one input tensor of texts (or two, of text pairs), "
+                                 f"got {len(payload.inputs)}")
+        for tensor in payload.inputs:
+            if tensor.datatype != "BYTES":
+                raise InferenceError(f"input {tensor.name!r} is {tensor.datatype}; this model "
+                                     "reads texts: send datatype BYTES (one string per text)")
+        wanted = _requested(payload)
         sides = [[_text(item) for item in StringCodec.decode_input(tensor)]
                  for tensor in payload.inputs]
         texts: list[ModelInput] = list(sides[0])
@@ -78,13 +100,26 @@ class TextClassifier(MLModel):  # type: ignore[misc]  # mlserver ships no type i
             texts = [TextPair(a, b) for a, b in zip(sides[0], sides[1])]
         predictions = self._adapter.predict(texts)
         probabilities = predictions.probabilities
-        outputs = [StringCodec.encode_output(LABEL, predictions.labels)]
+        answers = {LABEL: StringCodec.encode_output(LABEL, predictions.labels)}
         if probabilities is not None:
-            outputs.append(ResponseOutput(
+            answers[PROBABILITIES] = ResponseOutput(
                 name=PROBABILITIES, shape=list(probabilities.shape), datatype="FP64",
                 data=[float(x) for x in probabilities.ravel()],
-                parameters={"labels": ",".join(self._adapter.labels)}))
-        return InferenceResponse(model_name=self.name, id=payload.id, outputs=outputs)
+                parameters={"labels": ",".join(self._adapter.labels)})
+        return InferenceResponse(model_name=self.name, id=payload.id,
+                                 outputs=[answers[name] for name in wanted or answers
+                                          if name in answers])
+
+
+def _requested(payload: InferenceRequest) -> list[str]:
+    """The outputs a request names, in its order (none named: all of them)."""
+    names = [output.name for output in payload.outputs or []]
+    unknown = [name for name in names if name not in OUTPUTS]
+    if unknown:
+        raise InferenceError(f"unknown output {unknown[0]!r}: this model answers "
+                             f"{LABEL!r} (BYTES, one label per text) and {PROBABILITIES!r} "
+                             "(FP64, [texts, labels])")
+    return names
 
 
 def _text(item: Any) -> str:

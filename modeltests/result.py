@@ -76,10 +76,15 @@ class CheckParams(BaseModel):
         return threshold_limits(self)
 
 
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy's generators take: a seed is checked at load, not deep in a check."""
+
+
 class SeededParams(CheckParams):
     """Parameters of a check that samples or generates inputs: adds its own ``seed``."""
 
-    seed: int | None = Field(default=None, description="Defaults to the suite's defaults.seed.")
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED,
+                             description="Defaults to the suite's defaults.seed (0 to 2**32-1).")
 
 
 def threshold_limits(params: BaseModel) -> list[tuple[str, str, float]]:
@@ -121,6 +126,10 @@ class ThresholdResult:
     """How ``interval`` was computed (``wilson``, ``bootstrap-percentile``, ``newcombe``...)."""
     needed_n: int | None = None
     """For an undecided threshold: about how many examples would decide it."""
+    power: dict[str, Any] | None = None
+    """What this gate can decide at its n (:func:`attach_power`): ``passing_value``, the true
+    value that passes 80% of runs, and ``n_for_margin``, the n at which a true value ``margin``
+    beyond the limit does."""
 
     @property
     def state(self) -> ThresholdState:
@@ -210,7 +219,16 @@ class ThresholdResult:
             "decided_by": "bound" if self.gate == "bound" and self.interval is not None
             else "estimate",
             "needed_sample_size": self.needed_n,
+            "power": self.power,
         }
+
+    def describe_power(self) -> str | None:
+        """What this gate can decide at its n (:func:`power_text`), or None without a power
+        estimate."""
+        if not self.power:
+            return None
+        return power_text((self.scope + " " if self.scope else "") + self.metric, self.key,
+                          self.operator, self.power)
 
 
 @dataclass
@@ -318,6 +336,57 @@ def evaluate_thresholds(
         results.append(ThresholdResult(metric, operator, limit, value, passed, interval,
                                        resolved, scope, note=note, gate=gate, method=method))
     return results
+
+
+def attach_power(result: CheckResult) -> None:
+    """Give each threshold with an interval its power figures (see
+    :func:`modeltests.stats.intervals.passing_value`): what the gate can decide at this n under
+    the default (an undecided threshold fails). A scoped threshold (a slice, a class) has its
+    own n, unknown here: it gets the half-width approximation and no ``n_for_margin``."""
+    from modeltests.stats.intervals import (POWER, margin_sample_size, passing_value,
+                                            power_margin)
+
+    for t in result.thresholds:
+        if t.interval is None or t.value is None or t.method in POINT_METHODS:
+            continue
+        n = None if t.scope else result.sample_size
+        t.power = power_of(t.limit, t.operator, n, t.method if n else None, t.value, t.interval)
+
+
+def power_of(limit: float, operator: str, n: int | None, method: str | None, value: float,
+             interval: tuple[float, float]) -> dict[str, Any]:
+    """The power figures of one threshold (JSON-ready): ``passing_value``, ``n_for_margin`` for
+    a true value ``margin`` beyond the limit (its ``target``), and how they were computed."""
+    from modeltests.stats.intervals import (POWER, margin_sample_size, passing_value,
+                                            power_margin)
+
+    margin = power_margin(limit)
+    exact = method == "wilson" and 0 <= limit <= 1 and bool(n)
+    return {
+        "probability": POWER, "n": n,
+        "passing_value": passing_value(limit, operator, n, method, value, interval),
+        "margin": margin, "target": limit + margin if operator == ">=" else limit - margin,
+        "n_for_margin": margin_sample_size(limit, operator, n, method, value, interval),
+        "method": "exact binomial (Wilson gate)" if exact
+        else "normal approximation from the interval's half-width",
+    }
+
+
+def power_text(metric: str, key: str, operator: str, power: dict[str, Any]) -> str:
+    """``accuracy: passes 80% of runs only at a true value >= 0.939 (n=400); a true 0.92 would
+    need about n=1,660``."""
+    n = power.get("n")
+    at = f" (n={n:,})" if n else ""
+    passing = power.get("passing_value")
+    if passing is None:
+        text = f"{metric}: no true value passes {key} 80% of runs{at}"
+    else:
+        text = (f"{metric}: passes 80% of runs only at a true value {operator} "
+                f"{format_number(passing)}{at}")
+    needed = power.get("n_for_margin")
+    if needed is not None:
+        text += f"; a true {format_number(power['target'])} would need about n={needed:,}"
+    return text
 
 
 def unboundable(thresholds: list[ThresholdResult]) -> list[ThresholdResult]:

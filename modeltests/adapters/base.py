@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from modeltests.serving.loadgen import Requests
+
 
 class AdapterParams(BaseModel):
     """Parameters shared by every adapter; subclasses add their own and fix ``adapter``."""
@@ -244,11 +246,25 @@ class ModelAdapter:
         circuit breaker and time budget, so that each request stands on its own."""
         return self
 
-    def null_twin(self, url: str) -> Callable[[Sequence[ModelInput]], object] | None:
-        """A function sending texts as :meth:`predict` does, but to ``url`` (a null endpoint)
-        and without reading the answer: a load test measures its own ceiling with it. None for
-        models not called over HTTP (the ceiling is then that of a Python no-op)."""
+    def load_requests(self) -> Requests:
+        """What a load test sends (:mod:`modeltests.serving.loadgen`): by default
+        :meth:`predict`, called from a pool of threads. An adapter may return its own
+        :class:`~modeltests.serving.loadgen.AsyncRequests` (a coroutine per request on the
+        load generator's event loop, e.g. the ``http`` adapter's)."""
+        return self.predict
+
+    def null_twin(self, url: str) -> Requests | None:
+        """Requests sent as :meth:`load_requests` sends them, but to ``url`` (a null
+        endpoint) and without reading the answer: a load test measures its own ceiling with
+        it. None for models not called over HTTP (the ceiling is then that of a Python
+        no-op)."""
         return None
+
+    def notes(self) -> list[str]:
+        """What a user must know about how this model's outputs were read, when it could not
+        be checked (e.g. probability columns taken in the suite's label order): added to the
+        warnings of every check run after the note arose."""
+        return []
 
     def counters(self) -> dict[str, int]:
         """Counts for the reports, e.g. the ``http`` adapter's ``requests`` and ``retries``."""

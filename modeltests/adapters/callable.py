@@ -19,7 +19,7 @@ from modeltests.adapters.base import (
     ModelAdapter,
     Predictions,
 )
-from modeltests.adapters.imports import defining_file, resolve_import_path
+from modeltests.adapters.imports import defining_file, project_sources, resolve_import_path
 from modeltests.errors import ModelLoadError, ModelOutputError
 from modeltests.data.inputs import ModelInput
 
@@ -53,13 +53,17 @@ class CallableModel(ModelAdapter):
         outputs: list[Any] = []
         for start in range(0, len(texts), self.batch_size):
             chunk = list(texts[start:start + self.batch_size])
-            answer = list(self.function(chunk))
-            if len(answer) != len(chunk):
-                raise ModelOutputError(f"{self.name} returned {len(answer)} outputs for "
-                                       f"{len(chunk)} texts")
-            outputs.extend(answer)
+            outputs.extend(self._validated(self.function(chunk), chunk))
             self.batch_done(len(chunk))
         return self._to_predictions(outputs)
+
+    def _validated(self, answer: Any, chunk: Sequence[ModelInput]) -> list[Any]:
+        """The function's answer for ``chunk``: one output per text, else an error."""
+        outputs = list(answer)
+        if len(outputs) != len(chunk):
+            raise ModelOutputError(f"{self.name} returned {len(outputs)} outputs for "
+                                   f"{len(chunk)} texts")
+        return outputs
 
     def _to_predictions(self, outputs: list[Any]) -> Predictions:
         if outputs and all(isinstance(o, str) for o in outputs):
@@ -81,8 +85,10 @@ class CallableModel(ModelAdapter):
         return Batching(self.batch_size, sorted_by_length=False)
 
     def source_files(self) -> list[Path]:
+        """The file defining the function and the project modules it imports, transitively
+        (:func:`~modeltests.adapters.imports.project_sources`)."""
         found = defining_file(self.function)
-        return [found] if found is not None else []
+        return project_sources([found]) if found is not None else []
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": "callable", "target": self.name, "device": self.device}

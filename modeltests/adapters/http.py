@@ -13,7 +13,9 @@ exponential backoff; retries are counted in the report. Other HTTP errors are no
 A dead server costs one wait per check, not one per request: once a request of a check times
 out or cannot connect, the circuit breaker opens and every later request of that check fails at
 once with the first reason; the next check tries again. ``check_timeout_s`` optionally bounds
-the whole check: no request waits past it, and none is sent once it has passed. A load test
+the whole check: no request waits past it, and none is sent once it has passed. An answer body
+is read up to ``max_response_mb`` (16 MB): a larger one (its ``Content-Length``, or the bytes
+read so far) fails the request at once, so a runaway server cannot fill the memory. A load test
 calls :meth:`HttpModel.load_client`, a copy without breaker or budget (each request stands alone).
 """
 
@@ -24,10 +26,13 @@ import os
 import re
 import threading
 import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, NoReturn, Sequence
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Literal, Mapping,
+                    NoReturn, Sequence)
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.adapters.callable import CallableModel
@@ -40,9 +45,16 @@ from modeltests.support.text import clip
 if TYPE_CHECKING:
     import httpx
 
+    from modeltests.serving.http1 import Pool
+    from modeltests.serving.loadgen import AsyncRequests, ProcessSpec, Requests, Send
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 EXCERPT_CHARS = 200
 RETRY_STATUSES = (429, 503)
+ERROR_BODY_BYTES = 64 * 1024
+"""How much of an error page is read: enough for its excerpt in the message."""
+MESSAGE_CACHE = 1024
+"""Load requests of one text: the request bytes of this many texts are built once."""
 
 
 class HttpParams(AdapterParams):
@@ -66,7 +78,12 @@ class HttpParams(AdapterParams):
     probabilities_output: str = Field(default="probabilities",
                                       description="v2: output tensor of shape [texts, labels].")
     label_output: str = Field(default="label", description="v2: BYTES output of labels, read "
-                              "when no probabilities come back.")
+                              "when no probabilities come back, else the cross-check of the "
+                              "probability columns' order.")
+    request_outputs: list[str] = Field(
+        default_factory=list, description="v2: the outputs to ask for (the request's "
+        "'outputs'), e.g. [predict_proba, predict] for MLServer's scikit-learn runtime "
+        "(default: none named, the server's default outputs).")
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="Extra request headers; '${NAME}' in a value reads environment variable "
@@ -85,6 +102,25 @@ class HttpParams(AdapterParams):
                                     "before a retry, Retry-After included.")
     max_connections: int = Field(default=32, ge=1, le=1024,
                                  description="Connections the pool keeps open at most.")
+    max_response_mb: float = Field(
+        default=16.0, gt=0, le=4096,
+        description="Largest answer body read, in MB (after decompression); a larger answer "
+        "fails the request without being read whole.")
+
+
+    @model_validator(mode="after")
+    def _requested_outputs_are_read(self) -> HttpParams:
+        if not self.request_outputs:
+            return self
+        if self.protocol != "v2":
+            raise ValueError("'request_outputs' names V2 output tensors: it needs protocol: v2")
+        read = {self.probabilities_output, self.label_output}
+        if not read & set(self.request_outputs):
+            raise ValueError(
+                f"'request_outputs' {self.request_outputs} names neither probabilities_output "
+                f"{self.probabilities_output!r} nor label_output {self.label_output!r}: the "
+                "answer would hold nothing this adapter reads")
+        return self
 
 
 def _expand(value: str, context: LoadContext) -> str:
@@ -116,6 +152,7 @@ class HttpEndpoint:
         self.breaker = breaker
         self.requests_sent = 0
         self.retries = 0
+        self.notes: set[str] = set()  # how answers were read, when it could not be checked
         self._failure: str | None = None  # why the breaker is open
         self._deadline: float | None = None
         self._client: httpx.Client | None = None
@@ -131,6 +168,7 @@ class HttpEndpoint:
         """The same endpoint and connection pool, every request on its own."""
         other = HttpEndpoint(self.params, {}, self.redactor, self.url, breaker=False)
         other.headers = self.headers
+        other.notes = self.notes
         other._client = self.client()
         return other
 
@@ -154,7 +192,7 @@ class HttpEndpoint:
 
     def __call__(self, texts: Sequence[ModelInput]) -> list[Any]:
         raw = self.post(texts)
-        return self._outputs(raw)
+        return self.outputs(raw)
 
     def post(self, texts: Sequence[ModelInput]) -> bytes:
         """The body of the first answer that is not retried (retries on 429, 503, resets)."""
@@ -166,7 +204,7 @@ class HttpEndpoint:
             self._count("requests_sent")
             last = attempt == self.params.max_retries
             try:
-                response = self.client().post(self.url, content=body, timeout=timeout)
+                status, retry_after, content = self._send(body, timeout)
             except httpx.TimeoutException:
                 self._open(self._timed_out(timeout))
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -176,18 +214,117 @@ class HttpEndpoint:
                 continue
             except httpx.HTTPError as exc:  # ConnectError and the like: the server is gone
                 self._open(self._reason(exc))
-            if response.status_code in RETRY_STATUSES and not last:
-                self._wait_before_retry(attempt, response.headers.get("Retry-After"))
+            if status in RETRY_STATUSES and not last:
+                self._wait_before_retry(attempt, retry_after)
                 continue
+            if status >= 400:
+                raise ModelPredictError(f"{self.url} answered HTTP {status}: "
+                                        f"{self._excerpt(content)}")
+            return content
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _send(self, body: bytes, timeout: float) -> tuple[int, str | None, bytes]:
+        """POST ``body``: the status, ``Retry-After`` and the answer body, read in chunks up to
+        the cap (an error page only as far as its excerpt needs)."""
+        with self.client().stream("POST", self.url, content=body, timeout=timeout) as response:
             if response.status_code >= 400:
-                raise ModelPredictError(f"{self.url} answered HTTP {response.status_code}: "
-                                        f"{self._excerpt(response.content)}")
-            return response.content
+                return (response.status_code, response.headers.get("Retry-After"),
+                        _read_some(response, ERROR_BODY_BYTES))
+            return response.status_code, None, self._read_capped(response)
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        limit = int(self.params.max_response_mb * 1_000_000)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            self._too_large(f"Content-Length {int(declared):,} bytes")
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                self._too_large(f"more than {limit:,} bytes read, the rest left unread")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, found: str) -> NoReturn:
+        raise ModelPredictError(
+            f"{self.url} answered a body larger than {self.params.max_response_mb:g} MB "
+            f"(model.max_response_mb) ({found}); increase max_response_mb if such answers are "
+            "expected")
+
+    def load_requests(self, read: Callable[[bytes, list[ModelInput]], object] | None,
+                      batch_size: int | None = None,
+                      spec: ProcessSpec | None = None) -> AsyncRequests | None:
+        """Requests sent from the load generator's event loop over its light HTTP/1.1 client
+        (:mod:`modeltests.serving.http1`): the same bodies, retries, timeouts and error messages
+        as :meth:`post`, one request per ``batch_size`` texts; ``read(body, texts)`` checks each
+        answer (None: answers are not read, as for the null endpoint). None for https://
+        endpoints (the caller then uses threads)."""
+        from modeltests.serving.loadgen import AsyncRequests
+
+        if not self.url.startswith("http://"):
+            return None
+
+        @asynccontextmanager
+        async def open_pool(concurrency: int) -> AsyncIterator[Send]:
+            from modeltests.serving.http1 import Pool
+
+            async with Pool(self.url, self.headers, self.params.max_connections) as pool:
+                messages: dict[tuple[ModelInput, ...], bytes] = {}
+
+                async def send(texts: list[ModelInput]) -> None:
+                    size = batch_size or len(texts) or 1
+                    for start in range(0, len(texts), size):
+                        chunk = texts[start:start + size]
+                        raw = await self._post_async(pool, chunk, messages)
+                        if read is not None:
+                            read(raw, chunk)
+
+                yield send
+
+        return AsyncRequests(open_pool, "asyncio http/1.1", spec)
+
+    async def _post_async(self, pool: Pool, texts: Sequence[ModelInput],
+                          messages: dict[tuple[ModelInput, ...], bytes]) -> bytes:
+        """:meth:`post` on the event loop; a request of one text is built once (``messages``:
+        the load texts cycle)."""
+        import asyncio
+
+        key = tuple(texts)
+        message = messages.get(key) if len(key) == 1 else None
+        if message is None:
+            message = pool.message(self._body(texts))
+            if len(key) == 1 and len(messages) < MESSAGE_CACHE:
+                messages[key] = message
+        for attempt in range(self.params.max_retries + 1):
+            timeout = self._timeout()
+            self._count("requests_sent")
+            last = attempt == self.params.max_retries
+            try:
+                answer = await pool.send(message, timeout)
+            except (TimeoutError, asyncio.TimeoutError):
+                self._open(self._timed_out(timeout))
+            except ConnectionResetError as exc:
+                if last:
+                    self._open(f"the connection was reset ({self._text(exc)})")
+                await asyncio.sleep(self._retry_wait(attempt, None))
+                continue
+            except ConnectionRefusedError:
+                self._open("connection refused")
+            except OSError as exc:
+                self._open(self._text(exc))
+            if answer.status in RETRY_STATUSES and not last:
+                await asyncio.sleep(self._retry_wait(attempt, answer.headers.get("retry-after")))
+                continue
+            if answer.status >= 400:
+                raise ModelPredictError(f"{self.url} answered HTTP {answer.status}: "
+                                        f"{self._excerpt(answer.body)}")
+            return answer.body
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _body(self, texts: Sequence[ModelInput]) -> bytes:
         if self.params.protocol == "v2":
-            return json.dumps(v2_body(texts, self.params.input_name, self.params.pair_input_name)).encode()
+            return json.dumps(v2_body(texts, self.params.input_name, self.params.pair_input_name,
+                                      self.params.request_outputs)).encode()
         return json.dumps(plain_body(texts, self.params.input_key)).encode()
 
     def _count(self, name: str) -> None:
@@ -201,6 +338,11 @@ class HttpEndpoint:
         raise ModelPredictError(f"cannot reach {self.url}: {reason}")
 
     def _wait_before_retry(self, attempt: int, retry_after: str | None) -> None:
+        time.sleep(self._retry_wait(attempt, retry_after))
+
+    def _retry_wait(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait before the next attempt (counted as a retry), or the error that
+        stops it: the check's budget would run out first."""
         wait = _retry_after_seconds(retry_after)
         if wait is None:
             wait = self.params.retry_backoff_s * 2 ** attempt
@@ -209,7 +351,7 @@ class HttpEndpoint:
             self._failure = f"no retry before {self._budget_spent()}"
             raise ModelPredictError(f"not sent to {self.url} again: {self._failure}")
         self._count("retries")
-        time.sleep(wait)
+        return wait
 
     def _timeout(self) -> float:
         """Seconds the next request may wait, or the error that stops it being sent."""
@@ -240,21 +382,36 @@ class HttpEndpoint:
     def _text(self, exc: Exception) -> str:
         return self.redactor.mask(str(exc) or type(exc).__name__)
 
-    def _outputs(self, raw: bytes) -> list[Any]:
+    def outputs(self, raw: bytes) -> list[Any]:
+        """The outputs of an answer's body, one per text (by the model's protocol)."""
         try:
             payload = json.loads(raw.decode("utf-8"))
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             raise ModelPredictError(f"{self.url} did not answer JSON ({exc}); the answer "
                                     f"starts {self._excerpt(raw)}") from None
         if self.params.protocol == "v2":
-            return v2_outputs(payload, self.url, self.params.probabilities_output,
+            read = v2_outputs(payload, self.url, self.params.probabilities_output,
                               self.params.label_output, self.params.labels)
+            if read.note is not None:
+                self.notes.add(read.note)
+            return read.values
         return plain_outputs(payload, self.params.output_key, self.url)
 
     def _excerpt(self, raw: bytes) -> str:
         """The start of an answer body, secrets masked before it is cut (no half secret)."""
         text = self.redactor.mask(raw.decode("utf-8", errors="replace"))
         return repr(clip(text, EXCERPT_CHARS))
+
+
+def _read_some(response: httpx.Response, limit: int) -> bytes:
+    """At most about ``limit`` bytes of ``response``'s body (the rest is never read)."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -287,15 +444,36 @@ class HttpModel(CallableModel):
         copy.endpoint.start_check()
         return copy
 
-    def null_twin(self, url: str) -> Callable[[Sequence[ModelInput]], object]:
+    def load_requests(self) -> Requests:
+        """Requests on the load generator's event loop; every answer read and checked as
+        :meth:`predict` checks it (threads and httpx for https:// endpoints)."""
+        spec = self._spec(self.endpoint.url, read=True)
+        requests = self.endpoint.load_requests(self._check_answer, self.batch_size, spec)
+        return requests or super().load_requests()
+
+    def _spec(self, url: str, read: bool) -> HttpLoadSpec:
+        endpoint = self.endpoint
+        return HttpLoadSpec(endpoint.params, endpoint.headers, url, self.labels, self.batch_size,
+                            read, endpoint.redactor)
+
+    def _check_answer(self, raw: bytes, texts: list[ModelInput]) -> None:
+        self._to_predictions(self._validated(self.endpoint.outputs(raw), texts))
+
+    def null_twin(self, url: str) -> Requests:
         twin = HttpEndpoint(self.endpoint.params, {}, self.endpoint.redactor, url, breaker=False)
         twin.headers = self.endpoint.headers
-        twin._client = self.endpoint.client()  # the same pool as the real requests
         twin.start_check()
+        requests = twin.load_requests(None, spec=self._spec(url, read=False))
+        if requests is not None:
+            return requests
+        twin._client = self.endpoint.client()  # the same pool as the real requests
         return twin.post
 
     def counters(self) -> dict[str, int]:
         return {"requests": self.endpoint.requests_sent, "retries": self.endpoint.retries}
+
+    def notes(self) -> list[str]:
+        return sorted(self.endpoint.notes)
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": "http", "url": self.endpoint.url, "device": self.device,
@@ -303,6 +481,31 @@ class HttpModel(CallableModel):
 
     def close(self) -> None:
         self.endpoint.close()
+
+
+@dataclass
+class HttpLoadSpec:
+    """An :class:`HttpModel`'s load requests, rebuilt in a load worker process (picklable)."""
+
+    params: HttpParams
+    headers: dict[str, str]
+    url: str
+    labels: list[str]
+    batch_size: int
+    read: bool
+    redactor: Redactor
+
+    def build(self) -> tuple[AsyncRequests, Callable[[], Mapping[str, int]]]:
+        endpoint = HttpEndpoint(self.params, {}, self.redactor, self.url, breaker=False)
+        endpoint.headers = self.headers
+        endpoint.start_check()
+        model = HttpModel(endpoint, self.labels, self.batch_size)
+        requests = endpoint.load_requests(model._check_answer if self.read else None,
+                                          self.batch_size)
+        if requests is None:
+            raise ModelPredictError(f"{self.url}: only http:// endpoints are loaded from "
+                                    "worker processes")
+        return requests, model.counters
 
 
 def load_http(params: HttpParams, context: LoadContext) -> HttpModel:

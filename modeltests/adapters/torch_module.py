@@ -14,7 +14,7 @@ from modeltests.adapters.base import (
     ModelAdapter,
     Predictions,
 )
-from modeltests.adapters.imports import defining_file, resolve_import_path
+from modeltests.adapters.imports import defining_file, project_sources, resolve_import_path
 from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
 from modeltests.errors import ModelLoadError
 from modeltests.data.inputs import ModelInput
@@ -84,10 +84,11 @@ class TorchModel(ModelAdapter):
         return Batching(self.params.batch_size, sorted_by_length=False)
 
     def source_files(self) -> list[Path]:
-        """The files defining the module's class and the collate function (weights a factory
-        reads from elsewhere are not known to modeltests)."""
+        """The files defining the module's class and the collate function, and the project
+        modules they import, transitively (:func:`~modeltests.adapters.imports.project_sources`;
+        weights a factory reads from elsewhere are not known to modeltests)."""
         found = (defining_file(type(self.module)), defining_file(self.collate))
-        return sorted({path for path in found if path is not None})
+        return project_sources(sorted({path for path in found if path is not None}))
 
     def torch_module(self) -> Any:
         return self.module

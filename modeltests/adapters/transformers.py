@@ -300,6 +300,24 @@ def position_limit(model: Any) -> tuple[int, str] | None:
     return rows - offset, source
 
 
+def _weights_only_refusal(exc: BaseException) -> str | None:
+    """torch's own reason when ``exc`` hides a ``weights_only`` unpickling refusal:
+    transformers replaces it with "set from_tf=True", keeping it only in the exception chain."""
+    import pickle
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    reason = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, pickle.UnpicklingError):
+            reason = str(current).strip().splitlines()[0]  # the innermost is the most precise
+        current = current.__cause__ or current.__context__
+    if reason is None:
+        return None
+    return reason.removeprefix("Weights only load failed. ").split(". Please use")[0].rstrip(". ")
+
+
 def _resolve_source(params: TransformersParams, context: LoadContext) -> Path | str:
     if params.path.startswith(BUILTIN_PREFIX):
         return context.builtin_model(params.path[len(BUILTIN_PREFIX):])
@@ -312,6 +330,16 @@ def _resolve_source(params: TransformersParams, context: LoadContext) -> Path | 
 
 
 def _explain_os_error(path: str, source: Path | str, context: LoadContext, exc: OSError) -> str:
+    refused = _weights_only_refusal(exc)
+    if isinstance(source, Path) and refused is not None:
+        checkpoint = re.search(r"checkpoint file for '([^']+)'", str(exc))
+        name = Path(checkpoint.group(1)).name if checkpoint else "the pickled checkpoint"
+        return (f"cannot load a transformers model from {source}: torch refused to unpickle "
+                f"{name} with weights_only=True ({refused}): the file holds Python objects "
+                "beside its tensors, and unpickling them could run code from it. If you trust "
+                "the file, load it once with torch.load(..., weights_only=False) and save the "
+                "model with save_pretrained() (safetensors); transformers' advice to set "
+                "from_tf=True does not apply")
     if isinstance(source, Path):
         return f"cannot load a transformers model from {source}: {exc}"
     return (f"model {path!r} is neither a local directory (looked for {context.resolve(path)}) "

@@ -15,10 +15,18 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from pydantic import Field, model_validator
 
-from modeltests.checks._paired import paired_metrics, score_slice
+from modeltests.checks._batchings import (
+    Rebatched,
+    Spread,
+    note_spread,
+    rerun_batchings,
+    split_warning,
+    widen_by_batchings,
+)
+from modeltests.checks._paired import aligned, paired_metrics, score_slice
 from modeltests.data.datasets import SliceSpec
 from modeltests.data.inputs import ModelInput, as_display
-from modeltests.result import CheckResult, SeededParams, threshold
+from modeltests.result import CheckResult, SeededParams, ThresholdResult, threshold
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter, Predictions
@@ -58,8 +66,11 @@ class CompressionParams(SeededParams):
         "Lowest top-1 agreement of the compressed model with itself under a second, seeded "
         "shuffled batching (dynamic int8 depends on which texts share a batch).", ge=0, le=1)
     shuffled_batching: bool = Field(
-        default=True, description="Predict again with the compressed model in a seeded random "
-        "order, batched as given (no length sorting), and report batch_agreement.")
+        default=True, description="Predict again with the compressed model under other "
+        "batchings (file order when it sorts by length; a seeded shuffle, batched as given; a "
+        "second seeded shuffle in batches of half the size): report batch_agreement, and make "
+        "each batch-dependent figure's 95% interval cover every batching's interval (its "
+        "spread over batchings counts as uncertainty; details.batchings lists each).")
     max_entity_f1_drop: float | None = threshold(
         "Token models: largest entity F1 loss (reference - compressed).", ge=-1, le=1)
     min_tag_agreement: float | None = threshold(
@@ -108,8 +119,13 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     _add_sizes(result, reference, candidate.adapter)
     result.details["batching"] = {"reference": reference.batching().to_json("file order"),
                                   "compressed": candidate.adapter.batching().to_json("file order")}
+    spread = None
     if params.shuffled_batching:
-        _batch_agreement(context, dataset.texts, candidate, result)
+        batchings = rerun_batchings(context, dataset.texts, candidate.adapter, candidate.recipe,
+                                    candidate.predictions.label_names)
+        _batch_agreement(context, batchings, candidate, result)
+        spread = widen_by_batchings(result, dataset.labels, ref_predictions, batchings,
+                                    context.seed)
     if params.speed_examples:
         from modeltests.measure.timing import time_alternately
 
@@ -122,6 +138,7 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
         result.details["timing"] = timing.details()
     result.thresholds = context.evaluate(result.metrics, result.intervals,
                                          methods=result.interval_methods)
+    split = note_spread(result.thresholds, spread) if spread is not None else []
     changed = [i for i, (r, c) in enumerate(zip(ref_predictions.labels,
                                                 candidate.predictions.labels)) if r != c]
     examples = changed_examples(dataset, ref_predictions, candidate.predictions, changed)
@@ -132,60 +149,33 @@ def compare(context: CheckContext, params: CompressionParams, candidate: Candida
     for index, spec in enumerate(params.slices):
         _score_slice(context, index, spec, dataset, ref_predictions, candidate.predictions,
                      result)
-    _warn(result, candidate)
+    _warn(result, candidate, split, spread)
     return result
 
 
-def _batch_agreement(context: CheckContext, texts: Sequence[ModelInput], candidate: Candidate,
+def _batch_agreement(context: CheckContext, batchings: list[Rebatched], candidate: Candidate,
                      result: CheckResult) -> None:
-    """The compressed model again on the same texts in a seeded random order, batched as given:
-    ``batch_agreement`` is the share of rows whose top-1 label did not move, with its Wilson
-    interval. Only batch composition changed, so any disagreement is the model's own
-    batch dependence (dynamic int8 computes activation scales per batch)."""
+    """The compressed model again on the same texts in a seeded random order, batched as given
+    (the ``seeded shuffle`` of :func:`rerun_batchings`): ``batch_agreement`` is the share of
+    rows whose top-1 label did not move, with its Wilson interval. Only batch composition
+    changed, so any disagreement is the model's own batch dependence (dynamic int8 computes
+    activation scales per batch)."""
     from modeltests.stats.paired import max_abs_difference
     from modeltests.stats.proportions import agreement, wilson_interval
 
-    order = list(range(len(texts)))
-    random.Random(context.seed).shuffle(order)
-    adapter = candidate.adapter.in_given_order()
-    shuffled_texts = [texts[i] for i in order]
-    shuffled = (context.run_model(adapter, shuffled_texts) if candidate.recipe is None
-                else context.run_derived(adapter, shuffled_texts, candidate.recipe))
-    back = [0] * len(order)
-    for position, row in enumerate(order):
-        back[row] = position
-    second = aligned(shuffled.subset(back), candidate.predictions.label_names,
-                     context.location())
+    second = next(b for b in batchings if b.name == "seeded shuffle").predictions
     first = candidate.predictions
     agree = agreement(first.labels, second.labels)
     same = sum(a == b for a, b in zip(first.labels, second.labels))
     result.metrics["batch_agreement"] = agree
-    result.intervals["batch_agreement"] = wilson_interval(same, len(texts))
+    result.intervals["batch_agreement"] = wilson_interval(same, len(first))
     result.interval_methods["batch_agreement"] = "wilson"
     facts: dict[str, Any] = {"seed": context.seed, "order": "seeded shuffle, batched as given",
-                             "batch_size": adapter.batching().batch_size,
-                             "changed": len(texts) - same}
+                             "batch_size": candidate.adapter.in_given_order().batching()
+                             .batch_size, "changed": len(first) - same}
     if first.probabilities is not None and second.probabilities is not None:
         facts["max_prob_change"] = max_abs_difference(first.probabilities, second.probabilities)
     result.details["batching"]["second"] = facts
-
-
-def aligned(predictions: Predictions, label_names: list[str], location: str) -> Predictions:
-    """``predictions`` with probability columns in ``label_names`` order (a model under
-    ``models:`` may list the same labels in another order)."""
-    from modeltests.adapters.base import Predictions
-    from modeltests.errors import ModelOutputError
-
-    if predictions.label_names == label_names:
-        return predictions
-    if sorted(predictions.label_names) != sorted(label_names):
-        raise ModelOutputError(f"{location}: the compared model's labels "
-                               f"{predictions.label_names} differ from the reference's "
-                               f"{label_names}; set models.<name>.labels to match")
-    probabilities = predictions.probabilities
-    if probabilities is not None:
-        probabilities = probabilities[:, [predictions.label_names.index(n) for n in label_names]]
-    return Predictions(list(predictions.labels), list(label_names), probabilities)
 
 
 def _add_sizes(result: CheckResult, reference: ModelAdapter, candidate: ModelAdapter) -> None:
@@ -248,9 +238,14 @@ def _score_slice(context: CheckContext, index: int, spec: SliceDrop, dataset: Da
     result.details.setdefault("slices", []).append(scored.entry)
 
 
-def _warn(result: CheckResult, candidate: Candidate) -> None:
-    # Slices warned with their own sample size.
-    result.warn_unresolved([t for t in result.thresholds if not t.scope], result.sample_size or 0)
+def _warn(result: CheckResult, candidate: Candidate, split: list[ThresholdResult],
+          spread: Spread | None) -> None:
+    # Slices warned with their own sample size; a threshold the batchings split is warned
+    # apart: no sample size decides it.
+    result.warn_unresolved([t for t in result.thresholds if not t.scope and t not in split],
+                           result.sample_size or 0)
+    if spread is not None:
+        result.warnings.extend(split_warning(t, spread) for t in split)
     if "mean_kl" not in result.metrics:
         result.warnings.append("mean_kl / max_prob_change not measured: a model gave labels "
                                "without probabilities")

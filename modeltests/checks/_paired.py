@@ -90,6 +90,24 @@ def paired_metrics(truth: Sequence[str], reference: Predictions, candidate: Pred
     return paired
 
 
+def aligned(predictions: Predictions, label_names: list[str], location: str) -> Predictions:
+    """``predictions`` with probability columns in ``label_names`` order (a model under
+    ``models:`` may list the same labels in another order)."""
+    from modeltests.adapters.base import Predictions
+    from modeltests.errors import ModelOutputError
+
+    if predictions.label_names == label_names:
+        return predictions
+    if sorted(predictions.label_names) != sorted(label_names):
+        raise ModelOutputError(f"{location}: the compared model's labels "
+                               f"{predictions.label_names} differ from the reference's "
+                               f"{label_names}; set models.<name>.labels to match")
+    probabilities = predictions.probabilities
+    if probabilities is not None:
+        probabilities = probabilities[:, [predictions.label_names.index(n) for n in label_names]]
+    return Predictions(list(predictions.labels), list(label_names), probabilities)
+
+
 @dataclass
 class ScoredSlice:
     """One slice's entry for the details and its evaluated thresholds."""

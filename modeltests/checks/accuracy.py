@@ -70,8 +70,11 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
                       "per_class": report["per_class"], "slices": []}
     wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
-    result.examples = _examples(dataset, predictions, wrong[: context.max_examples])
+    shown = informative_errors(wrong, dataset.labels, predictions.confidence(),
+                               context.max_examples)
+    result.examples = _examples(dataset, predictions, shown)
     result.details["errors"] = len(wrong)
+    result.details["examples_order"] = EXAMPLES_ORDER
     result.warn_unresolved(result.thresholds, len(dataset))
     for index, spec in enumerate(params.slices):
         _score_slice(context, index, spec, dataset, predictions, labels, result)
@@ -128,27 +131,27 @@ def _intervals(truth: list[str], predicted: list[str], labels: list[str],
                report: dict[str, Any], seed: int, counts: Sequence[int] | None = None
                ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
     """A 95% interval behind every headline metric, and how each was computed: Wilson for the
-    proportions (accuracy, micro F1 = accuracy here, the worst class's recall over that class's
-    rows), a seeded percentile bootstrap for the rest (multinomial draws of the confusion
+    proportions (accuracy, micro F1 = accuracy here), simultaneous Bonferroni-adjusted Wilson
+    bounds over the classes for the worst class's recall (valid for the minimum whichever class
+    it is), a seeded percentile bootstrap for the rest (multinomial draws of the confusion
     matrix's cells: computable from counts alone). With ``counts``, each (true, predicted)
     pair stands for that many rows."""
     import numpy as np
 
     from modeltests.stats.intervals import bootstrap_classification
-    from modeltests.stats.proportions import wilson_interval
+    from modeltests.stats.proportions import wilson_interval, worst_rate_interval
 
     weights = [1] * len(truth) if counts is None else [int(c) for c in counts]
     n = sum(weights)
     correct = sum(w for t, p, w in zip(truth, predicted, weights) if t == p)
     intervals = {"accuracy": wilson_interval(correct, n), "f1_micro": wilson_interval(correct, n)}
     methods = {"accuracy": "wilson", "f1_micro": "wilson"}
-    per_class = report["per_class"]
-    worst = _worst_class(report, "recall")
-    if worst is not None and per_class[worst]["support"]:
-        support = per_class[worst]["support"]
-        hits = round(per_class[worst]["recall"] * support)
-        intervals["worst_class_recall"] = wilson_interval(hits, support)
-        methods["worst_class_recall"] = "wilson"
+    per_class = list(report["per_class"].values())
+    if per_class and all(c["support"] for c in per_class):
+        intervals["worst_class_recall"] = worst_rate_interval(
+            [round(c["recall"] * c["support"]) for c in per_class],
+            [c["support"] for c in per_class])
+        methods["worst_class_recall"] = "wilson-bonferroni"
     index = {label: i for i, label in enumerate(labels)}
     sampled = bootstrap_classification(
         np.array([index[t] for t in truth], dtype=np.int64),
@@ -212,6 +215,23 @@ def _score_slice(context: CheckContext, index: int, spec: SliceThresholds, datas
     result.warn_unresolved(thresholds, len(indices))
     result.thresholds.extend(thresholds)
     result.details["slices"].append(entry)
+
+
+EXAMPLES_ORDER = "one per class first, most confident first"
+
+
+def informative_errors(wrong: list[int], expected: list[str], confidence: list[float | None],
+                       count: int) -> list[int]:
+    """The ``count`` errors worth reading first: the most confident error of each true class
+    (so that every class that fails is seen), then the other errors, most confident first;
+    equal confidences in file order. A model sure of a wrong answer says more about it than the
+    first rows of the file."""
+    ordered = sorted(wrong, key=lambda i: (-(confidence[i] or 0.0), i))
+    first: dict[str, int] = {}
+    for i in ordered:
+        first.setdefault(expected[i], i)
+    chosen = set(first.values())
+    return (list(first.values()) + [i for i in ordered if i not in chosen])[:count]
 
 
 def _examples(dataset: Dataset, predictions: Predictions, indices: list[int]) -> list[dict[str, Any]]:

@@ -16,7 +16,9 @@ from pydantic import Field, model_validator
 
 from modeltests.context import CheckContext
 from modeltests.data.inputs import ModelInput
-from modeltests.serving.loadgen import StepResult, closed_loop, null_endpoint, open_loop
+from modeltests.serving.loadgen import (AsyncRequests, Requests, StepResult, Workers,
+                                        closed_loop, event_loop_name, null_endpoint,
+                                        open_loop, worker_processes)
 from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 
@@ -28,6 +30,8 @@ DEFAULT_TEXTS = [
 ]
 NEAR_CEILING = 0.5
 """A step above this share of the generator's ceiling is flagged."""
+PRELOAD = ("modeltests.adapters.http",)
+"""Modules a load worker process imports before the first step (the http adapter's sender)."""
 P99_METHOD = "order statistic (95% upper bound; MLPerf minimum 662 requests)"
 
 
@@ -53,6 +57,10 @@ class LoadParams(SeededParams):
                                "sent at once at most (later arrivals queue, their wait counted).")
     ceiling_duration_s: float = Field(default=2.0, gt=0, le=60, description="Seconds spent "
                                       "measuring the generator's ceiling.")
+    processes: int = Field(default=1, ge=1, le=64, description="Processes sending the "
+                           "requests of a served (http://) model, each with its own event "
+                           "loop: more raise the generator's ceiling, and take CPU from a "
+                           "server on the same machine.")
     slo_p99_ms: float | None = Field(default=None, gt=0, description="The latency objective: "
                                      "a step meets it when its p99 is at most this.")
     min_throughput: float | None = threshold("Lowest best-step throughput, requests/s.", ge=0)
@@ -83,36 +91,51 @@ def run_load(context: CheckContext, params: LoadParams) -> CheckResult:
                                else list(DEFAULT_TEXTS))
     if not texts:
         raise context.error("dataset", f"dataset {params.dataset!r} has no texts to send")
-    call = client.predict
-    ceiling = _ceiling(model, texts, params)
-    for number in range(params.warmup_requests):
-        call([texts[number % len(texts)]])
-    before = client.counters().get("retries", 0)
+    requests = client.load_requests()
+    spread = isinstance(requests, AsyncRequests) and requests.spec is not None
     steps: list[tuple[StepResult, int]] = []
-    for clients in params.concurrency:
-        step = closed_loop(call, texts, clients, params.duration_s,
-                           params.max_requests_per_step, params.batch_size)
-        steps.append((step, _retries_since(client.counters(), before, steps)))
-    for index, rate in enumerate(params.rates):
-        step = open_loop(call, texts, rate, params.duration_s, context.seed + index,
-                         params.max_requests_per_step, params.max_in_flight, params.batch_size)
-        steps.append((step, _retries_since(client.counters(), before, steps)))
-    return _result(context, params, steps, ceiling)
+    with worker_processes(params.processes if spread else 1, PRELOAD) as workers:
+        ceiling = _ceiling(model, texts, params, workers)
+        for number in range(params.warmup_requests):
+            client.predict([texts[number % len(texts)]])
+        for clients in params.concurrency:
+            before = client.counters().get("retries", 0)
+            step = closed_loop(requests, texts, clients, params.duration_s,
+                               params.max_requests_per_step, params.batch_size, workers)
+            steps.append((step, _retries(client.counters(), before, step)))
+        for index, rate in enumerate(params.rates):
+            before = client.counters().get("retries", 0)
+            step = open_loop(requests, texts, rate, params.duration_s, context.seed + index,
+                             params.max_requests_per_step, params.max_in_flight,
+                             params.batch_size, workers)
+            steps.append((step, _retries(client.counters(), before, step)))
+    result = _result(context, params, steps, ceiling)
+    result.details["load_generator"] = _generator(requests, workers is not None, params)
+    return result
 
 
-def _retries_since(counters: dict[str, int], before: int,
-                   steps: list[tuple[StepResult, int]]) -> int:
-    return counters.get("retries", 0) - before - sum(retries for _, retries in steps)
+def _retries(counters: dict[str, int], before: int, step: StepResult) -> int:
+    """Retries during a step: of this process, and of its worker processes."""
+    return counters.get("retries", 0) - before + step.worker_counters.get("retries", 0)
 
 
-def _ceiling(model: Any, texts: Sequence[ModelInput], params: LoadParams) -> float:
+def _generator(requests: Requests, spread: bool, params: LoadParams) -> dict[str, Any]:
+    """How the requests were sent, for the report."""
+    how = requests.description if isinstance(requests, AsyncRequests) else "threads"
+    return {"requests": how, "event_loop": event_loop_name(),
+            "processes": params.processes if spread else 1}
+
+
+def _ceiling(model: Any, texts: Sequence[ModelInput], params: LoadParams,
+             workers: Workers | None) -> float:
     """Requests/s the generator reaches against a null endpoint (an HTTP server answering
-    ``{}`` at once, in this process), with as many clients as the largest step uses."""
+    ``{}`` at once, in a process of its own), with as many clients as the largest step uses
+    and the same processes."""
     clients = max([*params.concurrency, min(params.max_in_flight, 8)])
     with null_endpoint() as url:
         twin = model.null_twin(url) or (lambda batch: None)
         step = closed_loop(twin, texts, clients, params.ceiling_duration_s,
-                           params.max_requests_per_step, params.batch_size)
+                           params.max_requests_per_step, params.batch_size, workers)
     return step.throughput
 
 

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 from pydantic.config import JsonDict
 
-from modeltests.checks._compression import aligned
-from modeltests.checks._paired import paired_metrics, score_slice
+from modeltests.checks._paired import aligned, paired_metrics, score_slice
 from modeltests.context import CheckContext
 from modeltests.data.datasets import SliceSpec
 from modeltests.data.inputs import as_display

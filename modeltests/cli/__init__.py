@@ -58,6 +58,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(line)
     for line in found.warnings:
         print(f"warning: {line}")
+    for line in found.power:
+        print(f"power: {line}")
     verdict = (f"{len(found.problems)} problem(s)" if found.problems else "no problems")
     print(f"modeltests: {found.suites} suite(s), {found.checks} check(s): {verdict}")
     return 1 if found.problems or not found.suites else 0
@@ -68,19 +70,23 @@ def _report(args: argparse.Namespace) -> int:
 
     source = Path(args.results)
     output = Path(args.output) if args.output else source.with_suffix(".html")
-    write_html(_read_results(source), output)
+    previous = _read_results(Path(args.previous)) if args.previous else None
+    write_html(_read_results(source), output, previous, args.previous)
     print(f"modeltests: wrote {output}")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from modeltests.cli.compare import compare_documents
+    from modeltests.cli.compare import compare_documents, exit_code, weakened_notice
 
     comparison = compare_documents(_read_results(Path(args.a)), _read_results(Path(args.b)))
     print(f"modeltests: A = {args.a}, B = {args.b}")
     for line in comparison.lines():
         print(line)
-    return 1 if comparison.regressed else 0
+    notice = weakened_notice(comparison, args.allow_weakened)
+    if notice:
+        print(notice)
+    return exit_code(comparison, args.allow_weakened)
 
 
 def _read_results(path: Path) -> dict[str, object]:
@@ -212,9 +218,16 @@ def _arguments(name: str, command: argparse.ArgumentParser) -> None:
     if name == "report":
         command.add_argument("results", help="a JSON results file (reports/modeltests.json)")
         command.add_argument("-o", "--output", help="the HTML file (default: RESULTS with .html)")
+        command.add_argument("--previous", metavar="A.json", help="an earlier run's results: "
+                             "the report lists how the gate changed since (weakened first)")
     if name == "compare":
         command.add_argument("a", metavar="A.json", help="the earlier run's results")
         command.add_argument("b", metavar="B.json", help="the later run's results")
+        command.add_argument("--allow-weakened", action="store_true",
+                             help="exit 0 although B's gate is weaker than A's (a threshold "
+                             "loosened or removed, a check removed or no longer gating, a "
+                             "looser gate: or undecided policy); without it such a change "
+                             "exits 3")
     if name == "build-demo":
         command.add_argument("names", nargs="*", metavar="NAME", help="built-in models to "
                              "build (default: sentiment-minilm; e.g. ner-tiny)")

@@ -1,6 +1,9 @@
 """What changed between two runs (``modeltests compare A.json B.json``), read from their JSON.
 
-Three kinds of change, in the order a reviewer needs them:
+First the gate itself (:mod:`modeltests.reporting.gate_changes`): thresholds, ``gate:`` and the
+undecided policy loosened or removed (**weakened**, its own section at the top), tightened or
+added, and the suite, model and run fingerprints that differ. Then three kinds of change, in the
+order a reviewer needs them:
 
 1. **Setup**: library versions, platform, CPU count, torch threads, device, seeds, the models
    loaded (adapter, source, parameters, dtype) and the datasets read (by digest). When these
@@ -20,12 +23,21 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeltests.reporting.gate_changes import GateChanges, gate_changes
 from modeltests.support.text import format_number
 
 Document = dict[str, Any]
 UNTESTED_CHANGE = 0.10
 SETUP_MODEL_KEYS = ("adapter", "source", "architecture", "parameters", "dtype", "device")
 PASSING = ("passed", "xfailed", "skipped")
+EXIT_REGRESSED = 1
+"""A check that passed in A fails or errors in B."""
+EXIT_WEAKENED = 3
+"""B's gate is weaker than A's (a threshold loosened or removed, a check removed or no longer
+gating, a looser ``gate:`` or undecided policy), and ``--allow-weakened`` was not given. By
+default, not behind a flag: a CI job that forgot the flag would let a weakened gate through
+silently, which is the failure this exit code exists to prevent; a deliberate loosening is
+accepted by saying so on the command line, where the job's history keeps it."""
 
 
 @dataclass
@@ -38,9 +50,11 @@ class Comparison:
     untested: list[str] = field(default_factory=list)
     regressed: bool = False
     """A check that passed in A fails or errors in B."""
+    gate: GateChanges = field(default_factory=GateChanges)
+    """Thresholds, gates and policy loosened, tightened, added or removed; fingerprints."""
 
     def lines(self) -> list[str]:
-        out = []
+        out = self.gate.lines()
         for title, items in (("setup", self.setup), ("verdicts", self.verdicts),
                              ("metrics beyond noise (95% intervals)", self.metrics),
                              (f"other metrics that moved more than {UNTESTED_CHANGE:.0%} (no "
@@ -52,7 +66,7 @@ class Comparison:
 
 def compare_documents(a: Document, b: Document) -> Comparison:
     """Compare two JSON results documents (``a`` the earlier run)."""
-    result = Comparison()
+    result = Comparison(gate=gate_changes(a, b))
     result.setup = _setup(a.get("run", {}), b.get("run", {}))
     checks_a = {c["nodeid"]: c for c in a.get("checks", [])}
     checks_b = {c["nodeid"]: c for c in b.get("checks", [])}
@@ -64,6 +78,27 @@ def compare_documents(a: Document, b: Document) -> Comparison:
             continue
         _compare_check(nodeid, before, after, result)
     return result
+
+
+def exit_code(comparison: Comparison, allow_weakened: bool = False) -> int:
+    """:data:`EXIT_REGRESSED` when a check regressed, else :data:`EXIT_WEAKENED` when the gate
+    was weakened (unless ``allow_weakened``), else 0."""
+    if comparison.regressed:
+        return EXIT_REGRESSED
+    if comparison.gate.weakened and not allow_weakened:
+        return EXIT_WEAKENED
+    return 0
+
+
+def weakened_notice(comparison: Comparison, allow_weakened: bool) -> str | None:
+    """The last line when the gate was weakened: what the exit code means and how to accept."""
+    if not comparison.gate.weakened:
+        return None
+    if allow_weakened:
+        return (f"modeltests: the gate was weakened ({len(comparison.gate.weakened)} change(s)), "
+                "accepted by --allow-weakened")
+    return (f"modeltests: the gate was weakened ({len(comparison.gate.weakened)} change(s)): "
+            f"exit {EXIT_WEAKENED}; if this is intended, run again with --allow-weakened")
 
 
 def _setup(a: dict[str, Any], b: dict[str, Any]) -> list[str]:

@@ -3,9 +3,14 @@
 The model's labels come from its config (``id2label``); the text and label columns of DATA are
 detected by name, then by shape. One run of the suite (through :class:`modeltests.Session`,
 the same path as pytest) measures every check, and each threshold is proposed from what was
-measured: the far end of the 95% interval, plus a margin, so that a model as good as this one
-passes and a clearly worse one does not. Each threshold gets a comment with the measured value,
-its interval and n, and how far from the limit a value must lie for that n to decide it.
+measured: the far end of the 95% interval, plus a stated margin (:data:`MARGIN`), so that the
+same model on the same data passes (the interval clears the limit: decided, whatever the
+undecided policy) and a clearly worse one does not. A limit that could never fail (a minimum
+of 0, a rate's maximum of 1) is not written: its comment says why. Timed limits are pinned to
+one thread and sit :data:`TIMING_FACTOR` times beyond the measured 95% bound (a shared machine's
+noise). Each threshold gets a comment with the measured value, its interval and n, and what the
+gate can decide at that n: the true value that passes 80% of runs
+(:func:`modeltests.result.power_of`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ LABEL_NAMES = ("label", "labels", "target", "class", "sentiment", "category", "y
                "answer", "output", "intent")
 MARGIN = 0.01
 """Added beyond the interval's far end, so that a rerun of the same model passes."""
+TIMING_FACTOR = 4
+"""Timed limits: this many times the measured 95% bound (a busy shared machine runs 2-3x
+slower than a quiet one)."""
+WILSON_METRICS = ("accuracy",)
+"""Metrics whose interval is Wilson's over the dataset's n (exact power)."""
 
 
 @dataclass
@@ -115,10 +125,11 @@ def _integer(value: Any) -> int | None:
 
 @dataclass
 class Threshold:
-    """A proposed limit and the comment that says where it comes from."""
+    """A proposed limit and the comment that says where it comes from; a ``value`` of None is a
+    limit not proposed (it could not fail), the comment saying so."""
 
     key: str
-    value: float
+    value: float | None
     why: str
 
 
@@ -135,8 +146,10 @@ def suite_text(name: str, model_path: str, data: tuple[str, Columns] | None,
         f"# Starter release gate for {model_path}, written by `modeltests init`.",
         *(["# Thresholds were proposed from one measured run: the far end of each 95% interval",
            f"# plus a margin of {MARGIN:g}, so that this model passes and a clearly worse one "
-           "fails.", "# Review each one: a gate should say what the release needs, not only "
-           "what the model does."] if measured is not None else
+           "fails;", f"# timed limits are {TIMING_FACTOR}x the measured 95% bound, on one "
+           "thread. Each comment says what the gate", "# can decide at this n: the true value "
+           "that passes 80% of runs. Review each one: a gate should", "# say what the release "
+           "needs, not only what the model does."] if measured is not None else
           ["# No thresholds yet (written with --no-measure): add min_* / max_* keys, or run "
            "`modeltests init` again", "# without --no-measure to have them proposed from a "
            "measured run."]),
@@ -158,7 +171,11 @@ def suite_text(name: str, model_path: str, data: tuple[str, Columns] | None,
                                 columns.label_map.items())
             lines.append(f"    label_map: {{{mapping}}}")
         lines += [f"    # {note}" for note in columns.notes]
-    lines += ["defaults:", "  seed: 0", "  gate: estimate", "checks:"]
+    lines += ["defaults:", "  seed: 0",
+              "  # The 95% interval's far end decides: a threshold passes when its whole "
+              "interval clears", "  # the limit. (The default undecided policy fails an "
+              "interval that contains its limit", "  # under any gate.)",
+              "  gate: bound", "checks:"]
     for block in _checks(data is not None, labels):
         lines += _check_lines(block, (measured or {}).get(block.ident))
     return "\n".join(lines) + "\n"
@@ -189,6 +206,13 @@ def _checks(with_data: bool, labels: Sequence[str]) -> list[CheckBlock]:
             CheckBlock("accuracy[eval]", "Quality overall, for the worst class, and on short "
                        "texts (a slice: add your own hard cases).",
                        ["kind: accuracy", "dataset: eval"], _accuracy, tail=_slices),
+            CheckBlock("calibration[eval]", "Do the probabilities mean what they say? The gated "
+                       "ECE is the debiased root-mean-square calibration error (its interval "
+                       "covers the truth); the plain ECE (torchmetrics') is reported beside it.",
+                       ["kind: calibration", "dataset: eval"], _calibration),
+            CheckBlock("coverage[eval]", "Selective prediction: the risk-coverage curve of "
+                       "answering only confident rows (AURC: lower is better).",
+                       ["kind: coverage", "dataset: eval"], _rate("aurc", "max")),
             CheckBlock("robustness[deepwordbug]", "A character-level adversarial attack "
                        "(TextAttack's DeepWordBug, offline) on 20 sampled examples.",
                        ["kind: robustness", "name: deepwordbug", "dataset: eval",
@@ -228,11 +252,15 @@ def _checks(with_data: bool, labels: Sequence[str]) -> list[CheckBlock]:
                     f"template: \"<a sentence with {{name}} or {{thing}} that is always "
                     f"{first}>\"", f"expected: {_scalar(first)}", "min_pass_rate: 0.9"],
                    commented_out=True),
+        CheckBlock("footprint[size]", "Parameters and GFLOPs per input at 128 tokens: counted, "
+                   "not sampled, so a model that grows is caught exactly.",
+                   ["kind: footprint", "name: size", "sequence_lengths: [128]"], _footprint),
         CheckBlock("latency[cpu]", "Per-call latency on the CPU, batch 1 and 8, 32 and 128 "
-                   "tokens; gated on the largest configuration.",
-                   ["kind: latency", "name: cpu", "device: cpu", "batch_sizes: [1, 8]",
-                    "sequence_lengths: [32, 128]", "mode: end_to_end", "min_iterations: 20",
-                    "min_seconds: 0.5", "max_seconds: 5"], _latency),
+                   "tokens, on one thread (timings on a shared machine vary with its load); "
+                   "gated on the largest configuration.",
+                   ["kind: latency", "name: cpu", "device: cpu", "threads: 1",
+                    "batch_sizes: [1, 8]", "sequence_lengths: [32, 128]", "mode: end_to_end",
+                    "min_iterations: 20", "min_seconds: 0.5", "max_seconds: 5"], _latency),
     ]
     return blocks
 
@@ -251,7 +279,8 @@ def _check_lines(block: CheckBlock, entry: dict[str, Any] | None) -> list[str]:
         entry = None
     for t in block.propose(entry) if entry is not None else []:
         lines += [f"    # {line}" for line in textwrap.wrap(t.why, 92, break_on_hyphens=False)]
-        lines.append(f"    {t.key}: {_scalar(t.value)}")
+        if t.value is not None:
+            lines.append(f"    {t.key}: {_scalar(t.value)}")
     if block.tail is not None:
         lines += block.tail(entry)
     return lines
@@ -268,11 +297,16 @@ def _slices(entry: dict[str, Any] | None) -> list[str]:
                      if s.get("name") == "short" and s.get("interval")), None)
     if measured is not None and measured.get("n", 0) >= SHORT["min_samples"]:
         low = measured["interval"][0]
-        limit = max(0.0, _floor(low - MARGIN))
-        fields["min_accuracy"] = limit
-        why = (f"short: measured {measured['accuracy']:.3f} (95% lower bound {low:.3f}, "
-               f"n={measured['n']}); {_resolution(limit, measured['n'])}")
-        lines += [f"      # {line}" for line in textwrap.wrap(why, 90, break_on_hyphens=False)]
+        limit = _floor(low - MARGIN)
+        if limit > 0:
+            fields["min_accuracy"] = limit
+            power = _power({"metrics": {"accuracy": measured["accuracy"]},
+                            "intervals": {"accuracy": measured["interval"]}},
+                           "accuracy", ">=", limit, int(measured["n"]))
+            why = (f"short: measured {measured['accuracy']:.3f} (95% lower bound {low:.3f}, "
+                   f"n={measured['n']}); limit {MARGIN:g} below the bound; {power}")
+            lines += [f"      # {line}" for line in textwrap.wrap(why, 90,
+                                                                   break_on_hyphens=False)]
     shown = ", ".join(f"{key}: {_scalar(value)}" for key, value in fields.items())
     return lines + [f"      - {{{shown}}}"]
 
@@ -289,14 +323,22 @@ def _ceil(value: float, digits: int = 2) -> float:
     return math.ceil(value * scale - 1e-9) / scale
 
 
-def _resolution(limit: float, n: int) -> str:
-    """How far from ``limit`` a rate must lie for ``n`` samples to decide it."""
-    from modeltests.stats.proportions import wilson_interval
+def _power(entry: dict[str, Any], metric: str, operator: str, limit: float,
+           n: int | None = None) -> str:
+    """What the gate can decide at its n (:func:`modeltests.result.power_text`)."""
+    from modeltests.result import power_of, power_text
 
-    if n <= 0:
-        return "no samples"
-    low, high = wilson_interval(round(min(max(limit, 0), 1) * n), n)
-    return f"n={n} decides this limit only for values at least ±{(high - low) / 2:.3f} away"
+    value = entry["metrics"].get(metric)
+    interval = (entry.get("intervals") or {}).get(metric)
+    size = n if n is not None else int(entry.get("sample_size") or 0)
+    if not isinstance(value, (int, float)) or not interval or not size:
+        return "no interval: the measured value decides"
+    method = (entry.get("interval_methods") or {}).get(metric) or \
+        ("wilson" if metric in WILSON_METRICS else None)
+    power = power_of(limit, operator, size, method, float(value),
+                     (float(interval[0]), float(interval[1])))
+    key = ("min_" if operator == ">=" else "max_") + metric
+    return power_text("this gate", key, operator, power).removeprefix("this gate: ")
 
 
 def _lower_limit(entry: dict[str, Any], metric: str, key: str) -> Threshold | None:
@@ -304,10 +346,14 @@ def _lower_limit(entry: dict[str, Any], metric: str, key: str) -> Threshold | No
     if not isinstance(value, (int, float)):
         return None
     low = (entry.get("intervals") or {}).get(metric, [value, value])[0]
-    limit = max(0.0, _floor(low - MARGIN))
+    limit = _floor(low - MARGIN)
     n = int(entry.get("sample_size") or 0)
-    return Threshold(key, limit, f"measured {value:.3f} (95% lower bound {low:.3f}, n={n}); "
-                                 f"{_resolution(limit, n)}")
+    measured = f"measured {value:.3f} (95% lower bound {low:.3f}, n={n})"
+    if limit <= 0:
+        return Threshold(key, None, f"{key}: not proposed: {measured}, and a minimum of 0 "
+                                    "cannot fail; set one the release needs")
+    return Threshold(key, limit, f"{measured}; limit {MARGIN:g} below the bound; "
+                                 f"{_power(entry, metric, '>=', limit)}")
 
 
 def _upper_limit(entry: dict[str, Any], metric: str, key: str, cap: float = 1.0
@@ -316,12 +362,14 @@ def _upper_limit(entry: dict[str, Any], metric: str, key: str, cap: float = 1.0
     if not isinstance(value, (int, float)):
         return None
     high = (entry.get("intervals") or {}).get(metric, [value, value])[1]
-    limit = min(cap, _ceil(high + MARGIN))
+    limit = _ceil(high + MARGIN)
     n = int(entry.get("sample_size") or 0)
-    why = f"measured {value:.3f} (95% upper bound {high:.3f}, n={n}); {_resolution(limit, n)}"
+    measured = f"measured {value:.3f} (95% upper bound {high:.3f}, n={n})"
     if limit >= cap:
-        why += f"; a limit of {cap:g} catches nothing yet: tighten it as the model improves"
-    return Threshold(key, limit, why)
+        return Threshold(key, None, f"{key}: not proposed: {measured}, and a maximum of "
+                                    f"{cap:g} cannot fail; set one as the model improves")
+    return Threshold(key, limit, f"{measured}; limit {MARGIN:g} above the bound; "
+                                 f"{_power(entry, metric, '<=', limit)}")
 
 
 def _rate(metric: str, side: str) -> Proposer:
@@ -347,22 +395,33 @@ def _availability(entry: dict[str, Any]) -> list[Threshold]:
 
 
 def _accuracy(entry: dict[str, Any]) -> list[Threshold]:
-    found = [t for t in (_lower_limit(entry, "accuracy", "min_accuracy"),
-                         _lower_limit(entry, "worst_class_recall", "min_worst_class_recall"))
-             if t is not None]
-    f1 = entry["metrics"].get("f1_macro")
-    accuracy = entry["metrics"].get("accuracy")
-    interval = (entry.get("intervals") or {}).get("accuracy")
-    if isinstance(f1, (int, float)) and isinstance(accuracy, (int, float)) and interval:
-        limit = max(0.0, _floor(f1 - (accuracy - interval[0]) - MARGIN))
-        found.append(Threshold("min_f1_macro", limit, f"measured {f1:.3f}; F1 has no interval "
-                               "here, so accuracy's lower margin is used"))
+    return [t for t in (_lower_limit(entry, "accuracy", "min_accuracy"),
+                        _lower_limit(entry, "worst_class_recall", "min_worst_class_recall"),
+                        _lower_limit(entry, "f1_macro", "min_f1_macro")) if t is not None]
+
+
+def _calibration(entry: dict[str, Any]) -> list[Threshold]:
+    return [t for t in (_upper_limit(entry, "ece", "max_ece"),
+                        _upper_limit(entry, "brier", "max_brier", cap=2.0)) if t is not None]
+
+
+def _footprint(entry: dict[str, Any]) -> list[Threshold]:
+    metrics = entry["metrics"]
+    found = []
+    if isinstance(metrics.get("parameters"), (int, float)):
+        found.append(Threshold("max_parameters", float(metrics["parameters"]),
+                               f"{metrics['parameters']:,.0f} parameters now (counted: any "
+                               "growth fails)"))
+    if isinstance(metrics.get("gflops"), (int, float)):
+        found.append(Threshold("max_gflops", _ceil(metrics["gflops"] * 1.1, 3),
+                               f"{metrics['gflops']:.4g} GFLOPs per input at 128 tokens now "
+                               "(counted); 10% of headroom"))
     return found
 
 
 def _robustness(entry: dict[str, Any]) -> list[Threshold]:
     found = [t for t in (_upper_limit(entry, "attack_success_rate", "max_attack_success_rate"),)
-             if t is not None]
+             if t is not None]  # not proposed at 1: a maximum of 1 cannot fail
     attacked = entry["metrics"].get("examples_attacked")
     if isinstance(attacked, (int, float)) and attacked:
         found.append(Threshold("min_examples_attacked", float(math.floor(attacked * 0.75)),
@@ -374,8 +433,10 @@ def _robustness(entry: dict[str, Any]) -> list[Threshold]:
 def _compression(entry: dict[str, Any]) -> list[Threshold]:
     found = []
     drop = _upper_limit(entry, "accuracy_drop", "max_accuracy_drop")
+    if drop is not None and drop.value is not None and drop.value < 0.02:
+        drop.value = 0.02
+        drop.why += "; raised to 0.02, the least drop worth gating"
     if drop is not None:
-        drop.value = max(drop.value, 0.02)
         found.append(drop)
     agreement = _lower_limit(entry, "agreement", "min_agreement")
     if agreement is not None:
@@ -384,15 +445,23 @@ def _compression(entry: dict[str, Any]) -> list[Threshold]:
 
 
 def _latency(entry: dict[str, Any]) -> list[Threshold]:
-    metrics = entry["metrics"]
+    metrics, intervals = entry["metrics"], entry.get("intervals") or {}
     found = []
-    if isinstance(metrics.get("p50_ms"), (int, float)):
-        found.append(Threshold("max_p50_ms", float(math.ceil(metrics["p50_ms"] * 2)),
-                               f"p50 {metrics['p50_ms']:.1f} ms here; 2x for shared CI "
-                               "machines (tighten on dedicated hardware)"))
-    if isinstance(metrics.get("throughput"), (int, float)):
-        found.append(Threshold("min_throughput", _floor(metrics["throughput"] / 2, 1),
-                               f"{metrics['throughput']:.1f} examples/s here; half of it"))
+    p50 = metrics.get("p50_ms")
+    if isinstance(p50, (int, float)):
+        high = float((intervals.get("p50_ms") or [p50, p50])[1])
+        found.append(Threshold("max_p50_ms", float(math.ceil(high * TIMING_FACTOR)),
+                               f"p50 {p50:.1f} ms here (95% upper bound {high:.1f}), one thread; "
+                               f"{TIMING_FACTOR}x the bound, for a loaded CI machine (tighten "
+                               "on dedicated hardware)"))
+    throughput = metrics.get("throughput")
+    if isinstance(throughput, (int, float)) and throughput > 0:
+        low = float((intervals.get("throughput") or [throughput, throughput])[0])
+        limit = _floor(low / TIMING_FACTOR, 1)
+        if limit > 0:
+            found.append(Threshold("min_throughput", limit,
+                                   f"{throughput:.1f} examples/s here (95% lower bound "
+                                   f"{low:.1f}), one thread; 1/{TIMING_FACTOR} of the bound"))
     return found
 
 
@@ -439,7 +508,7 @@ def init(model: str, data: Path | None, output: Path | None, rootdir: Path,
     measured = _measure(output, name, model_path, found, labels, rootdir, echo) if measure \
         else None
     output.parent.mkdir(parents=True, exist_ok=True)
-    schema = _relative(Path(__file__).resolve().parent / "schema" / "suite.schema.json",
+    schema = _relative(Path(__file__).resolve().parents[1] / "schema" / "suite.schema.json",
                        output.parent)
     output.write_text(suite_text(name, model_path, found, measured, labels, schema),
                       encoding="utf-8")

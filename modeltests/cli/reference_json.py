@@ -57,6 +57,8 @@ DESCRIPTIONS: dict[str, str] = {
                        "then hold what finished).",
     "run.interrupted_by": "pytest runs, when interrupted: `SIGINT` or `SIGTERM`.",
     "run.not_run": "pytest runs, when interrupted: node ids of the checks that did not run.",
+    "run.undecided_policy": "What an undecided threshold meant in this run: `fail` (the "
+    "default) or `gate` (`--modeltests-undecided=gate`); `modeltests compare` shows a change.",
     # an entry
     "checks[].nodeid": "pytest's node id: `suites/x.yaml::kind[label]`.",
     "checks[].suite": "The suite file, as shown (relative to the rootdir).",
@@ -86,6 +88,8 @@ DESCRIPTIONS: dict[str, str] = {
     "checks[].undecided": "Keys of the thresholds whose interval contains their limit.",
     "checks[].waived": "Declared thresholds that did not apply to the run, with the reason.",
     "checks[].torch_threads": "torch's intra-op threads while the check ran.",
+    "checks[].interval_methods": "How each metric's interval was computed (`wilson`, "
+    "`bootstrap`, `newcombe`, ..., `exact` for a metric without sampling uncertainty), by metric.",
     # a threshold
     "thresholds[].metric": "The metric gated (`accuracy` for `min_accuracy`).",
     "thresholds[].key": "The suite key (`min_accuracy`).",
@@ -105,6 +109,8 @@ DESCRIPTIONS: dict[str, str] = {
                                "limit.",
     "thresholds[].needed_sample_size": "For an undecided threshold: about how many examples "
                                        "would decide it.",
+    "thresholds[].power": "What this gate can decide at its n: the true value that passes 80% "
+                          "of runs, and the n a stated margin needs (null when not estimated).",
 }
 
 

@@ -15,7 +15,8 @@ from modeltests.errors import ModelTestsError
 from modeltests.extend.registry import Registry
 
 if TYPE_CHECKING:
-    from modeltests.suite.loader import Suite
+    from modeltests.suite.errors import Problem
+    from modeltests.suite.loader import CheckEntry, Suite
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -26,6 +27,8 @@ class Validation:
 
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    power: list[str] = field(default_factory=list)
+    """What each threshold can decide at its dataset's n (:func:`power_lines`)."""
     suites: int = 0
     checks: int = 0
 
@@ -37,6 +40,7 @@ def validate_paths(paths: Sequence[Path], registry: Registry, rootdir: Path) -> 
         named = path.is_file() or path.suffix in SUFFIXES
         for file in [path] if named else _yaml_files(path):
             _validate_file(file, registry, rootdir, found, named)
+    found.problems = list(dict.fromkeys(found.problems))  # each problem once, however found
     return found
 
 
@@ -60,11 +64,22 @@ def _validate_file(file: Path, registry: Registry, rootdir: Path, found: Validat
         return
     found.suites += 1
     found.checks += len(suite.checks)
-    problems = suite.problems + [p for entry in suite.checks for p in entry.problems]
-    if problems:
-        found.problems.extend(suite.render_problems(problems).splitlines())
+    found.problems.extend(shared_once(suite))
     found.warnings.extend(suite.warnings)
     _validate_data(suite, found)
+
+
+def shared_once(suite: Suite) -> list[str]:
+    """The suite's problems, each once in line order; a problem several checks share (a missing
+    dataset file they all read) names them instead of repeating itself per check."""
+    users: dict[Problem, list[str]] = {problem: [] for problem in suite.problems}
+    for entry in suite.checks:
+        for problem in entry.problems:
+            users.setdefault(problem, []).append(f"{entry.kind}[{entry.label}]")
+    ordered = sorted(users, key=lambda p: (str(p.path), p.line))
+    return [problem.render(suite.rootdir)
+            + (f" (checks: {', '.join(users[problem])})" if len(users[problem]) > 1 else "")
+            for problem in ordered]
 
 
 def _locator(suite: Suite, name: str) -> Callable[[str], str]:
@@ -88,11 +103,50 @@ def _validate_data(suite: Suite, found: Validation) -> None:
             found.problems.extend(str(exc).splitlines())
     for entry in suite.checks:
         dataset = datasets.get(getattr(entry.params, "dataset", None) or "")
+        sizes: dict[str, int] = {}
         for index, spec in enumerate(getattr(entry.params, "slices", None) or []):
             if dataset is None:
                 continue
             try:
-                slice_indices(dataset, spec, suite.location("checks", entry.index, "slices",
-                                                            index))
+                sizes[spec.name] = len(slice_indices(
+                    dataset, spec, suite.location("checks", entry.index, "slices", index)))
             except ModelTestsError as exc:
                 found.problems.extend(str(exc).splitlines())
+        if dataset is not None and entry.params is not None:
+            found.power.extend(power_lines(suite, entry, len(dataset), sizes))
+
+
+WILSON_GATED = {"accuracy": ("accuracy", "f1_micro")}
+"""Per check kind, the metrics gated by a Wilson interval over the dataset's rows: their power
+is known before a run, from n alone."""
+
+
+def power_lines(suite: Suite, entry: CheckEntry, n: int, slice_sizes: dict[str, int]
+                ) -> list[str]:
+    """For each threshold of a check on a dataset of ``n`` rows, what it can decide: for a
+    Wilson-gated rate (overall, or a slice of known size) the true value that passes 80% of
+    runs and the n a 2-point margin needs (exact); the others are named, their power following
+    from the interval a run measures (the report's "passes 80% at")."""
+    from modeltests.result import power_of, power_text
+
+    params = entry.params
+    assert params is not None
+    where = f"{suite.location('checks', entry.index)}: {entry.kind}[{entry.label}]"
+    gated = WILSON_GATED.get(entry.kind, ())
+    lines, later = [], []
+    for metric, operator, limit in params.threshold_limits():
+        if metric in gated:
+            power = power_of(limit, operator, n, "wilson", limit, (limit, limit))
+            lines.append(f"{where}: {power_text(metric, f'min_{metric}', operator, power)}")
+        else:
+            later.append(("min_" if operator == ">=" else "max_") + metric)
+    for spec in getattr(params, "slices", None) or []:
+        slice_limit = getattr(spec, "min_accuracy", None)
+        if entry.kind in WILSON_GATED and slice_limit is not None and spec.name in slice_sizes:
+            power = power_of(slice_limit, ">=", slice_sizes[spec.name], "wilson", slice_limit,
+                             (slice_limit, slice_limit))
+            lines.append(f"{where}: {power_text(f'{spec.name} accuracy', 'min_accuracy', '>=', power)}")
+    if later:
+        lines.append(f"{where}: {', '.join(later)}: power follows from the interval a run "
+                     "measures (the report's 'passes 80% at')")
+    return lines

@@ -131,6 +131,8 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
     if fmt is None:
         raise DatasetError(f"{at('format')}: datasets.{name}.format: cannot tell the format of "
                            f"{path.name}; set format to one of csv, jsonl, parquet")
+    if fmt == "jsonl":
+        _refuse_lone_surrogates(path, spec.encoding, f"{at('path')}: datasets.{name}.path")
     try:
         frame = _read(path, fmt, spec.encoding)
     except UnicodeDecodeError as exc:
@@ -208,6 +210,42 @@ def _column_problems(frame: pd.DataFrame, spec: DatasetSpec, path: Path
                                           f"label in column {spec.label_column!r} of "
                                           f"{path.name} (labels found: {shown})"))
     return problems
+
+
+# A JSON ``\\uXXXX`` escape of a surrogate half, not preceded by an escaped backslash.
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _refuse_lone_surrogates(path: Path, encoding: str, where: str) -> None:
+    """pandas' JSON reader drops a lone surrogate escape (``"a\\ud800b"`` reads as ``"ab"``)
+    without a word, so the text tested would differ from the file: refuse the file instead,
+    naming the line. A high half followed by a low half (a character outside the BMP, written
+    as a pair) is fine."""
+    lines: list[int] = []
+    with path.open(encoding=encoding, errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if "\\u" in line and _lone_surrogate(line):
+                lines.append(number)
+    if lines:
+        shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more"
+                                                   if len(lines) > 10 else "")
+        raise DatasetError(f"{where}: {path.name} file line(s) {shown}: a lone surrogate escape "
+                           "(e.g. \\ud800) is not a character, and the JSON reader would drop it, "
+                           "so the text tested would differ from the file; remove it or write "
+                           "the character it stands for")
+
+
+def _lone_surrogate(line: str) -> bool:
+    halves = [(m.start(1), int(m.group(1), 16)) for m in _SURROGATE_ESCAPE.finditer(line)]
+    index = 0
+    while index < len(halves):
+        start, code = halves[index]
+        following = halves[index + 1] if index + 1 < len(halves) else None
+        if code <= 0xDBFF and following and following[0] == start + 6 and following[1] >= 0xDC00:
+            index += 2  # a high and a low half, adjacent: one character
+            continue
+        return True
+    return False
 
 
 def _read(path: Path, fmt: str, encoding: str) -> pd.DataFrame:
@@ -347,9 +385,11 @@ def slice_indices(dataset: Dataset, spec: SliceSpec, location: str) -> list[int]
                                f"dataset {dataset.name!r}"
                                + (f"; did you mean {hint[0]!r}?" if hint else "")
                                + f" (columns: {', '.join(columns)})")
-        wanted = {str(v) for v in (spec.in_ if spec.in_ is not None else [spec.equals])}
-        values = [str(_label(v, None)) for v in dataset.frame[spec.column]]
-        mask = [m and v in wanted for m, v in zip(mask, values)]
+        wanted = [_typed(v) for v in (spec.in_ if spec.in_ is not None else [spec.equals])]
+        cells = [_typed(v) for v in dataset.frame[spec.column]]
+        mask = [m and any(_same(cell, w) for w in wanted) for m, cell in zip(mask, cells)]
+        if not any(mask):
+            raise DatasetError(_no_match(dataset, spec, cells, location))
     if spec.side is not None and not dataset.is_pairs:
         raise DatasetError(f"{location}: slice {spec.name!r}: side: {spec.side!r} applies to a "
                            f"dataset of text pairs; {dataset.name!r} has one text column")
@@ -363,7 +403,69 @@ def slice_indices(dataset: Dataset, spec: SliceSpec, location: str) -> list[int]
         if limit is not None:
             mask = [m and (measure(t) >= limit if is_min else measure(t) <= limit)
                     for m, t in zip(mask, texts)]
+    if not any(mask):
+        raise DatasetError(f"{location}: slice {spec.name!r} selects no row of dataset "
+                           f"{dataset.name!r} ({len(dataset)} rows; {_conditions(spec)}): a "
+                           "slice of no rows measures nothing; fix its conditions or remove it")
     return [i for i, keep in enumerate(mask) if keep]
+
+
+MAX_VALUES_SHOWN = 12
+
+
+def _typed(value: Any) -> Any:
+    """A cell or a YAML value as what it means: numbers as floats (``1``, ``1.0``, numpy's
+    ``1.0`` and the text ``"1.0"`` read from a CSV alike), booleans as booleans, the rest as
+    stripped text."""
+    if _missing(value):
+        return value
+    if type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    if isinstance(value, (int, float)) or hasattr(value, "dtype"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return str(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        return text.lower() == "true" if text.lower() in ("true", "false") else text
+
+
+def _same(cell: Any, wanted: Any) -> bool:
+    if isinstance(cell, bool) or isinstance(wanted, bool):
+        return isinstance(cell, bool) and isinstance(wanted, bool) and cell == wanted
+    return bool(cell == wanted)
+
+
+def _no_match(dataset: Dataset, spec: SliceSpec, cells: list[Any], location: str) -> str:
+    """No row has the value: name the column and the values it holds."""
+    relation = (f"equal to {_shown_value(spec.equals)}" if spec.in_ is None else
+                "a value in [" + ", ".join(_shown_value(v) for v in spec.in_) + "]")
+    distinct = sorted({_shown_value(c) for c in cells if not _missing(c)})
+    shown = ", ".join(distinct[:MAX_VALUES_SHOWN])
+    if len(distinct) > MAX_VALUES_SHOWN:
+        shown += f", ... ({len(distinct)} values in all)"
+    return (f"{location}: slice {spec.name!r} matches no row: no row of dataset "
+            f"{dataset.name!r} has column {spec.column!r} {relation} (column {spec.column!r} "
+            f"holds: {shown or 'no values'})")
+
+
+def _shown_value(value: Any) -> str:
+    """A value as YAML would write it: numbers plain (``1``, not ``1.0``), text quoted."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _conditions(spec: SliceSpec) -> str:
+    keys = ("column", "equals", "regex", "min_chars", "max_chars", "min_words", "max_words")
+    shown = [f"{key}: {getattr(spec, key)!r}" if isinstance(getattr(spec, key), str)
+             else f"{key}: {getattr(spec, key)}" for key in keys if getattr(spec, key) is not None]
+    if spec.in_ is not None:
+        shown.append(f"in: {spec.in_}")
+    return ", ".join(shown)
 
 
 def _side_text(value: ModelInput, side: str | None) -> str:

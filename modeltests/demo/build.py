@@ -12,9 +12,9 @@ The training helpers (:func:`train_classifier`, :func:`evaluate`) are shared wit
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,9 +69,10 @@ def _build_default(workdir: Path, progress: bool) -> dict[str, Any]:
     torch.manual_seed(SEED)
     source = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        source, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID
-    )
+    with quiet_transformers():  # "You should probably TRAIN this model": it is trained next
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID
+        )
     train_classifier(model, tokenizer, training_examples(SEED, TRAIN_SIZE), epochs=1,
                      learning_rate=5e-5, seed=SEED, progress=progress, desc="fine-tuning MiniLM")
     train_seconds = time.perf_counter() - started
@@ -120,14 +121,17 @@ def train_classifier(
     positive 1).
     """
     import torch
-    from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
+
+    from modeltests.support.progress import Silent, current
 
     steps = epochs * -(-len(examples) // batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
     model.train()
-    with tqdm(total=steps, desc=desc, file=sys.stderr, disable=not progress) as bar:
+    # The session's bars (pytest's terminal under pytest), else standard error when a terminal.
+    bar = (current() if progress else Silent()).start(desc, steps)
+    try:
         for epoch in range(epochs):
             order = list(examples)
             random.Random(seed * 1000 + epoch).shuffle(order)
@@ -137,9 +141,24 @@ def train_classifier(
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad()
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-                bar.update()
+                bar.advance(1)
+    finally:
+        bar.close()
     model.eval()
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' warnings off within the block (an expected one, such as the newly
+    initialised classification head of a model about to be fine-tuned), restored after."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
 
 
 def _step(

@@ -44,6 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the JSON results here (default: reports/modeltests.json)")
     group.addoption("--modeltests-html", metavar="PATH", default=None,
                     help="write the HTML report here (default: reports/modeltests.html)")
+    group.addoption("--modeltests-previous", metavar="A.json", default=None,
+                    help="an earlier run's JSON results: the HTML report lists how the gate "
+                    "changed since (thresholds loosened or removed first; see modeltests compare)")
     group.addoption("--modeltests-undecided", choices=("gate", "fail"), default=None,
                     help="a threshold whose 95%% interval contains its limit: 'fail' fails it "
                     "(the default: the ini value, else fail), 'gate' lets each check's gate "

@@ -18,7 +18,7 @@ from modeltests.result import CheckResult
 from modeltests.session.runner import execute_check, internal_error_message, prepare_check
 from modeltests.plugin.state import ITEM_INFO_KEY, RESULT_KEY, runtime_of
 from modeltests.suite.loader import CheckEntry, NotASuiteError, Suite
-from modeltests.support.text import shown_path
+from modeltests.support.text import shown_path, visible
 
 
 class SuiteFile(pytest.File):
@@ -39,7 +39,7 @@ class SuiteFile(pytest.File):
         for warning in suite.warnings:
             self.warn(pytest.PytestWarning(warning))
         for entry in suite.checks:
-            yield CheckItem.from_parent(self, name=f"{entry.kind}[{entry.label}]", suite=suite,
+            yield CheckItem.from_parent(self, name=visible(f"{entry.kind}[{entry.label}]"), suite=suite,
                                         entry=entry)
 
 

@@ -8,8 +8,9 @@ channel, and the controller's report merges them: ``-n 2`` gives the ``run`` of 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -34,6 +35,10 @@ class ReportWriter:
         self.expected: list[str] = []
         self.interrupted_by: str | None = None
         self.worker_facts: list[RunFacts] = []
+        self.unwritten: list[str] = []
+        self.previous = _previous_results(config)
+        """An earlier run's results (``--modeltests-previous``): the HTML lists how the gate
+        changed since; read at configure time, so a bad path stops the run before it starts."""
 
     @property
     def is_worker(self) -> bool:
@@ -62,6 +67,8 @@ class ReportWriter:
                 f"{len(self.not_run())} checks did not run", red=True)
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
+        for problem in self.unwritten:
+            terminalreporter.write_line(f"modeltests: WARNING: {problem}", yellow=True)
         for path in self.runtime.predictor.saved_files:
             terminalreporter.write_line(f"modeltests: saved predictions {path}")
 
@@ -76,6 +83,9 @@ class ReportWriter:
         # An interrupted run may never print a summary: write what we have now.
         if not self.written:
             self.write()
+            if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+                for problem in self.unwritten:
+                    sys.stderr.write(f"modeltests: WARNING: {problem}\n")
 
     def not_run(self) -> list[str]:
         """Collected checks with no entry: they never ran (the run was interrupted)."""
@@ -112,7 +122,48 @@ class ReportWriter:
         if self.interrupted_by:
             document["run"]["interrupted_by"] = self.interrupted_by
             document["run"]["not_run"] = self.not_run()
-        write_json(document, paths["json"])
-        write_html(document, paths["html"])
         self.written = True
-        return [paths["json"], paths["html"]]
+        self.unwritten = []
+        previous = self.config.getoption("modeltests_previous")
+
+        def html(document: dict[str, Any], path: Path) -> None:
+            write_html(document, path, self.previous, previous)
+
+        return [path for path, writer in ((paths["json"], write_json), (paths["html"], html))
+                if self._write_one(writer, document, path)]
+
+    def _write_one(self, writer: Callable[[dict[str, Any], Path], None], document: dict[str, Any],
+                   path: Path) -> bool:
+        """A report that cannot be written (a file where its folder should be, a read-only
+        folder, a full disk) is a warning naming the path: the verdicts, the terminal summary
+        and the exit code stay as they are."""
+        try:
+            writer(document, path)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            self.unwritten.append(f"could not write {path}: {reason} "
+                                  f"({_culprit(error, path)}); the verdicts above stand")
+            return False
+        return True
+
+
+def _culprit(error: OSError, path: Path) -> str:
+    """The path the operating system refused (the report's folder, often), as a user reads it."""
+    refused = error.filename if isinstance(error.filename, str) else str(path)
+    return f"at {refused}"
+
+
+def _previous_results(config: pytest.Config) -> dict[str, Any] | None:
+    option = config.getoption("modeltests_previous", None)
+    if not option:
+        return None
+    path = config.invocation_params.dir / Path(option).expanduser()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--modeltests-previous: cannot read {option}: {exc}") from None
+    if not isinstance(document, dict) or "checks" not in document:
+        raise pytest.UsageError(f"--modeltests-previous: {option} is not a modeltests JSON "
+                                "results file (no 'checks')")
+    return document
+

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from modeltests.support.atomic import atomic_path
+from modeltests.support.atomic import atomic_path, remove_stale_temporaries
 from modeltests.data.inputs import ModelInput, digest_text
 from modeltests.support.digests import file_digest
 from modeltests.support.environment import cache_dir, package_versions
@@ -189,6 +189,7 @@ class PredictionCache:
                 folder = self.folder()
                 folder.mkdir(parents=True, exist_ok=True)
                 self._resolved = folder
+                remove_stale_temporaries(folder)  # left by a writer that was killed
             except OSError as exc:
                 self._unwritable = True
                 _warn(f"modeltests: prediction cache unavailable ({exc}); predictions are "

@@ -74,6 +74,7 @@ def _result_fields(result: CheckResult) -> Entry:
         "details": result.details,
         "warnings": list(result.warnings),
         "intervals": {k: list(v) for k, v in result.intervals.items()},
+        "interval_methods": dict(result.interval_methods),
         "headline": result.key_metric(),
         "undecided": [t.key for t in result.undecided()],
         "waived": dict(result.waived),

@@ -90,8 +90,9 @@ def _slice_ece(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
                         s.get("n")))
     return Figure("Expected calibration error per slice", charts.interval_bars(
         rows, "Expected calibration error per slice", operator="<="),
-        "Each slice's ECE (gated binning) with its 95% bootstrap interval; red dashes mark "
-        "max_ece. ECE grows on small slices even for a calibrated model: few rows per bin.")
+        "Each slice's gated ECE (debiased root-mean-square calibration error) with its 95% "
+        "bootstrap interval; red dashes mark max_ece. Small slices have wide intervals: few "
+        "rows per bin.")
 
 
 def _risk_coverage(details: dict[str, Any]) -> Figure:

@@ -12,20 +12,27 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup, escape
 
 from modeltests.support.atomic import atomic_path
 from modeltests.reporting.figures import figures
-from modeltests.support.text import format_number
+from modeltests.reporting.gate_changes import gate_changes
+from modeltests.support.text import format_number, visible_strings
 
 Entry = dict[str, Any]
 PASSING = ("passed", "skipped", "xfailed")
 
 
-def render_html(document: dict[str, Any]) -> str:
-    """The report page for a JSON results document."""
+def render_html(document: dict[str, Any], previous: dict[str, Any] | None = None,
+                previous_name: str | None = None) -> str:
+    """The report page for a JSON results document; with ``previous`` (an earlier run's
+    document, named ``previous_name``), a section at the top lists how the gate changed since
+    (:mod:`modeltests.reporting.gate_changes`), a weakened gate first and in red. Every text in
+    it is shown with :func:`~modeltests.support.text.visible`: a right-to-left override in a
+    model's input cannot reverse a table cell, and a lone surrogate cannot stop the page being
+    written."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("modeltests.reporting", "templates"),
@@ -34,6 +41,7 @@ def render_html(document: dict[str, Any]) -> str:
                        duration=duration, size=_size, count=_count)
     env.globals.update(figures=figures, example_table=example_table, model_rows=model_rows,
                        dataset_rows=dataset_rows)
+    document = cast(dict[str, Any], visible_strings(document))
     checks = document.get("checks", [])
     return env.get_template("report.html.j2").render(
         doc=document, checks=checks,
@@ -42,12 +50,15 @@ def render_html(document: dict[str, Any]) -> str:
         kinds=sorted({str(c.get("kind")) for c in checks}),
         outcomes=[o for o in ("failed", "error", "xpassed", "passed", "xfailed", "skipped")
                   if any(c.get("outcome") == o for c in checks)],
-        gate_ok=all(c.get("outcome") in PASSING for c in checks))
+        gate_ok=all(c.get("outcome") in PASSING for c in checks),
+        changes=gate_changes(previous, document) if previous is not None else None,
+        previous_name=previous_name or "the previous run")
 
 
-def write_html(document: dict[str, Any], path: Path) -> None:
+def write_html(document: dict[str, Any], path: Path, previous: dict[str, Any] | None = None,
+               previous_name: str | None = None) -> None:
     with atomic_path(path) as temporary:
-        temporary.write_text(render_html(document), encoding="utf-8")
+        temporary.write_text(render_html(document, previous, previous_name), encoding="utf-8")
 
 
 def _num(value: Any) -> Any:

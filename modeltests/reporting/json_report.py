@@ -49,6 +49,7 @@ def build_document(collector: ResultCollector, parts: Sequence[RunFacts], argv: 
             "datasets": facts["datasets"],
             "predictions": facts["predictions"],
             "fingerprint": run_fingerprint(facts),
+            "undecided_policy": facts.get("undecided_policy"),
             **({"executors": facts["executors"]} if facts.get("executors") else {}),
         },
         "summary": collector.counts(),
@@ -69,6 +70,7 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
             merged["environment"].setdefault(key, value)
         merged["devices"] = sorted(set(merged["devices"]) | set(part["devices"]))
         merged["seeds"].update(part["seeds"])
+        merged.setdefault("undecided_policy", part.get("undecided_policy"))
         merged["suites"].update(part.get("suites", {}))
         for model in part["models"]:
             identity = json.dumps({k: v for k, v in model.items() if k not in LOAD_TIMINGS},
@@ -87,12 +89,15 @@ def merge_run_facts(parts: Sequence[RunFacts]) -> RunFacts:
 def run_fingerprint(facts: RunFacts) -> dict[str, Any]:
     """One digest per suite file, model and dataset file, the library versions, the seeds, and
     one ``sha256`` over all of them: two runs with the same ``sha256`` read the same suites,
-    models and data with the same libraries. (Threads differ per check: each check's entry has
+    models (their files, and for a callable or torch factory the project modules it imports:
+    :func:`modeltests.adapters.imports.project_sources`) and data (by content, wherever it
+    lies) with the same libraries. (Threads differ per check: each check's entry has
     its own ``torch_threads``.)"""
     parts = {
         "suites": dict(sorted(facts.get("suites", {}).items())),
         "models": sorted(str((m.get("fingerprint") or {}).get("sha256")) for m in facts["models"]),
-        "datasets": sorted({f"{d.get('path')}:{d.get('sha256')}" for d in facts["datasets"]}),
+        # Content, not location: the same files in another folder read the same data.
+        "datasets": sorted({str(d.get("sha256")) for d in facts["datasets"]}),
         "versions": facts["environment"].get("versions", {}),
         "seeds": dict(sorted(facts["seeds"].items())),
     }

@@ -6,7 +6,7 @@ from typing import Any
 
 from modeltests.reporting.entries import Entry, ResultCollector
 from modeltests.result import CheckResult
-from modeltests.support.text import clip, clip_change, format_number
+from modeltests.support.text import clip, clip_change, format_number, visible
 
 _VERDICT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP",
             "xfailed": "XFAIL", "xpassed": "XPASS"}
@@ -17,17 +17,33 @@ def failure_message(name: str, location: str, result: CheckResult) -> str:
     lines = [f"{name} failed ({location}, n={result.sample_size})"]
     for t in result.failed_thresholds():
         lines.append(f"  {t.describe()}  [{t.key}]")
+    recall = _recall_per_class(result)
+    if recall:
+        lines.append(f"  {recall}")
     if result.examples:
         lines.append(f"  {_examples_heading(result)}:")
         lines.extend(f"    - {describe_example(e)}" for e in result.examples)
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
+
+
+def _recall_per_class(result: CheckResult) -> str | None:
+    """Beside a failed overall accuracy, each class's recall: which class the errors hit."""
+    per_class = result.details.get("per_class")
+    if not isinstance(per_class, dict) or not any(
+            t.metric == "accuracy" and not t.scope for t in result.failed_thresholds()):
+        return None
+    return "recall per class: " + ", ".join(
+        f"{label} {format_number(values['recall'])} (n={values['support']})"
+        for label, values in per_class.items())
 
 
 def _examples_heading(result: CheckResult) -> str:
     total = result.details.get("errors")
     shown = f"{len(result.examples)}{f' of {total}' if total else ''}"
+    if result.details.get("examples_order"):
+        shown += f"; {result.details['examples_order']}"
     if "reference" in result.examples[0]:  # quantization / pruning: rows whose label changed
         counts = [f"{result.details[k]} {word}" for k, word in
                   (("broke", "broken"), ("fixed", "fixed")) if k in result.details]
@@ -81,7 +97,7 @@ def _p(probability: Any) -> str:
 
 def write_summary(terminal: Any, collector: ResultCollector) -> None:
     """A table: suite, check, verdict, key metric vs threshold."""
-    rows = [(e.get("suite") or "", e["name"], _verdict(e), _key_metric(e))
+    rows = [(visible(e.get("suite") or ""), visible(e["name"]), _verdict(e), visible(_key_metric(e)))
             for e in collector.ordered()]
     if not rows:
         return

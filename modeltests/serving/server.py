@@ -15,7 +15,13 @@ The session starts the server the first time a check needs a served model (an ``
 of that suite), polls ``ready_url`` until it answers 200 (bounded backoff, ``startup_timeout_s``
 in all), and stops it when the session ends, also after a failure, Ctrl-C or SIGTERM: SIGTERM
 to its whole process group, SIGKILL after ``stop_timeout_s``. On Linux the server also gets
-SIGTERM if the session's process dies without cleaning up (``PR_SET_PDEATHSIG``).
+SIGTERM if the session's process dies without cleaning up (``PR_SET_PDEATHSIG``). That signal
+reaches the server's own process only, not the processes it started (the workers of a server, the
+command that ``/bin/sh`` runs for a ``command`` given as one string): a watchdog process beside
+the server holds one end of a pipe whose other end only the session holds; when the session dies
+in any way (SIGKILL included) the pipe closes and the watchdog stops the server's whole process
+group (SIGTERM, SIGKILL after ``stop_timeout_s``). A ``command`` given as one string runs through
+``/bin/sh -c`` (pipes, ``&&``, variables); a list is executed as it is, with no shell.
 
 Placeholders in ``command``, ``env``, ``cwd``, ``ready_url`` and the model's ``url``:
 ``{python}`` is this interpreter; ``{port}`` and ``{port:NAME}`` are free TCP ports on
@@ -96,6 +102,7 @@ class Server:
     facts: ServerFacts | None = None
     _process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    _watchdog: subprocess.Popen[bytes] | None = None
 
     @classmethod
     def from_spec(cls, spec: Any, base_dir: Path, location: str, also: Sequence[str] = ()
@@ -158,6 +165,7 @@ class Server:
         assert self.facts is not None
         self.facts.pid = self._process.pid
         self._started = time.perf_counter()
+        self._watchdog = _start_watchdog(self._process.pid, self.stop_timeout_s)
 
     def _wait_ready(self) -> None:
         assert self._process is not None and self.facts is not None
@@ -204,6 +212,8 @@ class Server:
         process, self._process = self._process, None
         if process is None:
             return
+        _end_watchdog(self._watchdog)  # the session stops the group itself, now
+        self._watchdog = None
         how = "already exited"
         if process.poll() is None:
             how = "SIGTERM"
@@ -228,6 +238,54 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+# Run by the watchdog: wait for the end of stdin (the session's end of the pipe closed: it
+# exited or was killed), then stop the server's process group as Server.stop() would.
+_WATCHDOG = """
+import os, signal, sys, time
+group, grace = int(sys.argv[1]), float(sys.argv[2])
+sys.stdin.buffer.read()
+def signal_group(signum):
+    try:
+        os.killpg(group, signum)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+if signal_group(signal.SIGTERM):
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and signal_group(0):
+        time.sleep(0.1)
+    signal_group(signal.SIGKILL)
+"""
+
+
+def _start_watchdog(group: int, grace: float) -> subprocess.Popen[bytes] | None:
+    """A process that stops process group ``group`` once this process is gone (POSIX only)."""
+    if os.name != "posix":
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        watchdog = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _WATCHDOG, str(group), str(grace)],
+            stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # not in the server's group, nor hit by Ctrl-C
+    except OSError:
+        os.close(write_end)
+        return None
+    finally:
+        os.close(read_end)
+    watchdog.stdin = os.fdopen(write_end, "wb")  # closed by the OS when this process dies
+    return watchdog
+
+
+def _end_watchdog(watchdog: subprocess.Popen[bytes] | None) -> None:
+    if watchdog is None:
+        return
+    watchdog.kill()
+    watchdog.wait()
+    if watchdog.stdin is not None:
+        watchdog.stdin.close()
 
 
 def _die_with_parent() -> Callable[[], None] | None:

@@ -35,6 +35,7 @@ def run_facts(runtime: Runtime) -> dict[str, Any]:
         + list(runtime.predictor.streamed_files),
         "predictions": runtime.predictor.prediction_sources(),
         "executors": list(runtime.predictor.executor_facts),
+        "undecided_policy": runtime.undecided,
     })
 
 

@@ -14,6 +14,7 @@ from modeltests.errors import ModelLoadError, ModelTestsError, located
 from modeltests.extend.registry import Registry
 from modeltests.session.servers import ServerPool
 from modeltests.suite.loader import Suite
+from modeltests.support.progress import Progress, showing
 from modeltests.support.redaction import Redactor
 
 KeyPath = tuple[str, ...]
@@ -30,6 +31,8 @@ class ModelStore:
     servers: ServerPool
     capture: Callable[[], ContextManager[Any]]
     """Suspends pytest's output capture while a model loads (libraries print)."""
+    progress: Progress
+    """Where a built-in model's build shows its progress bar (the session's bars)."""
     _models: dict[str, LoadRecord] = field(default_factory=dict)
     _loaded: list[tuple[AdapterParams, LoadRecord]] = field(default_factory=list)
 
@@ -114,9 +117,15 @@ class ModelStore:
                                  f"(allowed: {known or 'none registered'})")
         started = time.perf_counter()
         try:
-            return build()
+            with showing(self.progress):  # a build's bar draws where the session's bars do
+                return build()
         finally:
             builds.append(time.perf_counter() - started)
+
+    def notes(self) -> list[str]:
+        """The notes of every loaded model (:meth:`ModelAdapter.notes`)."""
+        return [note for record in self._models.values() if record.adapter is not None
+                for note in record.adapter.notes()]
 
     def start_check(self) -> None:
         """A check (or a test using the fixture) begins: every loaded model resets its per-check

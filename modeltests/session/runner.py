@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, T
 from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
 from modeltests.adapters.generation import is_generator
 from modeltests.context import CheckContext, CheckIdentity, LoadRecord
-from modeltests.data.datasets import Dataset, check_labels_known
+from modeltests.data.datasets import Dataset, SliceSpec, check_labels_known, slice_indices
 from modeltests.errors import SuiteError
 from modeltests.data.inputs import ModelInput
 from modeltests.extend.registry import CheckKind
 from modeltests.result import (
     CheckParams,
     CheckResult,
+    attach_power,
     gate_declared_thresholds,
     refuse_empty,
     unboundable,
@@ -122,9 +123,8 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
     Invalid entries, a model that fails to load, and a dataset that cannot be read or whose
     labels the model lacks are errors in the input (pytest's ERROR), not verdicts on the model.
     """
-    problems = suite.problems + entry.problems
-    if problems:
-        raise SuiteError(suite.render_problems(problems), min(p.line for p in problems))
+    if entry.problems or suite.problems:
+        raise _entry_problems(suite, entry)
     kind = check_kind(runtime, entry)
     labels = None
     if kind.needs_model:
@@ -138,6 +138,7 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
         _prepare_streamed(runtime, suite, entry, kind, name, labels is not None)
     elif isinstance(name, str) and name in suite.datasets:
         dataset = runtime.datasets.dataset(suite, name)
+        _check_slices(suite, entry, dataset)
         if labels is not None:
             check_labels_known(dataset, labels, suite.location("datasets", name))
             if suite.datasets[name].executor != "local":
@@ -146,6 +147,27 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
                 runtime.predictor.predictions(suite, name)
     if kind.prepare is not None and entry.params is not None:
         kind.prepare(SessionContext(runtime, suite, entry, entry.params), entry.params)
+
+
+def _entry_problems(suite: Suite, entry: CheckEntry) -> SuiteError:
+    """The check's own problems first, then those it shares with other checks (a missing dataset
+    file) and the suite's (the model section): the summary shows an error's first line, and a
+    shared problem must not hide each check's own."""
+    others = {p for other in suite.checks if other is not entry for p in other.problems}
+    own = [p for p in entry.problems if p not in others]
+    shared = [p for p in entry.problems if p in others]
+    suite_wide = [p for p in suite.problems if p not in entry.problems]
+    parts = [part for part in (own, shared, suite_wide) if part]
+    return SuiteError("\n".join(suite.render_problems(part) for part in parts),
+                      min(p.line for p in parts[0]))
+
+
+def _check_slices(suite: Suite, entry: CheckEntry, dataset: Dataset) -> None:
+    """A slice that selects no row (a value its column never holds, conditions no row meets) is
+    a located ERROR at setup, naming what the column holds: never a verdict on no rows."""
+    for index, spec in enumerate(getattr(entry.params, "slices", None) or []):
+        if isinstance(spec, SliceSpec):
+            slice_indices(dataset, spec, suite.location("checks", entry.index, "slices", index))
 
 
 def _prepare_streamed(runtime: Runtime, suite: Suite, entry: CheckEntry, kind: CheckKind[Any],
@@ -219,6 +241,8 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
     if not isinstance(result, CheckResult):
         raise TypeError(f"check kind {kind.name!r} returned {type(result).__name__}, "
                         "not a CheckResult")
+    result.warnings.extend(note for note in runtime.models.notes()
+                           if note not in result.warnings)
     if result.torch_threads is None:
         from modeltests.measure.timing import current_torch_threads
 
@@ -231,6 +255,7 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
             # Its message already reads "..., but undecided: it does not pass".
             for threshold in result.undecided():
                 threshold.passed = False
+        attach_power(result)
     return result
 
 

@@ -58,7 +58,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.servers = ServerPool(self._capture_suspended)
         self.models = ModelStore(self.registry, self.rootdir, self.redactor, self.servers,
-                                 self._capture_suspended)
+                                 self._capture_suspended, self.progress)
         self.datasets = DatasetStore()
         self.predictor = Predictor(self.models, self.datasets, self._capture_suspended,
                                    self.progress, self.prediction_cache, self.save_predictions)
@@ -81,6 +81,7 @@ class Runtime:
     def start_check(self) -> None:
         """A check (or a test using the fixture) begins: models reset their per-check state."""
         self.models.start_check()
+
 
     def close(self) -> None:
         """Release every loaded model and stop every server (end of session); a server is

@@ -6,8 +6,22 @@ Definitions (``n`` rows, ``k`` classes, ``p`` the model's probabilities, ``y`` t
 * **confidence** of a row: its largest probability; the row is **correct** when that class (the
   argmax, the predicted label) is ``y``. Calibration here is *top-label* calibration: among rows
   answered with confidence about 0.8, about 80% should be right.
-* **ECE** (expected calibration error): rows are put in ``B`` bins by confidence;
-  ``ECE = sum_b (n_b / n) * |accuracy_b - mean confidence_b|``.
+* **plain ECE** (expected calibration error, torchmetrics' and most papers' definition): rows
+  are put in ``B`` bins by confidence; ``sum_b (n_b / n) * |accuracy_b - mean confidence_b|``.
+  Reported as ``ece_width`` and ``ece_mass``. It is biased upwards: for a perfectly calibrated
+  model each bin's gap is sampling noise, and ``|noise|`` averages about ``0.8`` standard
+  errors, so at n=400 its bootstrap interval almost never contains the true 0.
+* **ECE** (gated by ``max_ece``): the debiased root-mean-square calibration error of Kumar,
+  Liang and Ma, "Verified Uncertainty Calibration" (NeurIPS 2019):
+  ``sqrt(max(0, sum_b (n_b / n) * (gap_b^2 - v_b)))``, ``gap_b = mean over the bin of
+  (correct - confidence)`` and ``v_b`` the unbiased estimate of ``gap_b``'s variance (sample
+  variance of ``correct - confidence`` in the bin over ``n_b (n_b - 1)``). Why this one: the
+  squared gap has an unbiased estimator (``gap^2 - v``), the absolute gap has none; and the
+  population RMS error is never below the population plain ECE (Jensen), so an upper bound on
+  it bounds torchmetrics' ECE too: gating on it can never pass a model whose true plain ECE
+  exceeds the limit more often than the interval allows. Its interval is the basic
+  (reverse-percentile) bootstrap of the debiased squared error around the bootstrap world's
+  true value, the plug-in ``sum_b (n_b / n) gap_b^2`` (see :func:`debiased_ece`).
   *Equal-width* bins split [0, 1] into ``B`` intervals ``(i/B, (i+1)/B]`` (the first also takes 0);
   *equal-mass* bins sort the rows by confidence and cut them into ``B`` groups of sizes that
   differ by at most one (tied confidences may fall in two neighbouring bins).
@@ -98,17 +112,70 @@ def binned_errors(weights: NDArray[np.float64], rows: CalibrationRows, index: ND
     return ece, per_bin.max(axis=1)
 
 
+def squared_errors(weights: NDArray[np.float64], rows: CalibrationRows, index: NDArray[np.int64],
+                   bins: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Kumar et al.'s debiased squared calibration error and its plug-in (no variance term)
+    for each row of ``weights``, the rows' bins fixed by ``index``. A bin of fewer than 2 rows
+    has no variance estimate and is not corrected."""
+    import numpy as np
+
+    member = np.zeros((len(rows), bins))
+    member[np.arange(len(rows)), index] = 1.0
+    gap = rows.correct - rows.confidence
+    counts = weights @ member
+    safe = np.maximum(counts, 1.0)
+    mean = (weights @ (member * gap[:, None])) / safe
+    spread = np.maximum((weights @ (member * (gap ** 2)[:, None])) / safe - mean ** 2, 0.0)
+    variance = np.where(counts > 1, spread / np.maximum(counts - 1, 1.0), 0.0)
+    share = counts / weights.sum(axis=1, keepdims=True)
+    plug_in = (share * mean ** 2).sum(axis=1)
+    return plug_in - (share * variance).sum(axis=1), plug_in
+
+
+def debiased_ece(squared: float, plug_in: float, quantiles: tuple[float, float]
+                 ) -> tuple[float, tuple[float, float]]:
+    """The gated ECE and its 95% interval from the sample's debiased squared error, its plug-in
+    and the 2.5th and 97.5th percentiles of the resampled debiased squared errors.
+
+    The basic bootstrap: a resample's debiased error scatters around the plug-in of the sample
+    (the true value of the bootstrap world) as the sample's scatters around the true value, so
+    the interval of the squared error is ``squared - (q97.5 - plug_in)`` to
+    ``squared - (q2.5 - plug_in)``; both ends and the estimate are clipped at 0 and square-rooted
+    (a monotone map keeps the coverage). A percentile interval of the same resamples would sit
+    one variance term too high."""
+    low = squared - (quantiles[1] - plug_in)
+    high = squared - (quantiles[0] - plug_in)
+    return math.sqrt(max(squared, 0.0)), (math.sqrt(max(low, 0.0)), math.sqrt(max(high, 0.0)))
+
+
+def finish_ece(metrics: dict[str, float], intervals: dict[str, tuple[float, float]]) -> None:
+    """Replace the working figures ``ece_squared`` and ``ece_squared_plug_in`` (in ``metrics``
+    and ``intervals``) by the gated ``ece``'s interval (:func:`debiased_ece`); ``metrics["ece"]``
+    is set by :func:`point_statistics`."""
+    squared = metrics.pop("ece_squared")
+    plug_in = metrics.pop("ece_squared_plug_in")
+    quantiles = intervals.pop("ece_squared", None)
+    intervals.pop("ece_squared_plug_in", None)
+    if quantiles is not None:
+        metrics["ece"], intervals["ece"] = debiased_ece(squared, plug_in, quantiles)
+
+
 def calibration_statistics(weights: NDArray[np.float64], rows: CalibrationRows, bins: int,
                            gated: Binning) -> dict[str, NDArray[np.float64]]:
-    """Every bootstrapped statistic for each row of ``weights``: ``ece`` and ``mce`` (of the
-    ``gated`` binning), ``ece_width``, ``ece_mass``, ``brier``, ``nll``."""
+    """Every bootstrapped statistic for each row of ``weights``: ``ece_squared`` and
+    ``ece_squared_plug_in`` (the debiased squared error and its plug-in, of the ``gated``
+    binning: :func:`finish_ece` turns them into ``ece``), ``mce`` (gated binning),
+    ``ece_width`` and ``ece_mass`` (plain), ``brier``, ``nll``."""
     total = weights.sum(axis=1)
     found: dict[str, NDArray[np.float64]] = {}
     for binning in ("width", "mass"):
-        ece, mce = binned_errors(weights, rows, bin_index(rows.confidence, bins, binning), bins)
+        index = bin_index(rows.confidence, bins, binning)
+        ece, mce = binned_errors(weights, rows, index, bins)
         found[f"ece_{binning}"] = ece
         if binning == gated:
-            found["ece"], found["mce"] = ece, mce
+            found["mce"] = mce
+            found["ece_squared"], found["ece_squared_plug_in"] = squared_errors(
+                weights, rows, index, bins)
     found["brier"] = weights @ rows.squared_error / total
     found["nll"] = weights @ rows.log_loss / total
     return found
@@ -121,6 +188,7 @@ def point_statistics(rows: CalibrationRows, bins: int, gated: Binning) -> dict[s
     ones = np.ones((1, len(rows)))
     found = {name: float(values[0])
              for name, values in calibration_statistics(ones, rows, bins, gated).items()}
+    found["ece"] = math.sqrt(max(found["ece_squared"], 0.0))
     found["accuracy"] = float(rows.correct.mean())
     found["mean_confidence"] = float(rows.confidence.mean())
     return found

@@ -225,3 +225,124 @@ def _wilson_sample_size(rate: float, limit: float, cap: int) -> int | None:
         else:
             low = middle
     return high
+
+
+POWER = 0.8
+"""The probability of passing that :func:`passing_value` and :func:`margin_sample_size` are
+about (the usual 80% power)."""
+Z_POWER = 0.8416212335729143
+POWER_MARGIN = 0.02
+"""The stated margin of :func:`margin_sample_size` for a figure in [0, 1] (2 points); 10% of
+the limit for other figures (milliseconds, examples per second)."""
+
+
+def power_margin(limit: float) -> float:
+    """The margin beyond ``limit`` a true value is given by :func:`margin_sample_size`."""
+    return POWER_MARGIN if 0.0 <= limit <= 1.0 else 0.1 * abs(limit)
+
+
+def passing_value(limit: float, operator: str, n: int | None, method: str | None,
+                  value: float, interval: tuple[float, float]) -> float | None:
+    """The true value that passes with probability :data:`POWER` at this ``n`` when only a
+    decided threshold passes (the default: an undecided one fails): a gate cannot tell a value
+    nearer its limit from one across it, most of the time.
+
+    A Wilson-gated proportion (``method == "wilson"`` and ``n``) gets the exact answer: the
+    fewest successes whose Wilson interval clears the limit, then the rate at which a binomial
+    ``n`` reaches them with probability 0.8. Any other interval gets the normal approximation
+    from its half-width ``h`` on the side facing the limit: ``limit + h + 0.84 h / 1.96`` (minus
+    for a ``max_``). None when nothing at this ``n`` can pass."""
+    above = operator == ">="
+    if method == "wilson" and n and 0.0 <= limit <= 1.0:
+        count = _wilson_passing_count(limit, above, n)
+        return None if count is None else _binomial_rate(count, n, above)
+    half = (value - interval[0]) if above else (interval[1] - value)
+    if half < 0:
+        return None
+    shift = half * (1.0 + Z_POWER / Z95)
+    return limit + shift if above else limit - shift
+
+
+def margin_sample_size(limit: float, operator: str, n: int | None, method: str | None,
+                       value: float, interval: tuple[float, float], cap: int = 10_000_000
+                       ) -> int | None:
+    """About how many examples let a true value :func:`power_margin` beyond ``limit`` (on its
+    passing side) pass with probability :data:`POWER`: exact for Wilson-gated proportions, else
+    from the interval's half-width shrinking as ``1/sqrt(n)``. None without ``n``, or beyond
+    ``cap``, or when the target lies outside [0, 1] for a proportion."""
+    above = operator == ">="
+    margin = power_margin(limit)
+    target = limit + margin if above else limit - margin
+    if not n:
+        return None
+    if method == "wilson" and 0.0 <= limit <= 1.0:
+        if not 0.0 < target < 1.0:
+            return None
+
+        def enough(m: int) -> bool:
+            found = passing_value(limit, operator, m, method, value, interval)
+            return found is not None and (found <= target if above else found >= target)
+        return _smallest(enough, cap)
+    half = (value - interval[0]) if above else (interval[1] - value)
+    if half <= 0:
+        return None
+    needed = math.ceil(n * (half * (1.0 + Z_POWER / Z95) / margin) ** 2)
+    return needed if needed <= cap else None
+
+
+def _wilson_passing_count(limit: float, above: bool, n: int) -> int | None:
+    """The fewest successes out of ``n`` whose Wilson lower bound reaches ``limit`` (``above``)
+    or the most whose upper bound stays within it; None when no count does."""
+    def clears(s: int) -> bool:
+        low, high = wilson_bounds(s / n, n)
+        return low >= limit - 1e-12 if above else high <= limit + 1e-12
+
+    if above:
+        if not clears(n):
+            return None
+        low, high = -1, n  # clears(high) holds
+        while low + 1 < high:
+            middle = (low + high) // 2
+            low, high = (low, middle) if clears(middle) else (middle, high)
+        return high
+    if not clears(0):
+        return None
+    low, high = 0, n + 1  # clears(low) holds
+    while low + 1 < high:
+        middle = (low + high) // 2
+        low, high = (middle, high) if clears(middle) else (low, middle)
+    return low
+
+
+def _binomial_rate(count: int, n: int, above: bool) -> float:
+    """The rate ``p`` at which ``P(Binomial(n, p) >= count) = POWER`` (``above``) or
+    ``P(Binomial(n, p) <= count) = POWER``."""
+    from scipy.stats import binom
+
+    def probability(p: float) -> float:
+        return float(binom.sf(count - 1, n, p) if above else binom.cdf(count, n, p))
+
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        reached = probability(middle) >= POWER
+        if above:
+            low, high = (low, middle) if reached else (middle, high)
+        else:
+            low, high = (middle, high) if reached else (low, middle)
+    return high if above else low
+
+
+def _smallest(holds: Callable[[int], bool], cap: int) -> int | None:
+    """The smallest ``m`` in [1, cap] with ``holds(m)``, for a ``holds`` that stays true once
+    true (doubling, then bisection)."""
+    high = 1
+    while not holds(high):
+        high *= 2
+        if high > cap:
+            return None
+    low = high // 2
+    while low + 1 < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if holds(middle) else (middle, high)
+    return high

@@ -46,6 +46,22 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return (float(ci.low), float(ci.high))
 
 
+def worst_rate_interval(hits: Sequence[int], supports: Sequence[int], confidence: float = 0.95
+                        ) -> tuple[float, float]:
+    """A ``confidence`` interval for the smallest of ``k`` proportions ``hits[c] / supports[c]``
+    (the worst class's recall): Bonferroni-adjusted Wilson intervals, each at level
+    ``1 - (1 - confidence) / k``, hold all ``k`` true rates at once with probability at least
+    ``confidence``, so the true minimum lies between the smallest lower bound and the smallest
+    upper bound. An interval built around whichever class scored lowest is not valid for the
+    minimum: with tied classes the lowest observed one is low by chance (90-92.5% coverage)."""
+    check_same_length(hits, supports)
+    if not supports:
+        raise ValueError("the worst rate of no classes is undefined")
+    level = 1.0 - (1.0 - confidence) / len(supports)
+    bounds = [wilson_interval(int(h), int(s), level) for h, s in zip(hits, supports)]
+    return min(low for low, _ in bounds), min(high for _, high in bounds)
+
+
 def threshold_resolved(low: float, high: float, limit: float) -> bool:
     """Whether an interval ``[low, high]`` decides a threshold ``limit``.
 

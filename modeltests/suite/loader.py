@@ -39,12 +39,15 @@ class CheckEntry:
     line: int
     params: CheckParams | None
     problems: list[Problem] = field(default_factory=list)
+    written_label: str | None = None
+    """The label the entry's YAML gives (its ``name``, else its ``dataset``), read before
+    validation: a check's id stays ``accuracy[eval]`` when its parameters fail to parse."""
 
     @property
     def label(self) -> str:
         if self.params is not None:
             return self.params.label(self.index)
-        return str(self.index)
+        return self.written_label or str(self.index)
 
 
 @dataclass
@@ -307,19 +310,29 @@ def _validate_check(
     if kind_name is None:
         problem = problem_at(source, key, "required key 'kind' is missing (allowed: "
                              f"{', '.join(registry.check_names)})")
-        return CheckEntry(index, "invalid", line, None, [problem])
+        return CheckEntry(index, "invalid", line, None, [problem], _written_label(raw))
     kind = registry.get_check(str(kind_name))
     if kind is None:
         message = unknown_name_message(f"unknown check kind {kind_name!r}", str(kind_name),
                                        registry.check_names)
         return CheckEntry(index, str(kind_name), line, None,
-                          [problem_at(source, key + ("kind",), message)])
+                          [problem_at(source, key + ("kind",), message)], _written_label(raw))
     problems: list[Problem] = []
     raw = _renamed_keys(source, key, raw, kind.params, problems, deprecated)
     params = _validate(source, key, raw, kind.params, problems)
     problems.extend(_reference_problems(source, key, raw, datasets, model_names,
                                         _model_reference_fields(kind.params)))
-    return CheckEntry(index, kind.name, line, None if problems else params, problems)
+    return CheckEntry(index, kind.name, line, None if problems else params, problems,
+                      _written_label(raw))
+
+
+def _written_label(raw: dict[str, Any]) -> str | None:
+    """What :meth:`CheckParams.label` would give, read from the raw entry."""
+    for key in ("name", "dataset"):
+        value = raw.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 MODEL_REFERENCE_MARK = "x-modeltests-model-reference"

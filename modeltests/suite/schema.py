@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from modeltests.data.spec import DatasetSpec
-from modeltests.result import GateMode
+from modeltests.result import MAX_SEED, GateMode
 from modeltests.serving.spec import ServeSpec
 
 
@@ -21,7 +21,8 @@ class Defaults(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    seed: int = Field(default=0, description="Seed for sampling and generated inputs.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED,
+                      description="Seed for sampling and generated inputs (0 to 2**32-1).")
     gate: GateMode = Field(
         default="estimate",
         description="'estimate': the measured value must meet each threshold; 'bound': the 95% "

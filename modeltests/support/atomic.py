@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -35,3 +36,28 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+STALE_AFTER_S = 3600.0
+"""A temporary file older than this is a writer's that died (a write takes seconds)."""
+
+
+def remove_stale_temporaries(folder: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Remove the temporary files :func:`atomic_path` left in ``folder`` when its writer was
+    killed (SIGKILL, a power cut: no ``finally`` ran) and that are older than ``older_than_s``
+    (a younger one may be another session's write in progress). Returns what was removed;
+    a file that cannot be removed is left as it is."""
+    removed: list[Path] = []
+    cutoff = time.time() - older_than_s
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(".")]
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed

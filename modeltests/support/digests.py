@@ -3,15 +3,22 @@
 :func:`file_digest` is the sha256 of one file. :func:`directory_digest` is one sha256 over a
 directory's sorted relative paths and the digests of its files, so a renamed, added, removed or
 changed file changes it. Model weights are large (hundreds of MB), so file digests are cached in
-``<cache>/file-digests-v1.json`` by absolute path, size, modification time and inode: a file is
-hashed again only when one of those changes. The cache is an optimisation only: an unreadable,
-corrupt or read-only cache file is ignored (every file is hashed) and never fails a run.
+``<cache>/file-digests-v1.json`` by absolute path, size, modification time, inode and inode
+change time (``st_ctime_ns``): a file is hashed again only when one of those changes. A user can
+set the modification time back (``touch -d``, ``os.utime``) after rewriting a file in place with
+the same size, but not the change time: the kernel sets it on every write, ``utime`` and rename.
+What the cache trusts is therefore the file system's own clock and inode numbers: a file whose
+bytes changed while all five stayed equal (a raw block-device write, a file system that does not
+keep ``ctime``) is served its old digest; delete the cache file to hash everything again. The
+cache is an optimisation only: an unreadable, corrupt or read-only cache file is ignored (every
+file is hashed) and never fails a run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +51,7 @@ def directory_digest(directory: Path, cache: Path | None = None) -> str:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         stat = path.stat()
         key = str(path)
-        stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        stamp = _stamp(stat)
         entry = known.get(key)
         if not (isinstance(entry, dict) and entry.get("stamp") == stamp):
             entry = {"stamp": stamp, "sha256": file_digest(path)}
@@ -55,6 +62,12 @@ def directory_digest(directory: Path, cache: Path | None = None) -> str:
     if changed:
         _write_cache(cache_file, known)
     return combined.hexdigest()
+
+
+def _stamp(stat: os.stat_result) -> list[int]:
+    """What a file must keep for its cached digest to be reused. ``st_ctime_ns`` is what a
+    rewrite with the same size and a restored ``st_mtime`` cannot restore."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
 
 
 def path_digest(path: Path) -> str:

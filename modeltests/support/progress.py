@@ -15,9 +15,11 @@ of an attack) is counted by the outer bar only.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from abc import ABC, abstractmethod
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import (Callable, ContextManager, Iterable, Iterator, Mapping, Protocol, Sized, TextIO,
                     TypeVar)
 
@@ -72,6 +74,27 @@ class Silent(Progress):
 
     def start(self, description: str, total: int | None = None) -> Task:
         return _Idle()
+
+
+_SHOWING: ContextVar[Progress | None] = ContextVar("modeltests_progress", default=None)
+
+
+@contextmanager
+def showing(progress: Progress) -> Iterator[None]:
+    """Within the block, :func:`current` is ``progress``: work that cannot be handed the
+    session's progress (a built-in model's build, called through the registry) still draws
+    through it, e.g. through pytest's terminal."""
+    token = _SHOWING.set(progress)
+    try:
+        yield
+    finally:
+        _SHOWING.reset(token)
+
+
+def current() -> Progress:
+    """The progress set by :func:`showing`, else one bar on standard error (shown only when it
+    is a terminal: :func:`wanted`)."""
+    return _SHOWING.get() or LineProgress(StreamTerminal(sys.stderr))
 
 
 class Terminal(Protocol):

@@ -75,3 +75,34 @@ def format_number(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:.1f}"
     return f"{value:.3f}" if abs(value) >= 0.001 or value == 0 else f"{value:.2e}"
+
+
+# Characters that change how the text around them reads, or that cannot be encoded: a
+# right-to-left override (U+202E) shows "gnp.exe" as "exe.png" in a browser, and a lone
+# surrogate from a YAML "\ud800" escape cannot be written as UTF-8 at all.
+_BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
+
+
+def _needs_escape(code: int) -> bool:
+    return (0xD800 <= code <= 0xDFFF or code in _BIDI_CONTROLS
+            or (code < 0x20 and code not in (0x09, 0x0A)) or 0x7F <= code <= 0x9F)
+
+
+def visible(text: str) -> str:
+    """``text`` with lone surrogates, bidirectional controls and control characters (but tab
+    and newline) written as ``\\uXXXX`` escapes: inert in a browser or a terminal, encodable as
+    UTF-8, and still showing that the character was there."""
+    if all(not _needs_escape(ord(c)) for c in text):
+        return text
+    return "".join(f"\\u{ord(c):04x}" if _needs_escape(ord(c)) else c for c in text)
+
+
+def visible_strings(value: object) -> object:
+    """:func:`visible` applied to every string (keys included) in nested dicts and lists."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {visible_strings(k): visible_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [visible_strings(v) for v in value]
+    return value

@@ -1,7 +1,8 @@
 """One loopback HTTP server for the ``http`` adapter's tests (127.0.0.1, a thread per request).
 
 Each POST is answered by ``respond(request_number, body, headers)``: ``(status, headers, text)``,
-``RESET`` to close the connection without an answer, or ``HANG`` to wait until the test ends.
+``RESET`` to close the connection without an answer, ``HANG`` to wait until the test ends, or a
+function that writes the answer itself on the request handler (a stream that never ends).
 The server counts the requests it received; no test asserts anything about wall-clock time.
 """
 
@@ -15,7 +16,8 @@ from typing import Any, Callable, Iterator, Mapping, Union
 Answer = tuple[int, dict[str, str], str]
 RESET = "reset"
 HANG = "hang"
-Respond = Callable[[int, dict[str, Any], Mapping[str, str]], Union[Answer, str]]
+WriteAnswer = Callable[[BaseHTTPRequestHandler], None]
+Respond = Callable[[int, dict[str, Any], Mapping[str, str]], Union[Answer, str, WriteAnswer]]
 
 
 class LoopbackServer:
@@ -47,6 +49,9 @@ class LoopbackServer:
                     return
                 if answer == RESET or isinstance(answer, str):
                     self.close_connection = True
+                    return
+                if callable(answer):
+                    answer(self)
                     return
                 status, headers, text = answer
                 self.send_response(status)

@@ -124,13 +124,13 @@ def test_every_outcome_is_represented(pytester: pytest.Pytester) -> None:
         "suites/mixed.yaml::accuracy[dev]": "passed",
         "suites/mixed.yaml::accuracy[strict]": "failed",
         "suites/mixed.yaml::accuracy[goal]": "xfailed",
-        "suites/mixed.yaml::acuracy[3]": "error",
+        "suites/mixed.yaml::acuracy[dev]": "error",
         "suites/mixed.yaml::skipper[4]": "skipped",
         "suites/mixed.yaml::forgetful[dev]": "failed",
     }
     assert not run.ok
     assert by_node["suites/mixed.yaml::accuracy[dev]"].metrics["accuracy"] == 0.875
-    assert by_node["suites/mixed.yaml::acuracy[3]"].message == (
+    assert by_node["suites/mixed.yaml::acuracy[dev]"].message == (
         "suites/mixed.yaml:23: checks[3].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? (allowed: accuracy, availability, behavior, calibration, coverage, "
         "directional, entities, entity_invariance, footprint, forgetful, invariance, latency, "

@@ -4,6 +4,7 @@ and the other suites of the run still pass."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_unknown_check_kind_suggests_the_close_match(pytester: pytest.Pytester) 
     result = run_with_good_suite(pytester, MODEL + "checks:\n  - kind: acuracy\n"
                                  "    dataset: dev\n")
     result.stdout.fnmatch_lines([
-        lit("*_ ERROR at setup of acuracy[0] (acuracy check) _*"),
+        lit("*_ ERROR at setup of acuracy[dev] (acuracy check) _*"),  # its id as written
         "suites/bad.yaml:9: checks[[]0].kind: unknown check kind 'acuracy'; "
         "did you mean 'accuracy'? (allowed: *accuracy, availability*)",
     ])
@@ -100,8 +101,9 @@ def test_missing_kind_and_missing_model_target(pytester: pytest.Pytester) -> Non
     bad = MODEL.replace("  target: fakemodel:predict\n", "")
     result = run_with_good_suite(pytester, bad + "checks:\n  - dataset: dev\n")
     result.stdout.fnmatch_lines([
-        "suites/bad.yaml:1: model.target: required key is missing",
+        lit("*_ ERROR at setup of invalid[dev] (invalid check) _*"),
         "suites/bad.yaml:8: checks[[]0]: required key 'kind' is missing (allowed: *accuracy*)",
+        "suites/bad.yaml:1: model.target: required key is missing",
     ])
 
 
@@ -137,19 +139,20 @@ def test_all_problems_in_a_file_are_reported_at_once(pytester: pytest.Pytester) 
     name: smoke
 """
     result = run_with_good_suite(pytester, bad)
-    # Every check of the file errors, each with the file's own problems and its own.
+    # Every check of the file errors, each with its own problems first (the summary shows an
+    # error's first line), then the file's; each keeps the id its YAML gives it.
     result.stdout.fnmatch_lines([
-        lit("*_ ERROR at setup of acuracy[0] (acuracy check) _*"),
-        "suites/bad.yaml:4: model.colour: unknown key 'colour' (allowed: *)",
+        lit("*_ ERROR at setup of acuracy[dev] (acuracy check) _*"),
         "suites/bad.yaml:10: checks[[]0].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? *",
-        lit("*_ ERROR at setup of accuracy[1] (accuracy check) _*"),
-        "suites/bad.yaml:4: model.colour: *",
+        "suites/bad.yaml:4: model.colour: unknown key 'colour' (allowed: *)",
+        lit("*_ ERROR at setup of accuracy[dev] (accuracy check) _*"),
         "suites/bad.yaml:14: checks[[]1].min_accuracy: must be a number in [[]0, 1] (got '90%')",
-        lit("*_ ERROR at setup of accuracy[2] (accuracy check) _*"),
         "suites/bad.yaml:4: model.colour: *",
+        lit("*_ ERROR at setup of accuracy[dve] (accuracy check) _*"),
         "suites/bad.yaml:16: checks[[]2].dataset: unknown dataset 'dve'; did you mean 'dev'? "
         "(allowed: dev)",
+        "suites/bad.yaml:4: model.colour: *",
         lit("*_ ERROR at setup of availability[smoke] (availability check) _*"),
         "suites/bad.yaml:4: model.colour: *",
     ])
@@ -292,3 +295,49 @@ def test_model_import_path_that_does_not_import(pytester: pytest.Pytester) -> No
         "No module named 'nomodule'",
     ])
     result.assert_outcomes(passed=2, errors=1)
+
+
+SHARED_PROBLEMS = """model:
+  adapter: callable
+  labels: [negative, positive]
+datasets:
+  dev:
+    path: missing.csv
+checks:
+  - kind: accuracy
+    dataset: dev
+    min_accuracy: 1.5
+  - kind: calibration
+    dataset: dev
+  - kind: robustness
+    dataset: dev
+    name: typos
+"""
+
+
+def test_a_shared_problem_is_reported_once_and_each_check_shows_its_own(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester, suite=None)
+    write_suite(pytester, "suites/bad.yaml", SHARED_PROBLEMS)
+    missing = pytester.path / "suites" / "missing.csv"
+    validated = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/")
+    assert validated.ret == 1
+    assert validated.outlines == [
+        "suites/bad.yaml:1: model.target: required key is missing",
+        f"suites/bad.yaml:6: datasets.dev.path: dataset file not found: {missing} (checks: "
+        "accuracy[dev], calibration[dev], robustness[typos])",
+        "suites/bad.yaml:10: checks[0].min_accuracy: must be a number in [0, 1] (got 1.5)",
+        "modeltests: 1 suite(s), 3 check(s): 3 problem(s)",
+    ]
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "suite            check              verdict  key metric vs threshold",
+        "suites/bad.yaml  accuracy[[]dev]      ERROR    suites/bad.yaml:10: checks[[]0]."
+        "min_accuracy: must be a number in [[]0, 1] (got 1.5)",
+        "suites/bad.yaml  calibration[[]dev]   ERROR    suites/bad.yaml:6: datasets.dev.path: "
+        "dataset file not found: *",
+        "suites/bad.yaml  robustness[[]typos]  ERROR    suites/bad.yaml:6: datasets.dev.path: "
+        "dataset file not found: *",
+    ])
+    result.assert_outcomes(errors=3)
+    assert_no_traceback(result.stdout.str())

@@ -80,10 +80,10 @@ def test_an_empty_slice_is_a_located_error(pytester: pytest.Pytester) -> None:
                         "      - name: sport\n        column: topic\n        equals: sport\n"
                         "        max_ece: 0.2\n")
     result.stdout.fnmatch_lines([
-        "suites/c.yaml:12: checks[[]0].slices[[]0]: slice 'sport' selects no row of dataset "
-        "'dev' (8 rows); calibration of no rows measures nothing: fix the slice's conditions "
-        "or remove it"])
-    result.assert_outcomes(failed=1)
+        "*ERROR at setup of calibration[[]dev] (calibration check)*",
+        "suites/c.yaml:12: slice 'sport' matches no row: no row of dataset 'dev' has column "
+        "'topic' equal to 'sport' (column 'topic' holds: 'film', 'food')"])
+    result.assert_outcomes(errors=1)
 
 
 def test_calibration_and_coverage_reach_the_reports(pytester: pytest.Pytester) -> None:
@@ -95,20 +95,25 @@ def test_calibration_and_coverage_reach_the_reports(pytester: pytest.Pytester) -
                         "  - kind: coverage\n    dataset: dev\n    confidence_threshold: 0.85\n"
                         "    target_accuracy: 1.0\n    min_coverage: 0.2\n")
     result.stdout.fnmatch_lines([
-        lit("suites/c.yaml  calibration[dev]  PASS     ece 0.075 <= 0.500 (95% CI 0.037 to "
-            "0.325)"),
+        lit("suites/c.yaml  calibration[dev]  PASS     ece 0.000 <= 0.500 (95% upper bound "
+            "0.117)"),
         lit("suites/c.yaml  coverage[dev]     PASS     coverage 0.500 >= 0.200 (95% CI 0.215 "
             "to 0.785)"),
     ])
     result.assert_outcomes(passed=2)
     entries = checks_by_nodeid(read_report(pytester))
     calibration = entries["suites/c.yaml::calibration[dev]"]
-    assert calibration["metrics"]["ece"] == pytest.approx(0.075)
+    # The plain ECE (torchmetrics): half the rows 0.05 off, half 0.1 off.
+    assert calibration["metrics"]["ece_width"] == pytest.approx(0.075)
+    # The gated, debiased one: bin (0.6, 0.8]: gap -0.05, gap variance 0.25 / 4 (sample
+    # variance of 0.2, 0.2, 0.2, -0.8 over 4); bin (0.8, 1.0]: gap 0.1, variance 0. Half the
+    # rows each: 0.5 (0.0025 - 0.0625) + 0.5 (0.01) < 0, so 0.
+    assert calibration["metrics"]["ece"] == 0.0
     # 3 right at 0.8: 0.08 each; "not good at all" wrong at 0.8: 1.28; 4 right at 0.9: 0.02 each.
     assert calibration["metrics"]["brier"] == pytest.approx((3 * 0.08 + 1.28 + 4 * 0.02) / 8)
     assert [(b["n"], b["accuracy"]) for b in calibration["details"]["reliability"]["width"]] \
         == [(4, 0.75), (4, 1.0)]
-    assert calibration["thresholds"][0]["interval_method"] == "bootstrap-percentile"
+    assert calibration["thresholds"][0]["interval_method"] == "debiased-basic-bootstrap"
     coverage = entries["suites/c.yaml::coverage[dev]"]
     assert coverage["details"]["risk_coverage"] == [[0.5, 0.0, 0.9], [1.0, 0.125, 0.8]]
     assert coverage["metrics"]["aurc"] == pytest.approx(0.5 * 0.125)

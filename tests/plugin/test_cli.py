@@ -64,6 +64,8 @@ def test_validate_reports_every_problem_without_importing_torch(
         "suites/bad.yaml:18: checks[2].min_pass_rate: must be a number in [0, 1] (got 1.5)",
         "suites/bad.yaml:14: slice 'mobile': column 'source' not in dataset 'dev' (columns: "
         "text, label, topic)",
+        "power: suites/sentiment.yaml:10: accuracy[dev]: accuracy: passes 80% of runs only at "
+        "a true value >= 0.896 (n=8); a true 0.520 would need about n=4,896",
         "modeltests: 2 suite(s), 5 check(s): 3 problem(s)",
         "heavy modules imported: []",
     ]
@@ -73,7 +75,12 @@ def test_validate_passes_a_good_suite(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     done = _modeltests(pytester.path, "validate", "suites/sentiment.yaml")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines() == ["modeltests: 1 suite(s), 2 check(s): no problems"]
+    # Power before any run (issue 26): 7 of 8 is the fewest right answers whose Wilson lower
+    # bound reaches 0.5, and a binomial of 8 reaches 7 with probability 0.8 at a rate of 0.896.
+    assert done.stdout.splitlines() == [
+        "power: suites/sentiment.yaml:10: accuracy[dev]: accuracy: passes 80% of runs only at a "
+        "true value >= 0.896 (n=8); a true 0.520 would need about n=4,896",
+        "modeltests: 1 suite(s), 2 check(s): no problems"]
 
 
 def test_report_rerenders_the_html_of_a_results_file(pytester: pytest.Pytester) -> None:
@@ -98,15 +105,70 @@ def test_compare_says_what_changed_between_two_runs(pytester: pytest.Pytester) -
     done = _modeltests(pytester.path, "compare", "a.json", "b.json")
     assert done.returncode == 1, done.stderr  # a check that passed fails now
     lines = done.stdout.splitlines()
-    assert lines[:5] == [
+    suite_digests = [_suite_digest(pytester.path / name) for name in ("a.json", "b.json")]
+    assert lines[:12] == [
         "modeltests: A = a.json, B = b.json",
+        "gate weakened: no change",
+        "gate tightened or added:",
+        "  suites/sentiment.yaml::accuracy[dev]: min_accuracy tightened 0.500 -> 0.900",
+        "fingerprints:",
+        f"  suite suites/sentiment.yaml: sha256 {suite_digests[0]} -> {suite_digests[1]}",
+        f"  run fingerprint: sha256 {_run_digest(pytester.path / 'a.json')} -> "
+        f"{_run_digest(pytester.path / 'b.json')}",
         "setup: no change",
         "verdicts:",
         "  suites/sentiment.yaml::accuracy[dev]: passed -> failed",
         "  suites/sentiment.yaml::accuracy[dev]: min_accuracy no longer holds (0.875 -> 0.875, "
         "limit 0.900)",
+        "metrics beyond noise (95% intervals): no change",
     ]
-    assert "metrics beyond noise (95% intervals): no change" in lines
+
+
+def test_compare_exits_3_when_a_threshold_was_deleted(pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    (pytester.path / "suites" / "sentiment.yaml").write_text(
+        PASSING_SUITE.replace("min_accuracy: 0.5", "min_accuracy: 0.9"))
+    pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "a.json")
+    (pytester.path / "suites" / "sentiment.yaml").write_text(
+        PASSING_SUITE.replace("    min_accuracy: 0.5\n", ""))
+    pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "b.json",
+                       "--modeltests-html", "b.html", "--modeltests-previous", "a.json")
+    done = _modeltests(pytester.path, "compare", "a.json", "b.json")
+    assert done.returncode == 3, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:4] == [
+        "modeltests: A = a.json, B = b.json",
+        "GATE WEAKENED (1): B lets through what A did not check or stopped",
+        "  suites/sentiment.yaml::accuracy[dev]: min_accuracy removed (was 0.900)",
+        "gate tightened or added: no change",
+    ]
+    assert "  suites/sentiment.yaml::accuracy[dev]: failed -> passed" in lines
+    assert lines[-1] == ("modeltests: the gate was weakened (1 change(s)): exit 3; if this is "
+                         "intended, run again with --allow-weakened")
+    accepted = _modeltests(pytester.path, "compare", "a.json", "b.json", "--allow-weakened")
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout.splitlines()[-1] == (
+        "modeltests: the gate was weakened (1 change(s)), accepted by --allow-weakened")
+    html = (pytester.path / "b.html").read_text()
+    assert ("<strong>Gate weakened since a.json: 1 change(s)</strong>\n    <ul><li>"
+            "suites/sentiment.yaml::accuracy[dev]: min_accuracy removed (was 0.900)</li></ul>"
+            in html)
+    assert json.loads((pytester.path / "b.json").read_text())["run"]["undecided_policy"] == "fail"
+    rendered = _modeltests(pytester.path, "report", "b.json", "--previous", "a.json")
+    assert rendered.returncode == 0, rendered.stderr
+    assert "Gate weakened since a.json: 1 change(s)" in (pytester.path / "b.html").read_text()
+    missing = pytester.runpytest("suites/", "-p", "no:cacheprovider",
+                                 "--modeltests-previous", "nothing.json")
+    missing.stderr.fnmatch_lines(["ERROR: --modeltests-previous: cannot read nothing.json: *"])
+
+
+def _suite_digest(path: Path) -> str:
+    document = json.loads(path.read_text())
+    return str(document["run"]["fingerprint"]["suites"]["suites/sentiment.yaml"])[:12]
+
+
+def _run_digest(path: Path) -> str:
+    return str(json.loads(path.read_text())["run"]["fingerprint"]["sha256"])[:12]
 
 
 def test_init_writes_a_starter_suite_from_config_and_data(pytester: pytest.Pytester) -> None:

@@ -5,6 +5,8 @@ Each is refused (or confined) with a located message while the valid sibling sui
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from .helpers import (CALLABLE_HEAD, CALLABLE_MODEL, checks_by_nodeid, lit, make_project,
@@ -244,3 +246,70 @@ def test_suites_outside_the_suite_folders_are_named_with_how_to_collect_them(
     ])
     assert "not_a_suite" not in result.stdout.str()
     result.assert_outcomes(passed=2)
+
+
+def test_lone_surrogates_and_bidi_overrides_are_inert_and_visible_in_every_report(
+        pytester: pytest.Pytester) -> None:
+    """Issue 25, case 5: a lone surrogate (a YAML ``\\ud800`` escape) and a right-to-left
+    override (U+202E) in a check name and a behaviour template: pytest sets the item up, the
+    HTML is written and shows both as escapes (no raw override reverses a cell), the JSON keeps
+    the tested text, and the terminal shows escapes."""
+    make_project(pytester, CALLABLE_HEAD + """  - kind: behavior
+    name: "odd\\ud800name\\u202Eevil"
+    template: "a \\ud800 {pos_adj} \\u202Egood movie"
+    lexicons: {pos_adj: [great]}
+    expected: negative
+    min_pass_rate: 0.9
+""", name="odd")
+    result = pytester.runpytest("suites/")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        lit("behavior[odd\\ud800name\\u202eevil] failed (suites/odd.yaml:9, n=1)"),
+        lit("    - 'a \\ud800 great \\u202egood movie' expected negative predicted positive (p=0.80)"),
+        lit("suites/odd.yaml  behavior[odd\\ud800name\\u202eevil]  FAIL*"),
+    ])
+    html = (pytester.path / "reports" / "modeltests.html").read_text(encoding="utf-8")
+    assert "\u202e" not in html
+    assert "a \\ud800 great \\u202egood movie" in html
+    assert "behavior[odd\\ud800name\\u202eevil]" in html
+    (entry,) = read_report(pytester)["checks"]
+    assert entry["examples"][0]["text"] == "a \ud800 great \u202egood movie"
+
+
+def test_a_jsonl_lone_surrogate_is_refused_with_its_line(pytester: pytest.Pytester) -> None:
+    """pandas would drop ``\\ud800`` silently, so the tested text would differ from the file."""
+    make_project(pytester, CALLABLE_HEAD.replace("data.csv", "rows.jsonl") + """  - kind: accuracy
+    dataset: dev
+""", name="lone")
+    (pytester.path / "suites" / "rows.jsonl").write_text(
+        '{"text": "good \\ud83d\\ude00", "label": "positive"}\n'
+        '{"text": "bad \\ud800 movie", "label": "negative"}\n', encoding="utf-8")
+    result = pytester.runpytest("suites/")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "suites/lone.yaml:7: datasets.dev.path: rows.jsonl file line(s) 2: a lone surrogate "
+        "escape (e.g. \\ud800) is not a character, and the JSON reader would drop it, so the "
+        "text tested would differ from the file; remove it or write the character it stands for",
+    ])
+
+
+def test_a_seed_out_of_numpys_range_is_a_located_error_at_load(pytester: pytest.Pytester) -> None:
+    """Issue 25, case 7: ``seed: -1`` used to reach numpy inside a check (an internal error
+    with no suite line), and ``2**70`` was accepted silently."""
+    result = run_with_good_suite(pytester, CALLABLE_MODEL + """defaults:
+  seed: -1
+checks:
+  - kind: behavior
+    template: "a {pos_adj} movie"
+    expected: positive
+    seed: 1180591620717411303424
+""")
+    result.stdout.fnmatch_lines([
+        "suites/bad.yaml:9: defaults.seed: must be an integer in [[]0, 4294967295] (got -1)",
+        "suites/bad.yaml:14: checks[[]0].seed: must be an integer in [[]0, 4294967295] "
+        "(got 1180591620717411303424)",
+    ])
+    result.assert_outcomes(passed=2, errors=1)
+    validate = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/bad.yaml")
+    assert validate.ret != 0
+    validate.stdout.fnmatch_lines(["suites/bad.yaml:9: defaults.seed: must be an integer in *"])

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator, Mapping
 
 import pytest
 
 from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
-from .http_server import HANG, Answer, LoopbackServer
+from .http_server import HANG, Answer, LoopbackServer, WriteAnswer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -32,7 +33,7 @@ class Server(LoopbackServer):
         self.url = self.base + "/predict"
 
     def _answer(self, number: int, body: dict[str, Any], headers: Mapping[str, str]
-                ) -> Answer | str:
+                ) -> Answer | str | WriteAnswer:
         if self.mode == "hang":
             return HANG
         token = headers.get("Authorization", "")
@@ -40,11 +41,27 @@ class Server(LoopbackServer):
             return 500, {}, f"internal error; you sent Authorization: {token}"
         if self.mode == "not json":
             return 200, {}, "<html>Service Unavailable</html>"
+        if self.mode == "endless":  # chunked, never ends: only a cap stops it
+            return self._endless
+        if self.mode == "large":  # declares 1 MB, sends it
+            return 200, {}, " " * 1_000_000
         if self.mode == "echo":  # "predicts" the token as the label of each text
             return 200, {}, json.dumps({"predictions": [token] * len(body["texts"])})
         answers = [[0.1, 0.9] if "good" in t or "great" in t else [0.8, 0.2]
                    for t in body["texts"]]
         return 200, {}, json.dumps({"predictions": answers})
+
+    def _endless(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.protocol_version = "HTTP/1.1"
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        chunk = b"[" * 65536
+        try:
+            while not self.release.is_set():
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:  # the client hung up: what the cap is for
+            pass
 
 
 @pytest.fixture
@@ -194,3 +211,28 @@ def test_modeltests_run_masks_the_token_too(pytester: pytest.Pytester, server: S
     (check,) = modeltests.run(path, rootdir=pytester.path).checks
     assert check.outcome == "failed"
     assert check.message.endswith("you sent Authorization: Bearer ***'")
+
+
+def test_an_endless_answer_is_cut_at_the_cap_without_reading_it_all(
+        pytester: pytest.Pytester, server: Server, token: str) -> None:
+    """Issue 25, case 6: a body with no end would fill the memory; the cap fails the request
+    after reading just past it (without a cap this test would never end)."""
+    server.mode = "endless"
+    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.5))
+    result.stdout.fnmatch_lines([lit(
+        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.5 MB "
+        "(model.max_response_mb) (more than 500,000 bytes read, the rest left unread); increase "
+        "max_response_mb if such answers are expected")])
+    result.assert_outcomes(failed=1)
+    assert server.requests == 1
+
+
+def test_a_declared_length_past_the_cap_is_refused_before_reading(
+        pytester: pytest.Pytester, server: Server, token: str) -> None:
+    server.mode = "large"
+    result = run(pytester, http_suite(server.url, ACCURACY, max_response_mb=0.25))
+    result.stdout.fnmatch_lines([lit(
+        f"suites/remote.yaml:1: {server.url} answered a body larger than 0.25 MB "
+        "(model.max_response_mb) (Content-Length 1,000,000 bytes); increase max_response_mb if "
+        "such answers are expected")])
+    result.assert_outcomes(failed=1)

@@ -189,3 +189,82 @@ def test_text_pairs_are_sent_as_pairs(pytester: pytest.Pytester, server: Server,
         assert [(t["name"], t["shape"]) for t in seen[0]["inputs"]] == [("text", [10]),
                                                                          ("text_pair", [10])]
     assert read_report(pytester)["checks"][0]["metrics"]["accuracy"] == pytest.approx(8 / 10)
+
+
+def v2_unnamed(body: dict[str, Any], columns: list[str], label: bool) -> Answer:
+    """Probabilities without ``parameters.labels`` (columns in ``columns`` order), and, with
+    ``label``, MLServer scikit-learn's ``predict`` output of label names."""
+    (tensor,) = body["inputs"]
+    rows = [dict(zip(["negative", "positive"], row)) for row in fake_rows(tensor["data"])]
+    outputs: list[dict[str, Any]] = [
+        {"name": "predict_proba", "datatype": "FP64", "shape": [len(rows), 2],
+         "data": [row[name] for row in rows for name in columns]}]
+    if label:
+        names = [max(row, key=row.__getitem__) for row in rows]
+        outputs.append({"name": "predict", "datatype": "BYTES", "shape": [len(rows)],
+                        "data": names})
+    return 200, {}, json.dumps({"model_name": "m", "outputs": outputs})
+
+
+V2_SKLEARN = {"protocol": "v2", "probabilities_output": "predict_proba",
+              "label_output": "predict"}
+
+
+def test_v2_request_outputs_are_asked_for_and_unnamed_columns_cross_checked(
+        pytester: pytest.Pytester, server: Server) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def respond(n: int, body: dict[str, Any]) -> Answer:
+        seen.append(body)
+        return v2_unnamed(body, ["negative", "positive"], label=True)
+
+    server.respond = respond
+    result = run(pytester, suite(server.base + "/v2/models/m/infer", **V2_SKLEARN,
+                                 request_outputs="[predict_proba, predict]"))
+    result.assert_outcomes(passed=1)
+    assert seen[0]["outputs"] == [{"name": "predict_proba"}, {"name": "predict"}]
+    (check,) = read_report(pytester)["checks"]
+    assert check["metrics"]["accuracy"] == 7 / 8 and check["warnings"] == []
+
+
+def test_v2_labels_in_another_order_than_unnamed_columns_is_an_error(
+        pytester: pytest.Pytester, server: Server) -> None:
+    """The wrong pass this prevents: a swapped list scored 1 - accuracy without a word."""
+    server.respond = lambda n, body: v2_unnamed(body, ["positive", "negative"], label=True)
+    url = server.base + "/v2/models/m/infer"
+    result = run(pytester, suite(url, **V2_SKLEARN, request_outputs="[predict_proba, predict]"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([lit(
+        f"suites/remote.yaml:1: {url}: text 0: 'predict' says 'positive', but the highest "
+        "probability of 'predict_proba' is in column 0, which model.labels names 'negative': "
+        "the server names no column labels, and model.labels ['negative', 'positive'] is not in "
+        "the order of its probability columns; list the labels in the server's column order")])
+
+
+def test_v2_unnamed_columns_without_a_label_output_are_read_with_a_warning(
+        pytester: pytest.Pytester, server: Server) -> None:
+    server.respond = lambda n, body: v2_unnamed(body, ["negative", "positive"], label=False)
+    url = server.base + "/v2/models/m/infer"
+    result = run(pytester, suite(url, **V2_SKLEARN, request_outputs="[predict_proba]"))
+    result.assert_outcomes(passed=1)
+    note = (f"{url}: the columns of 'predict_proba' were read in the order of model.labels "
+            "(negative, positive), unchecked: the server names no column labels "
+            "(parameters.labels) and answered no 'predict' output to cross-check them (ask for "
+            "one with model.request_outputs)")
+    result.stdout.fnmatch_lines(["*PytestWarning: " + lit(f"suites/remote.yaml::accuracy[dev]: {note}")])
+    assert read_report(pytester)["checks"][0]["warnings"] == [note]
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"request_outputs": "[predictions]"},
+     "'request_outputs' names V2 output tensors: it needs protocol: v2"),
+    ({"protocol": "v2", "request_outputs": "[predict]"},
+     "'request_outputs' ['predict'] names neither probabilities_output 'probabilities' nor "
+     "label_output 'label': the answer would hold nothing this adapter reads"),
+])
+def test_request_outputs_that_cannot_be_read_are_located_errors(
+        pytester: pytest.Pytester, server: Server, model: dict[str, str], message: str) -> None:
+    result = run(pytester, suite(server.base + "/predict", **model))
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"suites/remote.yaml:*{lit(message)}*"])
+    assert server.requests == 0

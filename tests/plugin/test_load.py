@@ -113,3 +113,20 @@ def test_a_load_check_without_steps_is_a_located_error(pytester: pytest.Pytester
                                  "(closed-loop clients) or 'rates' (open-loop requests/s), or "
                                  "both*"])
     assert server.requests == 0
+
+
+def test_steps_spread_over_worker_processes_count_every_request_and_retry(
+        pytester: pytest.Pytester, server: Server) -> None:
+    """The first two answers are 429: whichever requests got them, each is retried once."""
+    server.respond = lambda n, body: (429, {"Retry-After": "0"}, "wait") if n <= 2 else \
+        (200, {}, json.dumps({"predictions": fake_rows(body["texts"])}))
+    result = run(pytester, suite(server.base + "/predict",
+                                 "    processes: 2\n    concurrency: [3]\n    rates: [50]\n"
+                                 "    duration_s: 30\n    max_requests_per_step: 10\n"
+                                 "    max_error_rate: 0\n"))
+    result.assert_outcomes(passed=1)
+    entry = load_entry(pytester)
+    closed, opened = entry["details"]["steps"]
+    assert [(s["requests"], s["errors"]) for s in (closed, opened)] == [(10, 0), (10, 0)]
+    assert server.requests == 22 and closed["retries"] == entry["metrics"]["retries"] == 2
+    assert entry["details"]["load_generator"]["processes"] == 2

@@ -4,10 +4,12 @@ its checks ERROR while other suites go on, ``xfail:`` is an expected failure, a 
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
-from .helpers import PASSING_SUITE, assert_no_traceback, lit, make_project, write_suite
+from .helpers import (CALLABLE_HEAD, PASSING_SUITE, assert_no_traceback, lit, make_project, read_report,
+                      write_suite)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -23,7 +25,8 @@ def test_failed_threshold_message(pytester: pytest.Pytester) -> None:
         "accuracy[dev] failed (suites/sentiment.yaml:10, n=8)",
         "  accuracy 0.875 < 0.950 (95% CI 0.529 to 0.978)  [[]min_accuracy]",
         "  f1_macro 0.873 < 0.900 (95% CI 0.500 to 1.000)  [[]min_f1_macro]",
-        "  failing examples (1 of 1):",
+        "  recall per class: negative 0.800 (n=5), positive 1.000 (n=3)",
+        "  failing examples (1 of 1; one per class first, most confident first):",
         "    - 'not good at all' expected negative predicted positive (p=0.80)",
         "  warning: accuracy: n=8 cannot separate 0.875 from 0.950 at 95%; about n=33 would "
         "(95% interval 0.529-0.978 contains the threshold 0.95)",
@@ -46,13 +49,13 @@ def test_slice_threshold_failure_names_the_slice(pytester: pytest.Pytester) -> N
         equals: food
         min_accuracy: 0.9
       - name: tiny
-        max_words: 0
-        min_samples: 1"""))
+        max_words: 1
+        min_samples: 2"""))
     result = pytester.runpytest("suites/", "-m", "accuracy")
     result.stdout.fnmatch_lines([
         "accuracy[[]dev] failed (suites/sentiment.yaml:10, n=8)",
         "  food accuracy 0.667 < 0.900 (95% CI 0.208 to 0.939)  [[]food.min_accuracy]",
-        "  tiny samples 0.000 < 1.000  [[]tiny.min_samples]",
+        "  tiny samples 1.000 < 2.000  [[]tiny.min_samples]",
     ])
 
 
@@ -163,3 +166,72 @@ def test_no_summary_when_no_check_ran(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
     assert "modeltests summary" not in result.stdout.str()
     assert not (pytester.path / "reports").exists()
+
+
+def test_a_slice_compares_typed_values_and_one_that_matches_nothing_is_a_setup_error(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester, PASSING_SUITE.replace("min_accuracy: 0.5", """min_accuracy: 0.5
+    slices:
+      - {name: ones, column: stars, equals: 1.0, min_samples: 4}
+      - {name: twos, column: stars, in: [2, "2.0"], min_samples: 1}"""))
+    (pytester.path / "suites" / "data.csv").write_text(
+        "text,label,stars\ngood movie,positive,1\ngreat acting,positive,1\n"
+        "a good meal,positive,1\nbad movie,negative,0\nawful service,negative,0\n"
+        "terrible plot,negative,0\nnot good at all,negative,1\nboring,negative,0\n")
+    result = pytester.runpytest("suites/", "-m", "accuracy")
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of accuracy[[]dev]*",
+        "suites/sentiment.yaml:15: slice 'twos' matches no row: no row of dataset 'dev' has "
+        "column 'stars' a value in [[]2, '2.0'[]] (column 'stars' holds: 0, 1)",
+    ])
+    result.assert_outcomes(errors=1)
+    assert_no_traceback(result.stdout.str())
+    validated = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/")
+    assert validated.ret == 1
+    assert validated.outlines == [
+        "suites/sentiment.yaml:15: slice 'twos' matches no row: no row of dataset 'dev' has "
+        "column 'stars' a value in [2, '2.0'] (column 'stars' holds: 0, 1)",
+        "modeltests: 1 suite(s), 2 check(s): 1 problem(s)"]
+    (pytester.path / "suites" / "sentiment.yaml").write_text(
+        PASSING_SUITE.replace("min_accuracy: 0.5", """min_accuracy: 0.5
+    slices:
+      - {name: ones, column: stars, equals: 1.0, min_samples: 4}"""))
+    passed = pytester.runpytest("suites/", "-m", "accuracy")
+    passed.assert_outcomes(passed=1)
+    details = read_report(pytester)["checks"][0]["details"]["slices"]
+    assert [(s["name"], s["n"]) for s in details] == [("ones", 4)]
+
+
+GRADED = """
+def predict(texts):
+    # "says negative 0.95": that label with that probability
+    out = []
+    for text in texts:
+        _, label, p = text.split()
+        p = float(p)
+        out.append([p, 1 - p] if label == "negative" else [1 - p, p])
+    return out
+"""
+
+
+def test_failure_shows_the_most_confident_error_of_each_class_and_recall_per_class(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(graded=GRADED)
+    write_suite(pytester, "suites/data.csv", "text,label\n"
+                "says negative 0.60,positive\nsays negative 0.99,positive\n"
+                "says negative 0.97,positive\nsays positive 0.70,negative\n"
+                "says negative 0.90,negative\nsays positive 0.90,positive\n")
+    write_suite(pytester, "suites/graded.yaml", CALLABLE_HEAD.replace(
+        "fakemodel:predict", "graded:predict") + "  - kind: accuracy\n    dataset: dev\n"
+        "    min_accuracy: 0.9\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "accuracy[[]dev] failed (suites/graded.yaml:9, n=6)",
+        "  accuracy 0.333 < 0.900 (95% CI *)  [[]min_accuracy]",
+        "  recall per class: negative 0.500 (n=2), positive 0.250 (n=4)",
+        "  failing examples (4 of 4; one per class first, most confident first):",
+        "    - 'says negative 0.99' expected positive predicted negative (p=0.99)",
+        "    - 'says positive 0.70' expected negative predicted positive (p=0.70)",
+        "    - 'says negative 0.97' expected positive predicted negative (p=0.97)",
+        "    - 'says negative 0.60' expected positive predicted negative (p=0.60)",
+    ])

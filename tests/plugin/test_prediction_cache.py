@@ -241,3 +241,21 @@ def test_api_keeps_predictions_in_the_modeltests_cache(project: pytest.Pytester,
     assert seen == [["miss"], ["hit"], ["off"]]
     assert calls(project) == 2
     assert len(list((project.path / "mtcache" / "predictions").glob("*.npz"))) == 1
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_run(
+        project: pytest.Pytester) -> None:
+    """A writer killed between creating its temporary file and renaming it (SIGKILL: no
+    cleanup runs) leaves ``.<key>.npz.XXXXXXXX.npz`` behind; the next session removes it once
+    it is an hour old (a younger one may be another session's write in progress)."""
+    _, first = run(project)
+    entry = Path(source(first)["path"])
+    stale = entry.with_name(f".{entry.name}.k1ll3d_x.npz")
+    young = entry.with_name(f".{entry.name}.wr1t1ng_.npz")
+    for path in (stale, young):
+        path.write_bytes(entry.read_bytes()[:40])
+    hours_ago = stale.stat().st_mtime - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    _, second = run(project)
+    assert source(second)["cache"] == "hit"
+    assert not stale.exists() and young.exists() and entry.is_file()

@@ -161,15 +161,20 @@ def predict(texts):
 '''
 
 
-def test_batch_agreement_compares_a_second_shuffled_batching(pytester: pytest.Pytester) -> None:
+def run_batch_dependent(pytester: pytest.Pytester, limit: str) -> pytest.RunResult:
+    """The suite comparing BATCH_DEPENDENT (batches of 4) with the fake, gated by ``limit``."""
     make_project(pytester, suite=None)
     pytester.makepyfile(batchy=BATCH_DEPENDENT)
     suite = HEADER.replace("    target: candidate:predict\n",
                            "    target: batchy:predict\n    batch_size: 4\n")
     write_suite(pytester, "suites/q.yaml", suite + "  - kind: quantization\n    dataset: dev\n"
                                                   "    compare_to: int8\n    speed_examples: 0\n"
-                                                  "    min_batch_agreement: 0.9\n")
-    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+                                                  f"    {limit}\n")
+    return pytester.runpytest("suites/", "-p", "no:cacheprovider")
+
+
+def test_batch_agreement_compares_a_second_shuffled_batching(pytester: pytest.Pytester) -> None:
+    result = run_batch_dependent(pytester, "min_batch_agreement: 0.9")
     result.stdout.fnmatch_lines(["  batch_agreement 0.875 < 0.900 (95% CI 0.529 to 0.978)  "
                                  "[[]min_batch_agreement]"])
     result.assert_outcomes(failed=1)
@@ -190,3 +195,27 @@ def test_min_batch_agreement_needs_the_second_batching(pytester: pytest.Pytester
         "(false turns the second batching off)",
     ])
     result.assert_outcomes(errors=1)
+
+
+def test_the_spread_over_batchings_is_the_figures_uncertainty(pytester: pytest.Pytester) -> None:
+    """As configured (file order, batches of 4) the candidate agrees on all 8 rows; the seeded
+    shuffle puts "boring" beside "good movie" and it agrees on 7. The estimate stays the
+    configured batching's, its interval covers every batching's, so min_agreement 0.9 is
+    undecided (and fails by default), with a warning that the batchings split it."""
+    result = run_batch_dependent(pytester, "min_agreement: 0.9")
+    result.stdout.fnmatch_lines([
+        "  agreement 1.000 >= 0.900 (95% lower bound 0.529), but undecided: it does not pass "
+        "(3 batchings: 0.875 to 1.000)  [[]min_agreement]",
+        "  warning: agreement: 0.875 to 1.000 over 3 batchings, on both sides of the limit "
+        "0.900: the model's dependence on batch composition decides this threshold, not the "
+        "sample size (details.batchings lists each batching)",
+    ])
+    result.assert_outcomes(failed=1)
+    entry = checks_by_nodeid(read_report(pytester))["suites/q.yaml::quantization[int8]"]
+    assert [(b["name"], b["batch_size"], b["agreement"]) for b in entry["details"]["batchings"]] \
+        == [("as configured", 4, 1.0), ("seeded shuffle", 4, 7 / 8),
+            ("seeded shuffle, batches of 2", 2, pytest.approx(entry["details"]["batchings"][2]
+                                                              ["agreement"]))]
+    assert entry["details"]["batching_spread"]["agreement"] == [7 / 8, 1.0]
+    (threshold,) = entry["thresholds"]
+    assert threshold["interval_method"] == "wilson, union over 3 batchings"

@@ -211,3 +211,36 @@ def test_crash_inside_a_check_is_a_traceback_and_the_json_is_written(
     result.stdout.fnmatch_lines(["*KeyError: 'missing'*"])  # a real bug keeps its traceback
     entry = checks_by_nodeid(read_report(pytester))["suites/sentiment.yaml::stop[2]"]
     assert entry["outcome"] == "failed" and "KeyError" in entry["message"]
+
+
+@pytest.mark.parametrize("blocker", ["file", "read-only folder"])
+def test_an_unwritable_reports_folder_is_a_warning_and_keeps_the_verdicts(
+        pytester: pytest.Pytester, blocker: str) -> None:
+    """Issue 25, case 4: the exit code and the terminal summary are those of a run whose
+    reports were written; the warning names the path."""
+    make_project(pytester, FAILING_SUITE)
+    reports = pytester.path / "reports"
+    if blocker == "file":
+        reports.write_text("not a folder\n")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only folder")
+        reports.mkdir()
+        reports.chmod(0o555)
+    try:
+        result = pytester.runpytest("suites/")
+    finally:
+        if reports.is_dir():
+            reports.chmod(0o755)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*= FAILURES =*",
+        "*modeltests summary*",
+        f"modeltests: WARNING: could not write {reports}/modeltests.json: * (at {reports}*); "
+        "the verdicts above stand",
+        f"modeltests: WARNING: could not write {reports}/modeltests.html: *",
+        "*short test summary info*",
+        "*1 failed, 1 passed*",
+    ])
+    assert "Traceback" not in result.stdout.str()

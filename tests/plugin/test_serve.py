@@ -205,6 +205,47 @@ def test_a_signal_to_pytest_stops_the_server(pytester: pytest.Pytester, signum: 
     assert port_is_free(report["run"]["models"][0]["server"]["ports"]["port"])
 
 
+def stopped(pid: int) -> bool:
+    """Gone, or a zombie waiting for a parent to reap it (it runs nothing, holds no port)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_sigkill_to_pytest_stops_the_servers_own_children(pytester: pytest.Pytester) -> None:
+    """A ``command`` given as a string runs through /bin/sh: the stub server is the shell's
+    child, the session's grandchild, which the parent-death signal never reaches. SIGKILL to
+    pytest (no cleanup runs) must still stop it: the watchdog stops the whole group."""
+    make_project(pytester, suite=None)
+    (pytester.path / "stubserver.py").write_text(STUB_SERVER)
+    suite = served_suite("hang", ACCURACY).replace(
+        "  command: ['{python}', '../stubserver.py', '{port}', hang]\n",
+        "  command: \"'{python}' ../stubserver.py {port} hang & wait\"\n")
+    write_suite(pytester, "suites/served.yaml", suite)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    session = subprocess.Popen([sys.executable, "-m", "pytest", "suites/", "-p",
+                                "no:cacheprovider"], cwd=pytester.path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    posted = pytester.path / "suites" / "posted.txt"
+    for _ in range(600):  # at most 60 s for the session to start the server and send a request
+        if posted.exists() or session.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert posted.exists()
+    (pid,) = starts(pytester)
+    assert not stopped(pid)
+    session.kill()
+    session.wait()
+    for _ in range(300):  # the watchdog's SIGTERM, or its SIGKILL 10 s later
+        if stopped(pid):
+            break
+        time.sleep(0.1)
+    assert stopped(pid)
+
+
 def test_a_port_placeholder_without_serve_is_a_located_error(pytester: pytest.Pytester) -> None:
     text = served_suite("ok", ACCURACY).split("model:", 1)[1]
     result = run(pytester, "model:" + text)

@@ -70,3 +70,55 @@ def pytest_modeltests_register_checks(registry):
     ])
 
 
+
+
+FOUR_OF_400 = '''
+def baseline(texts):
+    return [[0.9, 0.1] if t.startswith("neg") else [0.1, 0.9] for t in texts]
+
+
+def candidate(texts):
+    # wrong on the 4 rows marked "slip": 4 of 400 lost, none gained
+    return [[0.1, 0.9] if "slip" in t else row for t, row in zip(texts, baseline(texts))]
+'''
+
+FOUR_OF_400_SUITE = """model:
+  adapter: callable
+  target: twomodels:candidate
+  labels: [negative, positive]
+models:
+  production:
+    adapter: callable
+    target: twomodels:baseline
+    labels: [negative, positive]
+datasets:
+  dev:
+    path: data.csv
+checks:
+  - kind: regression
+    dataset: dev
+    baseline: production
+    max_accuracy_drop: 0.01
+"""
+
+
+@pytest.mark.parametrize(("args", "verdict"), [
+    ((), "failed"), (("--modeltests-undecided=gate",), "passed")])
+def test_a_drop_of_exactly_4_of_400_meets_0_01_and_is_undecided(
+        pytester: pytest.Pytester, args: tuple[str, ...], verdict: str) -> None:
+    """The README's sentence: the drop equals its limit (limits are exact), its interval
+    contains the limit, so it holds only under gate: estimate with undecided gating."""
+    pytester.makepyfile(twomodels=FOUR_OF_400)
+    rows = [f"neg row {i}{' slip' if i < 4 else ''},negative" for i in range(200)]
+    rows += [f"pos row {i},positive" for i in range(200)]
+    (pytester.mkdir("suites") / "data.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
+    (pytester.path / "suites" / "r.yaml").write_text(FOUR_OF_400_SUITE)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider", *args)
+    result.assert_outcomes(**{verdict: 1})
+    (threshold,) = read_report(pytester)["checks"][0]["thresholds"]
+    assert (threshold["value"], threshold["state"], threshold["held"]) == (
+        pytest.approx(0.01), "undecided", verdict == "passed")
+    if verdict == "failed":
+        result.stdout.fnmatch_lines([
+            "  accuracy_drop 0.010 <= 0.010 (95% CI * to *), but undecided: it does not pass  "
+            "[[]max_accuracy_drop]"])

@@ -122,3 +122,51 @@ def test_default_model_reloads_and_scores(default_dir: Path) -> None:
     scores = evaluate_directory(default_dir)
     assert scores["overall"] >= 0.90
     assert scores["negation"] >= 0.75
+
+
+def test_fine_tuning_draws_through_the_sessions_progress_without_the_head_warning(
+        tiny_model_dir: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # Issue 26: under pytest the fine-tune's bar went to captured stderr and the only line was
+    # transformers' "You should probably TRAIN this model". Its bar now draws through the
+    # session's progress (pytest's terminal under pytest), and that expected warning is off.
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from modeltests.demo.build import quiet_transformers, train_classifier
+    from contextlib import nullcontext
+
+    from modeltests.support.progress import LineProgress, showing
+
+    class FakeTerminal:
+        def __init__(self) -> None:
+            self.written: list[str] = []
+
+        def enabled(self) -> bool:
+            return True
+
+        def write(self, text: str) -> None:
+            self.written.append(text)
+
+        def width(self) -> int:
+            return 100
+
+        def column(self) -> int:
+            return 0
+
+        def suspended(self) -> nullcontext[None]:
+            return nullcontext()
+
+    with quiet_transformers():  # a new 3-label head: the warning transformers would print
+        model = AutoModelForSequenceClassification.from_pretrained(
+            tiny_model_dir, num_labels=3, ignore_mismatched_sizes=True)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    terminal = FakeTerminal()
+    with showing(LineProgress(terminal, delay=0.0, interval=0.0)):
+        train_classifier(model, tokenizer, training_examples(0, 64), batch_size=32,
+                         progress=True, desc="fine-tuning tiny",
+                         label2id={"negative": 0, "positive": 1})
+    drawn = [text for text in terminal.written if "fine-tuning tiny" in text]
+    assert drawn and "2/2" in drawn[-1]
+    assert terminal.written[-1] == "\r\x1b[K"  # erased at the end
+    captured = capfd.readouterr()
+    assert "TRAIN this model" not in captured.err + captured.out
+    assert "fine-tuning tiny" not in captured.err  # nothing on standard error

@@ -132,3 +132,32 @@ def test_a_torch_module_with_another_output_count_is_a_setup_error(
         "is Linear(in_features=7, out_features=3, bias=True)); list 3, in output order")])
     result.assert_outcomes(errors=2)
     assert_no_traceback(result.stdout.str())
+
+
+def test_a_pickle_refused_by_weights_only_names_the_real_reason(
+        pytester: pytest.Pytester, tiny_model_dir: Path) -> None:
+    """Issue 25, case 8: transformers replaces torch's ``weights_only`` refusal with "set
+    from_tf=True"; the message names torch's reason and what to do instead."""
+    import shutil
+
+    import numpy as np
+
+    model_dir = pytester.path / "pickled"
+    shutil.copytree(tiny_model_dir, model_dir, ignore=shutil.ignore_patterns("*.safetensors"))
+    weights = transformers.AutoModelForSequenceClassification.from_pretrained(
+        tiny_model_dir).state_dict()
+    weights["training_log"] = np.zeros(3)  # a Python object beside the tensors
+    torch.save(weights, model_dir / "pytorch_model.bin")
+    make_project(pytester, suite=None)
+    write_suite(pytester, "suites/tiny.yaml", tiny_suite(model_dir))
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([lit(
+        f"suites/tiny.yaml:1: cannot load a transformers model from {model_dir}: torch refused "
+        "to unpickle pytorch_model.bin with weights_only=True (Unsupported global: GLOBAL "
+        "numpy.*._reconstruct was not an allowed global by default): the file holds Python "
+        "objects beside its tensors, and unpickling them could run code from it. If you trust "
+        "the file, load it once with torch.load(..., weights_only=False) and save the model "
+        "with save_pretrained() (safetensors); transformers' advice to set from_tf=True does "
+        "not apply")])
+    assert "from_tf=True." not in result.stdout.str()
+    result.assert_outcomes(errors=2)

@@ -224,6 +224,48 @@ def test_batch_agreement_equals_a_hand_rebatched_int8_model(project: Project,
     assert low <= same / ROWS <= high
 
 
+def test_int8_figures_carry_their_spread_over_batchings(project: Project, by_hand: dict) -> None:
+    """Each batching the check reports equals the int8 model run by hand in that order and
+    batch size (file order, the seed-0 shuffle, the seed-1 shuffle in batches of 25); the
+    estimate is the configured batching's and its interval covers every batching's."""
+    import random
+
+    import numpy as np
+    import torch
+
+    from modeltests.stats.proportions import wilson_interval
+
+    result = project.result("quantization[int8_dynamic]")
+    model, tokenizer, texts = by_hand["model"], by_hand["tokenizer"], by_hand["texts"]
+    quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear},
+                                                       dtype=torch.qint8)
+    p = probabilities(model, tokenizer, texts)
+    names = [model.config.id2label[i] for i in range(p.shape[1])]
+    rows = {b["name"]: b for b in result.details["batchings"]}
+    plans = (("as configured", None, BATCH), ("seeded shuffle", 0, BATCH),
+             (f"seeded shuffle, batches of {BATCH // 2}", 1, BATCH // 2))
+    assert list(rows) == [name for name, _, _ in plans]
+    lows, highs, agreements = [], [], []
+    for name, seed, batch in plans:
+        order = list(range(len(texts)))
+        if seed is not None:
+            random.Random(seed).shuffle(order)
+        q = np.empty_like(p)
+        q[order] = probabilities(quantized, tokenizer, [texts[i] for i in order], batch)
+        expected = hand_metrics(by_hand["labels"], names, p, q)
+        for key in ("agreement", "accuracy_drop", "accuracy_compressed"):
+            assert rows[name][key] == pytest.approx(expected[key], rel=1e-9, abs=1e-12), (name, key)
+        same = int((p.argmax(1) == q.argmax(1)).sum())
+        low, high = wilson_interval(same, ROWS)
+        lows.append(low)
+        highs.append(high)
+        agreements.append(same / ROWS)
+    assert result.metrics["agreement"] == pytest.approx(agreements[0])
+    assert result.intervals["agreement"] == pytest.approx((min(lows), max(highs)))
+    assert result.details["batching_spread"]["agreement"] == pytest.approx(
+        [min(agreements), max(agreements)])
+
+
 def test_pruned_fp32_model_does_not_depend_on_batching(project: Project) -> None:
     result = project.result("pruning[l1-0.5]")
     assert result.metrics["batch_agreement"] == 1.0

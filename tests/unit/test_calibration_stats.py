@@ -78,3 +78,47 @@ def test_an_overconfident_model_gets_a_temperature_above_one() -> None:
     temperature, scaled, at_bound = fit_temperature(p, truth)
     assert temperature > 1 and not at_bound
     assert scaled.max(axis=1).mean() == pytest.approx(right.mean(), abs=0.01)
+
+
+def _coverage(true_gap: float, runs: int, seed: int) -> tuple[float, float]:
+    """Shares of ``runs`` simulated datasets (n=400, confidence uniform on [0.5, 1], each row
+    right with probability confidence + ``true_gap``, 15 equal-width bins) whose 95% interval
+    holds the true calibration error ``|true_gap|``: (gated debiased ECE, plain ECE)."""
+    from modeltests.stats.calibration import (CalibrationRows, binned_errors, finish_ece,
+                                              squared_errors)
+
+    rng = np.random.default_rng(seed)
+    n, bins, truth = 400, 15, abs(true_gap)
+    held = {"ece": 0, "plain": 0}
+    for run in range(runs):
+        confidence = rng.uniform(0.5, 1.0, n)
+        correct = (rng.random(n) < confidence + true_gap).astype(np.float64)
+        rows = CalibrationRows(confidence, correct, np.zeros(n), np.zeros(n))
+        index = bin_index(confidence, bins, "width")
+
+        def statistic(weights: np.ndarray) -> dict[str, np.ndarray]:
+            squared, plug_in = squared_errors(weights, rows, index, bins)
+            return {"ece_squared": squared, "ece_squared_plug_in": plug_in,
+                    "plain": binned_errors(weights, rows, index, bins)[0]}
+
+        metrics = {name: float(values[0]) for name, values in statistic(np.ones((1, n))).items()}
+        intervals = bootstrap_rows(n, statistic, seed=run)
+        finish_ece(metrics, intervals)
+        for name in held:
+            low, high = intervals[name]
+            held[name] += low <= truth <= high
+    return held["ece"] / runs, held["plain"] / runs
+
+
+def test_the_gated_ece_interval_covers_a_calibrated_models_zero() -> None:
+    # Issue 26: the plain ECE's interval covered a calibrated model's 0 in 0 of 800 runs. At
+    # the edge of the possible values only the interval's low end can miss, so at least 95%.
+    gated, plain = _coverage(0.0, runs=150, seed=26)
+    assert gated >= 0.95 and plain == 0.0, (gated, plain)
+
+
+def test_the_gated_ece_interval_covers_a_miscalibrated_models_error() -> None:
+    # Over-confident by 0.05 everywhere: the true calibration error is 0.05 under every
+    # definition (plain, root-mean-square).
+    gated, plain = _coverage(-0.05, runs=150, seed=26)
+    assert 0.90 <= gated <= 0.99 and plain < 0.90, (gated, plain)

@@ -32,7 +32,8 @@ def _document() -> dict[str, Any]:
 def test_identical_runs_have_no_changes() -> None:
     comparison = compare_documents(_document(), _document())
     assert comparison.lines() == [
-        "setup: no change", "verdicts: no change", "metrics beyond noise (95% intervals): no "
+        "gate weakened: no change", "gate tightened or added: no change",
+        "fingerprints: no change", "setup: no change", "verdicts: no change", "metrics beyond noise (95% intervals): no "
         "change", "other metrics that moved more than 10% (no interval: noise unknown): no change"]
     assert not comparison.regressed
 

@@ -36,8 +36,8 @@ def probabilities(data: list[float], shape: list[int], labels: str | None = None
 
 def test_v2_probability_columns_follow_the_suite_labels() -> None:
     answer = probabilities([0.9, 0.1, 0.3, 0.7], [2, 2], "positive,negative")
-    rows = v2_outputs(answer, URL, "probabilities", "label", ["negative", "positive"])
-    assert rows == [[0.1, 0.9], [0.7, 0.3]]
+    read = v2_outputs(answer, URL, "probabilities", "label", ["negative", "positive"])
+    assert read.values == [[0.1, 0.9], [0.7, 0.3]] and read.note is None
 
 
 @pytest.mark.parametrize("answer, message", [

@@ -48,28 +48,53 @@ def test_thresholds_come_from_the_measured_intervals() -> None:
         "accuracy[eval]": {
             "outcome": "passed", "sample_size": 600,
             "metrics": {"accuracy": 0.95, "worst_class_recall": 0.93, "f1_macro": 0.95},
-            "intervals": {"accuracy": [0.93, 0.965], "worst_class_recall": [0.9, 0.95]},
+            "intervals": {"accuracy": [0.93, 0.965], "worst_class_recall": [0.9, 0.95],
+                          "f1_macro": [0.925, 0.97]},
+            "interval_methods": {"accuracy": "wilson", "worst_class_recall": "wilson-bonferroni",
+                                 "f1_macro": "bootstrap-percentile"},
             "details": {"slices": [{"name": "short", "n": 120, "accuracy": 0.9,
                                     "interval": [0.83, 0.94]}]}},
         "robustness[deepwordbug]": {
             "outcome": "passed", "sample_size": 20,
             "metrics": {"attack_success_rate": 0.9, "examples_attacked": 19.0},
             "intervals": {"attack_success_rate": [0.7, 0.995]}},
-        "latency[cpu]": {"outcome": "skipped", "message": "no time", "metrics": {}},
+        "latency[cpu]": {
+            "outcome": "passed", "sample_size": 40,
+            "metrics": {"p50_ms": 10.2, "throughput": 26.9},
+            "intervals": {"p50_ms": [9.8, 11.3], "throughput": [25.1, 28.0]}},
+        "footprint[size]": {"outcome": "passed", "metrics": {"parameters": 4386.0,
+                                                            "gflops": 0.0123}},
+        "calibration[eval]": {"outcome": "skipped", "message": "labels only", "metrics": {}},
     }
     text = suite_text("m", "../m", ("../d.csv", Columns("text", "label")), measured, LABELS)
     suite = yaml.safe_load(text)
-    accuracy = suite["checks"][1]
-    assert (accuracy["min_accuracy"], accuracy["min_worst_class_recall"]) == (0.92, 0.89)
-    assert accuracy["min_f1_macro"] == 0.92  # 0.95 - (0.95 - 0.93) - 0.01
+    # Issue 26: what decides is written (the interval's far end), not "estimate".
+    assert suite["defaults"]["gate"] == "bound"
+    checks = {f"{c['kind']}[{c.get('name', c.get('dataset'))}]": c for c in suite["checks"]}
+    accuracy = checks["accuracy[eval]"]
+    # Each limit is the bound less the stated margin of 0.01: decided at the measured value.
+    assert (accuracy["min_accuracy"], accuracy["min_worst_class_recall"],
+            accuracy["min_f1_macro"]) == (0.92, 0.89, 0.91)
     assert accuracy["slices"] == [{"name": "short", "max_words": 5, "min_samples": 20,
                                    "min_accuracy": 0.82}]
-    assert "    # measured 0.950 (95% lower bound 0.930, n=600); n=600 decides this limit only " \
-           "for values at\n    # least ±0.022 away\n    min_accuracy: 0.92\n" in text
-    robustness = suite["checks"][2]
-    assert (robustness["max_attack_success_rate"], robustness["min_examples_attacked"]) == (1, 14)
-    assert "a limit of 1 catches nothing yet" in text
-    assert "    # not measured here: no time\n" in text
+    # The power at this n, from the exact binomial of the Wilson gate.
+    assert "    # measured 0.950 (95% lower bound 0.930, n=600); limit 0.01 below the bound; " \
+           "passes 80% of\n    # runs only at a true value >= 0.950 (n=600); a true 0.940 " \
+           "would need about n=1,330\n    min_accuracy: 0.92\n" in text
+    # A maximum of 1 cannot fail: not proposed, and the comment says so.
+    robustness = checks["robustness[deepwordbug]"]
+    assert "max_attack_success_rate" not in robustness
+    assert robustness["min_examples_attacked"] == 14
+    assert "    # max_attack_success_rate: not proposed: measured 0.900 (95% upper bound 0.995, " \
+           "n=20), and a\n    # maximum of 1 cannot fail; set one as the model improves\n" in text
+    # Timing on one thread, 4x beyond the measured bound.
+    latency = checks["latency[cpu]"]
+    assert (latency["threads"], latency["max_p50_ms"], latency["min_throughput"]) == (1, 46, 6.2)
+    footprint = checks["footprint[size]"]
+    assert (footprint["max_parameters"], footprint["max_gflops"]) == (4386, 0.014)
+    assert "    # not measured here: labels only\n" in text
+    assert "F1 has no interval" not in text
     kinds = [c["kind"] for c in suite["checks"]]
-    assert kinds == ["availability", "accuracy", "robustness", "invariance", "property_search",
-                     "quantization", "pruning", "latency"]  # directional, behavior: commented
+    assert kinds == ["availability", "accuracy", "calibration", "coverage", "robustness",
+                     "invariance", "property_search", "quantization", "pruning", "footprint",
+                     "latency"]  # directional, behavior: commented

@@ -12,6 +12,7 @@ from modeltests.checks.latency.attention import (
 )
 from modeltests.checks.latency.baseline import Baseline, compare_with_baseline
 from modeltests.checks.latency.compare import RATIO_METHOD, Comparison, compare
+from modeltests.checks.latency.plausibility import MachineLoad, plausibility
 from modeltests.checks.latency.record import LatencyRun, NotMeasured, TimedConfig, TimedMode
 from modeltests.result import CheckResult
 
@@ -24,8 +25,10 @@ SUMMARY_KEYS = PERCENTILE_KEYS + ("mean_ms", "std_ms", "iqr_ms", "throughput")
 
 
 def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun | NotMeasured,
-                 baseline: Baseline | None = None) -> CheckResult:
-    """Headline metrics, intervals, thresholds, baseline verdict, warnings and details."""
+                 baseline: Baseline | None = None, load: MachineLoad | None = None
+                 ) -> CheckResult:
+    """Headline metrics, intervals, thresholds, baseline verdict, warnings (implausible or
+    contaminated timings among them) and details."""
     from modeltests.support.environment import timing_fingerprint
 
     if isinstance(run, NotMeasured):
@@ -53,6 +56,8 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
                                               baseline) if baseline else None)
     result.warnings.extend(_loop_warnings(run, params))
     result.warnings.extend(attention_warnings(run))
+    flagged, plausible = plausibility(run.timings, scaling, load)
+    result.warnings.extend(flagged)
     result.details = {
         "model": params.model, "device": run.device, "threads": run.threads,
         "modes": list(run.modes),
@@ -63,6 +68,7 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
                          **histogram(head.samples_ms)},
         "compare": None if comparison is None else comparison.details,
         "attention": attention_details(run),
+        "plausibility": plausible,
     }
     result.headline = _headline_text(result, head, run, comparison)
     return result
@@ -165,8 +171,9 @@ def _loop_warnings(run: LatencyRun, params: LatencyParams) -> list[str]:
         warnings.append(f"warm-up did not settle (median still moving by more than 5%) in "
                         f"{len(unsettled)} of {len(timings)} runs: {', '.join(unsettled)}")
     if short:
-        warnings.append(f"{len(short)} of {len(timings)} runs stopped before min_iterations "
-                        f"{params.min_iterations} and min_seconds {params.min_seconds:g}: "
+        warnings.append(f"{len(short)} of {len(timings)} runs stopped before "
+                        f"{params.describe_required_iterations()} and min_seconds "
+                        f"{params.min_seconds:g}: "
                         f"{', '.join(short)}; increase max_seconds or shrink the sweep")
     if params.max_cold_start_ms is not None and not run.cold_start.first_use_of_model:
         warnings.append("cold_start_ms: the model had already answered other checks, so the "

@@ -7,6 +7,7 @@ from modeltests.checks.latency.baseline import read_baseline
 from modeltests.checks.latency.inputs import prepare_lengths
 from modeltests.checks.latency.measure import measure_all, on_device, release
 from modeltests.checks.latency.params import LatencyParams
+from modeltests.checks.latency.plausibility import MachineLoad, load_average, usable_cpus
 from modeltests.context import CheckContext
 from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult
@@ -27,13 +28,15 @@ def run_latency(context: CheckContext, params: LatencyParams) -> CheckResult:
     try:
         if params.compare_to is not None:
             other = on_device(context, context.model(params.compare_to), device)
+        before = load_average()
         with torch_threads(params.threads) as threads:
             run = measure_all(context, params, adapter, device, threads, other)
+        load = MachineLoad(before, load_average(), usable_cpus(), threads)
     finally:
         release(adapter, context.model(params.model), device)
         if other is not None:
             release(other, context.model(params.compare_to), device)
-    return build_result(context, params, run, baseline)
+    return build_result(context, params, run, baseline, load)
 
 
 CHECK_KINDS = [CheckKind("latency", LatencyParams, run_latency,

@@ -136,12 +136,30 @@ class LatencyParams(CheckParams):
         """``min_iterations``, raised to MLPerf's minimum sample for each gated percentile
         (p90: 64, p95: 130, p99: 662 calls) and capped by ``max_iterations``; ``max_seconds``
         still bounds the loop, and a percentile whose count it cannot reach stays undecided."""
+        return min(self.max_iterations, max([self.min_iterations,
+                                             *self._percentile_minimums().values()]))
+
+    def _percentile_minimums(self) -> dict[str, int]:
+        """MLPerf's minimum call count for each gated percentile, by name (``p99``: 662)."""
         from modeltests.stats.percentiles import min_samples_for_percentile
 
-        needed = [min_samples_for_percentile(q) for q, limit in
-                  ((0.90, self.max_p90_ms), (0.95, self.max_p95_ms), (0.99, self.max_p99_ms))
-                  if limit is not None]
-        return min(self.max_iterations, max([self.min_iterations, *needed]))
+        return {name: min_samples_for_percentile(q) for name, q, limit in
+                (("p90", 0.90, self.max_p90_ms), ("p95", 0.95, self.max_p95_ms),
+                 ("p99", 0.99, self.max_p99_ms)) if limit is not None}
+
+    def describe_required_iterations(self) -> str:
+        """The call count each timing aims at, and why: ``min_iterations 64``, or ``662 calls
+        (MLPerf's minimum for the gated p99; min_iterations 64)``."""
+        required = self.required_iterations()
+        if required == self.min_iterations:
+            return f"min_iterations {required}"
+        minimums = self._percentile_minimums()
+        if required == self.max_iterations and required < max(minimums.values()):
+            return (f"max_iterations {required} (below MLPerf's {max(minimums.values())} for "
+                    f"the gated {max(minimums, key=minimums.__getitem__)})")
+        named = [name for name, count in minimums.items() if count == required]
+        return (f"{required} calls (MLPerf's minimum for the gated {', '.join(named)}; "
+                f"min_iterations {self.min_iterations})")
 
     def plan(self) -> TimingPlan:
         """The :class:`modeltests.measure.timing.TimingPlan` these parameters describe."""

@@ -31,7 +31,7 @@ from modeltests.perturb import wordnet
 from modeltests.errors import MissingResourceError
 
 
-STOPWORDS_FILE = Path(__file__).parent / "stopwords_english.txt"
+STOPWORDS_FILE = Path(__file__).parents[1] / "stopwords_english.txt"
 
 
 def nltk_data_dir() -> Path:

@@ -141,11 +141,12 @@ def power_lines(suite: Suite, entry: CheckEntry, n: int, slice_sizes: dict[str, 
         else:
             later.append(("min_" if operator == ">=" else "max_") + metric)
     for spec in getattr(params, "slices", None) or []:
-        slice_limit = getattr(spec, "min_accuracy", None)
-        if entry.kind in WILSON_GATED and slice_limit is not None and spec.name in slice_sizes:
-            power = power_of(slice_limit, ">=", slice_sizes[spec.name], "wilson", slice_limit,
-                             (slice_limit, slice_limit))
-            lines.append(f"{where}: {power_text(f'{spec.name} accuracy', 'min_accuracy', '>=', power)}")
+        least = getattr(spec, "min_accuracy", None)
+        if entry.kind in WILSON_GATED and least is not None and spec.name in slice_sizes:
+            power = power_of(float(least), ">=", slice_sizes[spec.name], "wilson", float(least),
+                             (float(least), float(least)))
+            text = power_text(f"{spec.name} accuracy", "min_accuracy", ">=", power)
+            lines.append(f"{where}: {text}")
     if later:
         lines.append(f"{where}: {', '.join(later)}: power follows from the interval a run "
                      "measures (the report's 'passes 80% at')")

@@ -212,20 +212,7 @@ def _wilson_sample_size(rate: float, limit: float, cap: int) -> int | None:
         low, high = wilson_bounds(rate, m)
         return not low < limit < high
 
-    high = 1
-    while not decides(high):
-        high *= 2
-        if high > cap:
-            return None
-    low = high // 2
-    while low + 1 < high:  # decides(high) holds, decides(low) does not (or low == 0)
-        middle = (low + high) // 2
-        if decides(middle):
-            high = middle
-        else:
-            low = middle
-    return high
-
+    return _smallest(decides, cap)
 
 POWER = 0.8
 """The probability of passing that :func:`passing_value` and :func:`margin_sample_size` are

@@ -47,6 +47,11 @@ def test_json_has_run_metadata_and_the_documented_keys(pytester: pytest.Pytester
         "resolved": False, "scope": None, "note": None, "state": "undecided",
         "gate": "estimate", "interval_method": "wilson", "decided_by": "estimate",
         "needed_sample_size": 33,
+        # At n=8 even 8 of 8 has a Wilson lower bound of 0.676: nothing passes 0.95; a true
+        # 0.97 would pass 80% of runs at about n=826.
+        "power": {"probability": 0.8, "n": 8, "passing_value": None, "margin": 0.02,
+                  "target": pytest.approx(0.97), "n_for_margin": 826,
+                  "method": "exact binomial (Wilson gate)"},
     }]
     assert accuracy["message"].startswith("accuracy[dev] failed (suites/sentiment.yaml:10, n=8)")
     assert accuracy["examples"] == [{"text": "not good at all", "expected": "negative",
@@ -244,3 +249,20 @@ def test_an_unwritable_reports_folder_is_a_warning_and_keeps_the_verdicts(
         "*1 failed, 1 passed*",
     ])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_each_threshold_says_what_its_n_can_decide(pytester: pytest.Pytester) -> None:
+    # Issue 26: before loosening a rule, a user sees what the gate can decide at this n. The
+    # fake suite's min_accuracy 0.5 on n=8: 7 of 8 is the fewest right answers whose Wilson
+    # lower bound reaches 0.5, and a binomial of 8 reaches 7 with probability 0.8 at 0.896.
+    make_project(pytester)
+    pytester.runpytest("suites/", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    entry = checks_by_nodeid(read_report(pytester))["suites/sentiment.yaml::accuracy[dev]"]
+    [threshold] = entry["thresholds"]
+    power = threshold["power"]
+    assert power == {"probability": 0.8, "n": 8, "passing_value": pytest.approx(0.896, abs=5e-4),
+                     "margin": 0.02, "target": pytest.approx(0.52), "n_for_margin": 4896,
+                     "method": "exact binomial (Wilson gate)"}
+    html = (pytester.path / "reports/modeltests.html").read_text()
+    assert '<td class="num power">true &gt;= 0.896 <span class="muted">(0.520 needs ' \
+           'n≈4,896)</span></td>' in html

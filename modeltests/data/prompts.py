@@ -53,10 +53,11 @@ def read_prompt_file(name: str, spec: DatasetSpec, path: Path, at: Callable[[str
         records, lines = records[:spec.limit], lines[:spec.limit]
     if not records:
         raise DatasetError(f"{at('path')}: datasets.{name}: {path.name} has no rows")
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[tuple[int, str]]] = {
+        key: [] for key in (text_key, "choices_column", "answer_column")}
 
     def problem(key: str, row: int, message: str) -> None:
-        problems.setdefault(key, []).append(f"line {lines[row]}: {message}")
+        problems[key].append((lines[row], f"line {lines[row]}: {message}"))
 
     columns = [(text_key, text_column)]
     if spec.answer_column:
@@ -96,12 +97,12 @@ def read_prompt_file(name: str, spec: DatasetSpec, path: Path, at: Callable[[str
                 continue
         choices.append(options or [])
         correct.append(None)
-    if problems:
+    if any(problems.values()):
         raise DatasetError("\n".join(
             f"{at(key)}: datasets.{name}.{key}: {len(found)} problem(s) in {path.name}:\n  "
-            + "\n  ".join(found[:MAX_LISTED])
+            + "\n  ".join(message for _, message in sorted(found)[:MAX_LISTED])
             + (f"\n  ... and {len(found) - MAX_LISTED} more" if len(found) > MAX_LISTED else "")
-            for key, found in problems.items()))
+            for key, found in problems.items() if found))
     return PromptRows(texts, answers, choices, correct, lines, records)
 
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from modeltests.demo.cache import built_once, write_marker
 from modeltests.demo.lm_corpus import training_documents, vocabulary
 
-GPT_TINY_RECIPE = "gpt-tiny-v1"
+GPT_TINY_RECIPE = "gpt-tiny-v2"  # v2: start tokens drawn per document (v1 tied them to the fact)
 SPECIAL = ("<pad>", "<unk>", "<eos>")
 CONTEXT = 64
 STEPS = 1500

@@ -31,6 +31,9 @@ CHECK_MODULES = [
     "modeltests.checks.property_search",
     "modeltests.checks.latency",
     "modeltests.checks.load",
+    "modeltests.checks.completion",
+    "modeltests.checks.output_format",
+    "modeltests.checks.degeneration",
 ]
 
 

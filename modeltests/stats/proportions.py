@@ -49,6 +49,19 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return (float(ci.low), float(ci.high))
 
 
+def pass_at_k(n: int, correct: int, k: int) -> float:
+    """The unbiased estimator of pass@k from ``n`` samples of which ``correct`` pass:
+    ``1 - C(n - c, k) / C(n, k)`` (Chen et al. 2021, "Evaluating Large Language Models Trained
+    on Code", eq. 1): the chance that at least one of ``k`` samples drawn without replacement
+    from the ``n`` passes. Needs ``1 <= k <= n``."""
+    if not 1 <= k <= n or not 0 <= correct <= n:
+        raise ValueError(f"need 1 <= k <= n and 0 <= correct <= n (got n={n}, "
+                         f"correct={correct}, k={k})")
+    if n - correct < k:
+        return 1.0
+    return 1.0 - math.comb(n - correct, k) / math.comb(n, k)
+
+
 def threshold_resolved(low: float, high: float, limit: float) -> bool:
     """Whether an interval ``[low, high]`` decides a threshold ``limit``.
 

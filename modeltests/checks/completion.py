@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import Field, model_validator
 
@@ -60,10 +60,9 @@ class CompletionSlice(SliceSpec):
                              "prompts.")
 
 
-class CompletionParams(GenerationParams):
-    """Answers to prompts compared with expected answers."""
+class AnswerParams(GenerationParams):
+    """Prompts with expected answers, and how an output matches its answer."""
 
-    kind: str = "completion"
     dataset: str = Field(description="Name of a dataset under 'datasets:': its text column "
                          "holds the prompts, its label column the expected answers (for "
                          "match: regex, a regular expression per row).")
@@ -73,9 +72,15 @@ class CompletionParams(GenerationParams):
         "'contains' (the answer occurs in the output), 'regex' (the answer is a Python regular "
         "expression searched in the normalised output).")
     normalize: list[Normalisation] = Field(
-        default_factory=lambda: ["strip"], description="Steps applied in order to the output "
+        default_factory=lambda: list[Normalisation](["strip"]), description="Steps applied in order to the output "
         "and the expected answer before comparing: strip, lower, collapse_whitespace, "
         "strip_punctuation (an expected regex is not normalised).")
+
+
+class CompletionParams(AnswerParams):
+    """Answers to prompts compared with expected answers."""
+
+    kind: str = "completion"
     samples: int | None = Field(
         default=None, ge=1, le=1000, description="Sample this many generations per prompt "
         "(with temperature and seeds) instead of one greedy generation; enables pass_at_k.")
@@ -106,10 +111,9 @@ def run_completion(context: CheckContext, params: CompletionParams) -> CheckResu
     prompts = read_prompts(context, params.dataset, None)
     assert prompts.dataset is not None
     answers = prompts.dataset.labels
-    patterns = _patterns(context, params, answers) if params.match == "regex" else None
+    matches = answer_matcher(context, params, answers)
     draws = _draws(context, params, prompts.texts)
-    matched = [[_matches(params, g.text, answers[i], patterns[i] if patterns else None)
-                for g in row] for i, row in enumerate(draws)]
+    matched = [[matches(i, g.text) for g in row] for i, row in enumerate(draws)]
     k = params.k or params.samples or 1
     scores = _PromptScores(matched, k, params.samples is not None)
     result = CheckResult(sample_size=len(prompts.texts))
@@ -146,7 +150,20 @@ def _draws(context: CheckContext, params: CompletionParams, prompts: list[str]
     return rows
 
 
-def _patterns(context: CheckContext, params: CompletionParams, answers: list[str]
+def answer_matcher(context: CheckContext, params: AnswerParams, answers: list[str]
+                   ) -> Callable[[int, str], bool]:
+    """``matches(row, output)``: whether ``output`` matches the expected answer of ``row``
+    under ``params.match`` and ``params.normalize`` (an expected regex that does not compile
+    is a located error)."""
+    patterns = _patterns(context, params, answers) if params.match == "regex" else None
+
+    def matches(row: int, output: str) -> bool:
+        return _matches(params, output, answers[row], patterns[row] if patterns else None)
+
+    return matches
+
+
+def _patterns(context: CheckContext, params: AnswerParams, answers: list[str]
               ) -> list[re.Pattern[str]]:
     """Each row's expected regular expression, compiled; a row that does not compile is a
     located error naming it."""
@@ -162,7 +179,7 @@ def _patterns(context: CheckContext, params: CompletionParams, answers: list[str
     return compiled
 
 
-def _matches(params: CompletionParams, output: str, answer: str,
+def _matches(params: AnswerParams, output: str, answer: str,
              pattern: re.Pattern[str] | None) -> bool:
     got = normalise(output, params.normalize)
     if pattern is not None:

@@ -34,6 +34,7 @@ CHECK_MODULES = [
     "modeltests.checks.completion",
     "modeltests.checks.output_format",
     "modeltests.checks.degeneration",
+    "modeltests.checks.generation_robustness",
 ]
 
 

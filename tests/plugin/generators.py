@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from modeltests import AdapterKind, AdapterParams
+from modeltests.errors import ModelPredictError
 from modeltests.adapters.generation import (ContinuationScore, Generation, TextGenerator,
                                             TokenLogprobs)
 
@@ -29,6 +30,8 @@ class FakeGenParams(AdapterParams):
     flaky: bool = False
     crash_on_empty: bool = False
     nan_logits: bool = False
+    refuse_long: bool = False
+    surrogate: bool = False
 
 
 class FakeGenerator(TextGenerator):
@@ -40,6 +43,8 @@ class FakeGenerator(TextGenerator):
         self.calls = 0
 
     def _answer(self, prompt, request):
+        if self.params.surrogate:
+            return "caf\\udce9"
         if not prompt.strip() and self.params.crash_on_empty:
             raise IndexError("index 0 is out of bounds for dimension 0 with size 0")
         for country, capital in CAPITALS.items():
@@ -53,15 +58,18 @@ class FakeGenerator(TextGenerator):
             return '{"city": "Paris", "people": 2100000}'
         if "loop" in prompt:
             return " ".join(["la"] * 100)
-        self.calls += 1
         if self.params.flaky and self.calls % 2 == 0:
             return "a different day ."
         return "a fine day , with sun and rain ."
 
     def generate(self, prompts, request):
+        self.calls += 1
         out = []
         for prompt in prompts:
             words = len(prompt.split())
+            if words > self.max_context and self.params.refuse_long:
+                raise ModelPredictError(f"prompt of {words} tokens exceeds the context of "
+                                        f"{self.max_context}")
             if words > self.max_context:
                 raise ValueError(f"prompt of {words} tokens is longer than the context")
             room = self.max_context - words

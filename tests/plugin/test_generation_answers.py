@@ -259,7 +259,7 @@ def test_generator_only_availability_keys_on_a_classifier(pytester: pytest.Pytes
                  + "  - kind: availability\n    max_new_tokens: 8\n")
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([
-        "*suites/sentiment.yaml:10: checks[[]0].max_new_tokens: max_new_tokens applies to a "
+        "*suites/sentiment.yaml:11: checks[[]0].max_new_tokens: max_new_tokens applies to a "
         "model that generates text; the suite's model (CallableModel) predicts labels"])
     result.assert_outcomes(errors=1)
 

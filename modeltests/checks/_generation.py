@@ -50,10 +50,24 @@ class PromptSource(GenerationParams):
 
 @dataclass(frozen=True)
 class Prompts:
-    """The prompts a check generates from, and the dataset they came from (None inline)."""
+    """The prompts a check generates from, the expected answers (None where a row has none;
+    empty for inline prompts) and the dataset they came from (None inline)."""
 
     texts: list[str]
+    answers: list[str | None]
     dataset: Dataset | None = None
+
+    def require_answers(self, context: CheckContext) -> list[str]:
+        """Every row's expected answer; rows without one are a located error naming them."""
+        missing = [i for i, answer in enumerate(self.answers) if answer is None]
+        if self.dataset is None or (missing or not self.answers):
+            lines = getattr(self.dataset, "lines", None) or range(1, len(self.texts) + 1)
+            shown = ", ".join(str(lines[i]) for i in missing[:10])
+            raise context.error("dataset", f"this kind compares outputs with expected answers: "
+                                f"{len(missing) or len(self.texts)} row(s) have none"
+                                + (f" (file lines {shown})" if shown else "")
+                                + "; give the dataset an answer column")
+        return [str(answer) for answer in self.answers]
 
 
 def read_prompts(context: CheckContext, dataset: str | None, inline: list[str] | None,
@@ -67,7 +81,7 @@ def read_prompts(context: CheckContext, dataset: str | None, inline: list[str] |
         if empty:
             raise context.error("prompts", f"prompt(s) {', '.join(map(str, empty[:10]))} are "
                                 "empty; a prompt must say something")
-        return Prompts(list(inline))
+        return Prompts(list(inline), [])
     if dataset is None:
         raise context.error("dataset", "name a dataset under 'datasets:' (its text column "
                             "holds the prompts) or list 'prompts:'")
@@ -86,7 +100,9 @@ def read_prompts(context: CheckContext, dataset: str | None, inline: list[str] |
                            f"prompt(s) of {rows.path.name} are empty (rows {shown}{more}, "
                            f"column {rows.text_columns[0]!r}); a prompt must say something: "
                            "fill them in or remove those rows")
-    return Prompts(texts, rows)
+    # A prompt dataset (prompt_column) keeps its answers apart; a labelled one in its labels.
+    answers: list[str | None] = list(getattr(rows, "answers", None) or rows.labels)
+    return Prompts(texts, answers, rows)
 
 
 def request_for(context: CheckContext, params: GenerationParams, temperature: float = 0.0,

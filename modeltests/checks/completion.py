@@ -110,7 +110,7 @@ def run_completion(context: CheckContext, params: CompletionParams) -> CheckResu
     """Generate, compare each output with its answer, gate overall and per slice."""
     prompts = read_prompts(context, params.dataset, None)
     assert prompts.dataset is not None
-    answers = prompts.dataset.labels
+    answers = prompts.require_answers(context)
     matches = answer_matcher(context, params, answers)
     draws = _draws(context, params, prompts.texts)
     matched = [[matches(i, g.text) for g in row] for i, row in enumerate(draws)]
@@ -257,8 +257,9 @@ def prepare_completion(context: CheckContext, params: CompletionParams) -> None:
     """Setup: the prompts, the expected regexes and max_new_tokens are checked before the model
     generates (an ERROR in the input, not a verdict)."""
     prompts = read_prompts(context, params.dataset, None)
-    if params.match == "regex" and prompts.dataset is not None:
-        _patterns(context, params, prompts.dataset.labels)
+    answers = prompts.require_answers(context)
+    if params.match == "regex":
+        _patterns(context, params, answers)
     request_for(context, params)
 
 

@@ -67,7 +67,8 @@ def run_generation_robustness(context: CheckContext, params: GenerationRobustnes
 
     prompts = read_prompts(context, params.dataset, None)
     assert prompts.dataset is not None
-    matches = answer_matcher(context, params, prompts.dataset.labels)
+    answers = prompts.require_answers(context)
+    matches = answer_matcher(context, params, answers)
     request = request_for(context, params)
     original = context.generate(prompts.texts, request, description="prompts as written")
     right = [matches(i, g.text) for i, g in enumerate(original)]
@@ -115,14 +116,14 @@ def run_generation_robustness(context: CheckContext, params: GenerationRobustnes
                     "input": name, "prompt": clip(prompts.texts[i], 200),
                     "perturbed": clip(changed[i], 200), "output": clip(original[i].text, 200),
                     "perturbed_output": clip(g.text, 200),
-                    "expected": prompts.dataset.labels[i]})
+                    "expected": answers[i]})
     return result
 
 
 def prepare_generation_robustness(context: CheckContext, params: GenerationRobustnessParams
                                   ) -> None:
     """Setup: the prompts, max_new_tokens and (for synonyms) WordNet, before the model runs."""
-    read_prompts(context, params.dataset, None)
+    read_prompts(context, params.dataset, None).require_answers(context)
     request_for(context, params)
     if any(p in NEEDS_WORDNET for p in params.perturbations):
         from modeltests.errors import MissingResourceError

@@ -7,6 +7,8 @@ escapes a check is a bug and keeps pytest's normal traceback.
 ::
 
     ModelTestsError
+    ├── CheckFailed                a check ran and a threshold did not hold: the verdict FAIL,
+    │                              rendered as the check's short failure message
     ├── SuiteError                 the suite file is wrong (syntax, schema, references)
     ├── DatasetError               a dataset cannot be read or lacks a column / label
     ├── ModelLoadError             the model cannot be loaded (missing directory, bad import path)
@@ -19,9 +21,27 @@ escapes a check is a bug and keeps pytest's normal traceback.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 
 class ModelTestsError(Exception):
     """Base of every error modeltests reports as a plain message."""
+
+
+class Verdict(Protocol):
+    """What :class:`CheckFailed` carries (a :class:`modeltests.result.CheckResult`)."""
+
+    def key_metric(self) -> str: ...
+
+
+class CheckFailed(ModelTestsError):
+    """A check ran and a threshold did not hold: an expected failure (the verdict FAIL), shown as
+    the check's short failure message, never with a traceback. ``result`` is the check's
+    :class:`~modeltests.result.CheckResult`."""
+
+    def __init__(self, result: Verdict) -> None:
+        super().__init__(result.key_metric())
+        self.result = result
 
 
 class Terminated(KeyboardInterrupt):

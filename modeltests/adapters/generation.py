@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence, TypeVar
 
 from typing_extensions import TypeIs
 
@@ -167,13 +167,8 @@ def validate_generations(answer: object, prompts: Sequence[str], request: Genera
     prompt, text that encodes as UTF-8 (no lone surrogates), a known finish reason, and no more
     than ``max_new_tokens`` token ids; else :class:`ModelOutputError` naming the first prompt
     that breaks a rule."""
-    if not isinstance(answer, list) or not all(isinstance(g, Generation) for g in answer):
-        raise ModelOutputError(f"generate returned {type(answer).__name__}, not a list of "
-                               "Generation")
-    if len(answer) != len(prompts):
-        raise ModelOutputError(f"generate answered {len(answer)} generations for "
-                               f"{len(prompts)} prompts")
-    for row, generation in enumerate(answer):
+    generations = _one_each(answer, Generation, "generate", len(prompts), "prompts")
+    for row, generation in enumerate(generations):
         try:
             generation.text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -185,25 +180,21 @@ def validate_generations(answer: object, prompts: Sequence[str], request: Genera
         if generation.new_tokens > request.max_new_tokens:
             raise ModelOutputError(f"prompt {row}: {generation.new_tokens} tokens generated, "
                                    f"more than max_new_tokens {request.max_new_tokens}")
-    return answer
+    return generations
 
 
 def validate_scores(answer: object, pairs: Sequence[tuple[str, str]]) -> list[ContinuationScore]:
     """``answer`` if it holds one :class:`ContinuationScore` per pair, each a finite
     log-probability at most 0 over at least one token."""
-    if not isinstance(answer, list) or not all(isinstance(s, ContinuationScore) for s in answer):
-        raise ModelOutputError(f"score returned {type(answer).__name__}, not a list of "
-                               "ContinuationScore")
-    if len(answer) != len(pairs):
-        raise ModelOutputError(f"score answered {len(answer)} scores for {len(pairs)} pairs")
-    for row, scored in enumerate(answer):
+    scores = _one_each(answer, ContinuationScore, "score", len(pairs), "pairs")
+    for row, scored in enumerate(scores):
         if not math.isfinite(scored.logprob) or scored.logprob > 1e-6:
             raise ModelOutputError(f"pair {row}: log-probability {scored.logprob!r} is not a "
                                    "finite number <= 0")
         if scored.tokens < 1:
             raise ModelOutputError(f"pair {row}: the continuation scored over {scored.tokens} "
                                    "tokens (an empty continuation has no probability to score)")
-    return answer
+    return scores
 
 
 def validate_token_logprobs(answer: object, texts: Sequence[str]) -> list[TokenLogprobs]:
@@ -211,12 +202,8 @@ def validate_token_logprobs(answer: object, texts: Sequence[str]) -> list[TokenL
     predicted token."""
     import numpy as np
 
-    if not isinstance(answer, list) or not all(isinstance(s, TokenLogprobs) for s in answer):
-        raise ModelOutputError(f"token_logprobs returned {type(answer).__name__}, not a list "
-                               "of TokenLogprobs")
-    if len(answer) != len(texts):
-        raise ModelOutputError(f"token_logprobs answered {len(answer)} texts for {len(texts)}")
-    for row, scored in enumerate(answer):
+    scored_texts = _one_each(answer, TokenLogprobs, "token_logprobs", len(texts), "texts")
+    for row, scored in enumerate(scored_texts):
         rows = max(0, len(scored.token_ids) - 1)
         if scored.logprobs.ndim != 2 or scored.logprobs.shape[0] != rows:
             raise ModelOutputError(f"text {row}: logprobs of shape {scored.logprobs.shape} for "
@@ -224,4 +211,18 @@ def validate_token_logprobs(answer: object, texts: Sequence[str]) -> list[TokenL
         if not np.isfinite(scored.logprobs).all():
             raise ModelOutputError(f"text {row}: the next-token log-probabilities hold NaN or "
                                    "infinite values")
+    return scored_texts
+
+
+A = TypeVar("A")
+
+
+def _one_each(answer: object, kind: type[A], call: str, expected: int, inputs: str) -> list[A]:
+    """``answer`` as a list of ``expected`` ``kind`` objects, else ModelOutputError naming
+    ``call`` and what it answered."""
+    if not isinstance(answer, list) or not all(isinstance(item, kind) for item in answer):
+        raise ModelOutputError(f"{call} returned {type(answer).__name__}, not a list of "
+                               f"{kind.__name__}")
+    if len(answer) != expected:
+        raise ModelOutputError(f"{call} answered {len(answer)} results for {expected} {inputs}")
     return answer

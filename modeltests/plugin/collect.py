@@ -8,25 +8,17 @@ Items only translate: loading goes through :meth:`Runtime.load_suite` and runnin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import pytest
 
-from modeltests.errors import ModelTestsError
+from modeltests.errors import CheckFailed, ModelTestsError
 from modeltests.reporting.entries import ItemInfo
 from modeltests.result import CheckResult
 from modeltests.session.runner import execute_check, internal_error_message, prepare_check
 from modeltests.plugin.state import ITEM_INFO_KEY, RESULT_KEY, runtime_of
 from modeltests.suite.loader import CheckEntry, NotASuiteError, Suite
 from modeltests.support.text import shown_path
-
-
-class CheckFailed(Exception):
-    """A check ran and a threshold did not hold (an expected failure, shown without traceback)."""
-
-    def __init__(self, result: CheckResult) -> None:
-        super().__init__(result.key_metric())
-        self.result = result
 
 
 class SuiteFile(pytest.File):
@@ -114,7 +106,7 @@ class CheckItem(pytest.Item):
             from modeltests.reporting.terminal import failure_message
 
             location = self.suite.location("checks", self.entry.index)
-            return failure_message(self.name, location, excinfo.value.result)
+            return failure_message(self.name, location, cast(CheckResult, excinfo.value.result))
         if isinstance(excinfo.value, ModelTestsError):
             return str(excinfo.value)
         if isinstance(excinfo.value, Exception) and not isinstance(

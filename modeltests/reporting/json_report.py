@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 
 from modeltests.reporting.entries import ResultCollector, json_number
 from modeltests.support.atomic import atomic_path
+from modeltests.support.jsonable import jsonable
 from modeltests.support.digests import digest_of
 
 FORMAT_VERSION = 1
@@ -104,7 +105,7 @@ def _iso(timestamp: float) -> str:
 def write_json(document: dict[str, Any], path: Path) -> None:
     """Write atomically (a crash mid-write never leaves half a file)."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(_finite(document), indent=2, default=_default,
+        temporary.write_text(json.dumps(_finite(document), indent=2, default=jsonable,
                                         allow_nan=False), encoding="utf-8")
 
 
@@ -116,11 +117,3 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return json_number(value)
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    return str(value)

@@ -9,6 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from modeltests.predictions.fingerprints import model_fingerprint
+from modeltests.support.jsonable import jsonable
 from modeltests.support.digests import path_digest
 from modeltests.support.environment import environment_fingerprint
 
@@ -54,7 +55,7 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
                 facts["build_seconds"] = round(record.build_seconds, 3)
         else:
             facts["load_error"] = str(record.error)
-        models.append(json.loads(json.dumps(facts, default=_default)))
+        models.append(json.loads(json.dumps(facts, default=jsonable)))
     return models
 
 
@@ -67,11 +68,3 @@ def _model_digest(params: AdapterParams, adapter: ModelAdapter) -> dict[str, Any
     return {key: found[key] for key in ("sha256", "files", "files_known")}
 
 
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    return str(value)

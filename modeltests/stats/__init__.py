@@ -2,7 +2,12 @@
 agreement, the per-class report, Holm), :mod:`~.paired` (McNemar, Newcombe, divergences),
 :mod:`~.percentiles` (latency summaries and order-statistic bounds), :mod:`~.intervals`
 (bootstrap intervals and the sample-size advisor), :mod:`~.calibration`, :mod:`~.selective`
-and :mod:`~.entities`. Nothing here imports numpy or scipy at module level."""
+and :mod:`~.entities`.
+
+Every function is pure and deterministic; numpy, scipy and scikit-learn are imported inside the
+functions, so importing the package (and so collecting a suite) stays cheap. Inputs that cannot
+give an honest number (empty samples, mismatched lengths, probabilities outside [0, 1]) raise
+``ValueError``; nothing silently returns 0."""
 
 from modeltests.stats.paired import (PairedComparison, compare_paired, kl_per_row,
                                      max_abs_difference, mcnemar_test, mean_kl_divergence,

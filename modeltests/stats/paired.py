@@ -5,10 +5,7 @@ the difference, divergences between probability matrices.
 examples the reference got right and the candidate got wrong, ``c`` the reverse; differences are
 ``new - ref``.
 
-Every function here is pure and deterministic; numpy, scipy and scikit-learn are imported inside
-the functions, so importing this module (and so collecting a suite) stays cheap. Inputs that
-cannot give an honest number (empty samples, mismatched lengths, probabilities outside [0, 1])
-raise ``ValueError``; nothing silently returns 0.
+Conventions of the whole package: :mod:`modeltests.stats`.
 """
 
 from __future__ import annotations

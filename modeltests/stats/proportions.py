@@ -1,10 +1,7 @@
 """Proportions and classification figures: Wilson intervals, agreement, the per-class report,
 Holm's adjustment across slices.
 
-Every function here is pure and deterministic; numpy, scipy and scikit-learn are imported inside
-the functions, so importing this module (and so collecting a suite) stays cheap. Inputs that
-cannot give an honest number (empty samples, mismatched lengths, probabilities outside [0, 1])
-raise ``ValueError``; nothing silently returns 0.
+Conventions of the whole package: :mod:`modeltests.stats`.
 """
 
 from __future__ import annotations

@@ -11,74 +11,45 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 import pytest
 
 from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
+from .http_server import HANG, Answer, LoopbackServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SECRET = "tok-7f3a9c21e5b8"
 
 
-class Server:
+class Server(LoopbackServer):
     """A loopback HTTP server whose behaviour a test picks with ``mode``."""
 
     def __init__(self) -> None:
         self.mode = "ok"
-        self.requests = 0
-        self.release = threading.Event()  # a hanging request waits for this (set at teardown)
-        self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/predict"
+        super().__init__(self._answer, keep_alive=False)
+        self.url = self.base + "/predict"
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.requests += 1
-                if server.mode == "hang":
-                    server.release.wait(60)
-                    return
-                token = self.headers.get("Authorization", "")
-                if server.mode == "error":  # echoes the request's token in its error page
-                    self._answer(500, f"internal error; you sent Authorization: {token}")
-                elif server.mode == "not json":
-                    self._answer(200, "<html>Service Unavailable</html>")
-                elif server.mode == "echo":  # "predicts" the token as the label of each text
-                    self._answer(200, json.dumps({"predictions": [token] * len(body["texts"])}))
-                else:
-                    answers = [[0.1, 0.9] if "good" in t or "great" in t else [0.8, 0.2]
-                               for t in body["texts"]]
-                    self._answer(200, json.dumps({"predictions": answers}))
-
-            def _answer(self, status: int, text: str) -> None:
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(text.encode())
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
+    def _answer(self, number: int, body: dict[str, Any], headers: Mapping[str, str]
+                ) -> Answer | str:
+        if self.mode == "hang":
+            return HANG
+        token = headers.get("Authorization", "")
+        if self.mode == "error":  # echoes the request's token in its error page
+            return 500, {}, f"internal error; you sent Authorization: {token}"
+        if self.mode == "not json":
+            return 200, {}, "<html>Service Unavailable</html>"
+        if self.mode == "echo":  # "predicts" the token as the label of each text
+            return 200, {}, json.dumps({"predictions": [token] * len(body["texts"])})
+        answers = [[0.1, 0.9] if "good" in t or "great" in t else [0.8, 0.2]
+                   for t in body["texts"]]
+        return 200, {}, json.dumps({"predictions": answers})
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    served = Server()
-    thread = threading.Thread(target=served.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.release.set()
-    served.httpd.shutdown()
-    served.httpd.server_close()
+    yield from Server().serve()
 
 
 @pytest.fixture

@@ -7,65 +7,33 @@ The server counts the requests it received; no assertion is about wall-clock tim
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
-
-Answer = tuple[int, dict[str, str], str]
-
+from .http_server import RESET, Answer, LoopbackServer
 
 def fake_rows(texts: list[str]) -> list[list[float]]:
     return [[0.2, 0.8] if ("good" in t or "great" in t) else [0.9, 0.1] for t in texts]
 
 
-class Server:
-    """Answers each POST with ``respond(request_number, body)``."""
+class Server(LoopbackServer):
+    """Answers each POST with ``respond(request_number, body)``; status 0 resets."""
 
     def __init__(self) -> None:
-        self.requests = 0
-        self.respond: Callable[[int, dict[str, Any]], Answer] = \
+        self.answer: Callable[[int, dict[str, Any]], Answer] = \
             lambda n, body: (200, {}, json.dumps({"predictions": fake_rows(body["texts"])}))
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        super().__init__(lambda n, body, headers: self._answer(n, body))
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real servers
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests += 1
-                status, headers, text = server.respond(server.requests, body)
-                if status == 0:  # reset: close the connection without an answer
-                    self.close_connection = True
-                    return
-                self.send_response(status)
-                for key, value in {**headers, "Content-Length": str(len(text))}.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(text.encode())
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
+    def _answer(self, number: int, body: dict[str, Any]) -> Answer | str:
+        status, headers, text = self.answer(number, body)
+        return RESET if status == 0 else (status, headers, text)
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    served = Server()
-    thread = threading.Thread(target=served.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.httpd.shutdown()
-    served.httpd.server_close()
+    yield from Server().serve()
 
 
 def suite(url: str, **model: object) -> str:
@@ -90,8 +58,8 @@ def model_facts(pytester: pytest.Pytester) -> dict[str, Any]:
 
 def test_429_with_retry_after_is_retried_and_counted(pytester: pytest.Pytester,
                                                      server: Server) -> None:
-    ok = server.respond
-    server.respond = lambda n, body: (429, {"Retry-After": "0.2"}, "slow down") if n == 1 \
+    ok = server.answer
+    server.answer = lambda n, body: (429, {"Retry-After": "0.2"}, "slow down") if n == 1 \
         else ok(n, body)
     result = run(pytester, suite(server.base + "/predict"))
     result.assert_outcomes(passed=1)
@@ -101,7 +69,7 @@ def test_429_with_retry_after_is_retried_and_counted(pytester: pytest.Pytester,
 
 def test_503_is_retried_max_retries_times_then_fails(pytester: pytest.Pytester,
                                                      server: Server) -> None:
-    server.respond = lambda n, body: (503, {}, "overloaded")
+    server.answer = lambda n, body: (503, {}, "overloaded")
     result = run(pytester, suite(server.base + "/predict", max_retries=2, retry_backoff_s=0.01))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
@@ -110,8 +78,8 @@ def test_503_is_retried_max_retries_times_then_fails(pytester: pytest.Pytester,
 
 
 def test_a_reset_connection_is_retried(pytester: pytest.Pytester, server: Server) -> None:
-    ok = server.respond
-    server.respond = lambda n, body: (0, {}, "") if n == 1 else ok(n, body)
+    ok = server.answer
+    server.answer = lambda n, body: (0, {}, "") if n == 1 else ok(n, body)
     result = run(pytester, suite(server.base + "/predict", retry_backoff_s=0.01))
     result.assert_outcomes(passed=1)
     assert (server.requests, model_facts(pytester)["retries"]) == (2, 1)
@@ -119,7 +87,7 @@ def test_a_reset_connection_is_retried(pytester: pytest.Pytester, server: Server
 
 def test_a_retry_after_past_the_check_budget_is_not_waited_for(pytester: pytest.Pytester,
                                                                server: Server) -> None:
-    server.respond = lambda n, body: (429, {"Retry-After": "30"}, "later")
+    server.answer = lambda n, body: (429, {"Retry-After": "30"}, "later")
     result = run(pytester, suite(server.base + "/predict", check_timeout_s=5,
                                  max_retry_wait_s=60))
     result.assert_outcomes(failed=1)
@@ -147,7 +115,7 @@ def test_v2_sends_a_bytes_tensor_and_reads_probability_columns_by_name(
         seen.append(body)
         return v2_answer(body, columns="positive,negative")
 
-    server.respond = respond
+    server.answer = respond
     result = run(pytester, suite(server.base + "/v2/models/m/infer", protocol="v2"))
     result.assert_outcomes(passed=1)
     (tensor,) = seen[0]["inputs"]
@@ -157,7 +125,7 @@ def test_v2_sends_a_bytes_tensor_and_reads_probability_columns_by_name(
 
 def test_v2_fewer_outputs_than_texts_is_an_error(pytester: pytest.Pytester,
                                                  server: Server) -> None:
-    server.respond = lambda n, body: v2_answer(body, drop=1)
+    server.answer = lambda n, body: v2_answer(body, drop=1)
     result = run(pytester, suite(server.base + "/v2/models/m/infer", protocol="v2"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
@@ -173,7 +141,7 @@ def test_v2_top_label_only_answers_give_labels_without_probabilities(
         output = {"name": "output", "datatype": "BYTES", "shape": [len(data), 1], "data": data}
         return 200, {}, json.dumps({"outputs": [output]})
 
-    server.respond = respond
+    server.answer = respond
     result = run(pytester, suite(server.base + "/v2/models/m/infer", protocol="v2",
                                  label_output="output"))
     result.assert_outcomes(passed=1)
@@ -204,7 +172,7 @@ def test_text_pairs_are_sent_as_pairs(pytester: pytest.Pytester, server: Server,
                   "data": [x for row in rows for x in row]}
         return 200, {}, json.dumps({"model_name": "m", "outputs": [output]})
 
-    server.respond = respond
+    server.answer = respond
     make_project(pytester, suite=None)
     (pytester.path / "suites" / "pairs.csv").write_text(PAIRS_CSV)
     write_suite(pytester, "suites/remote.yaml", (

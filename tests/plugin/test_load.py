@@ -60,7 +60,7 @@ def test_every_step_is_reported_with_the_generator_ceiling(pytester: pytest.Pyte
 
 def test_errors_fail_the_check_with_a_wilson_interval(pytester: pytest.Pytester,
                                                       server: Server) -> None:
-    server.respond = lambda n, body: (500, {}, "boom") if n % 2 else \
+    server.answer = lambda n, body: (500, {}, "boom") if n % 2 else \
         (200, {}, json.dumps({"predictions": fake_rows(body["texts"])}))
     result = run(pytester, suite(server.base + "/predict",
                                  "    concurrency: [1]\n    duration_s: 30\n"
@@ -78,7 +78,7 @@ def test_errors_fail_the_check_with_a_wilson_interval(pytester: pytest.Pytester,
 
 def test_429_answers_are_retried_and_counted_per_step(pytester: pytest.Pytester,
                                                       server: Server) -> None:
-    server.respond = lambda n, body: (429, {"Retry-After": "0"}, "wait") if n % 2 else \
+    server.answer = lambda n, body: (429, {"Retry-After": "0"}, "wait") if n % 2 else \
         (200, {}, json.dumps({"predictions": fake_rows(body["texts"])}))
     result = run(pytester, suite(server.base + "/predict",
                                  "    concurrency: [1]\n    duration_s: 30\n"

@@ -1,21 +1,7 @@
-"""TextAttack, reached only through here: imported offline and isolated (:mod:`~.offline`),
-recipes and composed attacks (:mod:`~.recipes`), the structural types of its objects and the
-model wrapper (:mod:`~.types`), and attack runs read into plain outcomes (:mod:`~.runs`).
-``import textattack`` (0.3.11) has process-wide effects that a test run must not inherit:
-
-- it needs NLTK's English stopwords at import time (``StopwordModification()`` is built while
-  ``textattack.augmentation`` imports) and fails offline without them. :func:`import_textattack`
-  writes the project's own list (``modeltests/perturb/stopwords_english.txt``) into
-  ``<modeltests cache>/nltk_data`` and *appends* that folder to ``nltk.data.path``, so a user's
-  own NLTK data keeps priority and is never written to. WordNet (PWWS, the ``wordnet``
-  transformation) is prepared in the same folder by :mod:`modeltests.perturb.wordnet`;
-- on first use it calls ``nltk.download`` six times; modeltests never downloads, so
-  ``nltk.download`` is replaced by a no-op while TextAttack imports or builds an attack;
-- it sets ``TOKENIZERS_PARALLELISM`` (and with ``TA_CACHE_DIR`` overwrites ``HF_HOME``,
-  ``XDG_CACHE_HOME`` ...): the environment is restored to its snapshot after the import;
-- it calls ``logging.config.dictConfig``, which disables every logger created before: their
-  ``disabled`` flags are restored.
-"""
+"""TextAttack, reached only through here: imported offline and isolated from its process-wide
+side effects (:mod:`~.offline`), recipes and composed attacks (:mod:`~.recipes`), the structural
+types of its objects and the model wrapper (:mod:`~.types`), and attack runs read into plain
+outcomes (:mod:`~.runs`)."""
 
 from modeltests.perturb.textattack.offline import (
     STOPWORDS_FILE,

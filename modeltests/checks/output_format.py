@@ -16,6 +16,7 @@ from modeltests.checks._rates import rate_result
 from modeltests.context import CheckContext
 from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, threshold
+from modeltests.support.text import valid_pattern
 
 _FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n(.*)\n```\s*$", re.DOTALL)
 
@@ -40,12 +41,7 @@ class FormatParams(PromptSource):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+        return valid_pattern(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> FormatParams:

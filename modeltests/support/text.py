@@ -7,6 +7,7 @@ message, the JSON and the HTML.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -75,3 +76,14 @@ def format_number(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:.1f}"
     return f"{value:.3f}" if abs(value) >= 0.001 or value == 0 else f"{value:.2e}"
+
+
+def valid_pattern(value: str | None) -> str | None:
+    """``value`` if it compiles as a Python regular expression (or is None); else
+    ``ValueError`` with the reason, for a pydantic validator to report at the key."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value

@@ -266,23 +266,34 @@ def test_generator_only_availability_keys_on_a_classifier(pytester: pytest.Pytes
 
 # -- bad input ---------------------------------------------------------------------------------
 
-def test_empty_prompts_in_a_file_are_a_located_error(pytester: pytest.Pytester) -> None:
-    data = CAPITALS_JSONL + '{"prompt": "  ", "answer": "x"}\n'
-    result = run_generator_suite(pytester, "  - kind: completion\n    dataset: capitals\n",
-                                 data=data)
-    result.stdout.fnmatch_lines([
-        "*suites/lm.yaml:11: datasets.capitals: 1 prompt(s) of capitals.jsonl are empty (rows "
-        "7, column 'prompt'); a prompt must say something: fill them in or remove those rows"])
-    result.assert_outcomes(errors=1)
+COMPLETION = "  - kind: completion\n    dataset: capitals\n"
 
 
-def test_missing_answers_and_columns_are_located_errors(pytester: pytest.Pytester) -> None:
-    data = '{"prompt": "The capital of France is"}\n{"prompt": "x", "answer": "y"}\n'
-    result = run_generator_suite(pytester, "  - kind: completion\n    dataset: capitals\n",
-                                 data=data)
-    result.stdout.fnmatch_lines(["*datasets.capitals: 1 row(s) of capitals.jsonl have no "
-                                 "'answer' (file lines 1)*"])
-    result.assert_outcomes(errors=1)
+@pytest.mark.parametrize(("data", "checks", "option", "line", "outcome"), [
+    (CAPITALS_JSONL + '{"prompt": "  ", "answer": "x"}\n', COMPLETION, "",
+     "*suites/lm.yaml:11: datasets.capitals: 1 prompt(s) of capitals.jsonl are empty (rows 7, "
+     "column 'prompt'); a prompt must say something: fill them in or remove those rows",
+     "errors"),
+    ('{"prompt": "The capital of France is"}\n{"prompt": "x", "answer": "y"}\n', COMPLETION, "",
+     "*datasets.capitals: 1 row(s) of capitals.jsonl have no 'answer' (file lines 1)*",
+     "errors"),
+    ('{"prompt": "The capital of France is", "answer": "par(is"}\n',
+     COMPLETION + "    match: regex\n", "",
+     "*suites/lm.yaml:12: datasets.capitals: row 1: expected answer 'par(is' is not a regular "
+     "expression (missing ), unterminated subpattern at position 3); match: regex reads each "
+     "answer as one", "errors"),
+    (CAPITALS_JSONL, COMPLETION, "  surrogate: true\n",
+     "suites/lm.yaml:11: prompt 0: the generated text is not valid UTF-8 (surrogates not "
+     "allowed at character 3)", "failed"),
+])
+def test_bad_prompts_and_outputs_are_located(pytester: pytest.Pytester, data: str, checks: str,
+                                             option: str, line: str, outcome: str) -> None:
+    """Empty prompts, rows without an answer, an answer that is no regex (ERRORs at setup);
+    a generator's non-UTF-8 text (the check FAILs with the located reason)."""
+    result = run_generator_suite(pytester, checks, data=data,
+                                 head=GEN_HEAD.replace("  wrong:", option + "  wrong:"))
+    result.stdout.fnmatch_lines([line])
+    result.assert_outcomes(**{outcome: 1})
 
 
 @pytest.mark.parametrize(("value", "line"), [
@@ -297,26 +308,6 @@ def test_max_new_tokens_out_of_range(pytester: pytest.Pytester, value: str, line
     max_new_tokens: {value}
 """)
     result.stdout.fnmatch_lines([line])
-    result.assert_outcomes(errors=1)
-
-
-def test_non_utf8_output_is_a_located_error(pytester: pytest.Pytester) -> None:
-    result = run_generator_suite(pytester, "  - kind: completion\n    dataset: capitals\n",
-                                 head=GEN_HEAD.replace("  wrong:", "  surrogate: true\n  wrong:"))
-    result.stdout.fnmatch_lines([
-        "suites/lm.yaml:11: prompt 0: the generated text is not valid UTF-8 (surrogates not "
-        "allowed at character 3)"])
-    result.assert_outcomes(failed=1)
-
-
-def test_invalid_regex_answer_is_a_located_error(pytester: pytest.Pytester) -> None:
-    data = '{"prompt": "The capital of France is", "answer": "par(is"}\n'
-    result = run_generator_suite(pytester, "  - kind: completion\n    dataset: capitals\n"
-                                 "    match: regex\n", data=data)
-    result.stdout.fnmatch_lines([
-        "*suites/lm.yaml:12: datasets.capitals: row 1: expected answer 'par(is' is not a "
-        "regular expression (missing ), unterminated subpattern at position 3); match: regex "
-        "reads each answer as one"])
     result.assert_outcomes(errors=1)
 
 

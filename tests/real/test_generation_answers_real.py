@@ -11,10 +11,16 @@ from typing import Any
 
 import pytest
 
-from modeltests.demo.lm_corpus import capital_questions, sums
-from modeltests.stats.proportions import wilson_interval
+# pytester's in-process runs drop modules first imported inside them; torch and transformers
+# imported again in a later run fail (SystemError), so they load here once.
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from ..plugin.helpers import assert_no_traceback, checks_by_nodeid, read_report
+# builtin:gpt-tiny, its corpus and the gpt_tiny_dir fixture come with gen-core's branch.
+pytest.importorskip("modeltests.demo.gpt_tiny", reason="builtin:gpt-tiny is not in this checkout")
+
+from modeltests.demo.lm_corpus import capital_questions, sums  # noqa: E402
+from modeltests.stats.proportions import wilson_interval  # noqa: E402
 
 pytestmark = pytest.mark.real
 
@@ -40,9 +46,6 @@ def greedy(model_dir: Path, prompts: list[str], max_new_tokens: int, cut: bool =
     """Each prompt's greedy continuation, one token at a time from the logits, cut at the
     end-of-text token and (``cut``) at " .": the reference the checks are held to; without
     ``cut``, (tokens generated, text) per prompt."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     out = []
@@ -74,8 +77,9 @@ def run(pytester: pytest.Pytester, model: Path, checks: str, extra_head: str = "
     write_data(folder)
     (folder / "lm.yaml").write_text(extra_head + HEAD.format(model=model) + checks)
     result = pytester.runpytest("suites/lm.yaml", "-p", "no:cacheprovider")
-    assert_no_traceback(result.stdout.str())
-    return result, checks_by_nodeid(read_report(pytester))
+    assert "Traceback" not in result.stdout.str()
+    report = json.loads((pytester.path / "reports" / "modeltests.json").read_text())
+    return result, {entry["nodeid"]: entry for entry in report["checks"]}
 
 
 def test_completion_matches_a_greedy_loop_on_the_capitals_and_the_sums(
@@ -108,9 +112,10 @@ def test_completion_matches_a_greedy_loop_on_the_capitals_and_the_sums(
     min_match_rate: {inside}
 """)
     capitals_entry = entries["suites/lm.yaml::completion[capitals]"]
-    assert right_capitals == len(capitals)  # the corpus' facts: gpt-tiny knows them all
-    assert capitals_entry["metrics"]["match_rate"] == 1.0
-    assert capitals_entry["outcome"] == "passed"
+    assert capitals_entry["metrics"]["match_rate"] == pytest.approx(right_capitals / 18)
+    # gate: bound (the default): the verdict is the Wilson lower bound against 0.8.
+    passes = wilson_interval(right_capitals, len(capitals))[0] >= 0.8
+    assert capitals_entry["outcome"] == ("passed" if passes else "failed")
     high_bar = entries["suites/lm.yaml::completion[sums-high-bar]"]
     assert high_bar["metrics"]["match_rate"] == pytest.approx(right_sums / len(total))
     assert 0 < right_sums < len(total) * 0.95
@@ -165,27 +170,33 @@ def test_degeneration_against_the_same_model_as_reference(pytester: pytest.Pytes
 
 def test_generation_robustness_on_the_capitals(pytester: pytest.Pytester,
                                                gpt_tiny_dir: Path) -> None:
-    """gpt-tiny's vocabulary is lower case: upper-cased prompts are unknown words, so the
-    answers break (a drop near 1), and doubled spaces leave its word-level tokens unchanged."""
-    from modeltests.perturb.prompts import perturb_prompt
+    """The paired drop under each perturbation equals the greedy loop's on the same perturbed
+    prompts (gpt-tiny's tokenizer lower-cases, so ``case`` changes nothing; typos make unknown
+    words)."""
+    from modeltests.perturb.prompts import PromptPerturbation, perturb_prompt
 
     capitals = capital_questions()
-    upper = [perturb_prompt(p, "case", 0) or p for p, _ in capitals]
-    got = greedy(gpt_tiny_dir, upper, 4)
-    still_right = sum(g.strip() == a for g, (_, a) in zip(got, capitals))
+    before = [g.strip() == a for g, (_, a) in
+              zip(greedy(gpt_tiny_dir, [p for p, _ in capitals], 4), capitals)]
     _, entries = run(pytester, gpt_tiny_dir, """  - kind: generation_robustness
     dataset: capitals
     max_new_tokens: 4
     stop: [" ."]
     seed: 0
-    perturbations: [case, whitespace]
+    perturbations: [case, typos]
     max_match_drop: 0.2
 """)
     entry = entries["suites/lm.yaml::generation_robustness[capitals]"]
-    assert entry["metrics"]["case.match_drop"] == pytest.approx(
-        (len(capitals) - still_right) / len(capitals))
-    assert entry["metrics"]["whitespace.match_drop"] == 0.0
-    assert entry["outcome"] == "failed"
+    names: list[PromptPerturbation] = ["case", "typos"]
+    for name in names:
+        changed = {i: perturb_prompt(p, name, 0) for i, (p, _) in enumerate(capitals)}
+        rows = [i for i, text in changed.items() if text is not None]
+        after = greedy(gpt_tiny_dir, [str(changed[i]) for i in rows], 4)
+        drop = sum(before[i] for i in rows) - sum(
+            g.strip() == capitals[i][1] for i, g in zip(rows, after))
+        assert entry["metrics"][f"{name}.match_drop"] == pytest.approx(drop / len(rows))
+    assert entry["metrics"]["case.match_drop"] == 0.0
+    assert entry["metrics"]["case.unchanged_rate"] == 1.0
 
 
 def test_availability_of_gpt_tiny(pytester: pytest.Pytester, gpt_tiny_dir: Path) -> None:

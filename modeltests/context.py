@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from modeltests.adapters.base import AdapterParams, ModelAdapter, Predictions
-    from modeltests.adapters.generation import (ContinuationScore, Generation,
+    from modeltests.adapters.generation import (ContinuationScore, DocumentScore, Generation,
                                                 GenerationRequest, TextGenerator, TokenLogprobs)
     from modeltests.data.tags import TagPredictions
     from modeltests.data.datasets import Dataset
@@ -201,6 +201,20 @@ class CheckContext(ABC):
         chosen = adapter if adapter is not None else self.generator(model)
         return self.call_model(chosen, "score", len(pairs),
                                lambda: validate_scores(chosen.score(list(pairs)), pairs),
+                               description)
+
+    def rolling_logprob(self, texts: Sequence[str], stride: int | None = None,
+                        model: str | None = None, adapter: TextGenerator | None = None,
+                        description: str = "scoring documents") -> list[DocumentScore]:
+        """Each document's log-probability under the suite's model (or ``models.<name>``, or
+        ``adapter``), in windows predicting ``stride`` new tokens each (see
+        :meth:`~modeltests.adapters.generation.TextGenerator.rolling_logprob`), validated."""
+        from modeltests.adapters.generation import validate_document_scores
+
+        chosen = adapter if adapter is not None else self.generator(model)
+        return self.call_model(chosen, "rolling_logprob", len(texts),
+                               lambda: validate_document_scores(
+                                   chosen.rolling_logprob(list(texts), stride), texts),
                                description)
 
     def token_logprobs(self, texts: Sequence[str], model: str | None = None,

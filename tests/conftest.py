@@ -37,7 +37,7 @@ hypothesis_settings.load_profile("modeltests")
 
 # Fixtures that train or load a real model: a test that uses one is in the real tier.
 MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "pair_model_dir",
-                  "ner_model_dir"}
+                  "ner_model_dir", "gpt_tiny_dir"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -77,6 +77,17 @@ def pair_model_dir() -> Path:
     from modeltests.demo.pairs import ensure_pair_bert
 
     return ensure_pair_bert()
+
+
+@pytest.fixture(scope="session")
+def gpt_tiny_dir() -> Path:
+    """The tiny GPT-2 of ``builtin:gpt-tiny`` (word-level tokenizer, about 10^5 parameters,
+    trained on :mod:`modeltests.demo.lm_corpus`, whose facts are the ground truth), built once
+    into the modeltests cache (about 80 s of one core) and reused; load it with
+    ``AutoModelForCausalLM.from_pretrained`` or ``task: text-generation``."""
+    from modeltests.demo.gpt_tiny import ensure_gpt_tiny
+
+    return ensure_gpt_tiny(progress=False)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from modeltests.adapters.base import (
     AdapterParams,
@@ -25,14 +25,29 @@ from modeltests.data.inputs import ModelInput
 
 
 class CallableParams(AdapterParams):
-    """A function taking a list of texts and returning, per text, a label or probabilities."""
+    """A function taking a list of texts and returning, per text, a label or probabilities; or,
+    with ``task: text-generation``, a factory returning a
+    :class:`~modeltests.adapters.generation.TextGenerator`."""
 
     adapter: Literal["callable"] = "callable"
     target: str = Field(description="Import path 'package.module:function' (or a factory).")
     factory: bool = Field(
         default=False, description="Call target() once at load time to get the predict function."
     )
-    labels: list[str] = Field(description="Label names, in the order of probability columns.")
+    task: Literal["classification", "text-generation"] = Field(
+        default="classification", description="classification: target returns labels or "
+        "probabilities (labels required); text-generation: target (a factory, or a class) "
+        "returns a TextGenerator object, which the generative kinds call.")
+    labels: list[str] | None = Field(
+        default=None, description="Label names, in the order of probability columns "
+        "(required for task: classification).")
+
+    @model_validator(mode="after")
+    def _labels_for_classifiers(self) -> CallableParams:
+        if self.task == "classification" and not self.labels:
+            raise ValueError("labels: required for task: classification (the label names, in "
+                             "the order of probability columns)")
+        return self
 
 
 class CallableModel(ModelAdapter):
@@ -88,11 +103,23 @@ class CallableModel(ModelAdapter):
         return {"adapter": "callable", "target": self.name, "device": self.device}
 
 
-def load_callable(params: CallableParams, context: LoadContext) -> CallableModel:
+def load_callable(params: CallableParams, context: LoadContext) -> ModelAdapter:
+    """The function ``target`` names, wrapped; for ``task: text-generation`` the generator
+    that calling ``target`` returns."""
     function = resolve_import_path(params.target, context, "model.target")
+    if params.task == "text-generation":
+        from modeltests.adapters.generation import is_generator
+
+        made = function() if callable(function) else function
+        if not is_generator(made):
+            raise ModelLoadError(context.problem(
+                "target", f"{params.target!r} returned {type(made).__name__}, not a "
+                "TextGenerator (subclass modeltests.adapters.generation.TextGenerator and "
+                "implement generate and score)"))
+        return made
     if params.factory:
         function = function()
     if not callable(function):
         raise ModelLoadError(f"{context.location}: model.target: {params.target!r} is not "
                              "callable")
-    return CallableModel(function, params.labels, params.batch_size, params.target)
+    return CallableModel(function, params.labels or [], params.batch_size, params.target)

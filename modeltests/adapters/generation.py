@@ -108,6 +108,17 @@ class ContinuationScore:
 
 
 @dataclass(frozen=True)
+class DocumentScore:
+    """A whole document's log-probability (natural log) from the model's start token, over
+    its ``tokens`` tokens, scored in ``windows`` windows when it is longer than the context
+    (lm-eval's ``loglikelihood_rolling``)."""
+
+    logprob: float
+    tokens: int
+    windows: int = 1
+
+
+@dataclass(frozen=True)
 class TokenLogprobs:
     """A text scored token by token: ``logprobs[i]`` is the log-probability distribution over
     the vocabulary for token ``i + 1`` given tokens ``0..i`` (shape ``(len(token_ids) - 1,
@@ -137,6 +148,13 @@ class TextGenerator(ModelAdapter):
         """One :class:`ContinuationScore` per ``(context, continuation)`` pair, in order. The
         context may be empty (then the model's start token, if it has one, is the context)."""
         raise NotImplementedError
+
+    def rolling_logprob(self, texts: Sequence[str], stride: int | None = None
+                        ) -> list[DocumentScore]:
+        """Each text's log-probability from the start token (for perplexity). A generator that
+        knows its context scores long texts in windows predicting ``stride`` new tokens each;
+        this default scores each text whole as the continuation of an empty context."""
+        return [DocumentScore(s.logprob, s.tokens) for s in self.score([("", t) for t in texts])]
 
     def token_logprobs(self, texts: Sequence[str]) -> list[TokenLogprobs]:
         """Next-token distributions over each text (see :class:`TokenLogprobs`)."""
@@ -195,6 +213,21 @@ def validate_scores(answer: object, pairs: Sequence[tuple[str, str]]) -> list[Co
             raise ModelOutputError(f"pair {row}: the continuation scored over {scored.tokens} "
                                    "tokens (an empty continuation has no probability to score)")
     return scores
+
+
+def validate_document_scores(answer: object, texts: Sequence[str]) -> list[DocumentScore]:
+    """``answer`` if it holds one :class:`DocumentScore` per text, each finite and <= 0."""
+    if not isinstance(answer, list) or not all(isinstance(s, DocumentScore) for s in answer):
+        raise ModelOutputError(f"rolling_logprob returned {type(answer).__name__}, not a list "
+                               "of DocumentScore")
+    if len(answer) != len(texts):
+        raise ModelOutputError(f"rolling_logprob answered {len(answer)} scores for "
+                               f"{len(texts)} texts")
+    for row, scored in enumerate(answer):
+        if not math.isfinite(scored.logprob) or scored.logprob > 1e-6:
+            raise ModelOutputError(f"text {row}: log-probability {scored.logprob!r} is not a "
+                                   "finite number <= 0")
+    return answer
 
 
 def validate_token_logprobs(answer: object, texts: Sequence[str]) -> list[TokenLogprobs]:

@@ -13,14 +13,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from modeltests.adapters.base import Batching, LoadContext, ModelAdapter, Predictions
-from modeltests.adapters.torch_utils import loaded_model_facts, pick_device
+from modeltests.adapters.torch_utils import loaded_model_facts
 from modeltests.adapters.transformers import (
     TransformersParams,
     _check_against_model,
-    _explain_os_error,
-    _resolve_source,
-    check_task,
-    load_transformers,
+    load_pretrained,
 )
 from modeltests.errors import ModelLoadError, ModelPredictError
 from modeltests.data.inputs import ModelInput
@@ -141,29 +138,14 @@ def single_texts(texts: Sequence[ModelInput]) -> list[str]:
     return [str(t) for t in texts]
 
 
-def load(params: TransformersParams, context: LoadContext) -> ModelAdapter:
-    """The registered loader of ``adapter: transformers``: a token classifier for
-    ``task: token-classification``, else :func:`load_transformers`."""
-    if params.task != "token-classification":
-        return load_transformers(params, context)
-    source = _resolve_source(params, context)
-    device = pick_device(params.device, context.location)
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    kwargs: dict[str, Any] = {"trust_remote_code": params.trust_remote_code}
-    if params.revision:
-        kwargs["revision"] = params.revision
-    try:
-        check_task(params, source, kwargs, context)
-        tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
-        model = AutoModelForTokenClassification.from_pretrained(str(source), **kwargs)
-    except OSError as exc:
-        raise ModelLoadError(_explain_os_error(params.path, source, context, exc)) from None
+def load_token_transformers(params: TransformersParams, context: LoadContext
+                            ) -> TokenTransformersModel:
+    """Load a token classifier (see :func:`~modeltests.adapters.transformers.load_pretrained`);
+    aligning tags to words needs a fast tokenizer."""
+    tokenizer, model, source = load_pretrained(params, context, "AutoModelForTokenClassification")
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(context.problem(
             "path", f"{source} has a slow (Python) tokenizer; aligning tags to words needs a "
             "fast tokenizer's word_ids() (tokenizer.json)"))
     params = _check_against_model(params, model, context)
-    model.eval()
-    model.to(device)
     return TokenTransformersModel(model, tokenizer, params, source)

@@ -1,4 +1,7 @@
-"""Hugging Face transformers sequence classifiers, from a local directory or a hub id."""
+"""Hugging Face transformers models, from a local directory, a hub id or a GGUF file: the
+parameters and the one ``from_pretrained`` path of the three tasks (sequence classification
+here, token classification in :mod:`~modeltests.adapters.token_transformers`, text generation
+in :mod:`~modeltests.adapters.causal_lm`)."""
 
 from __future__ import annotations
 
@@ -32,15 +35,22 @@ class TransformersParams(AdapterParams):
     """``AutoModelForSequenceClassification`` + ``AutoTokenizer``."""
 
     adapter: Literal["transformers"] = "transformers"
-    task: Literal["sequence-classification", "token-classification"] = Field(
+    task: Literal["sequence-classification", "token-classification", "text-generation"] = Field(
         default="sequence-classification", description="What the model's head predicts: one "
-        "label per text (AutoModelForSequenceClassification) or one tag per word "
-        "(AutoModelForTokenClassification; see the README's 'Token classification (NER)').")
+        "label per text (AutoModelForSequenceClassification), one tag per word "
+        "(AutoModelForTokenClassification; see the README's 'Token classification (NER)'), or "
+        "the next token (AutoModelForCausalLM: a generator for the generative kinds).")
     path: str = Field(
-        description="Local model directory (relative to the suite), a hub id, or "
+        description="Local model directory (relative to the suite), a hub id, a '.gguf' file "
+        "(task: text-generation; converted once into the modeltests cache), or "
         "'builtin:sentiment-minilm' for the embedded demo model, 'builtin:nli-tiny' for the "
-        "embedded text-pair (NLI) demo model (built on first use)."
+        "embedded text-pair (NLI) demo model, 'builtin:gpt-tiny' / 'builtin:smollm2-135m' for "
+        "the demo generators (built on first use)."
     )
+    chat: bool = Field(
+        default=False, description="task: text-generation only: wrap each prompt in the "
+        "tokenizer's chat template as one user message, with the assistant's turn opened "
+        "(an instruction-tuned model's format); a model without a chat template is an error.")
     revision: str | None = Field(default=None, description="Hub revision (branch, tag, commit).")
     max_length: int = Field(default=256, ge=1, le=65536, description="Tokens kept per text.")
     device: Literal["cpu", "cuda", "auto"] = Field(default="cpu")
@@ -65,11 +75,20 @@ class TransformersParams(AdapterParams):
 
     def static_problems(self, context: LoadContext) -> list[tuple[str, str]]:
         """Problems found without loading anything: a local path that does not exist."""
+        if self.chat and self.task != "text-generation":
+            return [("chat", "chat templates apply to task: text-generation only")]
         if self.path.startswith(BUILTIN_PREFIX):
             name = self.path[len(BUILTIN_PREFIX):]
             if name not in context.builtin_names:
                 allowed = ", ".join(BUILTIN_PREFIX + m for m in context.builtin_names)
                 return [("path", f"unknown built-in model {name!r} (allowed: {allowed})")]
+            return []
+        if self.path.endswith(".gguf"):
+            if not context.resolve(self.path).is_file():
+                return [("path", f"GGUF file does not exist: {context.resolve(self.path)}")]
+            if self.task != "text-generation":
+                return [("path", "a GGUF file holds a language model: set task: "
+                         "text-generation")]
             return []
         if _looks_local(self.path) and not context.resolve(self.path).is_dir():
             return [("path", f"model directory does not exist: {context.resolve(self.path)}")]
@@ -211,31 +230,47 @@ class TransformersModel(ModelAdapter):
 
 
 def load_transformers(params: TransformersParams, context: LoadContext) -> TransformersModel:
-    """Load tokenizer and model; ``trust_remote_code`` stays off unless the suite opts in."""
-    source = _resolve_source(params, context)
-    device = pick_device(params.device, context.location)
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    kwargs: dict[str, Any] = {"trust_remote_code": params.trust_remote_code}
-    if params.revision:
-        kwargs["revision"] = params.revision
+    """Load a sequence classifier (see :func:`load_pretrained`)."""
     if params.task != "sequence-classification":  # the registered loader dispatches first
         raise ModelLoadError(context.problem(
-            "task", f"{params.task} models load with modeltests.adapters.token_transformers"))
-    try:
-        check_task(params, source, kwargs, context)
-        tokenizer = AutoTokenizer.from_pretrained(str(source), **kwargs)
-        model = AutoModelForSequenceClassification.from_pretrained(str(source), **kwargs)
-    except OSError as exc:
-        raise ModelLoadError(_explain_os_error(params.path, source, context, exc)) from None
+            "task", f"{params.task} models load with modeltests.adapters.transformers_loader"))
+    tokenizer, model, source = load_pretrained(params, context,
+                                               "AutoModelForSequenceClassification")
     params = _check_against_model(params, model, context)
-    model.eval()
-    model.to(device)
     return TransformersModel(model, tokenizer, params, source)
 
 
-_HEADS = {"sequence-classification": "ForSequenceClassification",
-          "token-classification": "ForTokenClassification"}
+def load_pretrained(params: TransformersParams, context: LoadContext, auto_class: str
+                    ) -> tuple[Any, Any, Path | str]:
+    """``(tokenizer, model, source)`` for every task: the source resolved (a built-in model
+    built, a GGUF file converted once), the checkpoint's head checked against ``task``, the
+    tokenizer and ``transformers.<auto_class>`` loaded from it (``trust_remote_code`` stays off
+    unless the suite opts in), the model in eval mode on the chosen device; a load failure is
+    a located :class:`ModelLoadError`."""
+    import transformers
+
+    source = _resolve_source(params, context)
+    device = pick_device(params.device, context.location)
+    kwargs: dict[str, Any] = {"trust_remote_code": params.trust_remote_code}
+    if params.revision:
+        kwargs["revision"] = params.revision
+    try:
+        check_task(params, source, kwargs, context)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(source), **kwargs)
+        model = getattr(transformers, auto_class).from_pretrained(str(source), **kwargs)
+    except OSError as exc:
+        raise ModelLoadError(_explain_os_error(params.path, source, context, exc)) from None
+    model.eval()
+    model.to(device)
+    return tokenizer, model, source
+
+
+_HEADS = {"sequence-classification": ("ForSequenceClassification",),
+          "token-classification": ("ForTokenClassification",),
+          "text-generation": ("ForCausalLM", "LMHeadModel")}
+_HEAD_NAMES = {"sequence-classification": "SequenceClassification",
+               "token-classification": "TokenClassification",
+               "text-generation": "causal language modelling (CausalLM)"}
 
 
 def check_task(params: TransformersParams, source: Path | str, kwargs: dict[str, Any],
@@ -246,13 +281,13 @@ def check_task(params: TransformersParams, source: Path | str, kwargs: dict[str,
 
     architectures = getattr(AutoConfig.from_pretrained(str(source), **kwargs),
                             "architectures", None) or []
-    for task, suffix in _HEADS.items():
-        found = [a for a in architectures if str(a).endswith(suffix)]
+    for task, suffixes in _HEADS.items():
+        found = [a for a in architectures if str(a).endswith(suffixes)]
         if task != params.task and found:
             raise ModelLoadError(context.problem(
                 "task", f"{params.task} was asked, but {source} is a {task} checkpoint "
                 f"(config.architectures: {', '.join(found)}); set task: {task}, or load a "
-                f"model with a {_HEADS[params.task].removeprefix('For')} head"))
+                f"model with a {_HEAD_NAMES[params.task]} head"))
 
 
 def _check_against_model(params: TransformersParams, model: Any, context: LoadContext
@@ -302,8 +337,11 @@ def position_limit(model: Any) -> tuple[int, str] | None:
 
 def _resolve_source(params: TransformersParams, context: LoadContext) -> Path | str:
     if params.path.startswith(BUILTIN_PREFIX):
-        return context.builtin_model(params.path[len(BUILTIN_PREFIX):])
+        built = context.builtin_model(params.path[len(BUILTIN_PREFIX):])
+        return converted_gguf(built, context) if built.suffix == ".gguf" else built
     local = context.resolve(params.path)
+    if params.path.endswith(".gguf"):
+        return converted_gguf(local, context)
     if local.is_dir():
         return local
     if _looks_local(params.path):
@@ -316,3 +354,43 @@ def _explain_os_error(path: str, source: Path | str, context: LoadContext, exc: 
         return f"cannot load a transformers model from {source}: {exc}"
     return (f"model {path!r} is neither a local directory (looked for {context.resolve(path)}) "
             f"nor a hub model available offline ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+
+
+GGUF_RECIPE = "gguf-v1"
+
+
+def converted_gguf(file: Path, context: LoadContext) -> Path:
+    """The GGUF checkpoint ``file`` as a transformers directory in the modeltests cache,
+    converted once (``from_pretrained(gguf_file=...)`` dequantises it, about 20 s for 100 MB;
+    ``save_pretrained`` makes later loads take about a second). The cache entry is named by the
+    file's name, size and modification time. A file transformers cannot read is a located
+    :class:`ModelLoadError`."""
+    from modeltests.support.built import built_once, write_marker
+    from modeltests.support.environment import cache_dir
+
+    if not file.is_file():
+        raise ModelLoadError(context.problem("path", f"GGUF file does not exist: {file}"))
+    stat = file.stat()
+    target = cache_dir() / "gguf" / f"{file.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+
+    def convert(work: Path) -> None:
+        import transformers
+
+        try:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(str(file.parent),
+                                                                   gguf_file=file.name)
+            model = transformers.AutoModelForCausalLM.from_pretrained(str(file.parent),
+                                                                      gguf_file=file.name)
+        except (OSError, ValueError, KeyError, TypeError, ImportError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelLoadError(context.problem(
+                "path", f"transformers {transformers.__version__} cannot convert the GGUF file "
+                f"{file} ({type(exc).__name__}: {first}); it reads the architectures and "
+                "quantisations its GGUF support lists (needs the gguf and accelerate "
+                "packages: pip install 'modeltests[lm]')")) from None
+        model.save_pretrained(work, safe_serialization=True)
+        tokenizer.save_pretrained(work)
+        write_marker(work, {"recipe": GGUF_RECIPE, "gguf": str(file), "bytes": stat.st_size})
+
+    return built_once(target, GGUF_RECIPE, convert,
+                      f"converting {file.name} to a transformers model (once, about 20 s)...")

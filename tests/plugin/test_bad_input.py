@@ -81,10 +81,11 @@ def test_unknown_key_in_model_and_in_a_dataset(pytester: pytest.Pytester) -> Non
                                  "    dataset: dev\n")
     result.stdout.fnmatch_lines([
         "suites/bad.yaml:4: model.batchsize: unknown key 'batchsize'; did you mean 'batch_size'? "
-        "(allowed: adapter, batch_size, factory, labels, target)",
+        "(allowed: adapter, batch_size, factory, labels, target, task)",
         "suites/bad.yaml:9: datasets.dev.text_col: unknown key 'text_col'; did you mean "
-        "'text_column'? (allowed: encoding, executor, format, label_column, label_map, limit, "
-        "path, ray, stream, tags_column, text_column, tokens_column, unlabelled)",
+        "'text_column'? (allowed: answer_column, choices_column, document_column, encoding, "
+        "executor, format, label_column, label_map, limit, path, prompt_column, ray, stream, "
+        "tags_column, text_column, tokens_column, unlabelled)",
     ])
     # The dataset exists (its entry is invalid): no misleading "unknown dataset 'dev'".
     assert "unknown dataset" not in result.stdout.str()

@@ -1,4 +1,8 @@
-"""``availability``: the model loads, answers, gives valid outputs on odd inputs, repeatably."""
+"""``availability``: the model loads, answers, gives valid outputs on odd inputs, repeatably.
+
+Classifiers (texts or pairs) are checked here; token classifiers in
+:mod:`modeltests.checks._tag_availability`, text generators in
+:mod:`modeltests.checks._generator_availability`."""
 
 from __future__ import annotations
 
@@ -7,12 +11,17 @@ from typing import Any, Callable, Sequence
 from pydantic import Field
 
 from modeltests.adapters.base import Predictions
+from modeltests.adapters.generation import is_generator
 from modeltests.context import CheckContext
 from modeltests.errors import ModelTestsError
 from modeltests.data.inputs import SIDES, ModelInput, Side, TextPair, as_display
 from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult, SeededParams, threshold
 from modeltests.data.tags import is_tagger
+
+GENERATOR_ONLY = ("max_new_tokens", "context_prompts", "min_batch_agreement",
+                  "min_stop_pass_rate", "min_finite_logprob_rate")
+"""Parameters that apply to a text generator only."""
 
 SMOKE_INPUTS = [
     "This is a perfectly ordinary sentence.",
@@ -69,10 +78,29 @@ class AvailabilityParams(SeededParams):
                                                   ge=0, le=1, default=1.0)
     min_edge_pass_rate: float | None = threshold("Share of edge inputs answered validly.",
                                                  ge=0, le=1, default=1.0)
-    max_determinism_diff: float | None = threshold("Largest probability change between two "
-                                                   "identical calls.", ge=0, default=1e-6)
-    max_batch_diff: float | None = threshold("Largest probability difference between batched "
-                                             "and one-by-one outputs.", ge=0, default=1e-4)
+    max_determinism_diff: float | None = threshold(
+        "Largest probability change between two identical calls (a generator: the share of "
+        "prompts whose greedy tokens differ between two identical calls).", ge=0, default=1e-6)
+    max_batch_diff: float | None = threshold(
+        "Largest probability difference between batched and one-by-one outputs (a generator: "
+        "the largest next-token log-probability change of a text scored alone and inside a "
+        "padded batch, in nats).", ge=0, default=1e-4)
+    max_new_tokens: int = Field(default=16, ge=1, le=4096, description="A generator: most "
+                                "tokens generated per prompt.")
+    context_prompts: bool = Field(
+        default=True, description="A generator: try prompts that fill its context but "
+        "max_new_tokens, exactly fill it, and go one token past it (needs the generator's "
+        "max_context and count_tokens; slow on a model with a long context).")
+    min_batch_agreement: float | None = threshold(
+        "A generator: share of prompts whose greedy tokens are the same alone and inside a "
+        "padded batch (default 1).", ge=0, le=1)
+    min_stop_pass_rate: float | None = threshold(
+        "A generator: share of the stopping tests passed: max_new_tokens of 1, 2 and 5 "
+        "respected, a stop string ends the output there, one never produced changes nothing, "
+        "no end-of-text text left in the output (default 1).", ge=0, le=1)
+    min_finite_logprob_rate: float | None = threshold(
+        "A generator: share of texts whose next-token log-probabilities are all finite (no NaN "
+        "or infinity; needs token_logprobs; default 1).", ge=0, le=1)
     min_generated_pass_rate: float | None = threshold("Share of generated texts answered validly.",
                                                       ge=0, le=1, default=1.0)
 
@@ -98,6 +126,8 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
     failures: list[dict[str, Any]] = []
     if is_tagger(model):  # token classification: sentences of words in, tags out
         return _tagger_availability(context, params, metrics, failures, facts)
+    if is_generator(model):  # text generation: prompts in, text out
+        return _generator_availability(context, params, metrics, failures, facts)
     predict = lambda texts: context.run_model(model, texts)  # noqa: E731
     smoke_inputs = _as_pairs(params.smoke_inputs) if params.pairs else list(params.smoke_inputs)
     smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(smoke_inputs)},
@@ -146,14 +176,43 @@ def _tagger_availability(context: CheckContext, params: AvailabilityParams,
     return result
 
 
+def _generator_availability(context: CheckContext, params: AvailabilityParams,
+                            metrics: dict[str, float], failures: list[dict[str, Any]],
+                            facts: dict[str, Any]) -> CheckResult:
+    """The gates on a text generator (:mod:`modeltests.checks._generator_availability`), with
+    its own defaults for the gates only a generator measures."""
+    from modeltests.checks._generator_availability import (GENERATOR_DEFAULTS,
+                                                           generator_validity)
+
+    model = context.generator()
+    generated = _generated_texts(params.generated_examples, context.seed)
+    found, details, count = generator_validity(
+        context, model, list(params.smoke_inputs), list(params.extra_edge_inputs), generated,
+        params.max_new_tokens, params.context_prompts, failures)
+    metrics.update(found)
+    result = CheckResult(metrics=metrics, sample_size=count)
+    for metric in ("batch_diff", "finite_logprob_rate"):
+        if metric not in metrics:
+            result.waived[metric] = details.get("logprobs", "not measured")
+    extra = [(metric, operator, limit) for metric, (operator, limit) in GENERATOR_DEFAULTS.items()
+             if getattr(params, ("min_" if operator == ">=" else "max_") + metric) is None
+             and metric not in result.waived]
+    _decide(context, params, result, failures, bool(generated), extra)
+    result.details = {"model": facts, **details}
+    return result
+
+
 def _decide(context: CheckContext, params: AvailabilityParams, result: CheckResult,
-            failures: list[dict[str, Any]], generated: bool) -> None:
+            failures: list[dict[str, Any]], generated: bool,
+            extra: list[tuple[str, str, float]] | None = None) -> None:
     """Evaluate ``result``'s thresholds (the generated-input ones waived when no generated
-    input ran) and keep the first failing inputs as its examples."""
+    input ran; ``extra`` limits besides the declared ones) and keep the first failing inputs as
+    its examples."""
     _declare_methods(result)
     if not generated:
         _waive_generated(context, params, result)
     limits = [limit for limit in params.threshold_limits() if limit[0] not in result.waived]
+    limits += extra or []
     result.thresholds = context.evaluate(result.metrics, result.intervals, limits=limits,
                                          methods=result.interval_methods)
     result.examples = failures[: max(context.max_examples, 1) * 3]
@@ -185,7 +244,8 @@ def _declare_methods(result: CheckResult) -> None:
     (or seeded) set of inputs, the differences maxima over those inputs, the load facts single
     measurements. Their values decide under any gate."""
     for metric in ("smoke_pass_rate", "edge_pass_rate", "generated_pass_rate", "server_ready",
-                   "parameters", "size_on_disk_mb", "determinism_diff", "batch_diff"):
+                   "parameters", "size_on_disk_mb", "determinism_diff", "batch_diff",
+                   "batch_agreement", "stop_pass_rate", "finite_logprob_rate"):
         result.interval_methods[metric] = "exact"
     for metric in ("load_seconds", "load_rss_mb", "server_cold_start_seconds"):
         result.interval_methods[metric] = "single measurement"
@@ -274,12 +334,23 @@ def _generated_texts(count: int, seed: int) -> list[str]:
 
 
 def prepare_availability(context: CheckContext, params: AvailabilityParams) -> None:
-    """Setup: ``edge_sides`` belongs to a text-pair model (an ERROR in the suite)."""
+    """Setup: ``edge_sides`` belongs to a text-pair model, the generator parameters to a
+    generator (an ERROR in the suite)."""
     if "edge_sides" in params.model_fields_set and not params.pairs:
         raise context.error("edge_sides", "edge_sides applies to a text-pair model: set "
                             "pairs: true, or remove edge_sides")
+    model = context.model()
+    if is_generator(model):
+        if params.pairs:
+            raise context.error("pairs", "pairs applies to a text-pair classifier; the "
+                                "suite's model generates text")
+        return
+    for key in GENERATOR_ONLY:
+        if key in params.model_fields_set:
+            raise context.error(key, f"{key} applies to a model that generates text; the "
+                                f"suite's model ({type(model).__name__}) predicts labels")
 
 
 CHECK_KINDS = [CheckKind("availability", AvailabilityParams, run_availability,
                          "loads, answers, valid outputs on odd inputs, repeatable",
-                         prepare=prepare_availability)]
+                         prepare=prepare_availability, task="any")]

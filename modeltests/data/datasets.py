@@ -14,7 +14,7 @@ from modeltests.support.digests import file_digest
 from modeltests.errors import DatasetError
 from modeltests.data.inputs import ModelInput, TextPair, joined
 from modeltests.data.spec import DatasetSpec
-from modeltests.support.text import close_matches
+from modeltests.support.text import close_matches, valid_pattern
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -395,12 +395,7 @@ class SliceSpec(BaseModel):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+        return valid_pattern(value)
 
     @model_validator(mode="after")
     def _has_condition(self) -> SliceSpec:

@@ -33,6 +33,10 @@ CHECK_MODULES = [
     "modeltests.checks.load",
     "modeltests.checks.perplexity",
     "modeltests.checks.choice",
+    "modeltests.checks.completion",
+    "modeltests.checks.output_format",
+    "modeltests.checks.degeneration",
+    "modeltests.checks.generation_robustness",
 ]
 
 

@@ -152,7 +152,16 @@ def example_table(examples: list[dict[str, Any]]) -> tuple[list[str], list[list[
     if not examples:
         return [], []
     first = examples[0]
-    if "reference" in first:
+    if "prompt" in first:  # generations: the prompt (and its perturbed copy), the outputs
+        columns = [("prompt", _plain("prompt"))]
+        if "perturbed" in first:
+            columns += [("perturbed prompt", _plain("perturbed"))]
+        columns += [("output", _plain("output"))]
+        if "perturbed_output" in first:
+            columns += [("output on the perturbed prompt", _plain("perturbed_output"))]
+        if "expected" in first:
+            columns += [("expected", _plain("expected"))]
+    elif "reference" in first:
         columns = [("text", _plain("text")), ("expected", _plain("expected")),
                    ("reference", _labelled("reference", "reference_confidence")),
                    ("compressed", _labelled("predicted", "confidence")),
@@ -171,7 +180,7 @@ def example_table(examples: list[dict[str, Any]]) -> tuple[list[str], list[list[
         columns.insert(0, ("perturbation", _plain("input")))
     used = {"text", "original", "perturbed", "expected", "predicted", "confidence", "reference",
             "reference_confidence", "change", "input", "watched_label", "p_before", "p_after",
-            "before"}
+            "before", "prompt", "output", "perturbed_output"}
     columns += [(key.replace("_", " "), _plain(key)) for key in first if key not in used]
     return [name for name, _ in columns], [[cell(e) for _, cell in columns] for e in examples]
 

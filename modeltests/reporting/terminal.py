@@ -58,7 +58,9 @@ def describe_example(example: dict[str, Any]) -> str:
     if "input" in example:
         parts.append(f"[{example['input']}]")
     text = str(example.get("text", example.get("original", "")))
-    if "perturbed" in example:
+    if "prompt" in example:  # a generation: the prompt, then what the model wrote
+        parts.append(_generation(example))
+    elif "perturbed" in example:
         before, after = clip_change(text, str(example["perturbed"]), 70)
         parts += [repr(before), f"-> {after!r}"]
     else:
@@ -88,7 +90,21 @@ def describe_example(example: dict[str, Any]) -> str:
                      + (f" ({chars} characters changed)" if chars is not None else ""))
     if "error" in example:
         parts.append(f"error: {example['error']}")
+    for key in ("problem", "loop"):
+        if key in example:
+            parts.append(f"({example[key]})")
     return " ".join(parts)
+
+
+def _generation(example: dict[str, Any]) -> str:
+    """``'prompt' -> 'output'``; under a perturbation ``'prompt' -> 'output' / 'perturbed'
+    -> 'output'``."""
+    shown = f"{clip(str(example['prompt']), 60)!r} -> {clip(str(example.get('output', '')), 50)!r}"
+    if "perturbed" in example:
+        before, after = clip_change(str(example["prompt"]), str(example["perturbed"]), 60)
+        shown = (f"{before!r} -> {clip(str(example.get('output', '')), 40)!r} / {after!r} -> "
+                 f"{clip(str(example.get('perturbed_output', '')), 40)!r}")
+    return shown
 
 
 def _p(probability: Any) -> str:

@@ -189,7 +189,8 @@ def _prepare_streamed(runtime: Runtime, suite: Suite, entry: CheckEntry, kind: C
         runtime.predictor.streamed_counts(suite, name)
 
 
-GENERATIVE_KINDS_HINT = "perplexity, completion, choice, format, degeneration"
+GENERATIVE_KINDS_HINT = ("perplexity, completion, choice, format, degeneration, "
+                         "generation_robustness")
 
 
 def _check_task(suite: Suite, entry: CheckEntry, kind: CheckKind[Any], model: ModelAdapter

@@ -62,6 +62,19 @@ def worst_rate_interval(hits: Sequence[int], supports: Sequence[int], confidence
     return min(low for low, _ in bounds), min(high for _, high in bounds)
 
 
+def pass_at_k(n: int, correct: int, k: int) -> float:
+    """The unbiased estimator of pass@k from ``n`` samples of which ``correct`` pass:
+    ``1 - C(n - c, k) / C(n, k)`` (Chen et al. 2021, "Evaluating Large Language Models Trained
+    on Code", eq. 1): the chance that at least one of ``k`` samples drawn without replacement
+    from the ``n`` passes. Needs ``1 <= k <= n``."""
+    if not 1 <= k <= n or not 0 <= correct <= n:
+        raise ValueError(f"need 1 <= k <= n and 0 <= correct <= n (got n={n}, "
+                         f"correct={correct}, k={k})")
+    if n - correct < k:
+        return 1.0
+    return 1.0 - math.comb(n - correct, k) / math.comb(n, k)
+
+
 def threshold_resolved(low: float, high: float, limit: float) -> bool:
     """Whether an interval ``[low, high]`` decides a threshold ``limit``.
 

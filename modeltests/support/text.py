@@ -7,6 +7,7 @@ message, the JSON and the HTML.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -105,4 +106,15 @@ def visible_strings(value: object) -> object:
         return {visible_strings(k): visible_strings(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [visible_strings(v) for v in value]
+    return value
+
+
+def valid_pattern(value: str | None) -> str | None:
+    """``value`` if it compiles as a Python regular expression (or is None); else
+    ``ValueError`` with the reason, for a pydantic validator to report at the key."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
     return value

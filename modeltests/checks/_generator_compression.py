@@ -57,7 +57,6 @@ def compare_generators(context: CheckContext, params: CompressionParams,
     """The table above for ``candidate`` against the suite's model."""
     from modeltests.stats.tokens import METHOD, METHOD_TEXT, compare_tokens
 
-    _refuse(context, params)
     reference = context.generator()
     documents = _texts(context, params.dataset, "dataset")
     totals = _score_documents(context, documents, candidate)
@@ -83,7 +82,9 @@ def compare_generators(context: CheckContext, params: CompressionParams,
     return result
 
 
-def _refuse(context: CheckContext, params: CompressionParams) -> None:
+def refuse_inapplicable(context: CheckContext, params: CompressionParams) -> None:
+    """A located error for a threshold about labels or tags, slices, or an accuracy threshold
+    without ``prompts``."""
     for metric, _, _ in params.threshold_limits():
         key = next(k for k in (f"min_{metric}", f"max_{metric}") if k in type(params).model_fields)
         if metric in REFUSED:

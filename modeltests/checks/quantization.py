@@ -127,6 +127,15 @@ def run_pruning(context: CheckContext, params: PruningParams) -> CheckResult:
     return _with_copy(context, params, f"prune_l1 {params.sparsity:g}", prune)
 
 
+def prepare_compression(context: CheckContext, params: CompressionParams) -> None:
+    """At the check's setup: thresholds that do not apply to a text generator (or need
+    ``prompts``) are a located ERROR before anything is compressed."""
+    if is_generator(context.model()):
+        from modeltests.checks._generator_compression import refuse_inapplicable
+
+        refuse_inapplicable(context, params)
+
+
 def _quantize(context: CheckContext, module: torch.nn.Module, scheme: Scheme,
               float_head: bool = False) -> tuple[torch.nn.Module, dict[str, Any]]:
     from modeltests.measure.compress import compress, module_device, output_head_name
@@ -215,7 +224,9 @@ def _weights_reached(module: torch.nn.Module) -> dict[str, Any]:
 CHECK_KINDS = [
     CheckKind("quantization", QuantizationParams, run_quantization,
               "accuracy drop, agreement, KL, size and speed-up of a quantized model (text "
-              "generators: per-token KL, next-token agreement, perplexity ratio)", task="any"),
+              "generators: per-token KL, next-token agreement, perplexity ratio)", task="any",
+              prepare=prepare_compression),
     CheckKind("pruning", PruningParams, run_pruning,
-              "accuracy drop, agreement and KL of an L1-pruned copy of the model", task="any"),
+              "accuracy drop, agreement and KL of an L1-pruned copy of the model", task="any",
+              prepare=prepare_compression),
 ]

@@ -185,57 +185,47 @@ def generator_latency(context: CheckContext, params: LatencyParams, adapter: Tex
     configs: list[list[dict[str, Any]]] = [[] for _ in models]
     samples: list[list[TimedGeneration]] = []
     methods: list[str] = []
-    with _memory(device) as memory:
-        for length, prompt in prompts.items():
-            for output in outputs:
-                request = GenerationRequest(max_new_tokens=output)
-                calls = [timed_call(context, model, prompt, request, device) for model in models]
-                methods = [method for _, method in calls]
-                recorder = Recorder({})
-                runs = time_interleaved([fn for fn, _ in calls], recorder, params.plan())
-                samples = [recorder.records[id(fn)][run.warmup.iterations:]
-                           for (fn, _), run in zip(calls, runs)]
-                for index, (records, run) in enumerate(zip(samples, runs)):
-                    configs[index].append(_config_json(records, length, output, run))
+    if device == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+    for length, prompt in prompts.items():
+        for output in outputs:
+            request = GenerationRequest(max_new_tokens=output)
+            calls = [timed_call(context, model, prompt, request, device) for model in models]
+            methods = [method for _, method in calls]
+            recorder = Recorder({})
+            runs = time_interleaved([fn for fn, _ in calls], recorder, params.plan())
+            samples = [recorder.records[id(fn)][run.warmup.iterations:]
+                       for (fn, _), run in zip(calls, runs)]
+            for index, (records, run) in enumerate(zip(samples, runs)):
+                configs[index].append(_config_json(records, length, output, run))
+    memory = _peak_memory(device, calls[0][0])  # the last configuration is the headline
     return _result(context, params, configs, samples, memory, device, threads, methods)
 
 
-class _memory:
-    """Peak memory over the sweep: process RSS sampled on a CPU, torch's peak allocation on
-    a GPU."""
+def _peak_memory(device: str, headline: Callable[[], Any]) -> dict[str, Any]:
+    """Peak memory: torch's peak allocation over the sweep on a GPU; on a CPU, process RSS
+    sampled every 2 ms over a few extra headline calls (as for classifiers)."""
+    mb = 1024 * 1024
+    if device == "cuda":
+        import torch
 
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.metrics: dict[str, float] = {}
-        self.method = ""
-        self._sampler: Any = None
+        return {"peak_cuda_mb": torch.cuda.max_memory_allocated() / mb,
+                "method": "torch.cuda.max_memory_allocated over the sweep"}
+    from modeltests.checks.latency.measure import MEMORY_CALLS
+    from modeltests.measure.timing import RssSampler
 
-    def __enter__(self) -> _memory:
-        if self.device == "cuda":
-            import torch
-
-            torch.cuda.reset_peak_memory_stats()
-        else:
-            from modeltests.measure.timing import RssSampler
-
-            self._sampler = RssSampler().__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        mb = 1024 * 1024
-        if self.device == "cuda":
-            import torch
-
-            self.metrics["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / mb
-            self.method = "torch.cuda.max_memory_allocated over the sweep"
-        else:
-            self._sampler.__exit__(*exc)
-            self.metrics["peak_rss_mb"] = self._sampler.peak_bytes / mb
-            self.method = "process RSS (psutil) sampled every 2 ms over the sweep"
+    with RssSampler() as sampler:
+        for _ in range(MEMORY_CALLS):
+            headline()
+    return {"peak_rss_mb": sampler.peak_bytes / mb,
+            "method": f"process RSS (psutil) sampled every 2 ms over {MEMORY_CALLS} headline "
+                      "calls"}
 
 
 def _result(context: CheckContext, params: LatencyParams, configs: list[list[dict[str, Any]]],
-            head: list[list[TimedGeneration]], memory: _memory, device: str, threads: int,
+            head: list[list[TimedGeneration]], memory: dict[str, Any], device: str, threads: int,
             methods: list[str]) -> CheckResult:
     """Headline (the last, largest configuration) metrics, intervals, ratios, thresholds."""
     from modeltests.measure.timing import BOUND_CONFIDENCE
@@ -258,7 +248,7 @@ def _result(context: CheckContext, params: LatencyParams, configs: list[list[dic
                 intervals[key] = (metrics[key], upper)
             interval_methods[key] = "order-statistic"
     metrics["tokens_per_second"] = float(mine["tokens_per_second"])
-    metrics.update(memory.metrics)
+    metrics.update({k: float(v) for k, v in memory.items() if k != "method"})
     compare = _compare(head, context.seed, metrics, intervals, interval_methods) \
         if len(head) == 2 else None
     for key in metrics:
@@ -274,7 +264,8 @@ def _result(context: CheckContext, params: LatencyParams, configs: list[list[dic
             if n < needed:
                 t.passed, t.resolved = False, False
                 t.note = f"{n} timed calls; MLPerf requires {needed} for a {label} claim"
-                result.warnings.append(f"{t.metric}: {t.note}; raise min_iterations")
+                result.warnings.append(f"{t.metric}: {t.note}; set min_iterations to at least "
+                                       f"{needed}")
     if mine["stopped_early"]:
         result.warnings.append(f"{mine['stopped_early']} of {mine['calls']} headline calls "
                                "stopped before max_new_tokens (end of text): tpot is over the "
@@ -286,7 +277,7 @@ def _result(context: CheckContext, params: LatencyParams, configs: list[list[dic
         "model": params.model, "device": device, "threads": threads, "timing": methods[0],
         "headline": {"prompt_tokens": mine["prompt_tokens"],
                      "max_new_tokens": mine["max_new_tokens"]},
-        "configs": configs[0], "memory": {"method": memory.method, **memory.metrics},
+        "configs": configs[0], "memory": memory,
         "compare": None if compare is None else {"model": params.compare_to,
                                                  "timing": methods[1], "configs": configs[1],
                                                  **compare}}

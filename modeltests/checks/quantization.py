@@ -45,6 +45,8 @@ from modeltests.adapters.generation import is_generator
 if TYPE_CHECKING:
     import torch
 
+    from modeltests.adapters.base import ModelAdapter
+
 Compressor = Callable[["torch.nn.Module"], "tuple[torch.nn.Module, dict[str, Any]]"]
 """Makes the compressed copy of a module, with facts about it for the details."""
 
@@ -171,25 +173,14 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
     # may be reused across runs (keyed with the source model's fingerprint); timings never are.
     recipe = {"compression": what, **{k: v for k, v in facts.items() if k != "sparsity"}}
     adapter = reference.with_module(compressed)
-    if is_generator(reference) and is_generator(adapter):  # modeltests.checks._generator_compression
-        from modeltests.checks._generator_compression import compare_generators
-
+    per_unit = _per_unit_comparison(reference, adapter)
+    if per_unit is not None:  # generators (per token) and taggers (per word)
         try:
-            result = compare_generators(context, params, adapter, {"candidate": what, **facts})
+            result = per_unit(context, params, {"candidate": what, **facts})
             result.details["weights_reached"] = _weights_reached(compressed)
             return result
         finally:
-            del adapter, compressed
-            gc.collect()
-    if is_tagger(reference):  # token classification: modeltests.checks._tag_compression
-        from modeltests.checks._tag_compression import compare_tags
-
-        try:
-            result = compare_tags(context, params, adapter, {"candidate": what, **facts})
-            result.details["weights_reached"] = _weights_reached(compressed)
-            return result
-        finally:
-            del adapter, compressed
+            del adapter, compressed, per_unit
             gc.collect()
     try:
         dataset = context.dataset(params.dataset)
@@ -206,6 +197,24 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
     finally:
         del adapter, compressed
         gc.collect()
+
+
+def _per_unit_comparison(reference: ModelAdapter, adapter: ModelAdapter
+                         ) -> Callable[[CheckContext, CompressionParams, dict[str, Any]],
+                                       CheckResult] | None:
+    """The comparison of a text generator (:mod:`modeltests.checks._generator_compression`) or
+    a token classifier (:mod:`modeltests.checks._tag_compression`) with its compressed copy
+    ``adapter``; None for a classifier of texts."""
+    if is_generator(reference) and is_generator(adapter):
+        from modeltests.checks._generator_compression import compare_generators
+
+        return lambda context, params, details: compare_generators(context, params, adapter,
+                                                                   details)
+    if is_tagger(reference):
+        from modeltests.checks._tag_compression import compare_tags
+
+        return lambda context, params, details: compare_tags(context, params, adapter, details)
+    return None
 
 
 def _weights_reached(module: torch.nn.Module) -> dict[str, Any]:

@@ -210,3 +210,19 @@ def test_check_figures_equal_a_hand_computation(gpt2_dir: Path, pytester: pytest
                                                             rel=1e-4)
         assert by_name[name]["details"]["float_head" if head else "candidate"] == \
             ("lm_head" if head else "int8_dynamic")
+
+
+@pytest.mark.parametrize("float_head", [False, True])
+def test_torchao_weight_only_quantizes_projections_and_keeps_the_head_when_asked(
+        gpt2_dir: Path, float_head: bool) -> None:
+    from transformers import GPT2LMHeadModel
+
+    if not torchao_available():
+        pytest.skip("torchao is not installed (pip install modeltests[torchao])")
+    model = GPT2LMHeadModel.from_pretrained(gpt2_dir).eval()
+    compressed = compress(model, "torchao_int8_weight_only", float_head)
+    c_attn = compressed.transformer.h[0].attn.c_attn
+    assert isinstance(c_attn, torch.nn.Linear)  # GPT-2's Conv1D, as a Linear
+    assert type(c_attn.weight).__module__.startswith("torchao")
+    assert type(compressed.lm_head.weight).__module__.startswith("torchao") is not float_head
+    assert type(model.lm_head.weight) is torch.nn.Parameter  # the reference is untouched

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
-from typing import TYPE_CHECKING, Literal, Sequence, TypeVar
+import time
+from typing import TYPE_CHECKING, Callable, Literal, Sequence, TypeVar
 
 from typing_extensions import TypeIs
 
@@ -129,6 +130,66 @@ class TokenLogprobs:
     logprobs: npt.NDArray[np.float32] = field(repr=False)
 
 
+@dataclass(frozen=True)
+class TimedGeneration:
+    """One prompt generated under a clock (:meth:`TextGenerator.generate_timed`).
+
+    ``first_token_ms``: from the call to the first generated token being available on the host
+    (the prefill: one forward over the prompt that produces the first token, plus its
+    sampling); ``total_ms``: from the call to the last token. The decode time per output token
+    is the rest divided by the tokens after the first (:attr:`tpot_ms`)."""
+
+    generation: Generation
+    first_token_ms: float
+    total_ms: float
+
+    @property
+    def tpot_ms(self) -> float | None:
+        """(total - first token) / (generated tokens - 1); None with fewer than 2 tokens."""
+        tokens = self.generation.new_tokens
+        return None if tokens < 2 else (self.total_ms - self.first_token_ms) / (tokens - 1)
+
+
+class TokenClock:
+    """A streamer for ``transformers``' ``model.generate(..., streamer=clock)`` that notes when
+    each generated token reaches the host (an adapter's :meth:`TextGenerator.generate_timed`).
+
+    ``generate`` calls ``put`` once with the prompt's ids, then once per generated step with
+    the new token moved to the CPU (which waits for a CUDA device: the stamp follows the work),
+    then ``end``. ``start()`` is called right before ``generate`` (after ``synchronize``, e.g.
+    ``torch.cuda.synchronize``, so that no earlier work is counted)."""
+
+    def __init__(self, synchronize: Callable[[], None] | None = None) -> None:
+        self._synchronize = synchronize
+        self._prompt_seen = False
+        self.started_ns = 0
+        self.token_ns: list[int] = []
+        self.ended_ns = 0
+
+    def start(self) -> None:
+        if self._synchronize is not None:
+            self._synchronize()
+        self._prompt_seen = False
+        self.token_ns = []
+        self.started_ns = time.perf_counter_ns()
+
+    def put(self, value: object) -> None:
+        if not self._prompt_seen:  # the first put is the prompt itself
+            self._prompt_seen = True
+            return
+        self.token_ns.append(time.perf_counter_ns())
+
+    def end(self) -> None:
+        self.ended_ns = time.perf_counter_ns()
+
+    def timed(self, generation: Generation) -> TimedGeneration:
+        """The :class:`TimedGeneration` of the call this clock watched."""
+        if not self.token_ns:
+            raise ModelOutputError("the streamer saw no generated token")
+        return TimedGeneration(generation, (self.token_ns[0] - self.started_ns) / 1e6,
+                               (self.token_ns[-1] - self.started_ns) / 1e6)
+
+
 class TextGenerator(ModelAdapter):
     """A loaded model that generates text. Subclass it and implement :meth:`generate` and
     :meth:`score`; :meth:`token_logprobs`, :meth:`count_tokens` and :attr:`max_context` are
@@ -160,6 +221,14 @@ class TextGenerator(ModelAdapter):
         """Next-token distributions over each text (see :class:`TokenLogprobs`)."""
         raise UnsupportedCapabilityError(f"{type(self).__name__} gives no next-token "
                                          "distributions")
+
+    def generate_timed(self, prompt: str, request: GenerationRequest) -> TimedGeneration:
+        """Optional: generate for one prompt and say when the first and the last token were
+        ready (see :class:`TimedGeneration`; a transformers adapter passes a
+        :class:`TokenClock` as ``streamer``). Without it, the ``latency`` check times two
+        calls of :meth:`generate` instead (``max_new_tokens`` 1 for the first token, then the
+        whole request) and says so in its details."""
+        raise UnsupportedCapabilityError(f"{type(self).__name__} does not time its tokens")
 
     def count_tokens(self, text: str) -> int:
         """How many tokens ``text`` is for this model."""
@@ -199,6 +268,20 @@ def validate_generations(answer: object, prompts: Sequence[str], request: Genera
             raise ModelOutputError(f"prompt {row}: {generation.new_tokens} tokens generated, "
                                    f"more than max_new_tokens {request.max_new_tokens}")
     return generations
+
+
+def validate_timed(answer: object, prompt: str, request: GenerationRequest) -> TimedGeneration:
+    """``answer`` if it is a :class:`TimedGeneration` whose generation answers ``prompt`` (see
+    :func:`validate_generations`) with times that are finite, not negative and in order."""
+    if not isinstance(answer, TimedGeneration):
+        raise ModelOutputError(f"generate_timed returned {type(answer).__name__}, not a "
+                               "TimedGeneration")
+    validate_generations([answer.generation], [prompt], request)
+    first, total = answer.first_token_ms, answer.total_ms
+    if not (math.isfinite(first) and math.isfinite(total) and 0 <= first <= total):
+        raise ModelOutputError(f"generate_timed: first token at {first!r} ms and last at "
+                               f"{total!r} ms are not times with 0 <= first <= last")
+    return answer
 
 
 def validate_scores(answer: object, pairs: Sequence[tuple[str, str]]) -> list[ContinuationScore]:

@@ -46,7 +46,8 @@ class SliceDrop(SliceSpec):
 class CompressionParams(SeededParams):
     """Parameters shared by ``quantization`` and ``pruning``."""
 
-    dataset: str = Field(description="Name of a labelled dataset under 'datasets:'.")
+    dataset: str = Field(description="Name of a labelled dataset under 'datasets:' (for a text "
+                         "generator: the documents both models score token by token).")
     speed_examples: int = Field(default=64, ge=0, le=100_000,
                                 description="Texts timed for the speed-up (0: do not time).")
     speed_rounds: int = Field(default=3, ge=1, le=100,
@@ -75,6 +76,16 @@ class CompressionParams(SeededParams):
         "Token models: largest entity F1 loss (reference - compressed).", ge=-1, le=1)
     min_tag_agreement: float | None = threshold(
         "Token models: lowest share of words tagged alike by both models.", ge=0, le=1)
+    max_perplexity_ratio: float | None = threshold(
+        "Text generators: largest compressed / reference token perplexity on 'dataset' "
+        "(paired bootstrap over documents), e.g. 1.05.", gt=0)
+    prompts: str | None = Field(
+        default=None, description="Text generators: a dataset under 'datasets:' of prompts "
+        "(text) with their expected answers (label); both models answer greedily and "
+        "accuracy_* / accuracy_drop are the exact match of the answers (stripped), paired.")
+    max_new_tokens: int = Field(default=16, ge=1, le=4096,
+                                description="Text generators: longest answer to a prompt, in "
+                                "tokens (also the tokens generated when timing the speed-up).")
     slices: list[SliceDrop] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -8,6 +8,11 @@ Both kinds compare a *candidate* with the suite's reference model on the same ex
   ``models:`` (an already-quantized export, a remote endpoint), which works for any adapter.
 * ``pruning`` zeroes the smallest-magnitude ``nn.Linear`` weights of a copy at ``sparsity``.
 
+A text generator (:mod:`modeltests.checks._generator_compression`) is compared token by token
+on documents instead: per-token KL, top-1 next-token agreement, the perplexity ratio (bootstrap
+over documents) and, with ``prompts``, the exact-match drop of greedy answers. ``float_head``
+leaves the output head in float (the recipe used for language models).
+
 Metrics (paired, candidate vs reference): ``accuracy_reference``, ``accuracy_compressed``,
 ``accuracy_drop`` (reference - candidate, Newcombe 95% interval, McNemar p-value),
 ``relative_accuracy`` (MLPerf's form: candidate / reference), top-1 ``agreement``, ``mean_kl``
@@ -35,9 +40,12 @@ from modeltests.errors import MissingResourceError, ModelTestsError, Unsupported
 from modeltests.extend.registry import CheckKind
 from modeltests.result import CheckResult
 from modeltests.data.tags import is_tagger
+from modeltests.adapters.generation import is_generator
 
 if TYPE_CHECKING:
     import torch
+
+    from modeltests.adapters.base import ModelAdapter
 
 Compressor = Callable[["torch.nn.Module"], "tuple[torch.nn.Module, dict[str, Any]]"]
 """Makes the compressed copy of a module, with facts about it for the details."""
@@ -50,16 +58,28 @@ class QuantizationParams(CompressionParams):
     scheme: Scheme | None = Field(default=None, description="How to quantize a copy of the model.")
     compare_to: str | None = Field(
         default=None, description="Name of an already-compressed model under 'models:'.")
+    float_head: bool = Field(
+        default=False, description="Leave the output head (the layer producing a language "
+        "model's vocabulary logits, e.g. lm_head) in float under an int8 scheme, the recipe "
+        "commonly used for language models; embeddings are never quantized by these schemes.")
 
     @model_validator(mode="after")
     def _one_candidate(self) -> QuantizationParams:
         if (self.scheme is None) == (self.compare_to is None):
             raise ValueError("set exactly one of 'scheme' (quantize a copy of the model) or "
                              "'compare_to' (a model under 'models:')")
+        if self.float_head and self.scheme in (None, "bf16", "fp16"):
+            raise ValueError("'float_head' applies to the int8 schemes (int8_dynamic, "
+                             "int8_dynamic_per_channel, torchao_*), not to "
+                             f"{self.scheme or 'compare_to'}")
         return self
 
+    def recipe(self) -> str:
+        """The scheme, with ``+float_head`` when the output head stays in float."""
+        return f"{self.scheme}+float_head" if self.float_head else str(self.scheme)
+
     def label(self, index: int) -> str:
-        return self.name or self.compare_to or str(self.scheme)
+        return self.name or self.compare_to or self.recipe()
 
 
 class PruningParams(CompressionParams):
@@ -75,6 +95,12 @@ class PruningParams(CompressionParams):
 
 def run_quantization(context: CheckContext, params: QuantizationParams) -> CheckResult:
     """Quantize a copy (``scheme``) or take ``compare_to``; compare on ``dataset``."""
+    if params.compare_to is not None and is_generator(context.model()):
+        from modeltests.checks._generator_compression import compare_generators
+
+        return compare_generators(context, params, context.generator(params.compare_to,
+                                                                     "compare_to"),
+                                  {"candidate": f"models.{params.compare_to}"})
     if params.compare_to is not None and is_tagger(context.model()):
         from modeltests.checks._tag_compression import compare_tags
 
@@ -87,7 +113,8 @@ def run_quantization(context: CheckContext, params: QuantizationParams) -> Check
         return compare(context, params, candidate)
     assert params.scheme is not None
     scheme = params.scheme
-    return _with_copy(context, params, scheme, lambda module: _quantize(context, module, scheme))
+    return _with_copy(context, params, params.recipe(),
+                      lambda module: _quantize(context, module, scheme, params.float_head))
 
 
 def run_pruning(context: CheckContext, params: PruningParams) -> CheckResult:
@@ -102,9 +129,18 @@ def run_pruning(context: CheckContext, params: PruningParams) -> CheckResult:
     return _with_copy(context, params, f"prune_l1 {params.sparsity:g}", prune)
 
 
-def _quantize(context: CheckContext, module: torch.nn.Module, scheme: Scheme
-              ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    from modeltests.measure.compress import compress, module_device
+def prepare_compression(context: CheckContext, params: CompressionParams) -> None:
+    """At the check's setup: thresholds that do not apply to a text generator (or need
+    ``prompts``) are a located ERROR before anything is compressed."""
+    if is_generator(context.model()):
+        from modeltests.checks._generator_compression import refuse_inapplicable
+
+        refuse_inapplicable(context, params)
+
+
+def _quantize(context: CheckContext, module: torch.nn.Module, scheme: Scheme,
+              float_head: bool = False) -> tuple[torch.nn.Module, dict[str, Any]]:
+    from modeltests.measure.compress import compress, module_device, output_head_name
 
     device = module_device(module)
     if scheme == "int8_dynamic" and not device.startswith("cpu"):
@@ -112,7 +148,10 @@ def _quantize(context: CheckContext, module: torch.nn.Module, scheme: Scheme
                                       f"{device}; use bf16, fp16 or a torchao scheme, or set "
                                       f"model.device: cpu")
     try:
-        return compress(module, scheme), {}
+        facts = {"float_head": output_head_name(module)} if float_head else {}
+        return compress(module, scheme, float_head), facts
+    except ValueError as exc:
+        raise context.error("float_head", str(exc)) from None
     except MissingResourceError as exc:
         raise MissingResourceError(f"{context.location('scheme')}: checks["
                                    f"{context.identity.index}].scheme: {exc}") from None
@@ -134,15 +173,14 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
     # may be reused across runs (keyed with the source model's fingerprint); timings never are.
     recipe = {"compression": what, **{k: v for k, v in facts.items() if k != "sparsity"}}
     adapter = reference.with_module(compressed)
-    if is_tagger(reference):  # token classification: modeltests.checks._tag_compression
-        from modeltests.checks._tag_compression import compare_tags
-
+    per_unit = _per_unit_comparison(reference, adapter)
+    if per_unit is not None:  # generators (per token) and taggers (per word)
         try:
-            result = compare_tags(context, params, adapter, {"candidate": what, **facts})
+            result = per_unit(context, params, {"candidate": what, **facts})
             result.details["weights_reached"] = _weights_reached(compressed)
             return result
         finally:
-            del adapter, compressed
+            del adapter, compressed, per_unit
             gc.collect()
     try:
         dataset = context.dataset(params.dataset)
@@ -161,6 +199,24 @@ def _with_copy(context: CheckContext, params: CompressionParams, what: str,
         gc.collect()
 
 
+def _per_unit_comparison(reference: ModelAdapter, adapter: ModelAdapter
+                         ) -> Callable[[CheckContext, CompressionParams, dict[str, Any]],
+                                       CheckResult] | None:
+    """The comparison of a text generator (:mod:`modeltests.checks._generator_compression`) or
+    a token classifier (:mod:`modeltests.checks._tag_compression`) with its compressed copy
+    ``adapter``; None for a classifier of texts."""
+    if is_generator(reference) and is_generator(adapter):
+        from modeltests.checks._generator_compression import compare_generators
+
+        return lambda context, params, details: compare_generators(context, params, adapter,
+                                                                   details)
+    if is_tagger(reference):
+        from modeltests.checks._tag_compression import compare_tags
+
+        return lambda context, params, details: compare_tags(context, params, adapter, details)
+    return None
+
+
 def _weights_reached(module: torch.nn.Module) -> dict[str, Any]:
     """Exact zeros (overall and per layer type) and in-memory bytes of the compressed copy's
     parameters and buffers (see :mod:`modeltests.measure.footprint`)."""
@@ -176,7 +232,10 @@ def _weights_reached(module: torch.nn.Module) -> dict[str, Any]:
 
 CHECK_KINDS = [
     CheckKind("quantization", QuantizationParams, run_quantization,
-              "accuracy drop, agreement, KL, size and speed-up of a quantized model"),
+              "accuracy drop, agreement, KL, size and speed-up of a quantized model (text "
+              "generators: per-token KL, next-token agreement, perplexity ratio)", task="any",
+              prepare=prepare_compression),
     CheckKind("pruning", PruningParams, run_pruning,
-              "accuracy drop, agreement and KL of an L1-pruned copy of the model"),
+              "accuracy drop, agreement and KL of an L1-pruned copy of the model", task="any",
+              prepare=prepare_compression),
 ]

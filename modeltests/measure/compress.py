@@ -22,26 +22,74 @@ from modeltests.errors import MissingResourceError
 if TYPE_CHECKING:
     import torch
 
-Scheme = Literal["int8_dynamic", "bf16", "fp16", "torchao_int8_weight_only",
-                 "torchao_int8_dynamic"]
+Scheme = Literal["int8_dynamic", "int8_dynamic_per_channel", "bf16", "fp16",
+                 "torchao_int8_weight_only", "torchao_int8_dynamic"]
 TORCHAO_HINT = "pip install modeltests[torchao]"
 
 
-def compress(module: torch.nn.Module, scheme: Scheme) -> torch.nn.Module:
-    """A compressed copy of ``module`` under ``scheme`` (the original is left untouched)."""
+def compress(module: torch.nn.Module, scheme: Scheme, float_head: bool = False
+             ) -> torch.nn.Module:
+    """A compressed copy of ``module`` under ``scheme`` (the original is left untouched).
+
+    ``float_head`` leaves the output head (the layer that produces a language model's
+    vocabulary logits, :func:`output_head_name`) in float under the int8 schemes, the recipe
+    most people use for language models. Embeddings (``nn.Embedding``) are never quantized by
+    these schemes. A casting scheme (bf16, fp16) casts everything.
+    """
     import torch
 
+    skip = (output_head_name(module),) if float_head else ()
     if scheme == "int8_dynamic":
-        return quantize_dynamic_int8(module)
+        return quantize_dynamic_int8(module, skip=skip)
+    if scheme == "int8_dynamic_per_channel":
+        return quantize_dynamic_int8(module, per_channel=True, skip=skip)
+    if float_head:
+        if scheme in ("bf16", "fp16"):
+            raise ValueError(f"float_head applies to the int8 schemes, not to {scheme}")
     if scheme == "bf16":
         return to_dtype(module, torch.bfloat16)
     if scheme == "fp16":
         return to_dtype(module, torch.float16)
     if scheme == "torchao_int8_weight_only":
-        return torchao_quantize(module, "int8_weight_only")
+        return torchao_quantize(module, "int8_weight_only", skip=skip)
     if scheme == "torchao_int8_dynamic":
-        return torchao_quantize(module, "int8_dynamic")
+        return torchao_quantize(module, "int8_dynamic", skip=skip)
     raise ValueError(f"unknown compression scheme {scheme!r}")
+
+
+def output_head_name(module: torch.nn.Module) -> str:
+    """The qualified name of ``module``'s output head: the layer a transformers model returns
+    from ``get_output_embeddings()`` (``lm_head`` for GPT-2 and Llama). ValueError when the
+    module has none."""
+    getter = getattr(module, "get_output_embeddings", None)
+    head = getter() if callable(getter) else None
+    for name, layer in module.named_modules():
+        if head is not None and layer is head:
+            return str(name)
+    raise ValueError(f"{type(module).__name__} has no output head (get_output_embeddings() "
+                     "names none) to leave in float")
+
+
+def linear_layers(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` (in place) with every transformers ``Conv1D`` (GPT-2's attention and MLP
+    projections: a Linear with its weight transposed) replaced by the equivalent
+    ``nn.Linear``, so that "every Linear" means every projection whatever the architecture."""
+    import torch
+
+    try:
+        from transformers.pytorch_utils import Conv1D
+    except ImportError:  # no transformers: no Conv1D to find
+        return module
+    for parent in list(module.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, Conv1D):
+                linear = torch.nn.Linear(child.weight.shape[0], child.nf, device=child.weight.device,
+                                         dtype=child.weight.dtype)
+                with torch.no_grad():
+                    linear.weight.copy_(child.weight.t())
+                    linear.bias.copy_(child.bias)
+                setattr(parent, child_name, linear)
+    return module
 
 
 @contextmanager
@@ -53,19 +101,25 @@ def _quiet_deprecations() -> Iterator[None]:
         yield
 
 
-def quantize_dynamic_int8(module: torch.nn.Module) -> torch.nn.Module:
-    """Dynamic int8 quantization of every ``nn.Linear`` (weights int8, activations per batch).
+def quantize_dynamic_int8(module: torch.nn.Module, per_channel: bool = False,
+                          skip: tuple[str, ...] = ()) -> torch.nn.Module:
+    """Dynamic int8 quantization of every ``nn.Linear`` (GPT-2's ``Conv1D`` included, see
+    :func:`linear_layers`) but those named in ``skip``: int8 weights with one scale per tensor
+    (or per output channel with ``per_channel``), activations quantized per batch.
 
     Runs on the CPU only (the quantized kernels are fbgemm / qnnpack).
     """
     import torch
 
+    copied = linear_layers(copy.deepcopy(module))
     with _quiet_deprecations():
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import (default_dynamic_qconfig, per_channel_dynamic_qconfig,
+                                           quantize_dynamic)
 
-        quantized: torch.nn.Module = quantize_dynamic(
-            copy.deepcopy(module), {torch.nn.Linear}, dtype=torch.qint8
-        )
+        qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
+        layers = {name: qconfig for name, layer in copied.named_modules()
+                  if isinstance(layer, torch.nn.Linear) and name not in skip}
+        quantized: torch.nn.Module = quantize_dynamic(copied, layers, dtype=torch.qint8)
     return quantized
 
 
@@ -83,9 +137,12 @@ def torchao_available() -> bool:
     return True
 
 
-def torchao_quantize(module: torch.nn.Module,
-                     mode: Literal["int8_weight_only", "int8_dynamic"]) -> torch.nn.Module:
-    """torchao int8 weight-only, or int8 dynamic-activation + int8 weight, on a copy."""
+def torchao_quantize(module: torch.nn.Module, mode: Literal["int8_weight_only", "int8_dynamic"],
+                     skip: tuple[str, ...] = ()) -> torch.nn.Module:
+    """torchao int8 weight-only, or int8 dynamic-activation + int8 weight, on a copy: every
+    ``nn.Linear`` (GPT-2's ``Conv1D`` included) but those named in ``skip``."""
+    import torch
+
     try:  # imported by name: torchao is optional and may be absent where types are checked
         quantization = importlib.import_module("torchao.quantization")
     except ImportError as exc:
@@ -95,22 +152,26 @@ def torchao_quantize(module: torch.nn.Module,
         ) from None
     config = quantization.Int8WeightOnlyConfig() if mode == "int8_weight_only" else \
         quantization.Int8DynamicActivationInt8WeightConfig()
-    copied = copy.deepcopy(module)
+    copied = linear_layers(copy.deepcopy(module))
+
+    def chosen(layer: torch.nn.Module, name: str) -> bool:
+        return isinstance(layer, torch.nn.Linear) and name not in skip
+
     with _quiet_deprecations():
-        quantization.quantize_(copied, config)
+        quantization.quantize_(copied, config, filter_fn=chosen)
     return copied
 
 
 def prune_l1_unstructured(module: torch.nn.Module, sparsity: float) -> torch.nn.Module:
     """A copy with the ``sparsity`` fraction of smallest-magnitude weights of every ``nn.Linear``
-    set to zero (``torch.nn.utils.prune.l1_unstructured``, per layer), made permanent with
+    (GPT-2's ``Conv1D`` included, see :func:`linear_layers`) set to zero (``torch.nn.utils.prune.l1_unstructured``, per layer), made permanent with
     ``prune.remove`` so the copy is a plain module again."""
     import torch
     from torch.nn.utils import prune
 
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1) (got {sparsity!r})")
-    copied = copy.deepcopy(module)
+    copied = linear_layers(copy.deepcopy(module))
     for layer in copied.modules():
         if isinstance(layer, torch.nn.Linear):
             # torch leaves these two untyped

@@ -137,3 +137,83 @@ def assert_no_traceback(output: str) -> None:
     assert "modeltests/" not in output
     assert "site-packages" not in output
     assert "raise " not in output
+
+
+# A user's own text generator (conftest.py): after word i of WORDS, word i+1 is likely;
+# ``noise`` bends every distribution, ``timed`` adds generate_timed.
+CYCLE_GENERATOR = '''
+import time
+from typing import Literal
+
+import numpy as np
+
+from modeltests import AdapterKind, AdapterParams
+from modeltests.adapters.generation import (ContinuationScore, Generation, TextGenerator,
+                                            TimedGeneration, TokenLogprobs)
+
+WORDS = "the cat sat on a mat and then it ran far away".split()
+
+
+class CycleParams(AdapterParams):
+    adapter: Literal["cycle"] = "cycle"
+    noise: float = 0.0
+    timed: bool = False
+
+
+class Cycle(TextGenerator):
+    """After word i, word i+1 of WORDS is likely; ``noise`` bends every distribution."""
+
+    max_context = 64
+
+    def __init__(self, params):
+        self.noise = params.noise
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def _ids(self, text):
+        return [WORDS.index(w) if w in WORDS else 0 for w in text.split()]
+
+    def _row(self, previous):
+        logits = np.zeros(len(WORDS))
+        logits[(previous + 1) % len(WORDS)] = 3.0
+        logits += self.noise * np.sin(np.arange(len(WORDS)) * 7.0 + previous)
+        return logits - np.log(np.exp(logits).sum())
+
+    def token_logprobs(self, texts):
+        out = []
+        for text in texts:
+            ids = self._ids(text)
+            rows = np.array([self._row(i) for i in ids[:-1]], dtype=np.float32)
+            out.append(TokenLogprobs(tuple(ids), rows.reshape(len(ids) - 1, len(WORDS))
+                                     if len(ids) > 1 else np.zeros((0, len(WORDS)), np.float32)))
+        return out
+
+    def generate(self, prompts, request):
+        answers = []
+        for prompt in prompts:
+            last, ids = self._ids(prompt)[-1], []
+            for _ in range(request.max_new_tokens):
+                last = int(np.argmax(self._row(last)))
+                ids.append(last)
+            answers.append(Generation(" ".join(WORDS[i] for i in ids), "length", tuple(ids)))
+        return answers
+
+    def score(self, pairs):
+        return [ContinuationScore(-1.0, 1, False) for _ in pairs]
+
+
+class TimedCycle(Cycle):
+    """The same model with its own clock: the first token at a tenth of the call."""
+
+    def generate_timed(self, prompt, request):
+        started = time.perf_counter()
+        generation = self.generate([prompt], request)[0]
+        total = (time.perf_counter() - started) * 1000
+        return TimedGeneration(generation, total / 10, total)
+
+
+def pytest_modeltests_register_adapters(registry):
+    registry.add_adapter(AdapterKind("cycle", CycleParams, lambda params, ctx:
+                                     TimedCycle(params) if params.timed else Cycle(params)))
+'''

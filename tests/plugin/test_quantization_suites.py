@@ -48,8 +48,9 @@ def test_unknown_scheme_lists_the_valid_ones_with_a_close_match(pytester: pytest
     result = run_suite(pytester, "  - kind: quantization\n    dataset: dev\n"
                                  "    scheme: int8_dynamc\n")
     result.stdout.fnmatch_lines([
-        "suites/q.yaml:16: checks[[]0].scheme: must be one of 'int8_dynamic', 'bf16', 'fp16', "
-        "'torchao_int8_weight_only' or 'torchao_int8_dynamic' (got 'int8_dynamc'); "
+        "suites/q.yaml:16: checks[[]0].scheme: must be one of 'int8_dynamic', "
+        "'int8_dynamic_per_channel', 'bf16', 'fp16', 'torchao_int8_weight_only' or "
+        "'torchao_int8_dynamic' (got 'int8_dynamc'); "
         "did you mean 'int8_dynamic'?",
     ])
     result.assert_outcomes(errors=1)

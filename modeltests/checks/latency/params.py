@@ -78,6 +78,44 @@ class LatencyParams(CheckParams):
         "Lowest p50 ratio of this model to the compare_to model at the headline "
         "configuration.", ge=0)
 
+    prompt_lengths: list[int] | None = Field(
+        default=None, min_length=1,
+        description="Text generators: exact prompt lengths in tokens (default [16]); each is "
+                    "timed with every entry of output_lengths.")
+    output_lengths: list[int] | None = Field(
+        default=None, min_length=1,
+        description="Text generators: max_new_tokens of each timed call (default [16]); greedy, "
+                    "and the tokens actually generated are counted (a model may stop early).")
+    max_ttft_p50_ms: float | None = threshold(
+        "Text generators: highest median time to first token (prefill), ms.", ge=0)
+    max_ttft_p90_ms: float | None = threshold(
+        "Text generators: highest p90 time to first token, ms.", ge=0)
+    max_ttft_p99_ms: float | None = threshold(
+        "Text generators: highest p99 time to first token, ms.", ge=0)
+    max_tpot_p50_ms: float | None = threshold(
+        "Text generators: highest median time per output token after the first (decode), ms.",
+        ge=0)
+    max_tpot_p90_ms: float | None = threshold(
+        "Text generators: highest p90 time per output token, ms.", ge=0)
+    max_tpot_p99_ms: float | None = threshold(
+        "Text generators: highest p99 time per output token, ms.", ge=0)
+    min_tokens_per_second: float | None = threshold(
+        "Text generators: lowest generated tokens per second of a whole call (first token "
+        "included), at the headline configuration.", ge=0)
+    max_ttft_ratio: float | None = threshold(
+        "Text generators: highest median time-to-first-token ratio of this model to the "
+        "compare_to model at the headline configuration (interleaved rounds).", gt=0)
+    max_tpot_ratio: float | None = threshold(
+        "Text generators: highest median time-per-output-token ratio of this model to the "
+        "compare_to model at the headline configuration (interleaved rounds).", gt=0)
+
+    @field_validator("prompt_lengths", "output_lengths")
+    @classmethod
+    def _token_range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(n < 1 or n > 65_536 for n in value):
+            raise ValueError("each length must be an integer in [1, 65536]")
+        return value
+
     @field_validator("batch_sizes")
     @classmethod
     def _batch_range(cls, value: list[int]) -> list[int]:
@@ -127,6 +165,10 @@ class LatencyParams(CheckParams):
         if ratio and self.compare_to is None:
             raise ValueError("'max_ratio_at_longest' and 'min_ratio_at_longest' need "
                              "'compare_to' (a model under 'models:')")
+        if (self.max_ttft_ratio is not None or self.max_tpot_ratio is not None) and \
+                self.compare_to is None:
+            raise ValueError("'max_ttft_ratio' and 'max_tpot_ratio' need 'compare_to' (a model "
+                             "under 'models:')")
         if self.device == "cpu" and self.max_peak_cuda_mb is not None:
             raise ValueError("'max_peak_cuda_mb' needs device 'cuda' or 'auto' (got 'cpu')")
         if self.device == "cuda" and self.max_peak_rss_mb is not None:
@@ -145,7 +187,9 @@ class LatencyParams(CheckParams):
 
         return {name: min_samples_for_percentile(q) for name, q, limit in
                 (("p90", 0.90, self.max_p90_ms), ("p95", 0.95, self.max_p95_ms),
-                 ("p99", 0.99, self.max_p99_ms)) if limit is not None}
+                 ("p99", 0.99, self.max_p99_ms), ("TTFT p90", 0.90, self.max_ttft_p90_ms),
+                 ("TTFT p99", 0.99, self.max_ttft_p99_ms), ("TPOT p90", 0.90, self.max_tpot_p90_ms),
+                 ("TPOT p99", 0.99, self.max_tpot_p99_ms)) if limit is not None}
 
     def describe_required_iterations(self) -> str:
         """The call count each timing aims at, and why: ``min_iterations 64``, or ``662 calls

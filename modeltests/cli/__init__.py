@@ -89,6 +89,11 @@ def _compare(args: argparse.Namespace) -> int:
     return exit_code(comparison, args.allow_weakened)
 
 
+def _history(args: argparse.Namespace) -> int:
+    """Never called: each ``history`` action (list, trend, diff) sets its own ``func``."""
+    raise AssertionError("modeltests history needs an action")
+
+
 def _read_results(path: Path) -> dict[str, object]:
     from modeltests.errors import ModelTestsError
 
@@ -188,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("report", "re-render the HTML report of a JSON results file", _report),
         ("compare", "what changed between two runs: setup, verdicts, metrics beyond noise",
          _compare),
+        ("history", "the run history pytest records: list runs, one metric's trend, what "
+                    "changed between two recorded runs", _history),
         ("schema", "print the JSON Schema of suite files", _schema),
         ("kinds", "list check kinds and model adapters", _kinds),
         ("build-demo", "build (or find) the embedded demo models", _build),
@@ -228,6 +235,10 @@ def _arguments(name: str, command: argparse.ArgumentParser) -> None:
                              "loosened or removed, a check removed or no longer gating, a "
                              "looser gate: or undecided policy); without it such a change "
                              "exits 3")
+    if name == "history":
+        from modeltests.cli.history import add_arguments
+
+        add_arguments(command)
     if name == "build-demo":
         command.add_argument("names", nargs="*", metavar="NAME", help="built-in models to "
                              "build (default: sentiment-minilm; e.g. ner-tiny)")

@@ -129,3 +129,64 @@ def test_xdist_workers_record_nothing_the_controller_one_run(pytester: pytest.Py
     result.assert_outcomes(passed=2)
     assert rows(pytester.path / HISTORY, "SELECT id FROM runs") == [(1,)]
     assert rows(pytester.path / HISTORY, "SELECT count(*) FROM checks") == [(2,)]
+
+
+def modeltests(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, list[str]]:
+    from modeltests.cli import main
+
+    code = main(["--rootdir", str(root), *args])
+    captured = capsys.readouterr()
+    return code, (captured.out + captured.err).splitlines()
+
+
+def test_history_list_trend_and_diff(pytester: pytest.Pytester,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    make_project(pytester)
+    pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "a.json")
+    (pytester.path / "suites" / "sentiment.yaml").write_text(
+        PASSING_SUITE.replace("min_accuracy: 0.5", "min_accuracy: 0.9"))
+    pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-json", "b.json")
+    capsys.readouterr()
+    a, b = (read_report(pytester, name) for name in ("a.json", "b.json"))
+    started = [document["run"]["started"] for document in (a, b)]
+    low, high = a["checks"][0]["intervals"]["accuracy"]
+    assert modeltests(capsys, pytester.path, "history", "list") == (0, [
+        f"modeltests: 2 run(s) in {pytester.path / HISTORY} (oldest first)",
+        " run  started                    commit        branch  checks",
+        f"   1  {started[0]}  -             -  2 passed",
+        f"   2  {started[1]}  -             -  1 failed, 1 passed, 1 undecided",
+    ])
+    assert modeltests(capsys, pytester.path, "history", "list", "-n", "1")[1][2:] == [
+        f"   2  {started[1]}  -             -  1 failed, 1 passed, 1 undecided"]
+    ci = f"(95% CI {low:.3f} to {high:.3f})"
+    assert modeltests(capsys, pytester.path, "history", "trend", "accuracy[dev]",
+                      "accuracy") == (0, [
+        "modeltests: suites/sentiment.yaml::accuracy[dev] accuracy, last 2 run(s) (oldest first)",
+        f"   1  {started[0]}  -             -  0.875  {ci}",
+        f"   2  {started[1]}  -             -  0.875  {ci}",
+    ])
+    code, diff = modeltests(capsys, pytester.path, "history", "diff", "last-passing", "last")
+    compare_code, compared = modeltests(capsys, pytester.path, "compare", "a.json", "b.json")
+    assert (code, compare_code) == (1, 1)  # a check that passed fails now
+    assert diff[0] == f"modeltests: A = run 1 ({started[0]}), B = run 2 ({started[1]})"
+    assert diff[1:] == compared[1:]
+    assert "  suites/sentiment.yaml::accuracy[dev]: passed -> failed" in diff
+
+
+def test_history_errors_read_as_messages(pytester: pytest.Pytester,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert modeltests(capsys, pytester.path, "history", "list") == (2, [
+        f"modeltests: error: no run history at {pytester.path / HISTORY} (pytest records one "
+        "per run; --modeltests-history PATH or the ini key modeltests_history moves it)"])
+    make_project(pytester)
+    pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    capsys.readouterr()
+    assert modeltests(capsys, pytester.path, "history", "diff", "1", "7") == (2, [
+        f"modeltests: error: no recorded run is '7' in {pytester.path / HISTORY}"])
+    assert modeltests(capsys, pytester.path, "history", "trend", "accuracy[dev]", "recall") == (
+        2, ["modeltests: error: no recorded value of 'recall' for "
+            "suites/sentiment.yaml::accuracy[dev] (recorded metrics: accuracy, f1_macro, f1_micro, "
+            "f1_weighted, precision_macro, recall_macro, worst_class_f1, worst_class_recall)"])
+    assert modeltests(capsys, pytester.path, "history", "trend", "nothing", "accuracy") == (
+        2, ["modeltests: error: no recorded run has the check 'nothing' (recorded: "
+            "suites/sentiment.yaml::accuracy[dev], suites/sentiment.yaml::availability[smoke])"])

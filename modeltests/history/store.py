@@ -75,6 +75,8 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
         _check_file(connection, path)
         if create:
             connection.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL never corrupts the file; a power cut may lose the last run.
+            connection.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.DatabaseError as exc:
         connection.close()
         raise HistoryError(f"{path} is not a modeltests run history: damaged or not a SQLite "
@@ -96,13 +98,12 @@ def _check_file(connection: sqlite3.Connection, path: Path) -> None:
 
 def record_run(path: Path, document: dict[str, Any], git: dict[str, str | None]) -> int:
     """Add one run (the JSON report's ``document``) in one transaction; returns its run id."""
-    text = document_text(document)
-    plain = json.loads(text)  # NaN and infinities made JSON-safe, as the report has them
+    text = document_text(document)  # NaN and infinities made JSON-safe, as the report has them
     with closing(connect(path, create=True)) as connection:
         try:
             connection.execute("BEGIN IMMEDIATE")
             _create_schema(connection)
-            run_id = _insert_run(connection, plain, text, git)
+            run_id = _insert_run(connection, document, text, git)
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
             if connection.in_transaction:

@@ -77,16 +77,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from modeltests.cli.compare import compare_documents, exit_code, weakened_notice
+    from modeltests.cli.compare import print_comparison
 
-    comparison = compare_documents(_read_results(Path(args.a)), _read_results(Path(args.b)))
+    a, b = _read_results(Path(args.a)), _read_results(Path(args.b))
     print(f"modeltests: A = {args.a}, B = {args.b}")
-    for line in comparison.lines():
-        print(line)
-    notice = weakened_notice(comparison, args.allow_weakened)
-    if notice:
-        print(notice)
-    return exit_code(comparison, args.allow_weakened)
+    return print_comparison(a, b, args.allow_weakened)
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -49,19 +49,13 @@ def history_trend(args: argparse.Namespace) -> int:
 
 
 def history_diff(args: argparse.Namespace) -> int:
-    from modeltests.cli.compare import compare_documents, exit_code, weakened_notice
+    from modeltests.cli.compare import print_comparison
 
     path = history_path(args)
     run_a, a = load_document(path, args.a)
     run_b, b = load_document(path, args.b)
-    comparison = compare_documents(a, b)
     print(f"modeltests: A = run {_named(run_a)}, B = run {_named(run_b)}")
-    for line in comparison.lines():
-        print(line)
-    notice = weakened_notice(comparison, args.allow_weakened)
-    if notice:
-        print(notice)
-    return exit_code(comparison, args.allow_weakened)
+    return print_comparison(a, b, args.allow_weakened)
 
 
 def _named(run: RunRow) -> str:

@@ -90,13 +90,7 @@ def _compare(args: argparse.Namespace) -> int:
     if compare_module.nothing_in_common(a, b):
         print("modeltests: nothing to compare: no check ran in both A and B")
         return compare_module.EXIT_NOTHING_TO_COMPARE
-    comparison = compare_module.compare_documents(a, b)
-    for line in comparison.lines():
-        print(line)
-    notice = compare_module.weakened_notice(comparison, args.allow_weakened)
-    if notice:
-        print(notice)
-    return compare_module.exit_code(comparison, args.allow_weakened)
+    return compare_module.print_comparison(a, b, args.allow_weakened)
 
 
 def _comparable(path: Path) -> dict[str, object]:
@@ -112,6 +106,11 @@ def _comparable(path: Path) -> dict[str, object]:
     if problem is not None:
         raise ModelTestsError(problem)
     return dict(document)
+
+
+def _history(args: argparse.Namespace) -> int:
+    """Never called: each ``history`` action (list, trend, diff) sets its own ``func``."""
+    raise AssertionError("modeltests history needs an action")
 
 
 def _read_results(path: Path) -> dict[str, object]:
@@ -213,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("report", "re-render the HTML report of a JSON results file", _report),
         ("compare", "what changed between two runs: setup, verdicts, metrics beyond noise",
          _compare),
+        ("history", "the run history pytest records: list runs, one metric's trend, what "
+                    "changed between two recorded runs", _history),
         ("schema", "print the JSON Schema of suite files", _schema),
         ("kinds", "list check kinds and model adapters", _kinds),
         ("build-demo", "build (or find) the embedded demo models", _build),
@@ -253,6 +254,10 @@ def _arguments(name: str, command: argparse.ArgumentParser) -> None:
                              "loosened or removed, a check removed or no longer gating, a "
                              "looser gate: or undecided policy); without it such a change "
                              "exits 3")
+    if name == "history":
+        from modeltests.cli.history import add_arguments
+
+        add_arguments(command)
     if name == "build-demo":
         command.add_argument("names", nargs="*", metavar="NAME", help="built-in models to "
                              "build (default: sentiment-minilm; e.g. ner-tiny)")

@@ -101,6 +101,18 @@ def weakened_notice(comparison: Comparison, allow_weakened: bool) -> str | None:
             f"exit {EXIT_WEAKENED}; if this is intended, run again with --allow-weakened")
 
 
+def print_comparison(a: Document, b: Document, allow_weakened: bool) -> int:
+    """Print what changed from ``a`` to ``b`` (and the weakened notice); returns the exit
+    code (``modeltests compare`` and ``modeltests history diff``)."""
+    comparison = compare_documents(a, b)
+    for line in comparison.lines():
+        print(line)
+    notice = weakened_notice(comparison, allow_weakened)
+    if notice:
+        print(notice)
+    return exit_code(comparison, allow_weakened)
+
+
 def _setup(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     lines = _differences("", _flat_environment(a), _flat_environment(b))
     for key in ("device", "seeds"):

@@ -53,6 +53,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "decide (estimate: the point estimate; bound: it fails)")
     group.addoption("--modeltests-no-reports", action="store_true", default=False,
                     help="write neither the JSON results nor the HTML report")
+    group.addoption("--modeltests-history", metavar="PATH", default=None,
+                    help="record the run in this SQLite run history (default: "
+                    "reports/history.sqlite; read it with modeltests history)")
+    group.addoption("--modeltests-no-history", action="store_true", default=False,
+                    help="do not record the run in the run history")
     group.addoption("--modeltests-save-predictions", metavar="DIR", default=None,
                     help="save every whole-dataset prediction as Parquet under DIR, for a "
                     "later run's regression check (baseline_predictions:)")
@@ -67,6 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="default path of the JSON results")
     parser.addini("modeltests_html", default="reports/modeltests.html",
                   help="default path of the HTML report")
+    parser.addini("modeltests_history", default="reports/history.sqlite",
+                  help="default path of the run history (SQLite)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

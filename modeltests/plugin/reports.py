@@ -36,6 +36,9 @@ class ReportWriter:
         self.interrupted_by: str | None = None
         self.worker_facts: list[RunFacts] = []
         self.unwritten: list[str] = []
+        self.recorded: list[tuple[str, bool]] = []
+        """What recording the run in the history said (line, is a warning); pytest calls
+        :meth:`write` twice (the session's end, then the summary): the run is recorded once."""
         self.previous = _previous_results(config)
         """An earlier run's results (``--modeltests-previous``): the HTML lists how the gate
         changed since; read at configure time, so a bad path stops the run before it starts."""
@@ -67,6 +70,9 @@ class ReportWriter:
                 f"{len(self.not_run())} checks did not run", red=True)
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
+        for line, warning in self.recorded:
+            terminalreporter.write_line(f"modeltests: {'WARNING: ' if warning else ''}{line}",
+                                        yellow=warning)
         for problem in self.unwritten:
             terminalreporter.write_line(f"modeltests: WARNING: {problem}", yellow=True)
         for path in self.runtime.predictor.saved_files:
@@ -84,7 +90,7 @@ class ReportWriter:
         if not self.written:
             self.write()
             if self.config.pluginmanager.get_plugin("terminalreporter") is None:
-                for problem in self.unwritten:
+                for problem in self.unwritten + [line for line, bad in self.recorded if bad]:
                     sys.stderr.write(f"modeltests: WARNING: {problem}\n")
 
     def not_run(self) -> list[str]:
@@ -113,7 +119,8 @@ class ReportWriter:
         from modeltests.session.facts import run_facts
 
         paths = self.paths()
-        if not paths or not (self.collector.entries or self.interrupted_by):
+        history = self.history_path()
+        if not (paths or history) or not (self.collector.entries or self.interrupted_by):
             return []
         document = build_document(self.collector, [run_facts(self.runtime), *self.worker_facts],
                                   self.config.invocation_params.args, self.config.rootpath,
@@ -129,8 +136,38 @@ class ReportWriter:
         def html(document: dict[str, Any], path: Path) -> None:
             write_html(document, path, self.previous, previous)
 
-        return [path for path, writer in ((paths["json"], write_json), (paths["html"], html))
-                if self._write_one(writer, document, path)]
+        written = [path for path, writer in ((paths.get("json"), write_json),
+                                             (paths.get("html"), html))
+                   if path is not None and self._write_one(writer, document, path)]
+        if history is not None and not self.recorded:
+            self._record(document, history)
+        return written
+
+    def history_path(self) -> Path | None:
+        """The run history's file (``--modeltests-history``, else the ini key
+        ``modeltests_history``, under the rootdir); None with ``--modeltests-no-history``."""
+        if self.config.getoption("modeltests_no_history"):
+            return None
+        path = (self.config.getoption("modeltests_history")
+                or self.config.getini("modeltests_history"))
+        return self.config.rootpath / str(path)
+
+    def _record(self, document: dict[str, Any], path: Path) -> None:
+        """Add this run to the history; a file that cannot take it (damaged, another
+        application's, a read-only folder) is a warning, never a changed verdict."""
+        from modeltests.history.store import HistoryError, git_revision, record_run
+
+        try:
+            run_id = record_run(path, document, git_revision(self.config.rootpath))
+        except HistoryError as error:
+            self.recorded = [(f"run history not recorded: {error}; the verdicts above stand",
+                              True)]
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            self.recorded = [(f"run history not recorded: could not write {path}: {reason} "
+                              f"({_culprit(error, path)}); the verdicts above stand", True)]
+        else:
+            self.recorded = [(f"recorded run {run_id} in {path}", False)]
 
     def _write_one(self, writer: Callable[[dict[str, Any], Path], None], document: dict[str, Any],
                    path: Path) -> bool:

@@ -111,8 +111,12 @@ def _iso(timestamp: float) -> str:
 def write_json(document: dict[str, Any], path: Path) -> None:
     """Write atomically (a crash mid-write never leaves half a file)."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(_finite(document), indent=2, default=jsonable,
-                                        allow_nan=False), encoding="utf-8")
+        temporary.write_text(document_text(document, indent=2), encoding="utf-8")
+
+
+def document_text(document: dict[str, Any], indent: int | None = None) -> str:
+    """The document as strict JSON text (what the JSON report and the run history store)."""
+    return json.dumps(_finite(document), indent=indent, default=jsonable, allow_nan=False)
 
 
 def _finite(value: Any) -> Any:

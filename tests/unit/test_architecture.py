@@ -24,6 +24,7 @@ HEAVY = {"torch", "transformers", "textattack", "pandas", "numpy"}
 FLOORS: list[tuple[str, ...]] = [
     # top: the front ends
     ("plugin", "cli", "api", "__main__", "__init__"),
+    ("history",),
     ("reporting",),
     ("checks", "session"),
     ("suite",),
@@ -220,9 +221,10 @@ def test_checks_reach_the_session_only_through_the_context() -> None:
 
 
 def test_reporting_renders_plain_records() -> None:
+    """And the run history, which stores the same plain records."""
     broken = {name: sorted(m for m in GRAPH[name][0] if _under(m, *REPORTING_MAY_NOT_IMPORT))
-              for name in MODULES if _under(name, "reporting")}
-    uses_pytest = [name for name in MODULES if _under(name, "reporting")
+              for name in MODULES if _under(name, "reporting", "history")}
+    uses_pytest = [name for name in MODULES if _under(name, "reporting", "history")
                    and GRAPH[name][1] & {"pytest", "_pytest"}]
     assert {k: v for k, v in broken.items() if v} == {} and uses_pytest == []
 

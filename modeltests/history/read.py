@@ -1,0 +1,109 @@
+"""Reading the history: the runs, one metric's trend, one run's whole document."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modeltests.history.store import HistoryError, connect
+
+RUN_REFERENCES = ("last", "last-passing")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One recorded run, as ``modeltests history list`` shows it."""
+
+    id: int
+    started: str | None
+    commit: str | None
+    branch: str | None
+    summary: dict[str, int]
+    passing: bool
+    interrupted: bool
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One run's value of a metric, with its 95% interval when the check computed one."""
+
+    run: RunRow
+    value: float
+    low: float | None
+    high: float | None
+
+
+RUN_COLUMNS = "runs.id, started, git_commit, git_branch, summary, passing, interrupted"
+
+
+def _row(values: tuple[Any, ...]) -> RunRow:
+    return RunRow(id=values[0], started=values[1], commit=values[2], branch=values[3],
+                  summary=json.loads(values[4]), passing=bool(values[5]),
+                  interrupted=bool(values[6]))
+
+
+def list_runs(path: Path, last: int) -> list[RunRow]:
+    """The ``last`` most recent runs, oldest first."""
+    with closing(connect(path, create=False)) as connection:
+        rows = connection.execute(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?",
+                                  (last,)).fetchall()
+    return [_row(values) for values in reversed(rows)]
+
+
+def resolve_check(path: Path, check: str) -> str:
+    """The node id ``check`` names: a whole node id, or what follows ``::`` when only one
+    recorded check ends so (``accuracy[dev]``)."""
+    with closing(connect(path, create=False)) as connection:
+        nodeids = [str(row[0]) for row in connection.execute("SELECT DISTINCT nodeid FROM checks")]
+    if check in nodeids:
+        return check
+    matches = sorted(n for n in nodeids if n.endswith(f"::{check}"))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise HistoryError(f"check {check!r} is ambiguous in {path}: "
+                           f"{', '.join(matches)}; name one by its node id")
+    raise HistoryError(f"no recorded run has the check {check!r} (recorded: "
+                       f"{', '.join(sorted(nodeids)) or 'none'})")
+
+
+def trend(path: Path, nodeid: str, metric: str, last: int) -> list[TrendPoint]:
+    """``metric`` of check ``nodeid`` over the ``last`` runs that measured it, oldest first."""
+    with closing(connect(path, create=False)) as connection:
+        rows = connection.execute(
+            f"SELECT {RUN_COLUMNS}, value, low, high FROM metrics JOIN runs ON runs.id = run_id "
+            "WHERE nodeid = ? AND metric = ? ORDER BY runs.id DESC LIMIT ?",
+            (nodeid, metric, last)).fetchall()
+        if not rows:
+            known = [r[0] for r in connection.execute(
+                "SELECT DISTINCT metric FROM metrics WHERE nodeid = ? ORDER BY metric",
+                (nodeid,))]
+            raise HistoryError(f"no recorded value of {metric!r} for {nodeid} (recorded "
+                               f"metrics: {', '.join(known) or 'none'})")
+    return [TrendPoint(_row(values[:7]), values[7], values[8], values[9])
+            for values in reversed(rows)]
+
+
+def load_document(path: Path, reference: str) -> tuple[RunRow, dict[str, Any]]:
+    """The run ``reference`` names (a run id, ``last`` or ``last-passing``) and its JSON
+    document."""
+    args: tuple[int, ...] = ()
+    if reference == "last":
+        where = ""
+    elif reference == "last-passing":
+        where = "WHERE passing = 1"
+    elif reference.isdigit():
+        where, args = "WHERE runs.id = ?", (int(reference),)
+    else:
+        raise HistoryError(f"a run is named by its id or {' or '.join(RUN_REFERENCES)}, "
+                           f"got {reference!r}")
+    with closing(connect(path, create=False)) as connection:
+        found = connection.execute(f"SELECT {RUN_COLUMNS}, document FROM runs {where} "
+                                   "ORDER BY runs.id DESC LIMIT 1", args).fetchone()
+    if found is None:
+        raise HistoryError(f"no recorded run is {reference!r} in {path}")
+    document: dict[str, Any] = json.loads(found[7])
+    return _row(found[:7]), document

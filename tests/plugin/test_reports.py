@@ -80,7 +80,8 @@ def test_json_and_html_paths_are_options(pytester: pytest.Pytester) -> None:
                        "--modeltests-html", "out/page.html").assert_outcomes(passed=2)
     assert read_report(pytester, "out/results.json")["summary"] == {"passed": 2}
     assert (pytester.path / "out" / "page.html").is_file()
-    assert not (pytester.path / "reports").exists()
+    # reports/ holds only the run history now (tests/plugin/test_history.py)
+    assert [p.name for p in (pytester.path / "reports").iterdir()] == ["history.sqlite"]
 
 
 def test_json_path_ini_option_and_no_reports(pytester: pytest.Pytester) -> None:

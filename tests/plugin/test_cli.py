@@ -57,10 +57,10 @@ def test_validate_reports_every_problem_without_importing_torch(
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
         "suites/bad.yaml:9: checks[0].kind: unknown check kind 'acuracy'; did you mean "
-        "'accuracy'? (allowed: accuracy, availability, behavior, calibration, coverage, "
-        "directional, entities, entity_invariance, footprint, invariance, latency, load, "
-        "property_search, pruning, "
-        "quantization, regression, robustness)",
+        "'accuracy'? (allowed: accuracy, availability, behavior, calibration, choice, "
+        "completion, coverage, degeneration, directional, entities, entity_invariance, "
+        "footprint, format, generation_robustness, invariance, latency, load, perplexity, "
+        "property_search, pruning, quantization, regression, robustness)",
         "suites/bad.yaml:18: checks[2].min_pass_rate: must be a number in [0, 1] (got 1.5)",
         "suites/bad.yaml:14: slice 'mobile': column 'source' not in dataset 'dev' (columns: "
         "text, label, topic)",

@@ -304,10 +304,11 @@ checks:
     expected: positive
     seed: 1180591620717411303424
 """)
+    # Under pytest the check's own problem comes first, then the suite's (issue 26, item 10).
     result.stdout.fnmatch_lines([
-        "suites/bad.yaml:9: defaults.seed: must be an integer in [[]0, 4294967295] (got -1)",
         "suites/bad.yaml:14: checks[[]0].seed: must be an integer in [[]0, 4294967295] "
         "(got 1180591620717411303424)",
+        "suites/bad.yaml:9: defaults.seed: must be an integer in [[]0, 4294967295] (got -1)",
     ])
     result.assert_outcomes(passed=2, errors=1)
     validate = pytester.run(sys.executable, "-m", "modeltests", "validate", "suites/bad.yaml")

@@ -82,9 +82,18 @@ def test_accuracy_check_matches_a_hand_computation(
     assert entry["details"]["labels"] == LABELS
     wrong = [i for i, (t, p) in enumerate(zip(truth, predicted)) if t != p]
     assert entry["details"]["errors"] == len(wrong)
-    assert [e["text"] for e in entry["examples"]] == \
-        [by_hand["frame"].text[i] for i in wrong[:5]]
-    for example, index in zip(entry["examples"], wrong):
+    # Issue 26: the most confident error of each true class first, then the others, most
+    # confident first (equal confidences in file order), computed here by hand.
+    confidence = by_hand["probabilities"].max(axis=1)
+    by_confidence = sorted(wrong, key=lambda i: (-round(float(confidence[i]), 5), i))
+    first_of_class: dict[str, int] = {}
+    for i in by_confidence:
+        first_of_class.setdefault(truth[i], i)
+    expected_order = list(first_of_class.values()) + \
+        [i for i in by_confidence if i not in first_of_class.values()]
+    shown = [e["text"] for e in entry["examples"]]
+    assert shown == [by_hand["frame"].text[i] for i in expected_order[:len(shown)]]
+    for example, index in zip(entry["examples"], expected_order):
         assert example["confidence"] == pytest.approx(by_hand["probabilities"][index].max(),
                                                       abs=1e-5)
 

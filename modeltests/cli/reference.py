@@ -256,24 +256,58 @@ def hooks_page() -> str:
     return "\n".join(lines)
 
 
+_ERROR_CLASS = re.compile(r"^class \w+\([^)]*(?:Error|CheckFailed)[^)]*\):", re.M)
+
+
+def _error_classes() -> dict[str, tuple[type[BaseException], str | None]]:
+    """Every ``ModelTestsError`` subclass modeltests defines, by qualified name, with its parent's.
+
+    The modules are found by reading the package's sources, and the tree is built from names,
+    not from ``__subclasses__()``: what a process happens to have imported, or re-imported
+    (pytester restores ``sys.modules`` after an in-process run), must not change the page.
+    """
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import modeltests
+
+    found: dict[str, tuple[type[BaseException], str | None]] = {}
+    for info in pkgutil.walk_packages(modeltests.__path__, "modeltests."):
+        spec = importlib.util.find_spec(info.name)
+        origin = spec.origin if spec else None
+        if not origin or not origin.endswith(".py"):
+            continue
+        if not _ERROR_CLASS.search(Path(origin).read_text(encoding="utf-8")):
+            continue
+        module = importlib.import_module(info.name)
+        for cls in vars(module).values():
+            if not (isinstance(cls, type) and cls.__module__ == info.name):
+                continue
+            names = [f"{c.__module__}.{c.__name__}" for c in cls.__mro__]
+            if "modeltests.errors.ModelTestsError" not in names:
+                continue
+            parent = names[1] if names[0] != "modeltests.errors.ModelTestsError" else None
+            found[names[0]] = (cls, parent)
+    return found
+
+
 def errors_page() -> str:
     """``errors.md``: the exception hierarchy, read from the classes."""
-    import modeltests.suite.loader  # noqa: F401  (defines a SuiteError subclass)
-    from modeltests.errors import ModelTestsError
-
+    classes = _error_classes()
     lines = ["# Errors", "", GENERATED, "",
              "Every error a user can act on is a `modeltests.errors.ModelTestsError`: pytest "
              "and the `modeltests` command show it as its message (file, line, key, what is "
              "allowed, what was found), without a traceback. Anything else that escapes a "
              "check is a bug and keeps its traceback.", ""]
 
-    def walk(cls: type[BaseException], depth: int) -> None:
-        doc = one_line((inspect.getdoc(cls) or "").split("\n\n")[0])
-        lines.append(f"{'  ' * depth}* `{cls.__module__}.{cls.__name__}`: {doc}")
-        for sub in sorted(cls.__subclasses__(), key=lambda c: (c.__module__, c.__name__)):
-            walk(sub, depth + 1)
+    def walk(name: str, depth: int) -> None:
+        doc = one_line((inspect.getdoc(classes[name][0]) or "").split("\n\n")[0])
+        lines.append(f"{'  ' * depth}* `{name}`: {doc}")
+        for child in sorted(n for n, (_, parent) in classes.items() if parent == name):
+            walk(child, depth + 1)
 
-    walk(ModelTestsError, 0)
+    walk("modeltests.errors.ModelTestsError", 0)
     return "\n".join(lines)
 
 

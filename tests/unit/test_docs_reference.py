@@ -109,3 +109,18 @@ def test_every_link_in_the_docs_resolves() -> None:
             elif fragment and path.suffix == ".md" and fragment not in _anchors(path):
                 broken.append(f"{page.relative_to(ROOT)}: {target} (no such anchor)")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_errors_page_does_not_depend_on_what_the_process_imported(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytester restores sys.modules after an in-process run: a module defining an error can be
+    # imported twice in one process (two class objects of one name) or not at all. CI saw a
+    # stale errors.md that way while a fresh generation was equal to the committed page.
+    import sys
+
+    from modeltests.cli.reference import errors_page
+
+    for name in ("modeltests.history.store", "modeltests.suite.loader"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    committed = (REFERENCE / "errors.md").read_text(encoding="utf-8")
+    assert errors_page() + "\n" == committed

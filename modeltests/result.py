@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from modeltests.stats.proportions import threshold_resolved
 from modeltests.support.text import format_number
@@ -46,6 +46,44 @@ def threshold(
     )
 
 
+HISTORY_GATE_KEY = "history_gate"
+LAST_PASSING = "last-passing"
+
+
+class HistoryGate(BaseModel):
+    """A gate against an earlier recorded run of the same check (``history_gate:``): each metric
+    named under ``max_drop`` (a metric with a ``min_`` threshold: higher is better) or
+    ``max_rise`` (one with a ``max_`` threshold: lower is better) may move the wrong way by at
+    most that much since the ``baseline`` run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    baseline: str = Field(
+        default=LAST_PASSING, min_length=1,
+        description="The run to compare with, from the run history: 'last-passing' (the latest "
+        "run in which this check held every other threshold), 'last', a run id, or a git "
+        "commit (7+ hex digits) or branch recorded with a run (its latest run).")
+    max_drop: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per metric with a min_ threshold: the largest drop (baseline - now) that "
+        "passes, e.g. {accuracy: 0.02}.")
+    max_rise: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per metric with a max_ threshold: the largest rise (now - baseline) that "
+        "passes, e.g. {p95_ms: 5}.")
+
+    @field_validator("baseline", mode="before")
+    @classmethod
+    def _run_id(cls, value: Any) -> Any:
+        """``baseline: 12`` (a run id, which YAML reads as a number) reads as ``"12"``."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    def limits(self) -> list[tuple[str, str, float]]:
+        """``(metric, "drop" | "rise", limit)`` for every metric this gate names."""
+        return ([(m, "drop", float(v)) for m, v in self.max_drop.items()]
+                + [(m, "rise", float(v)) for m, v in self.max_rise.items()])
+
+
 class CheckParams(BaseModel):
     """Parameters every check accepts; a kind's own model adds fields and thresholds."""
 
@@ -63,6 +101,39 @@ class CheckParams(BaseModel):
         description="'estimate' compares the measured value with each threshold; 'bound' "
         "requires the confidence interval to clear it. Defaults to the suite's defaults.gate.",
     )
+    history_gate: HistoryGate | None = Field(
+        default=None,
+        description="Gate against an earlier recorded run of this check (the run history): "
+        "{baseline: last-passing, max_drop: {accuracy: 0.02}}. With no such run yet the gate "
+        "is undecided.",
+    )
+
+    @field_validator(HISTORY_GATE_KEY)
+    @classmethod
+    def _gated_metrics(cls, gate: HistoryGate | None) -> HistoryGate | None:
+        """Each metric under ``max_drop`` has a ``min_`` threshold in this kind, each under
+        ``max_rise`` a ``max_`` one: the direction in which a metric gets worse is the one its
+        threshold guards."""
+        if gate is None:
+            return gate
+        if not (gate.max_drop or gate.max_rise):
+            raise ValueError("names no metric: add max_drop: {metric: limit} (a metric with a "
+                             "min_ threshold) or max_rise: {metric: limit} (one with a max_ "
+                             "threshold)")
+        fields = threshold_fields(cls)
+        allowed = {"drop": sorted(k[4:] for k in fields if k.startswith("min_")),
+                   "rise": sorted(k[4:] for k in fields if k.startswith("max_"))}
+        for metric, way, limit in gate.limits():
+            if metric not in allowed[way]:
+                other = "rise" if way == "drop" else "drop"
+                hint = (f"; {metric} gets worse as it {'rises' if way == 'drop' else 'drops'}: "
+                        f"use max_{other}" if metric in allowed[other] else "")
+                raise ValueError(f"max_{way}.{metric}: not a metric this kind gates with a "
+                                 f"{'min' if way == 'drop' else 'max'}_ threshold (allowed: "
+                                 f"{', '.join(allowed[way]) or 'none'}){hint}")
+            if not limit >= 0:
+                raise ValueError(f"max_{way}.{metric}: must be a number >= 0 (got {limit!r})")
+        return gate
 
     def label(self, index: int) -> str:
         """The part of the test id in brackets: the name, else the dataset, else the index."""
@@ -85,6 +156,13 @@ class SeededParams(CheckParams):
 
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED,
                              description="Defaults to the suite's defaults.seed (0 to 2**32-1).")
+
+
+def threshold_fields(model: type[BaseModel]) -> list[str]:
+    """The names of the fields of ``model`` declared with :func:`threshold`."""
+    return [key for key, info in model.model_fields.items()
+            if isinstance(info.json_schema_extra, dict)
+            and info.json_schema_extra.get(THRESHOLD_MARK)]
 
 
 def threshold_limits(params: BaseModel) -> list[tuple[str, str, float]]:
@@ -126,6 +204,9 @@ class ThresholdResult:
     """How ``interval`` was computed (``wilson``, ``bootstrap-percentile``, ``newcombe``...)."""
     needed_n: int | None = None
     """For an undecided threshold: about how many examples would decide it."""
+    name: str = ""
+    """The suite key when it is not ``min_<metric>`` / ``max_<metric>`` (a history gate's
+    ``history_gate.max_drop.accuracy``)."""
     power: dict[str, Any] | None = None
     """What this gate can decide at its n (:func:`attach_power`): ``passing_value``, the true
     value that passes 80% of runs, and ``n_for_margin``, the n at which a true value ``margin``
@@ -150,6 +231,8 @@ class ThresholdResult:
     @property
     def key(self) -> str:
         """The suite key that set it, e.g. ``min_accuracy`` (prefixed by a slice scope)."""
+        if self.name:
+            return self.name
         prefix = "min_" if self.operator == ">=" else "max_"
         return f"{self.scope + '.' if self.scope else ''}{prefix}{self.metric}"
 
@@ -250,6 +333,11 @@ class CheckResult:
     waived: dict[str, str] = field(default_factory=dict)
     """Declared thresholds that do not apply to this run, by metric, with the reason (e.g. the
     suite turned that measurement off); every other declared threshold gates."""
+    outcomes: dict[str, list[bool]] = field(default_factory=dict)
+    """Per-example outcomes whose mean is a metric (accuracy: each row right or wrong), in the
+    order of the dataset whose sha256 is ``outcomes_digest``: a later run on the same data
+    compares with them pair by pair (``history_gate``)."""
+    outcomes_digest: str | None = None
     torch_threads: int | None = None
     """torch's intra-op threads the check ran with: set by a check that pins its own (latency's
     ``threads:``); otherwise the runner reads them after the check (None without torch)."""

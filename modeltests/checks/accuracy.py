@@ -70,6 +70,8 @@ def run_accuracy(context: CheckContext, params: AccuracyParams) -> CheckResult:
     result.details = {"labels": labels, "confusion_matrix": report["confusion_matrix"],
                       "per_class": report["per_class"], "slices": []}
     wrong = [i for i, (t, p) in enumerate(zip(dataset.labels, predictions.labels)) if t != p]
+    result.outcomes = {"accuracy": [t == p for t, p in zip(dataset.labels, predictions.labels)]}
+    result.outcomes_digest = dataset.sha256
     shown = informative_errors(wrong, dataset.labels, predictions.confidence(),
                                context.max_examples)
     result.examples = _examples(dataset, predictions, shown)

@@ -54,13 +54,8 @@ def history_diff(args: argparse.Namespace) -> int:
     path = history_path(args)
     run_a, a = load_document(path, args.a)
     run_b, b = load_document(path, args.b)
-    print(f"modeltests: A = run {_named(run_a)}, B = run {_named(run_b)}")
+    print(f"modeltests: A = run {run_a.describe()}, B = run {run_b.describe()}")
     return print_comparison(a, b, args.allow_weakened)
-
-
-def _named(run: RunRow) -> str:
-    commit = f", commit {run.commit[:12]}" if run.commit else ""
-    return f"{run.id} ({run.started}{commit})"
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:

@@ -90,9 +90,14 @@ DESCRIPTIONS: dict[str, str] = {
     "checks[].torch_threads": "torch's intra-op threads while the check ran.",
     "checks[].interval_methods": "How each metric's interval was computed (`wilson`, "
     "`bootstrap`, `newcombe`, ..., `exact` for a metric without sampling uncertainty), by metric.",
+    "checks[].outcomes": "Only for a check with a `history_gate`: `dataset_sha256`, the "
+    "dataset file's digest, and `per_example`, by metric, each example's outcome in dataset "
+    "order as a string of `1` (right) and `0` (wrong): a later run on the same file compares "
+    "with them pair by pair.",
     # a threshold
     "thresholds[].metric": "The metric gated (`accuracy` for `min_accuracy`).",
-    "thresholds[].key": "The suite key (`min_accuracy`).",
+    "thresholds[].key": "The suite key (`min_accuracy`; `history_gate.max_drop.accuracy` for a "
+    "gate against an earlier run, whose metric is `accuracy_drop`).",
     "thresholds[].operator": "`>=` (a `min_`) or `<=` (a `max_`).",
     "thresholds[].limit": "The limit in the suite.",
     "thresholds[].value": "The measured value (null when never measured).",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from modeltests.history.store import HistoryError, connect
 
@@ -24,6 +25,11 @@ class RunRow:
     summary: dict[str, int]
     passing: bool
     interrupted: bool
+
+    def describe(self) -> str:
+        """``12 (2026-12-07T16:40:00+00:00, commit 1a2b3c4d5e6f)``."""
+        commit = f", commit {self.commit[:12]}" if self.commit else ""
+        return f"{self.id} ({self.started}{commit})"
 
 
 @dataclass(frozen=True)
@@ -107,3 +113,48 @@ def load_document(path: Path, reference: str) -> tuple[RunRow, dict[str, Any]]:
         raise HistoryError(f"no recorded run is {reference!r} in {path}")
     document: dict[str, Any] = json.loads(found[7])
     return _row(found[:7]), document
+
+
+GIT_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+
+
+def find_check(path: Path, suite: str, name: str, reference: str,
+               counts: Callable[[dict[str, Any]], bool]) -> tuple[RunRow, dict[str, Any]] | str:
+    """The latest recorded run that ``reference`` names and that has check ``name`` of
+    ``suite``, with that check's entry; or why there is none (a sentence).
+
+    ``reference``: ``last-passing`` (the latest run whose entry of the check ``counts`` accepts),
+    ``last``, a run id, or a git commit (7 to 40 hex digits, a prefix) or branch recorded with
+    a run."""
+    if not path.is_file():
+        return f"no run history at {path} yet"
+    where, args = _where(reference)
+    suffix = f"::{name}"
+    with closing(connect(path, create=False)) as connection:
+        candidates = connection.execute(
+            f"SELECT {RUN_COLUMNS}, document FROM checks JOIN runs ON runs.id = checks.run_id "
+            f"WHERE substr(checks.nodeid, -?) = ? AND runs.interrupted = 0 {where} "
+            "ORDER BY runs.id DESC", (len(suffix), suffix, *args))
+        for values in candidates:
+            entry = next((c for c in json.loads(values[7]).get("checks") or []
+                          if c.get("suite") == suite and c.get("name") == name), None)
+            if entry is None:
+                continue
+            if reference == "last-passing" and not counts(entry):
+                continue
+            return _row(values[:7]), entry
+    what = {"last": "recorded", "last-passing": "passing"}.get(reference)
+    if what is not None:
+        return f"no {what} run of {suite}::{name} in {path}"
+    return f"no run of {suite}::{name} recorded as {reference!r} in {path}"
+
+
+def _where(reference: str) -> tuple[str, tuple[Any, ...]]:
+    if reference in RUN_REFERENCES:
+        return "", ()
+    if reference.isdigit():
+        return "AND runs.id = ?", (int(reference),)
+    if GIT_COMMIT.fullmatch(reference):
+        return "AND (substr(runs.git_commit, 1, ?) = ? OR runs.git_branch = ?)", (
+            len(reference), reference, reference)
+    return "AND runs.git_branch = ?", (reference,)

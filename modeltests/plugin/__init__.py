@@ -80,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from modeltests.extend.registry import registry_from_hooks
     from modeltests.reporting.entries import ResultCollector
     from modeltests.support.progress import LineProgress
-    from modeltests.plugin.reports import ReportWriter
+    from modeltests.plugin.reports import ReportWriter, past_lookup
     from modeltests.session.runtime import Runtime
 
     if not config.pluginmanager.has_plugin("modeltests.extend.builtin"):
@@ -92,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
                       undecided=_undecided_policy(config),
                       progress=LineProgress(PytestTerminal(config)),
                       save_predictions=_save_predictions_dir(config),
-                      prediction_cache=_prediction_cache(config))
+                      prediction_cache=_prediction_cache(config), past=past_lookup(config))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReportWriter(config, runtime, ResultCollector(time.time())),
                                   "modeltests.reports")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
@@ -19,6 +19,9 @@ from modeltests.reporting.entries import ResultCollector
 from modeltests.reporting.json_report import RunFacts
 from modeltests.session.runtime import Runtime
 from modeltests.plugin.state import ITEM_INFO_KEY
+
+if TYPE_CHECKING:
+    from modeltests.session.past import Baseline, PastLookup
 
 WORKER_FACTS = "modeltests_run_facts"
 """The key of a worker's run facts (a JSON string) in ``config.workeroutput``."""
@@ -144,13 +147,8 @@ class ReportWriter:
         return written
 
     def history_path(self) -> Path | None:
-        """The run history's file (``--modeltests-history``, else the ini key
-        ``modeltests_history``, under the rootdir); None with ``--modeltests-no-history``."""
-        if self.config.getoption("modeltests_no_history"):
-            return None
-        path = (self.config.getoption("modeltests_history")
-                or self.config.getini("modeltests_history"))
-        return self.config.rootpath / str(path)
+        """The run history's file (:func:`history_file`)."""
+        return history_file(self.config)
 
     def _record(self, document: dict[str, Any], path: Path) -> None:
         """Add this run to the history; a file that cannot take it (damaged, another
@@ -204,3 +202,37 @@ def _previous_results(config: pytest.Config) -> dict[str, Any] | None:
                                 "results file (no 'checks')")
     return document
 
+
+def history_file(config: pytest.Config) -> Path | None:
+    """The run history's file (``--modeltests-history``, else the ini key
+    ``modeltests_history``, under the rootdir); None with ``--modeltests-no-history``."""
+    if config.getoption("modeltests_no_history"):
+        return None
+    path = config.getoption("modeltests_history") or config.getini("modeltests_history")
+    return config.rootpath / str(path)
+
+
+def past_lookup(config: pytest.Config) -> PastLookup | None:
+    """What a check's ``history_gate`` reads: its baseline run's record in the run history
+    (None with ``--modeltests-no-history``); a history that cannot be read is a reason, and the
+    gate is undecided."""
+    path = history_file(config)
+    if path is None:
+        return None
+    history = path  # a name mypy knows is a Path inside the closure
+
+    def lookup(suite: str, name: str, reference: str) -> Baseline | str:
+        from modeltests.errors import ModelTestsError
+        from modeltests.history.read import find_check
+        from modeltests.session.past import Baseline, counts_as_baseline
+
+        try:
+            found = find_check(history, suite, name, reference, counts_as_baseline)
+        except ModelTestsError as error:
+            return f"the run history cannot be read: {error}"
+        if isinstance(found, str):
+            return found
+        run, entry = found
+        return Baseline(f"run {run.describe()}", entry)
+
+    return lookup

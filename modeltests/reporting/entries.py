@@ -66,7 +66,8 @@ def build_entry(info: ItemInfo, *, nodeid: str, outcome: str, when: str, duratio
 
 
 def _result_fields(result: CheckResult) -> Entry:
-    return {
+    fields = _outcome_fields(result)
+    return fields | {
         "metrics": {k: json_number(v) for k, v in result.metrics.items()},
         "thresholds": [t.to_json() for t in result.thresholds],
         "sample_size": result.sample_size,
@@ -80,6 +81,16 @@ def _result_fields(result: CheckResult) -> Entry:
         "waived": dict(result.waived),
         "torch_threads": result.torch_threads,
     }
+
+
+def _outcome_fields(result: CheckResult) -> Entry:
+    """``outcomes``: the per-example outcomes behind a metric as a string of 0 and 1 (a later
+    run's ``history_gate`` pairs with them), with the dataset's sha256; only when kept."""
+    if not result.outcomes:
+        return {}
+    return {"outcomes": {"dataset_sha256": result.outcomes_digest,
+                         "per_example": {metric: "".join("1" if b else "0" for b in bits)
+                                         for metric, bits in result.outcomes.items()}}}
 
 
 def clip_example(example: dict[str, Any]) -> dict[str, Any]:

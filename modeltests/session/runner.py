@@ -21,11 +21,13 @@ from modeltests.extend.registry import CheckKind
 from modeltests.result import (
     CheckParams,
     CheckResult,
+    GateMode,
     attach_power,
     gate_declared_thresholds,
     refuse_empty,
     unboundable,
 )
+from modeltests.session.past import gate_against_past
 from modeltests.session.runtime import Runtime
 from modeltests.suite.loader import CheckEntry, Suite, model_references
 
@@ -250,6 +252,7 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
         result.torch_threads = current_torch_threads()
     if result.skip_reason is None:
         gate_declared_thresholds(entry.params, result, context.gate)
+        _gate_against_past(runtime, suite, entry, result, context.gate)
         refuse_empty(result)
         _refuse_unboundable(context, result)
         if runtime.undecided == "fail":
@@ -258,6 +261,22 @@ def execute_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> CheckRes
                 threshold.passed = False
         attach_power(result)
     return result
+
+
+def _gate_against_past(runtime: Runtime, suite: Suite, entry: CheckEntry, result: CheckResult,
+                       mode: GateMode) -> None:
+    """The check's ``history_gate`` against its baseline run; the per-example outcomes are kept
+    in the reports only for a check that has one (a later run pairs with them)."""
+    assert entry.params is not None
+    gate = entry.params.history_gate
+    if gate is None:
+        result.outcomes, result.outcomes_digest = {}, None
+        return
+    name = f"{entry.kind}[{entry.label}]"
+    baseline = (runtime.past(suite.shown_path, name, gate.baseline) if runtime.past is not None
+                else "this session reads no run history (pytest --modeltests-no-history, "
+                   "or modeltests.run)")
+    result.thresholds.extend(gate_against_past(gate, result, baseline, mode))
 
 
 def _refuse_unboundable(context: SessionContext, result: CheckResult) -> None:

@@ -22,6 +22,7 @@ from modeltests.extend.registry import Registry
 from modeltests.predictions.cache import PredictionCache
 from modeltests.session.datasets import DatasetStore
 from modeltests.session.models import ModelStore
+from modeltests.session.past import PastLookup
 from modeltests.session.predictor import Predictor
 from modeltests.session.servers import ServerPool
 from modeltests.suite.loader import Suite, load_suite
@@ -49,6 +50,9 @@ class Runtime:
     save_predictions: Path | None = None
     """Where whole-dataset predictions are saved as Parquet (``--modeltests-save-predictions``),
     for a later run's ``regression`` ``baseline_predictions:``; None saves nothing."""
+    past: PastLookup | None = None
+    """Finds a check's earlier recorded run for its ``history_gate`` (the front end reads the
+    run history); None: this session reads no history, and every history gate is undecided."""
     _suites: dict[Path, Suite] = field(default_factory=dict)
     servers: ServerPool = field(init=False)
     models: ModelStore = field(init=False)

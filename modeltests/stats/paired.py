@@ -113,6 +113,28 @@ def paired_difference_interval(
     return (max(-1.0, low), min(1.0, high))
 
 
+def unpaired_difference_interval(first: float, first_interval: tuple[float, float],
+                                 second: float, second_interval: tuple[float, float]
+                                 ) -> tuple[float, float]:
+    """95% interval of ``first - second`` for two independent estimates, each with its own 95%
+    interval: the square-and-add (MOVER) rule of Newcombe's method 10 for unpaired proportions,
+    R. G. Newcombe, Statistics in Medicine 17 (1998) 873-890, and G. Y. Zou & A. Donner,
+    Statistical Methods in Medical Research 17 (2008) 393-406, who extend it to any estimates
+    with their own intervals::
+
+        L = d - sqrt((first - l1)**2 + (u2 - second)**2)
+        U = d + sqrt((u1 - first)**2 + (second - l2)**2)
+
+    With Wilson intervals it is Newcombe's interval; with symmetric ones, the Wald interval of
+    the difference. Unlike :func:`paired_difference_interval` it ignores that the two may share
+    examples, so it is wider when they do."""
+    (l1, u1), (l2, u2) = first_interval, second_interval
+    difference = first - second
+    down = math.sqrt(max(first - l1, 0.0) ** 2 + max(u2 - second, 0.0) ** 2)
+    up = math.sqrt(max(u1 - first, 0.0) ** 2 + max(second - l2, 0.0) ** 2)
+    return (difference - down, difference + up)
+
+
 # ------------------------------------------------------ probability matrices
 
 

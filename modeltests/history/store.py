@@ -20,11 +20,12 @@ from typing import Any, Iterator
 
 from modeltests.errors import ModelTestsError
 from modeltests.reporting.json_report import document_text
+from modeltests.support.digests import digest_of
 
 APPLICATION_ID = 0x4D544854
 """``PRAGMA application_id`` of a modeltests history ("MTHT"): a foreign SQLite file is told
 apart before anything is written into it."""
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 PASSING = ("passed", "xfailed", "skipped")
 
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     summary TEXT NOT NULL,          -- JSON {outcome: count}
     passing INTEGER NOT NULL,       -- every check passed, xfailed or skipped, and not interrupted
     interrupted INTEGER NOT NULL,
-    document TEXT NOT NULL          -- the whole JSON document (modeltests compare reads it)
+    document TEXT NOT NULL,         -- the whole JSON document (modeltests compare reads it)
+    machine TEXT                    -- digest of the platform, CPU and GPU (machine_fingerprint)
 );
 CREATE TABLE IF NOT EXISTS checks (
     run_id INTEGER NOT NULL REFERENCES runs(id), nodeid TEXT NOT NULL,
@@ -52,7 +54,12 @@ CREATE TABLE IF NOT EXISTS thresholds (
     operator TEXT, limit_value REAL, value REAL, held INTEGER, low REAL, high REAL
 );
 CREATE INDEX IF NOT EXISTS metrics_by_check ON metrics (nodeid, metric, run_id);
+CREATE INDEX IF NOT EXISTS thresholds_by_check ON thresholds (run_id, nodeid, key);
 """
+MIGRATIONS = {1: "ALTER TABLE runs ADD COLUMN machine TEXT"}
+"""What brings a file of an earlier schema version to the next (the tables are otherwise made
+with CREATE ... IF NOT EXISTS)."""
+MACHINE_FACTS = ("platform", "machine", "processor", "cpu_count", "cuda_device")
 
 
 class HistoryError(ModelTestsError):
@@ -113,8 +120,12 @@ def record_run(path: Path, document: dict[str, Any], git: dict[str, str | None])
 
 
 def _create_schema(connection: sqlite3.Connection) -> None:
-    if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
         return
+    for old in range(version, SCHEMA_VERSION) if version else ():  # 0: a new file
+        if old in MIGRATIONS:
+            connection.execute(MIGRATIONS[old])
     for statement in SCHEMA.split(";"):
         if statement.strip():
             connection.execute(statement)
@@ -132,11 +143,12 @@ def _insert_run(connection: sqlite3.Connection, document: dict[str, Any], text: 
     models = [(m.get("fingerprint") or {}).get("sha256") for m in run.get("models") or []]
     cursor = connection.execute(
         "INSERT INTO runs (started, finished, duration_s, fingerprint, git_commit, git_branch, "
-        "models, summary, passing, interrupted, document) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "models, summary, passing, interrupted, document, machine) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (run.get("started"), run.get("finished"), run.get("duration_s"),
          (run.get("fingerprint") or {}).get("sha256"), git.get("commit"), git.get("branch"),
          json.dumps(models), json.dumps(document.get("summary") or {}, sort_keys=True),
-         int(passing), int(interrupted), text))
+         int(passing), int(interrupted), text, machine_fingerprint(document)))
     run_id = int(cursor.lastrowid or 0)
     connection.executemany("INSERT OR REPLACE INTO checks VALUES (?,?,?,?)",
                            [(run_id, c.get("nodeid"), c.get("kind"), c.get("outcome"))
@@ -146,6 +158,16 @@ def _insert_run(connection: sqlite3.Connection, document: dict[str, Any], text: 
     connection.executemany("INSERT INTO thresholds VALUES (?,?,?,?,?,?,?,?,?,?)",
                            list(_threshold_rows(run_id, checks)))
     return run_id
+
+
+def machine_fingerprint(document: dict[str, Any]) -> str | None:
+    """The first 12 hex digits of the sha256 of the run's platform, CPU and GPU (from the
+    report's ``run.environment``): runs on one machine kind share it, and only their latency
+    and throughput compare (None when the run recorded no environment)."""
+    environment = (document.get("run") or {}).get("environment") or {}
+    if not environment:
+        return None
+    return digest_of({key: environment.get(key) for key in MACHINE_FACTS})[:12]
 
 
 def _metric_rows(run_id: int, checks: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:

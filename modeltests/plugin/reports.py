@@ -21,8 +21,11 @@ from modeltests.session.runtime import Runtime
 from modeltests.plugin.state import ITEM_INFO_KEY
 
 if TYPE_CHECKING:
+    from modeltests.reporting.trends import Trend
     from modeltests.session.past import Baseline, PastLookup
 
+TREND_RUNS = 20
+"""How many runs (this one included) a trend in the HTML report shows."""
 WORKER_FACTS = "modeltests_run_facts"
 """The key of a worker's run facts (a JSON string) in ``config.workeroutput``."""
 
@@ -137,7 +140,7 @@ class ReportWriter:
         previous = self.config.getoption("modeltests_previous")
 
         def html(document: dict[str, Any], path: Path) -> None:
-            write_html(document, path, self.previous, previous)
+            write_html(document, path, self.previous, previous, self.trends(document, history))
 
         written = [path for path, writer in ((paths.get("json"), write_json),
                                              (paths.get("html"), html))
@@ -145,6 +148,21 @@ class ReportWriter:
         if history is not None and not self.recorded:
             self._record(document, history)
         return written
+
+    def trends(self, document: dict[str, Any], history: Path | None
+               ) -> dict[str, list[Trend]] | None:
+        """Each gated metric's trend over the last :data:`TREND_RUNS` runs, for the HTML; none
+        without a history file or from one that cannot be read (recording the run then says
+        why)."""
+        from modeltests.history.read import check_trends
+        from modeltests.history.store import HistoryError
+
+        if history is None or not history.is_file():
+            return None
+        try:
+            return check_trends(history, document, TREND_RUNS)
+        except HistoryError:
+            return None
 
     def history_path(self) -> Path | None:
         """The run history's file (:func:`history_file`)."""

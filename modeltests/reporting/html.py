@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from modeltests.support.atomic import atomic_path
 from modeltests.reporting.figures import figures
 from modeltests.reporting.gate_changes import gate_changes
+from modeltests.reporting.trends import Trend, trend_chart
 from modeltests.support.text import format_number, visible_strings
 
 Entry = dict[str, Any]
@@ -26,13 +27,15 @@ PASSING = ("passed", "skipped", "xfailed")
 
 
 def render_html(document: dict[str, Any], previous: dict[str, Any] | None = None,
-                previous_name: str | None = None) -> str:
+                previous_name: str | None = None,
+                trends: dict[str, list[Trend]] | None = None) -> str:
     """The report page for a JSON results document; with ``previous`` (an earlier run's
     document, named ``previous_name``), a section at the top lists how the gate changed since
     (:mod:`modeltests.reporting.gate_changes`), a weakened gate first and in red. Every text in
     it is shown with :func:`~modeltests.support.text.visible`: a right-to-left override in a
     model's input cannot reverse a table cell, and a lone surrogate cannot stop the page being
-    written."""
+    written. ``trends`` (by node id, from the run history) add each gated metric's trend over
+    the last recorded runs under its check."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("modeltests.reporting", "templates"),
@@ -40,7 +43,7 @@ def render_html(document: dict[str, Any], previous: dict[str, Any] | None = None
     env.filters.update(num=_num, limit=_limit, tojson_pretty=lambda v: json.dumps(v, indent=2, default=str),
                        duration=duration, size=_size, count=_count)
     env.globals.update(figures=figures, example_table=example_table, model_rows=model_rows,
-                       dataset_rows=dataset_rows)
+                       dataset_rows=dataset_rows, trend_chart=trend_chart)
     document = cast(dict[str, Any], visible_strings(document))
     checks = document.get("checks", [])
     return env.get_template("report.html.j2").render(
@@ -52,13 +55,15 @@ def render_html(document: dict[str, Any], previous: dict[str, Any] | None = None
                   if any(c.get("outcome") == o for c in checks)],
         gate_ok=all(c.get("outcome") in PASSING for c in checks),
         changes=gate_changes(previous, document) if previous is not None else None,
-        previous_name=previous_name or "the previous run")
+        previous_name=previous_name or "the previous run", trends=trends or {})
 
 
 def write_html(document: dict[str, Any], path: Path, previous: dict[str, Any] | None = None,
-               previous_name: str | None = None) -> None:
+               previous_name: str | None = None,
+               trends: dict[str, list[Trend]] | None = None) -> None:
     with atomic_path(path) as temporary:
-        temporary.write_text(render_html(document, previous, previous_name), encoding="utf-8")
+        temporary.write_text(render_html(document, previous, previous_name, trends),
+                             encoding="utf-8")
 
 
 def _num(value: Any) -> Any:

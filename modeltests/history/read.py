@@ -162,17 +162,20 @@ def _where(reference: str) -> tuple[str, tuple[Any, ...]]:
     return "AND runs.git_branch = ?", (reference,)
 
 
-def check_trends(path: Path, document: dict[str, Any], last: int) -> dict[str, list[Trend]]:
-    """For each check of ``document`` (the run being reported, not yet recorded), each gated
-    metric over the ``last - 1`` latest recorded runs of the same check and this run, oldest
-    first; a dynamic metric (latency, throughput) only over runs on this run's machine kind."""
+def check_trends(path: Path, document: dict[str, Any], last: int, recorded_as: int = 0
+                 ) -> dict[str, list[Trend]]:
+    """For each check of ``document`` (the run being reported; ``recorded_as``, its run id
+    once recorded), each gated metric over the ``last - 1`` latest recorded runs of the same
+    check and this run, oldest first; a dynamic metric (latency, throughput) only over runs on
+    this run's machine kind."""
     machine = machine_fingerprint(document)
     trends: dict[str, list[Trend]] = {}
     with closing(connect(path, create=False)) as connection:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
         machine_column = "runs.machine" if "machine" in columns else "NULL"
         for entry in document.get("checks") or []:
-            found = [_trend(connection, machine_column, entry, threshold, machine, last)
+            found = [_trend(connection, machine_column, entry, threshold, machine, last,
+                            recorded_as)
                      for threshold in gated_metrics(entry)]
             if found:
                 trends[str(entry.get("nodeid"))] = found
@@ -180,14 +183,15 @@ def check_trends(path: Path, document: dict[str, Any], last: int) -> dict[str, l
 
 
 def _trend(connection: sqlite3.Connection, machine_column: str, entry: dict[str, Any],
-           threshold: dict[str, Any], machine: str | None, last: int) -> Trend:
+           threshold: dict[str, Any], machine: str | None, last: int, recorded_as: int
+           ) -> Trend:
     metric, nodeid = str(threshold["metric"]), entry.get("nodeid")
     rows = connection.execute(
         f"SELECT runs.id, runs.started, runs.git_commit, m.value, m.low, m.high, t.held, "
         f"{machine_column} FROM metrics m JOIN runs ON runs.id = m.run_id "
         "LEFT JOIN thresholds t ON t.run_id = m.run_id AND t.nodeid = m.nodeid AND t.key = ? "
-        "WHERE m.nodeid = ? AND m.metric = ? ORDER BY m.run_id DESC LIMIT ?",
-        (threshold.get("key"), nodeid, metric, max(last - 1, 0))).fetchall()
+        "WHERE m.nodeid = ? AND m.metric = ? AND m.run_id != ? ORDER BY m.run_id DESC LIMIT ?",
+        (threshold.get("key"), nodeid, metric, recorded_as, max(last - 1, 0))).fetchall()
     points = [ReportPoint(str(r[0]), r[1], r[2], r[3], r[4], r[5],
                          None if r[6] is None else bool(r[6]), r[7]) for r in reversed(rows)]
     interval = (entry.get("intervals") or {}).get(metric) or (None, None)

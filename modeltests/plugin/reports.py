@@ -43,6 +43,8 @@ class ReportWriter:
         self.worker_facts: list[RunFacts] = []
         self.unwritten: list[str] = []
         self.recorded: list[tuple[str, bool]] = []
+        self.run_id = 0
+        """This run's id in the run history once recorded (0 before)."""
         """What recording the run in the history said (line, is a warning); pytest calls
         :meth:`write` twice (the session's end, then the summary): the run is recorded once."""
         self.previous = _previous_results(config)
@@ -160,7 +162,7 @@ class ReportWriter:
         if history is None or not history.is_file():
             return None
         try:
-            return check_trends(history, document, TREND_RUNS)
+            return check_trends(history, document, TREND_RUNS, self.run_id)
         except HistoryError:
             return None
 
@@ -184,6 +186,7 @@ class ReportWriter:
                               f"({_culprit(error, path)}); the verdicts above stand", True)]
         else:
             self.recorded = [(f"recorded run {run_id} in {path}", False)]
+            self.run_id = run_id
 
     def _write_one(self, writer: Callable[[dict[str, Any], Path], None], document: dict[str, Any],
                    path: Path) -> bool:

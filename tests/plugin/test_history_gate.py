@@ -5,6 +5,7 @@ no such run yet is undecided, never a pass."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -96,6 +97,11 @@ def test_no_baseline_is_undecided_the_same_model_passes_a_worse_one_fails(
             "run 2 (*): accuracy 0.975 -> 0.880; paired on the same 200 examples (dataset "
             "unchanged))",
             "modeltests: 1 checks: 1 failed"])
+    html = (pytester.path / "reports/modeltests.html").read_text()
+    [trend] = re.findall(r'<div class="trend" data-metric="accuracy">.*?</table></div>', html,
+                         re.S)
+    assert "accuracy over the last 4 run(s) of this check" in trend
+    assert re.findall(r"<tr><td>(this run|\d+)</td>", trend) == ["this run", "3", "2", "1"]
 
 
 def test_a_changed_dataset_is_compared_unpaired_against_a_run_id(

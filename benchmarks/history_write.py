@@ -8,6 +8,14 @@ records it into a history that already holds the previous rounds' runs (a growin
 CI), once with a fresh connection, as the plugin does at the end of a session; the figures are
 the median and the worst time of :func:`modeltests.history.store.record_run` (git look-up
 excluded, timed apart), beside the time of writing the same document as the JSON report.
+
+``--document reports/modeltests.json`` also records a real run's JSON report (a demo run's) the
+same way and prints its cost as a share of that run's own ``duration_s``.
+
+``--read-runs 1000`` then fills a history with that many runs of the 40-check document and
+times what the HTML report reads from it (:func:`modeltests.history.read.check_trends`: every
+gated metric of every check, 80 trends) over the last 20 runs (the report's default) and over
+the last 1,000, and the HTML rendering with those trends, each the median of 5 reads.
 """
 
 from __future__ import annotations
@@ -20,7 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import json
+from modeltests.history.read import check_trends
 from modeltests.history.store import git_revision, record_run
+from modeltests.reporting.html import render_html
 from modeltests.reporting.json_report import write_json
 
 METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "precision_macro", "recall_macro",
@@ -56,6 +67,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--checks", type=int, default=40)
+    parser.add_argument("--document", type=Path, default=None,
+                        help="a real run's JSON report (a demo run's) to record as well")
+    parser.add_argument("--read-runs", type=int, default=0,
+                        help="fill a history with this many runs and time reading trends")
     args = parser.parse_args()
     run = document(args.checks)
     with tempfile.TemporaryDirectory() as folder:
@@ -79,6 +94,59 @@ def main() -> None:
     print(f"write_json of the same document: median {statistics.median(json_s) * 1000:.1f} ms")
     print(f"git rev-parse (twice): {git_s * 1000:.1f} ms")
     print(f"history file after {args.rounds} runs: {size / 1e6:.2f} MB")
+    if args.document is not None:
+        real_run(args.document, args.rounds, git)
+    if args.read_runs:
+        read_trends(run, args.read_runs)
+
+
+
+def real_run(path: Path, rounds: int, git: dict[str, str | None]) -> None:
+    real = json.loads(path.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as folder:
+        history = Path(folder) / "history.sqlite"
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            record_run(history, real, git)
+            times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    duration = float(real["run"]["duration_s"])
+    print(f"{path} ({path.stat().st_size / 1e3:.0f} kB, {len(real['checks'])} checks, run "
+          f"{duration:.1f} s): record_run median {median * 1000:.1f} ms, max "
+          f"{max(times) * 1000:.1f} ms = {100 * median / duration:.3f}% of the run "
+          f"(with git rev-parse: {100 * (median + _git_s()) / duration:.3f}%)")
+
+
+def _git_s() -> float:
+    started = time.perf_counter()
+    git_revision(Path.cwd())
+    return time.perf_counter() - started
+
+
+def read_trends(run: dict[str, Any], count: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        history = Path(folder) / "history.sqlite"
+        started = time.perf_counter()
+        for index in range(count):
+            record_run(history, run, {"commit": f"{index:040x}", "branch": "main"})
+        fill_s = time.perf_counter() - started
+        size = history.stat().st_size / 1e6
+        for last in (20, count):
+            reads, renders = [], []
+            for _ in range(5):
+                started = time.perf_counter()
+                trends = check_trends(history, run, last)
+                reads.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                render_html(run, trends=trends)
+                renders.append(time.perf_counter() - started)
+            points = sum(len(t.points) for found in trends.values() for t in found)
+            print(f"check_trends over the last {last} of {count} runs ({size:.0f} MB, filled in "
+                  f"{fill_s:.1f} s): {sum(len(v) for v in trends.values())} trends, {points} "
+                  f"points, read median {statistics.median(reads) * 1000:.1f} ms (max "
+                  f"{max(reads) * 1000:.1f} ms); render_html with them median "
+                  f"{statistics.median(renders) * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

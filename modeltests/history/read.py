@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from modeltests.history.store import HistoryError, connect, machine_fingerprint
-from modeltests.reporting.trends import Trend, TrendPoint as ReportPoint, gated_metrics, is_dynamic, same_machine
+from modeltests.reporting.trends import Trend, gated_metrics, is_dynamic, same_machine
+from modeltests.reporting.trends import TrendPoint as ReportPoint
 
 RUN_REFERENCES = ("last", "last-passing")
 
@@ -167,36 +168,62 @@ def check_trends(path: Path, document: dict[str, Any], last: int, recorded_as: i
     """For each check of ``document`` (the run being reported; ``recorded_as``, its run id
     once recorded), each gated metric over the ``last - 1`` latest recorded runs of the same
     check and this run, oldest first; a dynamic metric (latency, throughput) only over runs on
-    this run's machine kind."""
+    this run's machine kind.
+
+    One indexed query per metric for its values, then one for the runs they come from: the
+    runs' rows hold whole documents, so they are read once each, never per metric."""
+    wanted = [(entry, threshold) for entry in document.get("checks") or []
+              for threshold in gated_metrics(entry)]
+    with closing(connect(path, create=False)) as connection:
+        values = [_values(connection, entry, threshold, last, recorded_as)
+                  for entry, threshold in wanted]
+        runs = _runs(connection, {row[0] for rows in values for row in rows})
     machine = machine_fingerprint(document)
     trends: dict[str, list[Trend]] = {}
-    with closing(connect(path, create=False)) as connection:
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
-        machine_column = "runs.machine" if "machine" in columns else "NULL"
-        for entry in document.get("checks") or []:
-            found = [_trend(connection, machine_column, entry, threshold, machine, last,
-                            recorded_as)
-                     for threshold in gated_metrics(entry)]
-            if found:
-                trends[str(entry.get("nodeid"))] = found
+    for (entry, threshold), rows in zip(wanted, values):
+        points = [ReportPoint(str(r[0]), *runs.get(r[0], (None, None, None))[:2], r[1], r[2],
+                              r[3], None if r[4] is None else bool(r[4]),
+                              runs.get(r[0], (None, None, None))[2]) for r in reversed(rows)]
+        trends.setdefault(str(entry.get("nodeid")), []).append(
+            _trend(entry, threshold, points, machine))
     return trends
 
 
-def _trend(connection: sqlite3.Connection, machine_column: str, entry: dict[str, Any],
-           threshold: dict[str, Any], machine: str | None, last: int, recorded_as: int
-           ) -> Trend:
-    metric, nodeid = str(threshold["metric"]), entry.get("nodeid")
+def _values(connection: sqlite3.Connection, entry: dict[str, Any], threshold: dict[str, Any],
+            last: int, recorded_as: int) -> list[tuple[Any, ...]]:
+    """(run id, value, low, high, held) of the latest ``last - 1`` recorded runs, newest first."""
+    nodeid = entry.get("nodeid")
     rows = connection.execute(
-        f"SELECT runs.id, runs.started, runs.git_commit, m.value, m.low, m.high, t.held, "
-        f"{machine_column} FROM metrics m JOIN runs ON runs.id = m.run_id "
-        "LEFT JOIN thresholds t ON t.run_id = m.run_id AND t.nodeid = m.nodeid AND t.key = ? "
-        "WHERE m.nodeid = ? AND m.metric = ? AND m.run_id != ? ORDER BY m.run_id DESC LIMIT ?",
-        (threshold.get("key"), nodeid, metric, recorded_as, max(last - 1, 0))).fetchall()
-    points = [ReportPoint(str(r[0]), r[1], r[2], r[3], r[4], r[5],
-                         None if r[6] is None else bool(r[6]), r[7]) for r in reversed(rows)]
+        "SELECT run_id, value, low, high FROM metrics WHERE nodeid = ? AND metric = ? "
+        "AND run_id != ? ORDER BY run_id DESC LIMIT ?",
+        (nodeid, threshold["metric"], recorded_as, max(last - 1, 0))).fetchall()
+    if not rows:
+        return []
+    held = dict(connection.execute(
+        "SELECT run_id, held FROM thresholds WHERE nodeid = ? AND key = ? AND run_id >= ?",
+        (nodeid, threshold.get("key"), rows[-1][0])).fetchall())
+    return [(*row, held.get(row[0])) for row in rows]
+
+
+def _runs(connection: sqlite3.Connection, ids: set[int]
+          ) -> dict[int, tuple[str | None, str | None, str | None]]:
+    """(started, git commit, machine) of the runs ``ids``."""
+    if not ids:
+        return {}
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    machine = "machines.machine" if "machines" in tables else "NULL"  # schema 1 kept none
+    join = "LEFT JOIN machines ON machines.run_id = runs.id" if "machines" in tables else ""
+    rows = connection.execute(f"SELECT runs.id, started, git_commit, {machine} FROM runs {join} "
+                              "WHERE runs.id BETWEEN ? AND ?", (min(ids), max(ids)))
+    return {row[0]: (row[1], row[2], row[3]) for row in rows if row[0] in ids}
+
+
+def _trend(entry: dict[str, Any], threshold: dict[str, Any], points: list[ReportPoint],
+           machine: str | None) -> Trend:
+    metric = str(threshold["metric"])
     interval = (entry.get("intervals") or {}).get(metric) or (None, None)
     points.append(ReportPoint("this run", None, None, float(entry["metrics"][metric]),
-                             interval[0], interval[1], threshold.get("held"), machine))
+                              interval[0], interval[1], threshold.get("held"), machine))
     dynamic = is_dynamic(entry.get("kind"), metric)
     note = ""
     if dynamic:

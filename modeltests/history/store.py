@@ -38,8 +38,11 @@ CREATE TABLE IF NOT EXISTS runs (
     summary TEXT NOT NULL,          -- JSON {outcome: count}
     passing INTEGER NOT NULL,       -- every check passed, xfailed or skipped, and not interrupted
     interrupted INTEGER NOT NULL,
-    document TEXT NOT NULL,         -- the whole JSON document (modeltests compare reads it)
-    machine TEXT                    -- digest of the platform, CPU and GPU (machine_fingerprint)
+    document TEXT NOT NULL          -- the whole JSON document (modeltests compare reads it)
+);
+CREATE TABLE IF NOT EXISTS machines (  -- apart from runs: a column after the document would be
+    run_id INTEGER PRIMARY KEY,        -- read through the document's overflow pages
+    machine TEXT                       -- digest of the platform, CPU and GPU (machine_fingerprint)
 );
 CREATE TABLE IF NOT EXISTS checks (
     run_id INTEGER NOT NULL REFERENCES runs(id), nodeid TEXT NOT NULL,
@@ -53,12 +56,10 @@ CREATE TABLE IF NOT EXISTS thresholds (
     run_id INTEGER NOT NULL, nodeid TEXT NOT NULL, key TEXT NOT NULL, metric TEXT,
     operator TEXT, limit_value REAL, value REAL, held INTEGER, low REAL, high REAL
 );
-CREATE INDEX IF NOT EXISTS metrics_by_check ON metrics (nodeid, metric, run_id);
-CREATE INDEX IF NOT EXISTS thresholds_by_check ON thresholds (run_id, nodeid, key);
+-- Covering indexes: a metric's trend over 1,000 runs reads them alone, never the tables.
+CREATE INDEX IF NOT EXISTS metrics_trend ON metrics (nodeid, metric, run_id, value, low, high);
+CREATE INDEX IF NOT EXISTS thresholds_trend ON thresholds (nodeid, key, run_id, held);
 """
-MIGRATIONS = {1: "ALTER TABLE runs ADD COLUMN machine TEXT"}
-"""What brings a file of an earlier schema version to the next (the tables are otherwise made
-with CREATE ... IF NOT EXISTS)."""
 MACHINE_FACTS = ("platform", "machine", "processor", "cpu_count", "cuda_device")
 
 
@@ -120,12 +121,9 @@ def record_run(path: Path, document: dict[str, Any], git: dict[str, str | None])
 
 
 def _create_schema(connection: sqlite3.Connection) -> None:
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
+    # Version 1 lacks the machines table and the covering indexes: IF NOT EXISTS adds them.
+    if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
-    for old in range(version, SCHEMA_VERSION) if version else ():  # 0: a new file
-        if old in MIGRATIONS:
-            connection.execute(MIGRATIONS[old])
     for statement in SCHEMA.split(";"):
         if statement.strip():
             connection.execute(statement)
@@ -143,13 +141,13 @@ def _insert_run(connection: sqlite3.Connection, document: dict[str, Any], text: 
     models = [(m.get("fingerprint") or {}).get("sha256") for m in run.get("models") or []]
     cursor = connection.execute(
         "INSERT INTO runs (started, finished, duration_s, fingerprint, git_commit, git_branch, "
-        "models, summary, passing, interrupted, document, machine) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "models, summary, passing, interrupted, document) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (run.get("started"), run.get("finished"), run.get("duration_s"),
          (run.get("fingerprint") or {}).get("sha256"), git.get("commit"), git.get("branch"),
          json.dumps(models), json.dumps(document.get("summary") or {}, sort_keys=True),
-         int(passing), int(interrupted), text, machine_fingerprint(document)))
+         int(passing), int(interrupted), text))
     run_id = int(cursor.lastrowid or 0)
+    connection.execute("INSERT INTO machines VALUES (?,?)", (run_id, machine_fingerprint(document)))
     connection.executemany("INSERT OR REPLACE INTO checks VALUES (?,?,?,?)",
                            [(run_id, c.get("nodeid"), c.get("kind"), c.get("outcome"))
                             for c in checks])

@@ -76,15 +76,15 @@ def test_the_unpaired_interval_of_two_wilson_intervals_is_newcombes() -> None:
     assert math.isclose(low, 0.0524, abs_tol=5e-5) and math.isclose(high, 0.3339, abs_tol=5e-5)
 
 
-def test_a_schema_1_history_gains_the_machine_column(tmp_path: Path) -> None:
+def test_a_schema_1_history_gains_the_machines_table(tmp_path: Path) -> None:
     import sqlite3
 
     from modeltests.history.store import APPLICATION_ID, SCHEMA
 
     history = tmp_path / "history.sqlite"
     connection = sqlite3.connect(history)
-    version_1 = re.sub(r",[^\n]*\n\s*machine TEXT[^\n]*", "", SCHEMA)  # no machine column
-    connection.executescript(version_1.split("CREATE INDEX IF NOT EXISTS thresholds_by_check")[0]
+    version_1 = re.sub(r"CREATE TABLE IF NOT EXISTS machines.*?\);", "", SCHEMA, flags=re.S)
+    connection.executescript(version_1.split("-- Covering indexes")[0]
         + f"PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=1;")
     connection.close()
     now = document(44.0, 0.88, MACHINE_A)
@@ -92,8 +92,8 @@ def test_a_schema_1_history_gains_the_machine_column(tmp_path: Path) -> None:
     record_run(history, now, {})
     connection = sqlite3.connect(history)
     try:
-        assert connection.execute("SELECT machine FROM runs").fetchall() == [
-            (machine_fingerprint(now),)]
+        assert connection.execute("SELECT run_id, machine FROM machines").fetchall() == [
+            (1, machine_fingerprint(now))]
         assert connection.execute("PRAGMA user_version").fetchone() == (2,)
     finally:
         connection.close()

@@ -58,6 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "reports/history.sqlite; read it with modeltests history)")
     group.addoption("--modeltests-no-history", action="store_true", default=False,
                     help="do not record the run in the run history")
+    group.addoption("--modeltests-mlflow", metavar="URI", nargs="?", const="mlruns",
+                    default=None,
+                    help="log the run into an MLflow experiment at this tracking URI (a "
+                    "server's http://..., or a folder, default mlruns); write it as "
+                    "--modeltests-mlflow=URI. Needs pip install 'modeltests[mlflow]'")
     group.addoption("--modeltests-save-predictions", metavar="DIR", default=None,
                     help="save every whole-dataset prediction as Parquet under DIR, for a "
                     "later run's regression check (baseline_predictions:)")
@@ -74,15 +79,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="default path of the HTML report")
     parser.addini("modeltests_history", default="reports/history.sqlite",
                   help="default path of the run history (SQLite)")
+    parser.addini("modeltests_mlflow", default="",
+                  help="log every run into MLflow at this tracking URI (empty: off)")
+    parser.addini("modeltests_mlflow_experiment", default="modeltests",
+                  help="the MLflow experiment runs are logged into")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     from modeltests.extend.registry import registry_from_hooks
     from modeltests.reporting.entries import ResultCollector
     from modeltests.support.progress import LineProgress
-    from modeltests.plugin.reports import ReportWriter, past_lookup
+    from modeltests.plugin.reports import ReportWriter, past_lookup, require_mlflow
     from modeltests.session.runtime import Runtime
 
+    require_mlflow(config)
     if not config.pluginmanager.has_plugin("modeltests.extend.builtin"):
         config.pluginmanager.register(builtin, "modeltests.extend.builtin")
     registry = registry_from_hooks(config.hook)

@@ -45,6 +45,9 @@ class ReportWriter:
         self.recorded: list[tuple[str, bool]] = []
         self.run_id = 0
         """This run's id in the run history once recorded (0 before)."""
+        self.document: dict[str, Any] | None = None
+        self.reports: list[Path] = []
+        """The last report document written, and the files written from it (for MLflow)."""
         """What recording the run in the history said (line, is a warning); pytest calls
         :meth:`write` twice (the session's end, then the summary): the run is recorded once."""
         self.previous = _previous_results(config)
@@ -79,6 +82,9 @@ class ReportWriter:
         for path in self.write():
             terminalreporter.write_line(f"modeltests: wrote {path}")
         for line, warning in self.recorded:
+            terminalreporter.write_line(f"modeltests: {'WARNING: ' if warning else ''}{line}",
+                                        yellow=warning)
+        for line, warning in self.log_to_mlflow():
             terminalreporter.write_line(f"modeltests: {'WARNING: ' if warning else ''}{line}",
                                         yellow=warning)
         for problem in self.unwritten:
@@ -147,6 +153,7 @@ class ReportWriter:
         written = [path for path, writer in ((paths.get("json"), write_json),
                                              (paths.get("html"), html))
                    if path is not None and self._write_one(writer, document, path)]
+        self.document, self.reports = document, written
         if history is not None and not self.recorded:
             self._record(document, history)
         return written
@@ -165,6 +172,26 @@ class ReportWriter:
             return check_trends(history, document, TREND_RUNS, self.run_id)
         except HistoryError:
             return None
+
+    def log_to_mlflow(self) -> list[tuple[str, bool]]:
+        """Log the run into MLflow (``--modeltests-mlflow``) with the reports written and
+        pytest's JUnit XML as artifacts; what to print (line, is a warning)."""
+        uri = mlflow_uri(self.config)
+        if uri is None or self.document is None:
+            return []
+        from modeltests.history.store import git_revision
+        from modeltests.history.tracker import TrackerError, log_run
+
+        xml = getattr(self.config.option, "xmlpath", None)
+        junit = [Path(xml).resolve()] if xml and Path(xml).is_file() else []
+        experiment = str(self.config.getini("modeltests_mlflow_experiment"))
+        try:
+            found, run = log_run(self.document, uri, experiment, [*self.reports, *junit],
+                                 git_revision(self.config.rootpath))
+        except TrackerError as error:
+            return [(f"{error}; the verdicts above stand", True)]
+        return [(f"logged to MLflow {uri}: experiment {experiment!r} ({found}), run {run}",
+                 False)]
 
     def history_path(self) -> Path | None:
         """The run history's file (:func:`history_file`)."""
@@ -257,3 +284,25 @@ def past_lookup(config: pytest.Config) -> PastLookup | None:
         return Baseline(f"run {run.describe()}", entry)
 
     return lookup
+
+
+def mlflow_uri(config: pytest.Config) -> str | None:
+    """The MLflow tracking URI runs are logged to (``--modeltests-mlflow``, else the ini key
+    ``modeltests_mlflow``); None when neither asks. A folder is made absolute under the
+    rootdir."""
+    from modeltests.history.tracker import tracking_uri
+
+    value = config.getoption("modeltests_mlflow") or str(config.getini("modeltests_mlflow"))
+    return tracking_uri(value, config.rootpath) if value else None
+
+
+def require_mlflow(config: pytest.Config) -> None:
+    """Stop before the run when MLflow logging is asked for and MLflow is not installed."""
+    from modeltests.history import tracker
+
+    if mlflow_uri(config) is None or tracker.mlflow_installed():
+        return
+    where = ("--modeltests-mlflow" if config.getoption("modeltests_mlflow") else
+             f"{config.inipath or 'the ini file'}: modeltests_mlflow")
+    raise pytest.UsageError(f"{where}: logging runs into MLflow needs MLflow, which is not "
+                            f"installed: {tracker.INSTALL_HINT}")

@@ -177,13 +177,15 @@ def check_trends(path: Path, document: dict[str, Any], last: int, recorded_as: i
     with closing(connect(path, create=False)) as connection:
         values = [_values(connection, entry, threshold, last, recorded_as)
                   for entry, threshold in wanted]
-        runs = _runs(connection, {row[0] for rows in values for row in rows})
+        ids = {row[0] for rows in values for row in rows}
+        found = _runs(connection, ids)
     machine = machine_fingerprint(document)
+    runs = {i: (str(i), *found.get(i, (None, None, None))) for i in ids}
     trends: dict[str, list[Trend]] = {}
     for (entry, threshold), rows in zip(wanted, values):
-        points = [ReportPoint(str(r[0]), *runs.get(r[0], (None, None, None))[:2], r[1], r[2],
-                              r[3], None if r[4] is None else bool(r[4]),
-                              runs.get(r[0], (None, None, None))[2]) for r in reversed(rows)]
+        points = [ReportPoint(run[0], run[1], run[2], r[1], r[2], r[3],
+                              None if r[4] is None else r[4] == 1, run[3])
+                  for r in reversed(rows) for run in (runs[r[0]],)]
         trends.setdefault(str(entry.get("nodeid")), []).append(
             _trend(entry, threshold, points, machine))
     return trends

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from markupsafe import Markup
 
@@ -24,9 +24,9 @@ DYNAMIC_METRIC = re.compile(r"(_ms|_seconds|_s)$|throughput|per_second|speedup|s
                             r"rate_at_slo|scaling|cold_start")
 
 
-@dataclass(frozen=True)
-class TrendPoint:
-    """One run's value of the metric, its 95% interval, whether its threshold held there."""
+class TrendPoint(NamedTuple):
+    """One run's value of the metric, its 95% interval, whether its threshold held there (a
+    named tuple: a trend over 1,000 runs makes tens of thousands)."""
 
     run: str
     """``12`` for a recorded run, ``this run`` for the run the report is about."""

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from .helpers import assert_no_traceback, lit, read_report
+from .helpers import CALLABLE_HEAD, assert_no_traceback, lit, read_report
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -29,15 +29,7 @@ ROWS = ([f"good thing {i},positive" for i in range(95)]
         + [f"not good {i},negative" for i in range(5)]
         + [f"bad thing {i},negative" for i in range(100)])
 
-SUITE = """name: gate
-model:
-  adapter: callable
-  target: gatemodel:{model}
-  labels: [negative, positive]
-datasets:
-  dev:
-    path: data.csv
-checks:
+SUITE = "name: gate\n" + CALLABLE_HEAD.replace("fakemodel:predict", "gatemodel:{model}") + """\
   - kind: accuracy
     dataset: dev
     min_accuracy: 0.3

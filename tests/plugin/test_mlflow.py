@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,9 +50,10 @@ def test_without_mlflow_the_option_says_how_to_install_it(
     assert_no_traceback(result.stdout.str() + result.stderr.str())
 
 
-def mlflow_client() -> Any:
-    """MlflowClient, imported before pytester's in-process run (which drops the modules first
-    imported inside it)."""
+@pytest.fixture(scope="module")
+def client_class() -> Any:
+    """MlflowClient, imported once before any pytester in-process run of this module (each run
+    drops the modules first imported inside it)."""
     from mlflow.tracking import MlflowClient
 
     return MlflowClient
@@ -87,9 +89,8 @@ def assert_run_logged(client_class: Any, uri: str, document: dict[str, Any]) -> 
 
 
 @needs_mlflow
-def test_a_run_is_logged_into_a_local_folder(pytester: pytest.Pytester,
+def test_a_run_is_logged_into_a_local_folder(pytester: pytest.Pytester, client_class: Any,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    client_class = mlflow_client()
     make_project(pytester)
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-mlflow",
                                 "--junitxml=reports/junit.xml")
@@ -121,7 +122,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
          "--default-artifact-root", (folder / "artifacts").as_uri(), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("w"))
+        stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("w"),
+        start_new_session=True)  # its own process group: the server's workers stop with it
     uri = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -137,13 +139,16 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield uri
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
-def test_a_run_is_logged_into_a_tracking_server(pytester: pytest.Pytester,
+def test_a_run_is_logged_into_a_tracking_server(pytester: pytest.Pytester, client_class: Any,
                                                 mlflow_server: str) -> None:
-    client_class = mlflow_client()
     make_project(pytester)
     pytester.makeini(f"[pytest]\nmodeltests_mlflow = {mlflow_server}\n")
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider",

@@ -10,6 +10,7 @@ the runner applies every declared threshold a check did not evaluate itself
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +45,17 @@ def threshold(
         default=default, ge=ge, le=le, gt=gt, description=description,
         json_schema_extra={THRESHOLD_MARK: True},
     )
+
+
+DYNAMIC_KINDS = ("latency", "load")
+DYNAMIC_METRIC = re.compile(r"(_ms|_seconds|_s)$|throughput|per_second|speedup|slowdown|"
+                            r"rate_at_slo|scaling|cold_start")
+
+
+def is_dynamic(kind: str | None, metric: str) -> bool:
+    """Latency, throughput and speed figures (dynamic indicators): they depend on the machine
+    they ran on, and compare only between runs on the same machine kind."""
+    return kind in DYNAMIC_KINDS or bool(DYNAMIC_METRIC.search(metric))
 
 
 HISTORY_GATE_KEY = "history_gate"

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from modeltests.history.store import HistoryError, connect, machine_fingerprint
-from modeltests.reporting.trends import Trend, gated_metrics, is_dynamic, same_machine
+from modeltests.reporting.trends import Trend, gated_metrics, same_machine
+from modeltests.result import is_dynamic
 from modeltests.reporting.trends import TrendPoint as ReportPoint
 
 RUN_REFERENCES = ("last", "last-passing")
@@ -122,9 +123,11 @@ GIT_COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
 
 def find_check(path: Path, suite: str, name: str, reference: str,
-               counts: Callable[[dict[str, Any]], bool]) -> tuple[RunRow, dict[str, Any]] | str:
+               counts: Callable[[dict[str, Any]], bool]
+               ) -> tuple[RunRow, dict[str, Any], str | None] | str:
     """The latest recorded run that ``reference`` names and that has check ``name`` of
-    ``suite``, with that check's entry; or why there is none (a sentence).
+    ``suite``, with that check's entry and the run's machine kind; or why there is none (a
+    sentence).
 
     ``reference``: ``last-passing`` (the latest run whose entry of the check ``counts`` accepts),
     ``last``, a run id, or a git commit (7 to 40 hex digits, a prefix) or branch recorded with
@@ -139,13 +142,14 @@ def find_check(path: Path, suite: str, name: str, reference: str,
             f"WHERE substr(checks.nodeid, -?) = ? AND runs.interrupted = 0 {where} "
             "ORDER BY runs.id DESC", (len(suffix), suffix, *args))
         for values in candidates:
-            entry = next((c for c in json.loads(values[7]).get("checks") or []
+            document = json.loads(values[7])
+            entry = next((c for c in document.get("checks") or []
                           if c.get("suite") == suite and c.get("name") == name), None)
             if entry is None:
                 continue
             if reference == "last-passing" and not counts(entry):
                 continue
-            return _row(values[:7]), entry
+            return _row(values[:7]), entry, machine_fingerprint(document)
     what = {"last": "recorded", "last-passing": "passing"}.get(reference)
     if what is not None:
         return f"no {what} run of {suite}::{name} in {path}"

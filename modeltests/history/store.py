@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from modeltests.errors import ModelTestsError
 from modeltests.reporting.json_report import document_text
-from modeltests.support.digests import digest_of
+from modeltests.support.environment import machine_digest
 
 APPLICATION_ID = 0x4D544854
 """``PRAGMA application_id`` of a modeltests history ("MTHT"): a foreign SQLite file is told
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS thresholds (
 CREATE INDEX IF NOT EXISTS metrics_trend ON metrics (nodeid, metric, run_id, value, low, high);
 CREATE INDEX IF NOT EXISTS thresholds_trend ON thresholds (nodeid, key, run_id, held);
 """
-MACHINE_FACTS = ("platform", "machine", "processor", "cpu_count", "cuda_device")
+
 
 
 class HistoryError(ModelTestsError):
@@ -159,13 +159,9 @@ def _insert_run(connection: sqlite3.Connection, document: dict[str, Any], text: 
 
 
 def machine_fingerprint(document: dict[str, Any]) -> str | None:
-    """The first 12 hex digits of the sha256 of the run's platform, CPU and GPU (from the
-    report's ``run.environment``): runs on one machine kind share it, and only their latency
-    and throughput compare (None when the run recorded no environment)."""
-    environment = (document.get("run") or {}).get("environment") or {}
-    if not environment:
-        return None
-    return digest_of({key: environment.get(key) for key in MACHINE_FACTS})[:12]
+    """The run's machine kind (:func:`~modeltests.support.environment.machine_digest` of the
+    report's ``run.environment``; None when the run recorded none)."""
+    return machine_digest((document.get("run") or {}).get("environment") or {})
 
 
 def _metric_rows(run_id: int, checks: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:

@@ -280,8 +280,8 @@ def past_lookup(config: pytest.Config) -> PastLookup | None:
             return f"the run history cannot be read: {error}"
         if isinstance(found, str):
             return found
-        run, entry = found
-        return Baseline(f"run {run.describe()}", entry)
+        run, entry, machine = found
+        return Baseline(f"run {run.describe()}", entry, machine)
 
     return lookup
 

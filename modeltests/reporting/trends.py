@@ -10,18 +10,15 @@ it mixes machines when a run recorded none.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
 from markupsafe import Markup
 
+from modeltests.result import is_dynamic
 from modeltests.reporting.charts import (BLUE, GREEN, GREY, RED, WIDTH, _line, _number, _scale,
                                          _svg, _text, _ticks, _zoom)
 
-DYNAMIC_KINDS = ("latency", "load")
-DYNAMIC_METRIC = re.compile(r"(_ms|_seconds|_s)$|throughput|per_second|speedup|slowdown|"
-                            r"rate_at_slo|scaling|cold_start")
 
 
 class TrendPoint(NamedTuple):
@@ -51,11 +48,6 @@ class Trend:
     points: list[TrendPoint]
     note: str = ""
     """What was left out or mixed (machines), for the caption."""
-
-
-def is_dynamic(kind: str | None, metric: str) -> bool:
-    """Latency, throughput and speed figures: they depend on the machine they ran on."""
-    return kind in DYNAMIC_KINDS or bool(DYNAMIC_METRIC.search(metric))
 
 
 def gated_metrics(entry: dict[str, Any]) -> list[dict[str, Any]]:

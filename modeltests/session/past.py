@@ -28,6 +28,7 @@ from modeltests.result import (
     HistoryGate,
     ThresholdResult,
     evaluate_thresholds,
+    is_dynamic,
 )
 from modeltests.support.text import format_number
 
@@ -44,6 +45,8 @@ class Baseline:
 
     run: str
     entry: dict[str, Any]
+    machine: str | None = None
+    """The run's machine kind (:func:`~modeltests.support.environment.machine_digest`)."""
 
 
 PastLookup = Callable[[str, str, str], "Baseline | str"]
@@ -52,9 +55,10 @@ of that check, or why there is none (a sentence)."""
 
 
 def gate_against_past(gate: HistoryGate, result: CheckResult, baseline: Baseline | str,
-                      mode: GateMode) -> list[ThresholdResult]:
+                      mode: GateMode, kind: str, machine: str | None) -> list[ThresholdResult]:
     """One threshold per metric ``gate`` names, on its change since ``baseline`` (or undecided
-    with the reason ``baseline`` gives when it is a sentence)."""
+    with the reason ``baseline`` gives when it is a sentence). A dynamic metric (latency,
+    throughput) compares only with a baseline run on this ``machine`` kind."""
     found = []
     for metric, way, limit in gate.limits():
         key = f"{HISTORY_GATE_PREFIX}max_{way}.{metric}"
@@ -62,6 +66,13 @@ def gate_against_past(gate: HistoryGate, result: CheckResult, baseline: Baseline
         if isinstance(baseline, str):
             found.append(ThresholdResult(name, "<=", limit, None, False, resolved=False,
                                          note=f"no baseline: {baseline}", gate=mode, name=key))
+            continue
+        if is_dynamic(kind, metric) and (machine is None or baseline.machine != machine):
+            found.append(ThresholdResult(
+                name, "<=", limit, None, False, resolved=False, gate=mode, name=key,
+                note=f"no baseline: {baseline.run} ran on another machine kind "
+                f"({baseline.machine or 'unrecorded'}, this one {machine or 'unknown'}); "
+                f"{metric} compares only on the same one"))
             continue
         threshold = _against(metric, way, name, limit, result, baseline, mode)
         threshold.name = key

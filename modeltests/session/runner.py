@@ -276,7 +276,11 @@ def _gate_against_past(runtime: Runtime, suite: Suite, entry: CheckEntry, result
     baseline = (runtime.past(suite.shown_path, name, gate.baseline) if runtime.past is not None
                 else "this session reads no run history (pytest --modeltests-no-history, "
                    "or modeltests.run)")
-    result.thresholds.extend(gate_against_past(gate, result, baseline, mode))
+    from modeltests.support.environment import environment_fingerprint, machine_digest
+
+    machine = machine_digest(environment_fingerprint())
+    result.thresholds.extend(gate_against_past(gate, result, baseline, mode, entry.kind,
+                                               machine))
 
 
 def _refuse_unboundable(context: SessionContext, result: CheckResult) -> None:

@@ -57,6 +57,23 @@ def environment_fingerprint() -> dict[str, Any]:
     return facts
 
 
+MACHINE_FACTS = ("platform", "machine", "processor", "cpu_count", "cuda_device")
+
+
+def machine_digest(environment: dict[str, Any]) -> str | None:
+    """The first 12 hex digits of the sha256 of ``environment``'s platform, CPU and GPU (an
+    :func:`environment_fingerprint`): runs on one machine kind share it, and only their latency
+    and throughput compare (None for an empty environment)."""
+    import hashlib
+    import json
+
+    if not environment:
+        return None
+    facts = {key: environment.get(key) for key in MACHINE_FACTS}
+    text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 def timing_fingerprint(threads: int, device: str) -> dict[str, Any]:
     """What a latency figure depends on: hardware, platform, library versions, threads, device."""
     env = environment_fingerprint()

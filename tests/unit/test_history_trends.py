@@ -97,3 +97,23 @@ def test_a_schema_1_history_gains_the_machines_table(tmp_path: Path) -> None:
         assert connection.execute("PRAGMA user_version").fetchone() == (2,)
     finally:
         connection.close()
+
+
+def test_a_latency_gate_compares_only_with_a_baseline_on_the_same_machine() -> None:
+    from modeltests.result import CheckResult, HistoryGate
+    from modeltests.session.past import Baseline, gate_against_past
+
+    gate = HistoryGate(max_rise={"p95_ms": 5})
+    result = CheckResult(metrics={"p95_ms": 44.0}, intervals={"p95_ms": (44.0, 46.0)})
+    past = {"metrics": {"p95_ms": 40.0}, "intervals": {"p95_ms": [40.0, 41.0]}}
+    [other] = gate_against_past(gate, result, Baseline("run 3", past, "aaaaaaaaaaaa"),
+                                "estimate", "latency", "bbbbbbbbbbbb")
+    assert (other.key, other.state, other.value, other.note) == (
+        "history_gate.max_rise.p95_ms", "undecided", None,
+        "no baseline: run 3 ran on another machine kind (aaaaaaaaaaaa, this one bbbbbbbbbbbb); "
+        "p95_ms compares only on the same one")
+    [same] = gate_against_past(gate, result, Baseline("run 3", past, "bbbbbbbbbbbb"),
+                               "estimate", "latency", "bbbbbbbbbbbb")
+    low, high = unpaired_difference_interval(44.0, (44.0, 46.0), 40.0, (40.0, 41.0))
+    assert (same.metric, same.value, same.interval, same.state) == (
+        "p95_ms_rise", 4.0, (low, high), "undecided")  # 95% interval 2.9 to 6.2 contains 5

@@ -147,8 +147,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server.wait()
 
 
-def test_a_run_is_logged_into_a_tracking_server(pytester: pytest.Pytester, client_class: Any,
-                                                mlflow_server: str) -> None:
+@needs_mlflow
+def test_a_run_is_logged_into_a_tracking_server(pytester: pytest.Pytester, mlflow_server: str,
+                                                client_class: Any) -> None:
     make_project(pytester)
     pytester.makeini(f"[pytest]\nmodeltests_mlflow = {mlflow_server}\n")
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider",

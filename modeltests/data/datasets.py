@@ -159,6 +159,10 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
 
     path = Path(spec.path).expanduser()
     path = path if path.is_absolute() else (base_dir / path)
+    if spec.image is not None:  # pixels: modeltests.data.images
+        from modeltests.data.images import load_image_dataset
+
+        return load_image_dataset(name, spec, path, at)
     if not path.is_file():
         raise DatasetError(f"{at('path')}: datasets.{name}.path: dataset file not found: {path}")
     from modeltests.data.token_files import is_token_spec

@@ -73,7 +73,7 @@ def load_image_dataset(name: str, spec: DatasetSpec, path: Path,
     """Read the images ``spec`` names at ``path`` (a directory, an .npz or a table)."""
     assert spec.image is not None
     options = spec.image
-    fmt = spec.format
+    fmt: str = spec.format
     if fmt == "auto":
         fmt = "image_folder" if path.is_dir() else ("npz" if path.suffix.lower() == ".npz"
                                                      else "table")
@@ -104,8 +104,16 @@ def _dataset(name: str, spec: DatasetSpec, path: Path, options: ImageOptions,
     digest = file_digest(path) if path.is_file() else _folder_digest(path, files)
     return ImageDataset(name=name, path=path, texts=texts, labels=labels, frame=frame,
                         sha256=digest, text_columns=("image",),
-                        shape=tuple(rows[0].pixels.shape) if rows else (0, 0, 0),  # type: ignore[arg-type]
+                        shape=_shape(rows),
                         mean=options.per_channel("mean"), std=options.per_channel("std"))
+
+
+def _shape(rows: list[ImageInput]) -> tuple[int, int, int]:
+    """The images' common shape (channels, height, width)."""
+    if not rows:
+        return (0, 0, 0)
+    channels, height, width = rows[0].pixels.shape
+    return (int(channels), int(height), int(width))
 
 
 def _folder_digest(root: Path, files: list[str]) -> str:
@@ -173,7 +181,7 @@ def _read_files(name: str, files: list[str], root: Path, options: ImageOptions,
             problems.append(f"{file} ({problem})")
             continue
         assert pixels is not None
-        sizes.setdefault(tuple(pixels.shape[1:]), []).append(file)  # type: ignore[arg-type]
+        sizes.setdefault((pixels.shape[1], pixels.shape[2]), []).append(file)
         rows.append(ImageInput(file, pixels, options.per_channel("mean"),
                                options.per_channel("std")))
     if problems:

@@ -25,6 +25,7 @@ CHECK_MODULES = [
     "modeltests.checks.quantization",
     "modeltests.checks.regression",
     "modeltests.checks.robustness",
+    "modeltests.checks.adversarial",
     "modeltests.checks.invariance",
     "modeltests.checks.directional",
     "modeltests.checks.behavior",

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeltests.demo.cache import built_once, write_marker
-from modeltests.demo.tiny import torch_threads
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,7 +76,9 @@ def train_digits_cnn(seed: int = SEED, epochs: int = EPOCHS) -> tuple[Any, float
     train_x, train_y, test_x, test_y = digits_split()
     inputs = torch.from_numpy(train_x.astype(np.float32)[:, None] / 255.0)
     targets = torch.from_numpy(train_y)
-    with torch_threads(1):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same weights everywhere, and fast beside busy processes
+    try:
         torch.manual_seed(seed)
         model = digits_cnn()
         optimiser = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
@@ -92,6 +93,8 @@ def train_digits_cnn(seed: int = SEED, epochs: int = EPOCHS) -> tuple[Any, float
         with torch.inference_mode():
             test = torch.from_numpy(test_x.astype(np.float32)[:, None] / 255.0)
             accuracy = float((model(test).argmax(1).numpy() == test_y).mean())
+    finally:
+        torch.set_num_threads(threads)
     return model, accuracy
 
 

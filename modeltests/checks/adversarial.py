@@ -31,7 +31,7 @@ from modeltests.perturb.art_attacks import AttackName
 from modeltests.result import CheckResult, SeededParams, ThresholdResult, threshold
 
 if TYPE_CHECKING:
-    from modeltests.data.images import ImageDataset
+    from modeltests.data.datasets import ImageDataset
 
 
 class AttackSpec(BaseModel):
@@ -120,7 +120,7 @@ def run_adversarial(context: CheckContext, params: AdversarialParams) -> CheckRe
         entry, scoped = _score_attack(context, spec, truth, clean, predicted, crafted, pixels)
         entries.append(entry)
         result.metrics.update({f"{spec.label}.{k}": v for k, v in entry["metrics"].items()})
-        result.intervals.update({f"{spec.label}.{k}": tuple(v)  # type: ignore[misc]
+        result.intervals.update({f"{spec.label}.{k}": (v[0], v[1])
                                  for k, v in entry["intervals"].items()})
         result.thresholds.extend(scoped)
         result.warn_unresolved(scoped, len(images))
@@ -164,7 +164,7 @@ def _label_indices(labels: list[str], names: list[str]) -> Any:
 
 def image_dataset(context: CheckContext, name: str) -> ImageDataset:
     """The dataset ``name``, which must be a dataset of images."""
-    from modeltests.data.images import ImageDataset
+    from modeltests.data.datasets import ImageDataset
 
     dataset = context.dataset(name)
     if not isinstance(dataset, ImageDataset):

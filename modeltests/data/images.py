@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from modeltests.data.datasets import Dataset, label_text, read_table
 from modeltests.data.inputs import ImageInput, ModelInput
 from modeltests.data.spec import DatasetSpec, ImageOptions
 from modeltests.errors import DatasetError
@@ -36,31 +35,18 @@ MAX_FILES_SHOWN = 10
 
 
 @dataclass(frozen=True)
-class ImageDataset(Dataset):
-    """A labelled dataset of images: ``texts`` are :class:`ImageInput` rows (pixels in [0, 1],
-    channels x height x width), ``shape`` their common shape, ``frame`` one row per image with
-    its ``path`` (or npz index) and ``label`` (for slices on a column)."""
+class ImageRows:
+    """What :func:`read_images` read: the images, their labels (``label_map`` applied), where
+    each came from (a file relative to the dataset, or ``file.npz[i]``) and a digest of the
+    files; :func:`modeltests.data.datasets.load_dataset` makes an ``ImageDataset`` of them."""
 
-    shape: tuple[int, int, int] = (0, 0, 0)
-    mean: tuple[float, ...] = ()
-    std: tuple[float, ...] = ()
-
-    @property
-    def images(self) -> list[ImageInput]:
-        """The rows as images."""
-        return [row for row in self.texts if isinstance(row, ImageInput)]
-
-    def pixels(self) -> npt.NDArray[np.float32]:
-        """All images stacked: ``(n, channels, height, width)``, in [0, 1]."""
-        import numpy as np
-
-        return np.stack([image.pixels for image in self.images])
-
-    def provenance(self) -> dict[str, Any]:
-        facts = super().provenance()
-        facts.update({"kind": "images", "shape": list(self.shape), "mean": list(self.mean),
-                      "std": list(self.std)})
-        return facts
+    rows: list[ImageInput]
+    labels: list[str]
+    files: list[str]
+    sha256: str
+    shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
 
 
 def is_image_spec(spec: DatasetSpec) -> bool:
@@ -68,8 +54,8 @@ def is_image_spec(spec: DatasetSpec) -> bool:
     return spec.image is not None
 
 
-def load_image_dataset(name: str, spec: DatasetSpec, path: Path,
-                       at: Callable[[str], str]) -> ImageDataset:
+def read_images(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
+                ) -> ImageRows:
     """Read the images ``spec`` names at ``path`` (a directory, an .npz or a table)."""
     assert spec.image is not None
     options = spec.image
@@ -88,24 +74,18 @@ def load_image_dataset(name: str, spec: DatasetSpec, path: Path,
         files, labels = (_folder_files(name, path, at) if fmt == "image_folder"
                          else _table_files(name, spec, path, at))
         rows = _read_files(name, files, path if path.is_dir() else path.parent, options, at)
-    return _dataset(name, spec, path, options, rows, labels, files)
+    return _dataset(spec, path, options, rows, labels, files)
 
 
-def _dataset(name: str, spec: DatasetSpec, path: Path, options: ImageOptions,
-             rows: list[ImageInput], labels: list[str], files: list[str]) -> ImageDataset:
-    import pandas as pd
-
+def _dataset(spec: DatasetSpec, path: Path, options: ImageOptions, rows: list[ImageInput],
+             labels: list[str], files: list[str]) -> ImageRows:
     if spec.limit is not None:
         rows, labels, files = rows[:spec.limit], labels[:spec.limit], files[:spec.limit]
     if spec.label_map:
         labels = [spec.label_map.get(label, label) for label in labels]
-    frame = pd.DataFrame({"path": files, "label": labels})
-    texts: list[ModelInput] = list(rows)
     digest = file_digest(path) if path.is_file() else _folder_digest(path, files)
-    return ImageDataset(name=name, path=path, texts=texts, labels=labels, frame=frame,
-                        sha256=digest, text_columns=("image",),
-                        shape=_shape(rows),
-                        mean=options.per_channel("mean"), std=options.per_channel("std"))
+    return ImageRows(rows=rows, labels=labels, files=files, sha256=digest, shape=_shape(rows),
+                     mean=options.per_channel("mean"), std=options.per_channel("std"))
 
 
 def _shape(rows: list[ImageInput]) -> tuple[int, int, int]:
@@ -144,11 +124,15 @@ def _table_files(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], s
                  ) -> tuple[list[str], list[str]]:
     """Image paths and labels from a CSV / Parquet table (paths relative to the table)."""
 
+    import pandas as pd
+
     assert spec.image is not None
     try:
-        frame = read_table(path, spec.encoding)
-    except DatasetError as exc:
-        raise DatasetError(f"{at('path')}: datasets.{name}.path: {exc}") from None
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",",
+                                encoding=spec.encoding)
     except Exception as exc:  # pandas raises many types; the user needs the reason
         raise DatasetError(f"{at('path')}: datasets.{name}: cannot read {path.name}: "
                            f"{type(exc).__name__}: {exc}") from None
@@ -160,7 +144,7 @@ def _table_files(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], s
                 if column not in columns]
     if problems:
         raise DatasetError("\n".join(problems))
-    labels = [label_text(v, None) for v in frame[spec.label_column]]
+    labels = [_label(v) for v in frame[spec.label_column]]
     unlabelled = [i + 2 for i, label in enumerate(labels) if label is None]
     if unlabelled:
         raise DatasetError(f"{at('label_column')}: datasets.{name}: {len(unlabelled)} row(s) of "
@@ -267,7 +251,7 @@ def _npz_rows(name: str, path: Path, options: ImageOptions, at: Callable[[str], 
     sources = [f"{path.name}[{i}]" for i in range(len(chw))]
     rows = [ImageInput(source, pixels, options.per_channel("mean"), options.per_channel("std"))
             for source, pixels in zip(sources, chw)]
-    return rows, [str(label_text(v, None)) for v in labels.tolist()], sources
+    return rows, [str(_label(v)) for v in labels.tolist()], sources
 
 
 def _channels_last(name: str, images: npt.NDArray[Any], options: ImageOptions, path: Path,
@@ -296,6 +280,15 @@ def _resized(images: npt.NDArray[np.float32], size: tuple[int, int]
                 (size[1], size[0]), Image.Resampling.BILINEAR)
             out[i, ..., c] = np.asarray(plane, dtype=np.float32)
     return np.clip(out, 0.0, 1.0)
+
+
+def _label(value: Any) -> str | None:
+    """A label cell as text (``3.0`` read from a CSV is ``3``), None when empty."""
+    if value is None or (isinstance(value, float) and value != value) or not str(value).strip():
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 def _shown(items: list[Any]) -> str:

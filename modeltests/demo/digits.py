@@ -84,10 +84,12 @@ def train_digits_cnn(seed: int = SEED, epochs: int = EPOCHS) -> tuple[Any, float
         optimiser = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
         order = torch.Generator().manual_seed(seed)
         for _ in range(epochs):
-            for batch in torch.randperm(len(inputs), generator=order).split(BATCH):
+            shuffled = torch.randperm(len(inputs), generator=order)
+            for start in range(0, len(shuffled), BATCH):
+                batch = shuffled[start:start + BATCH]
                 optimiser.zero_grad()
                 loss = torch.nn.functional.cross_entropy(model(inputs[batch]), targets[batch])
-                loss.backward()
+                torch.autograd.backward(loss)
                 optimiser.step()
         model.eval()
         with torch.inference_mode():

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from modeltests.data.datasets import load_dataset
-from modeltests.data.images import ImageDataset
+from modeltests.data.datasets import ImageDataset
 from modeltests.data.inputs import ImageInput
 from modeltests.data.spec import DatasetSpec
 from modeltests.errors import DatasetError

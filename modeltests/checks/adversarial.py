@@ -79,10 +79,19 @@ class AdversarialParams(SeededParams):
 
 
 def run_adversarial(context: CheckContext, params: AdversarialParams) -> CheckResult:
-    """Sample the images, run every attack through ART, classify its images, gate."""
+    """Sample the images, run every attack through ART, classify its images, gate (all on
+    ``params.threads`` torch threads)."""
+    from modeltests.measure.timing import torch_threads
+
+    with torch_threads(params.threads) as threads:
+        result = _attack_all(context, params)
+    result.torch_threads = threads
+    return result
+
+
+def _attack_all(context: CheckContext, params: AdversarialParams) -> CheckResult:
     import numpy as np
 
-    from modeltests.measure.timing import torch_threads
     from modeltests.perturb.art_attacks import art_classifier, art_version, generate, make_attack
     from modeltests.stats.proportions import wilson_interval
 
@@ -94,7 +103,8 @@ def run_adversarial(context: CheckContext, params: AdversarialParams) -> CheckRe
                             "normalised pixels; a model with its own collate cannot be attacked "
                             "(remove model.collate)")
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
-    images = [dataset.images[i] for i in indices]
+    everything = dataset.images
+    images = [everything[i] for i in indices]
     truth = np.asarray([adapter.labels.index(dataset.labels[i]) for i in indices])
     clean = _label_indices(context.predict(images).labels, adapter.labels)
     pixels = np.stack([image.pixels for image in images])
@@ -111,9 +121,7 @@ def run_adversarial(context: CheckContext, params: AdversarialParams) -> CheckRe
     for spec in params.attacks:
         attack = make_attack(classifier, spec.attack, spec.eps, spec.eps_step, spec.max_iter,
                              params.batch_size)
-        with torch_threads(params.threads) as threads:
-            crafted = generate(attack, pixels, context.seed)
-        result.torch_threads = threads
+        crafted = generate(attack, pixels, context.seed)
         adversarial = [image.with_pixels(adv, spec.label) for image, adv in zip(images, crafted)]
         predicted = _label_indices(context.run_model(adapter, adversarial).labels,
                                    adapter.labels)

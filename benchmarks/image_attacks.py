@@ -26,14 +26,10 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "suites" / "data" / "digits_test.npz"
+MODEL = (ROOT / "suites" / "digits.yaml").read_text().split("model:", 1)[1].split("datasets:")[0]
+"""suites/digits.yaml's model section: builtin:digits-cnn through the torch adapter."""
 SUITE = """\
-model:
-  adapter: torch
-  task: image-classification
-  factory: modeltests.demo.digits:digits_cnn
-  weights: builtin:digits-cnn
-  labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
-datasets:
+model:{model}datasets:
   test:
     path: {data}
     image: {{channels: 1}}
@@ -62,7 +58,7 @@ def check_path(settings: list[tuple[str, float, int]], n: int, seed: int, thread
     folder = Path(tempfile.mkdtemp(prefix="modeltests-bench-"))
     suite_file = folder / "digits.yaml"
     listed = "\n".join(f"      - {{attack: {a}, eps: {e}, max_iter: {k}}}" for a, e, k in settings)
-    suite_file.write_text(SUITE.format(data=DATA, seed=seed, n=n, threads=threads,
+    suite_file.write_text(SUITE.format(model=MODEL, data=DATA, seed=seed, n=n, threads=threads,
                                        attacks=listed))
     with modeltests.Session(folder) as session:
         suite = session.suite(suite_file)

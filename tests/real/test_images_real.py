@@ -161,7 +161,23 @@ def test_digits_cnn_passes_with_figures_equal_to_sklearn_and_art(
     eights = labels == 8
     assert accuracy["metrics"]["slice.eights.accuracy"] == \
         accuracy_score(labels[eights], predicted[eights])
+    assert by_kind["calibration"]["metrics"]["ece_width"] == pytest.approx(
+        _equal_width_ece(module, images, labels, by_kind["calibration"]["details"]["bins"]),
+        abs=1e-12)
     _assert_attacks_equal_arts_runner(by_kind["adversarial"], module, images, labels, art)
+
+
+def _equal_width_ece(module: Any, images: np.ndarray, labels: np.ndarray, bins: int) -> float:
+    """The plain equal-width ECE by hand: per bin of top-class confidence, |accuracy - mean
+    confidence|, weighted by the bin's share of the rows."""
+    with torch.inference_mode():
+        logits = module(torch.from_numpy(images)).double()
+    probabilities = torch.softmax(logits, dim=1).numpy()
+    confidence, right = probabilities.max(1), probabilities.argmax(1) == labels
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    return float(sum((which == b).mean() * abs(right[which == b].mean()
+                                                - confidence[which == b].mean())
+                     for b in range(bins) if (which == b).any()))
 
 
 def _assert_attacks_equal_arts_runner(check: dict[str, Any], module: Any, images: np.ndarray,

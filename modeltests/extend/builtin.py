@@ -25,6 +25,7 @@ CHECK_MODULES = [
     "modeltests.checks.quantization",
     "modeltests.checks.regression",
     "modeltests.checks.robustness",
+    "modeltests.checks.adversarial",
     "modeltests.checks.invariance",
     "modeltests.checks.directional",
     "modeltests.checks.behavior",
@@ -64,6 +65,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     registry.add_builtin_model("nli-tiny", build_pair_model)
     registry.add_builtin_model("gpt-tiny", build_gpt_tiny)
     registry.add_builtin_model("smollm2-135m", smollm2_gguf)
+    registry.add_builtin_model("digits-cnn", build_digits_cnn)
 
 
 def build_demo_model() -> Path:
@@ -111,6 +113,16 @@ def build_gpt_tiny() -> Path:
     from modeltests.demo.gpt_tiny import ensure_gpt_tiny
 
     return ensure_gpt_tiny(progress=True)
+
+
+def build_digits_cnn() -> Path:
+    """``builtin:digits-cnn``: a small CNN trained in seconds on scikit-learn's bundled 8x8
+    digits (:mod:`modeltests.demo.digits`); its directory holds ``weights.pt``, loaded with
+    ``adapter: torch``, ``task: image-classification``, ``factory:
+    modeltests.demo.digits:digits_cnn``, ``weights: builtin:digits-cnn``."""
+    from modeltests.demo.digits import ensure_digits_cnn
+
+    return ensure_digits_cnn()
 
 
 def smollm2_gguf() -> Path:

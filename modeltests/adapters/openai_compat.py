@@ -73,6 +73,10 @@ class OpenAIParams(HttpClientParams):
     stream_usage: bool = Field(
         default=False, description="Ask for the token counts in the stream "
         "(stream_options.include_usage; vLLM sends them, transformers serve answers 422).")
+    send_stop: bool = Field(
+        default=True, description="Send a check's stop strings to the server ('stop'); false "
+        "for servers that refuse them (transformers serve answers 422). Either way the answer is "
+        "cut at the first stop string here too.")
     max_context: int | None = Field(default=None, ge=2, description="The served model's "
                                     "context in tokens, when known (prompt plus generation).")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="More request "
@@ -166,7 +170,7 @@ class OpenAIGenerator(TextGenerator):
             body["messages"] = [{"role": "user", "content": prompt}]
         else:
             body["prompt"] = prompt
-        if request.stop:
+        if request.stop and self.params.send_stop:
             body["stop"] = list(request.stop)
         if request.seed is not None and not request.greedy:
             body["seed"] = request.seed
@@ -284,7 +288,9 @@ class OpenAIGenerator(TextGenerator):
                                    f"than max_tokens {request.max_new_tokens}")
         reason = record.finish_reason or "stop"
         self.server_reasons[reason] = self.server_reasons.get(reason, 0) + 1
-        generation = Generation(record.text, self._finish(reason, request), token_ids,
+        finish = self._finish(reason, request)
+        text, stopped = _cut_at_stop(record.text, request.stop)
+        generation = Generation(text, "stop" if stopped else finish, token_ids,
                                 record.prompt_tokens, count if not token_ids else None)
         if not record.chunk_ns:
             return TimedGeneration(generation, 0.0, 0.0)
@@ -345,6 +351,13 @@ class OpenAIGenerator(TextGenerator):
 
     def close(self) -> None:
         self.transport.close()
+
+
+def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    """``text`` up to its first stop string (a server that ignores or keeps ``stop``), and
+    whether one was found."""
+    found = [i for i in (text.find(stop) for stop in stops if stop) if i >= 0]
+    return (text[:min(found)], True) if found else (text, False)
 
 
 def load_openai(params: OpenAIParams, context: LoadContext) -> OpenAIGenerator:

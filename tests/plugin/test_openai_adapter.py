@@ -1,0 +1,126 @@
+"""The ``openai`` adapter against a fake OpenAI-compatible server on 127.0.0.1
+(:mod:`tests.plugin.openai_server`): generative kinds over streamed chat completions, and every
+hostile stream as a located result that waits at most ``timeout_s`` once per check."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+from .helpers import assert_no_traceback, checks_by_nodeid, lit, read_report, write_suite
+from .openai_server import TEMPLATE_ERROR, FakeOpenAI
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+CAPITALS = "\n".join(
+    f'{{"prompt": "The capital of {country} is", "answer": "{capital}"}}'
+    for country, capital in [("France", "Paris"), ("Japan", "Tokyo"), ("Peru", "Lima"),
+                             ("Chile", "Santiago")]) + "\n"
+COMPLETION = """  - kind: completion
+    dataset: capitals
+    max_new_tokens: 4
+    stop: [" ."]
+    normalize: [strip]
+    min_match_rate: 0.2
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeOpenAI]:
+    yield from FakeOpenAI().serving()
+
+
+@pytest.fixture
+def fake(server: FakeOpenAI) -> FakeOpenAI:
+    server.mode, server.first_s, server.gap_s = "ok", 0.0, 0.0
+    server.bodies.clear()
+    return server
+
+
+def suite(url: str, checks: str, **model: object) -> str:
+    extra = "".join(f"  {key}: {value}\n" for key, value in model.items())
+    return (f"model:\n  adapter: openai\n  url: {url}\n  served_model: fake\n{extra}"
+            "datasets:\n  capitals:\n    path: capitals.jsonl\n    prompt_column: prompt\n"
+            "    answer_column: answer\nchecks:\n" + checks)
+
+
+def run(pytester: pytest.Pytester, text: str) -> pytest.RunResult:
+    write_suite(pytester, "suites/capitals.jsonl", CAPITALS)
+    write_suite(pytester, "suites/served.yaml", text)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    return result
+
+
+def test_completion_over_a_streamed_chat_server(pytester: pytest.Pytester,
+                                                fake: FakeOpenAI) -> None:
+    fake.mode = "usage"
+    result = run(pytester, suite(fake.url, COMPLETION, stream_usage="true"))
+    result.stdout.fnmatch_lines(["suites/served.yaml  completion[[]capitals]  PASS     "
+                                 "match_rate 0.750 >= 0.200 (95% CI 0.301 to 0.954)"])
+    result.assert_outcomes(passed=1)
+    found = checks_by_nodeid(read_report(pytester))["suites/served.yaml::completion[capitals]"]
+    assert found["metrics"]["match_rate"] == pytest.approx(3 / 4)
+    assert fake.bodies[0] == {
+        "model": "fake", "stream": True, "max_tokens": 4, "temperature": 0.0,
+        "messages": [{"role": "user", "content": "The capital of France is"}],
+        "stop": [" ."], "stream_options": {"include_usage": True}}
+
+
+HOSTILE = [
+    ("nothing", "{url}: streamed nothing within 0.5 s (model.timeout_s)"),
+    ("stall", "{url}: the stream stalled: nothing for 0.5 s after 2 events, 6 characters"),
+    ("no done", "{url}: sent finish_reason 'stop' but no data: [DONE] and kept the stream open "
+                "for 0.5 s (model.timeout_s)"),
+    ("malformed", "{url}: event 2 is not JSON: \"{{'content': 'x'\""),
+    ("garbage", "{url}: the stream ended mid-answer, without a finish_reason or data: [DONE] (0 "
+                "events, 0 characters; 2 lines not server-sent events, e.g. 'hello world')"),
+    ("cut", "{url}: the stream broke off mid-answer (2 events, 6 characters): peer closed "
+            "connection without sending complete message body (incomplete chunked read)"),
+    ("long", "{url} answered 9 tokens (counted by usage), more than max_tokens 4"),
+    ("template error", f"{{url}} streamed an error: '{TEMPLATE_ERROR}'"),
+    ("http error", f"{{url}} answered HTTP 400: '{{{{\"detail\": \"{TEMPLATE_ERROR}\"}}}}'"),
+    ("not sse", "{url} answered Content-Type 'application/json', not a stream of events "
+                "(text/event-stream): it starts '{{\"choices\": []}}'"),
+]
+
+
+@pytest.mark.parametrize(("mode", "message"), HOSTILE, ids=[mode for mode, _ in HOSTILE])
+def test_a_hostile_stream_is_a_located_error(pytester: pytest.Pytester, fake: FakeOpenAI,
+                                             mode: str, message: str) -> None:
+    fake.mode = mode
+    result = run(pytester, suite(fake.url, COMPLETION, timeout_s=0.5))
+    url = fake.url + "/chat/completions"
+    result.stdout.fnmatch_lines([lit("suites/served.yaml:12: " + message.format(url=url))])
+    result.assert_outcomes(failed=1)
+    # A stalled stream opens the breaker: one wait per check, not one per prompt.
+    assert len(fake.bodies) == 1
+
+
+def test_a_dead_server_is_one_located_error(pytester: pytest.Pytester) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    result = run(pytester, suite(url, COMPLETION))
+    result.stdout.fnmatch_lines([lit(f"suites/served.yaml:11: cannot reach {url}/chat/"
+                                     "completions: connection refused")])
+    result.assert_outcomes(failed=1)
+
+
+def test_kinds_that_need_log_probabilities_refuse_with_the_reason(
+        pytester: pytest.Pytester, fake: FakeOpenAI) -> None:
+    text = suite(fake.url, "  - kind: perplexity\n    dataset: docs\n    max_perplexity: 50\n")
+    text = text.replace("datasets:\n", "datasets:\n  docs:\n    path: capitals.jsonl\n"
+                        "    document_column: prompt\n")
+    result = run(pytester, text)
+    result.stdout.fnmatch_lines([lit(
+        "suites/served.yaml:14: the openai adapter gets no log-probabilities of given text from "
+        f"{fake.url}/chat/completions (streamed generations only; transformers serve rejects "
+        "'logprobs'): score the same weights in-process (adapter: transformers, task: "
+        "text-generation)")])
+    result.assert_outcomes(failed=1)
+    assert fake.bodies == []

@@ -73,8 +73,10 @@ class EventParser:
         """At the end of the stream: the event left unfinished (no blank line after it), if
         any."""
         pending, self._pending = self._pending + self._decoder.decode(b"", final=True), ""
-        if pending:
-            self._line(pending.rstrip("\r"))
+        if pending:  # one line, perhaps ended by a CR that waited for an LF
+            event = self._line(pending.rstrip("\r"))
+            if event is not None:
+                return event
         return self._dispatch()
 
     def _line(self, line: str) -> Event | None:

@@ -5,6 +5,7 @@ hostile stream as a located result that waits at most ``timeout_s`` once per che
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -124,3 +125,20 @@ def test_kinds_that_need_log_probabilities_refuse_with_the_reason(
         "text-generation)")])
     result.assert_outcomes(failed=1)
     assert fake.bodies == []
+
+
+def test_latency_reads_the_stream_clock(pytester: pytest.Pytester, fake: FakeOpenAI,
+                                        gpt_tiny_dir: Path) -> None:
+    """``latency`` times a served generator by its stream: the first delta is the first token;
+    the token counts come from the server's usage (prompts are built with the tokenizer)."""
+    fake.mode = "usage"
+    checks = ("  - kind: latency\n    prompt_lengths: [4]\n    output_lengths: [4]\n"
+              "    warmup: 1\n    min_iterations: 3\n    max_iterations: 3\n"
+              "    min_seconds: 0\n")
+    result = run(pytester, suite(fake.url, checks, tokenizer=str(gpt_tiny_dir)))
+    result.assert_outcomes(passed=1)
+    found = checks_by_nodeid(read_report(pytester))["suites/served.yaml::latency[0]"]
+    # " the cat sat ." streams 4 deltas; usage says 4 tokens: one TPOT per call.
+    assert found["details"]["timing"] == "generate_timed (the generator's own clock per token)"
+    assert found["details"]["configs"][0]["new_tokens"] == {"min": 4, "max": 4, "mean": 4.0}
+    assert all(body["max_tokens"] == 4 for body in fake.bodies)

@@ -149,6 +149,14 @@ class TimedGeneration:
     chunk_ms: tuple[float, ...] = ()
     """When each streamed piece arrived, ms from the call (a served generator's non-empty
     deltas, whose gaps are the inter-token latencies); empty when the adapter does not say."""
+    end_ms: float | None = None
+    """When the answer ended, ms from the call (a stream's last event: its finish and usage
+    chunks included, as vLLM's benchmark times a request); None: at the last token."""
+
+    @property
+    def e2e_ms(self) -> float:
+        """The whole request: ``end_ms`` when known, else ``total_ms``."""
+        return self.end_ms if self.end_ms is not None else self.total_ms
 
     @property
     def tpot_ms(self) -> float | None:

@@ -96,6 +96,8 @@ class StreamRecord:
     prompt_tokens: int | None = None
     done: bool = False
     events: int = 0
+    last_ns: int = 0
+    """Arrival of the last event before ``[DONE]``."""
 
 
 class OpenAIGenerator(TextGenerator):
@@ -239,6 +241,7 @@ class OpenAIGenerator(TextGenerator):
         except ValueError:
             raise ModelOutputError(f"{url}: event {record.events} is not JSON: "
                                    f"{self.transport._excerpt(data.encode())}") from None
+        record.last_ns = time.perf_counter_ns()
         if not isinstance(payload, dict):
             raise ModelOutputError(f"{url}: event {record.events} is not a JSON object: "
                                    f"{self.transport._excerpt(data.encode())}")
@@ -292,10 +295,11 @@ class OpenAIGenerator(TextGenerator):
         text, stopped = _cut_at_stop(record.text, request.stop)
         generation = Generation(text, "stop" if stopped else finish, token_ids,
                                 record.prompt_tokens, count if not token_ids else None)
+        end_ms = (record.last_ns - started) / 1e6 if record.last_ns else None
         if not record.chunk_ns:
-            return TimedGeneration(generation, 0.0, 0.0)
+            return TimedGeneration(generation, 0.0, 0.0, (), end_ms)
         chunk_ms = tuple((ns - started) / 1e6 for ns in record.chunk_ns)
-        return TimedGeneration(generation, chunk_ms[0], chunk_ms[-1], chunk_ms)
+        return TimedGeneration(generation, chunk_ms[0], chunk_ms[-1], chunk_ms, end_ms)
 
     def _finish(self, reason: str, request: GenerationRequest) -> FinishReason:
         if reason == "length":
@@ -332,6 +336,17 @@ class OpenAIGenerator(TextGenerator):
     # -- the session's view ---------------------------------------------------------------------
     def start_check(self) -> None:
         self.transport.start_check()
+
+    def load_client(self) -> OpenAIGenerator:
+        """The same server and connection pool without breaker or budget: under load each
+        request stands alone (a failure is an error of that request)."""
+        transport = HttpTransport(self.params, {}, self.transport.redactor, self.transport.url,
+                                  breaker=False)
+        transport.headers = self.transport.headers
+        transport._client = self.transport.client()
+        copy = OpenAIGenerator(self.params, transport, self.tokenizer_dir)
+        copy._tokenizer = self.tokenizer()
+        return copy
 
     def counters(self) -> dict[str, int]:
         return {"requests": self.transport.requests_sent, "retries": self.transport.retries}

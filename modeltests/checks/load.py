@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from modeltests.context import CheckContext
 from modeltests.data.inputs import ModelInput
@@ -40,6 +40,24 @@ NEAR_CEILING = 0.5
 PRELOAD = ("modeltests.adapters.http",)
 """Modules a load worker process imports before the first step (the http adapter's sender)."""
 P99_METHOD = "order statistic (95% upper bound; MLPerf minimum 662 requests)"
+
+
+class SloParams(BaseModel):
+    """A text generator's per-request objectives (vLLM's goodput): a request meets the SLO when
+    it meets every objective given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ttft_ms: float | None = Field(default=None, gt=0, description="Time to first token, ms.")
+    tpot_ms: float | None = Field(default=None, gt=0, description="Time per output token "
+                                  "after the first, ms.")
+    e2e_ms: float | None = Field(default=None, gt=0, description="Whole request, ms.")
+
+    @model_validator(mode="after")
+    def _some_objective(self) -> SloParams:
+        if self.ttft_ms is None and self.tpot_ms is None and self.e2e_ms is None:
+            raise ValueError("give at least one of ttft_ms, tpot_ms, e2e_ms")
+        return self
 
 
 class LoadParams(SeededParams):
@@ -87,6 +105,21 @@ class LoadParams(SeededParams):
     max_p99_ratio: float | None = threshold(
         "Highest served / compare_to p99 at any closed-loop step.", gt=0)
 
+    max_new_tokens: int = Field(default=32, ge=1, le=100000, description="Text generators: "
+                                "tokens each request asks for (max_tokens).")
+    slo: SloParams | None = Field(default=None, description="Text generators: per-request "
+                                  "objectives {ttft_ms, tpot_ms, e2e_ms}; goodput is the share "
+                                  "of requests meeting all of them.")
+    min_goodput: float | None = threshold(
+        "Text generators: lowest share of a step's requests meeting every slo objective (failed "
+        "requests count as missing it); gated on its Wilson interval.", ge=0, le=1)
+    max_ttft_p99_ms: float | None = threshold("Text generators: highest p99 time to first "
+                                              "token of any step, ms.", gt=0)
+    max_tpot_p99_ms: float | None = threshold("Text generators: highest p99 time per output "
+                                              "token of any step, ms.", gt=0)
+    min_output_tokens_per_s: float | None = threshold(
+        "Text generators: lowest best-step output tokens per second.", ge=0)
+
     @model_validator(mode="after")
     def _steps_and_slo(self) -> LoadParams:
         if not self.concurrency and not self.rates:
@@ -96,6 +129,8 @@ class LoadParams(SeededParams):
             raise ValueError("'concurrency' steps must be between 1 and 256 clients")
         if any(r <= 0 or r > 100000 for r in self.rates):
             raise ValueError("'rates' must be above 0 and at most 100000 requests/s")
+        if self.min_goodput is not None and self.slo is None:
+            raise ValueError("'min_goodput' needs 'slo' (the objectives a good request meets)")
         if self.min_throughput_at_slo is not None and self.slo_p99_ms is None:
             raise ValueError("'min_throughput_at_slo' needs 'slo_p99_ms'")
         ratios = self.min_throughput_ratio is not None or self.max_p99_ratio is not None
@@ -109,7 +144,13 @@ class LoadParams(SeededParams):
 
 
 def run_load(context: CheckContext, params: LoadParams) -> CheckResult:
+    from modeltests.adapters.generation import is_generator
+    from modeltests.checks._generator_load import refuse_keys, run_generator_load
+
     model = context.model()
+    refuse_keys(context, params, is_generator(model))
+    if is_generator(model):
+        return run_generator_load(context, params, model)
     client = model.load_client()
     texts: list[ModelInput] = (list(context.dataset(params.dataset).texts) if params.dataset
                                else list(DEFAULT_TEXTS))
@@ -285,4 +326,5 @@ def _warn(result: CheckResult, rows: list[dict[str, Any]], ceiling: float) -> No
 
 
 CHECK_KINDS = [CheckKind("load", LoadParams, run_load,
-                         "throughput, tail latency and errors under concurrent load")]
+                         "throughput, tail latency and errors under concurrent load (text "
+                         "generators: TTFT, TPOT, inter-token latency, goodput)", task="any")]

@@ -142,3 +142,88 @@ def test_latency_reads_the_stream_clock(pytester: pytest.Pytester, fake: FakeOpe
     assert found["details"]["timing"] == "generate_timed (the generator's own clock per token)"
     assert found["details"]["configs"][0]["new_tokens"] == {"min": 4, "max": 4, "mean": 4.0}
     assert all(body["max_tokens"] == 4 for body in fake.bodies)
+
+
+LOAD = """  - kind: load
+    concurrency: [2]
+    rates: [8]
+    duration_s: 1.0
+    warmup_requests: 1
+    max_new_tokens: 8
+    slo: {ttft_ms: 10000, tpot_ms: 10000}
+    min_goodput: 0.5
+"""
+
+
+def independent_figures(url: str, requests: int) -> dict[str, list[float]]:
+    """TTFT, TPOT and e2e (ms) of ``requests`` chat requests, measured by a plain httpx
+    streaming loop written here (not the adapter's parser)."""
+    import json
+    import time
+
+    import httpx
+
+    found: dict[str, list[float]] = {"ttft": [], "tpot": [], "e2e": []}
+    body = {"model": "fake", "stream": True, "max_tokens": 8, "temperature": 0.0,
+            "messages": [{"role": "user", "content": "I really enjoyed it."}],
+            "stream_options": {"include_usage": True}}
+    with httpx.Client() as client:
+        for _ in range(requests):
+            start = time.perf_counter()
+            first = last = 0.0
+            tokens = 0
+            with client.stream("POST", url + "/chat/completions", json=body) as response:
+                for line in response.iter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    now, payload = time.perf_counter(), json.loads(line[6:])
+                    if payload["choices"] and payload["choices"][0]["delta"].get("content"):
+                        first = first or now
+                    tokens = (payload.get("usage") or {}).get("completion_tokens", tokens)
+                    last = now
+            found["ttft"].append((first - start) * 1000)
+            found["e2e"].append((last - start) * 1000)
+            found["tpot"].append((last - first) * 1000 / (tokens - 1))
+    return found
+
+
+def test_load_on_a_generator_agrees_with_an_independent_client(
+        pytester: pytest.Pytester, fake: FakeOpenAI) -> None:
+    """The server waits 50 ms before the first delta and 20 ms between the 4 deltas: TTFT,
+    TPOT and e2e are at least those, and the check's medians agree with a plain httpx loop's."""
+    import statistics
+
+    fake.mode, fake.first_s, fake.gap_s = "usage", 0.05, 0.02
+    result = run(pytester, suite(fake.url, LOAD, stream_usage="true"))
+    result.assert_outcomes(passed=1)
+    found = checks_by_nodeid(read_report(pytester))["suites/served.yaml::load[0]"]
+    closed, opened = found["details"]["steps"]
+    assert (closed["step"], opened["step"]) == ("2 clients", "8 req/s")
+    assert closed["errors"] == opened["errors"] == 0
+    assert closed["output_tokens"] == 4 * closed["answered"]
+    assert closed["good"] == closed["answered"] and found["metrics"]["goodput"] == 1.0
+    # Each request has 3 gaps between its 4 deltas.
+    assert closed["itl"]["n"] == 3 * closed["answered"]
+    independent = independent_figures(fake.url, 8)
+    for name, floor in (("ttft", 50.0), ("tpot", 20.0), ("e2e", 110.0)):
+        ours, theirs = closed[name]["p50_ms"], statistics.median(independent[name])
+        assert ours >= floor and theirs >= floor
+        assert abs(ours - theirs) <= max(15.0, 0.3 * theirs), (name, ours, theirs)
+
+
+def test_load_on_a_dead_generator_counts_errors(pytester: pytest.Pytester) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    checks = LOAD.replace("    min_goodput: 0.5\n", "    max_error_rate: 0.1\n").replace(
+        "    warmup_requests: 1\n", "    warmup_requests: 0\n")
+    result = run(pytester, suite(url, checks))
+    result.assert_outcomes(failed=1)
+    found = checks_by_nodeid(read_report(pytester))["suites/served.yaml::load[0]"]
+    closed = found["details"]["steps"][0]
+    assert closed["answered"] == 0 and closed["errors"] == closed["requests"] > 0
+    assert "ttft" not in closed and closed["goodput"] == 0.0
+    assert closed["error_examples"][0] == (
+        f"ModelPredictError: cannot reach {url}/chat/completions: connection refused")

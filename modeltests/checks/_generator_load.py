@@ -31,7 +31,7 @@ from modeltests.serving.loadgen import StepResult, closed_loop, open_loop
 
 if TYPE_CHECKING:
     from modeltests.adapters.generation import GenerationRequest, TextGenerator, TimedGeneration
-    from modeltests.checks.load import LoadParams
+    from modeltests.checks._load_params import LoadParams
     from modeltests.context import CheckContext
     from modeltests.data.inputs import ModelInput
 
@@ -98,7 +98,7 @@ def run_generator_load(context: CheckContext, params: LoadParams,
 
 
 def _prompts(context: CheckContext, params: LoadParams) -> list[ModelInput]:
-    from modeltests.checks.load import DEFAULT_TEXTS
+    from modeltests.checks._load_params import DEFAULT_TEXTS
 
     if params.dataset is None:
         return list(DEFAULT_TEXTS)

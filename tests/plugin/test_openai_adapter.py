@@ -227,3 +227,14 @@ def test_load_on_a_dead_generator_counts_errors(pytester: pytest.Pytester) -> No
     assert "ttft" not in closed and closed["goodput"] == 0.0
     assert closed["error_examples"][0] == (
         f"ModelPredictError: cannot reach {url}/chat/completions: connection refused")
+
+
+def test_load_keys_of_the_other_task_are_located_errors(pytester: pytest.Pytester,
+                                                        fake: FakeOpenAI) -> None:
+    checks = "  - kind: load\n    concurrency: [1]\n    slo_p99_ms: 100\n"
+    result = run(pytester, suite(fake.url, checks))
+    result.stdout.fnmatch_lines([lit(
+        "suites/served.yaml:13: checks[0].slo_p99_ms: does not apply to a text generator (its "
+        "objectives go under slo:)")])
+    result.assert_outcomes(failed=1)
+    assert fake.bodies == []

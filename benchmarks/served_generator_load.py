@@ -14,43 +14,15 @@ server's delays make them at least (TTFT >= first, TPOT and ITL >= gap, e2e >= f
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
-
-
-def independent(url: str, requests: int) -> dict[str, list[float]]:
-    import httpx
-
-    found: dict[str, list[float]] = {"ttft": [], "tpot": [], "itl": [], "e2e": []}
-    body = {"model": "fake", "stream": True, "max_tokens": 8, "temperature": 0.0,
-            "messages": [{"role": "user", "content": "I really enjoyed it."}],
-            "stream_options": {"include_usage": True}}
-    with httpx.Client() as client:
-        for _ in range(requests):
-            start, stamps, last, tokens = time.perf_counter(), [], 0.0, 0
-            with client.stream("POST", url + "/chat/completions", json=body) as response:
-                for line in response.iter_lines():
-                    if not line.startswith("data: ") or line == "data: [DONE]":
-                        continue
-                    now, payload = time.perf_counter(), json.loads(line[6:])
-                    if payload["choices"] and payload["choices"][0]["delta"].get("content"):
-                        stamps.append(now)
-                    tokens = (payload.get("usage") or {}).get("completion_tokens", tokens)
-                    last = now
-            found["ttft"].append((stamps[0] - start) * 1000)
-            found["e2e"].append((last - start) * 1000)
-            found["tpot"].append((last - stamps[0]) * 1000 / (tokens - 1))
-            found["itl"] += [(b - a) * 1000 for a, b in zip(stamps, stamps[1:])]
-    return found
 
 
 def ours(url: str, requests: int) -> dict[str, list[float]]:
@@ -79,7 +51,7 @@ def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=20.0)
     parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
-    from plugin.openai_server import FakeOpenAI
+    from plugin.openai_server import FakeOpenAI, independent_figures as independent
 
     server = FakeOpenAI()
     serving = server.serving()

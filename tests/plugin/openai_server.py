@@ -10,6 +10,7 @@ Egypt), anything else -> " the cat sat ." Every delta follows a pause of ``gap_s
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Iterator, Mapping
 
 from .http_server import HANG, Answer, LoopbackServer, Stream
@@ -97,3 +98,32 @@ class FakeOpenAI(LoopbackServer):
     def serving(self) -> Iterator[FakeOpenAI]:
         for _ in self.serve():
             yield self
+
+
+def independent_figures(url: str, requests: int) -> dict[str, list[float]]:
+    """TTFT, TPOT, e2e and inter-token gaps (ms) of ``requests`` chat requests to ``url`` (the
+    base, ending /v1), measured by a plain httpx streaming loop written here: not the openai
+    adapter's parser, the independent client its load figures are checked against."""
+    import httpx
+
+    found: dict[str, list[float]] = {"ttft": [], "tpot": [], "itl": [], "e2e": []}
+    body = {"model": "fake", "stream": True, "max_tokens": 8, "temperature": 0.0,
+            "messages": [{"role": "user", "content": "I really enjoyed it."}],
+            "stream_options": {"include_usage": True}}
+    with httpx.Client() as client:
+        for _ in range(requests):
+            start, stamps, last, tokens = time.perf_counter(), [], 0.0, 0
+            with client.stream("POST", url + "/chat/completions", json=body) as response:
+                for line in response.iter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    now, payload = time.perf_counter(), json.loads(line[6:])
+                    if payload["choices"] and payload["choices"][0]["delta"].get("content"):
+                        stamps.append(now)
+                    tokens = (payload.get("usage") or {}).get("completion_tokens", tokens)
+                    last = now
+            found["ttft"].append((stamps[0] - start) * 1000)
+            found["e2e"].append((last - start) * 1000)
+            found["tpot"].append((last - stamps[0]) * 1000 / (tokens - 1))
+            found["itl"] += [(b - a) * 1000 for a, b in zip(stamps, stamps[1:])]
+    return found

@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from .helpers import assert_no_traceback, checks_by_nodeid, lit, read_report, write_suite
-from .openai_server import TEMPLATE_ERROR, FakeOpenAI
+from .openai_server import TEMPLATE_ERROR, FakeOpenAI, independent_figures
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -153,38 +153,6 @@ LOAD = """  - kind: load
     slo: {ttft_ms: 10000, tpot_ms: 10000}
     min_goodput: 0.5
 """
-
-
-def independent_figures(url: str, requests: int) -> dict[str, list[float]]:
-    """TTFT, TPOT and e2e (ms) of ``requests`` chat requests, measured by a plain httpx
-    streaming loop written here (not the adapter's parser)."""
-    import json
-    import time
-
-    import httpx
-
-    found: dict[str, list[float]] = {"ttft": [], "tpot": [], "e2e": []}
-    body = {"model": "fake", "stream": True, "max_tokens": 8, "temperature": 0.0,
-            "messages": [{"role": "user", "content": "I really enjoyed it."}],
-            "stream_options": {"include_usage": True}}
-    with httpx.Client() as client:
-        for _ in range(requests):
-            start = time.perf_counter()
-            first = last = 0.0
-            tokens = 0
-            with client.stream("POST", url + "/chat/completions", json=body) as response:
-                for line in response.iter_lines():
-                    if not line.startswith("data: ") or line == "data: [DONE]":
-                        continue
-                    now, payload = time.perf_counter(), json.loads(line[6:])
-                    if payload["choices"] and payload["choices"][0]["delta"].get("content"):
-                        first = first or now
-                    tokens = (payload.get("usage") or {}).get("completion_tokens", tokens)
-                    last = now
-            found["ttft"].append((first - start) * 1000)
-            found["e2e"].append((last - start) * 1000)
-            found["tpot"].append((last - first) * 1000 / (tokens - 1))
-    return found
 
 
 def test_load_on_a_generator_agrees_with_an_independent_client(

@@ -201,8 +201,13 @@ class TokenClock:
         """The :class:`TimedGeneration` of the call this clock watched."""
         if not self.token_ns:
             raise ModelOutputError("the streamer saw no generated token")
+        # The last token the answer keeps: not an end-of-text token or the tokens after a stop
+        # string, which the model computed but the answer does not count in its tokens (an
+        # adapter that gives no token ids: the last token streamed).
+        kept = min(generation.new_tokens or len(self.token_ns), len(self.token_ns))
+        last = self.token_ns[kept - 1]
         return TimedGeneration(generation, (self.token_ns[0] - self.started_ns) / 1e6,
-                               (self.token_ns[-1] - self.started_ns) / 1e6)
+                               (last - self.started_ns) / 1e6)
 
 
 class TextGenerator(ModelAdapter):

@@ -45,6 +45,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.base import AdapterKind
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
+    from modeltests.adapters.openai_compat import OpenAIParams, load_openai
     from modeltests.adapters.token_torch import load as load_torch
     from modeltests.adapters.transformers_loader import load as load_transformers
     from modeltests.adapters.torch_module import TorchParams
@@ -58,6 +59,9 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
                                      "any Python function texts -> labels or probabilities"))
     registry.add_adapter(AdapterKind("http", HttpParams, load_http,
                                      "a model served over HTTP (JSON in, JSON out)"))
+    registry.add_adapter(AdapterKind("openai", OpenAIParams, load_openai,
+                                     "a text generator behind an OpenAI-compatible server "
+                                     "(streamed chat or completions)"))
     registry.add_builtin_model("sentiment-minilm", build_demo_model)
     registry.add_builtin_model("ner-tiny", build_ner_model)
     registry.add_builtin_model("bigbird-tiny", build_bigbird_tiny)

@@ -37,7 +37,7 @@ hypothesis_settings.load_profile("modeltests")
 
 # Fixtures that train or load a real model: a test that uses one is in the real tier.
 MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "pair_model_dir",
-                  "ner_model_dir", "gpt_tiny_dir"}
+                  "ner_model_dir", "gpt_tiny_dir", "digits_model_dir"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,6 +59,15 @@ def tiny_model_dir() -> Path:
     from modeltests.demo.tiny import ensure_tiny_bert
 
     return ensure_tiny_bert()
+
+
+@pytest.fixture(scope="session")
+def digits_model_dir() -> Path:
+    """``builtin:digits-cnn`` (a small CNN on scikit-learn's 8x8 digits, ``weights.pt``),
+    trained once into the modeltests cache (about 15 s with one thread)."""
+    from modeltests.demo.digits import ensure_digits_cnn
+
+    return ensure_digits_cnn()
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Literal, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -184,6 +184,10 @@ class ModelAdapter:
     labels: list[str] = []
     #: Where the model runs ("cpu", "cuda:0", "remote", ...).
     device: str = "cpu"
+    #: What one input is: "text" (a text or a pair of texts) or "image"
+    #: (:class:`~modeltests.data.inputs.ImageInput`); checks of the other kind of input are an
+    #: error at setup (``CheckKind.inputs``).
+    inputs: Literal["text", "image"] = "text"
     #: Set by the session while it waits for a long call: counts texts done (see batch_done).
     on_batch: Callable[[int], None] | None = None
     #: True when :meth:`predict` is a deterministic function of :meth:`source_files`, the

@@ -18,7 +18,7 @@ Conventions (those of lm-evaluation-harness's ``hf`` model, so that scores agree
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from modeltests.adapters.base import Batching, LoadContext
 from modeltests.adapters.generation import (
@@ -28,6 +28,8 @@ from modeltests.adapters.generation import (
     Generation,
     GenerationRequest,
     TextGenerator,
+    TimedGeneration,
+    TokenClock,
     TokenLogprobs,
 )
 from modeltests.adapters.torch_utils import loaded_model_facts
@@ -89,19 +91,7 @@ class CausalLM(TextGenerator):
         """Greedy (or seeded sampling) generations, ``batch_size`` prompts of similar length
         per call; a prompt whose generation would outgrow the context is generated alone and
         ends with ``finish_reason`` ``context``."""
-        if request.max_new_tokens >= self.context:
-            raise ModelPredictError(
-                f"max_new_tokens {request.max_new_tokens} is beyond the model's context of "
-                f"{self.context} tokens (prompt and generation together); allowed: 1 to "
-                f"{self.context - 1}")
-        encoded = [self.prompt_tokens(p) for p in prompts]
-        for row, ids in enumerate(encoded):
-            if len(ids) > self.context:
-                raise ModelPredictError(
-                    f"prompt {row} is {len(ids)} tokens, longer than the model's context of "
-                    f"{self.context} tokens: shorten it (or keep prompts under "
-                    f"{self.context - request.max_new_tokens} tokens to generate "
-                    f"{request.max_new_tokens})")
+        encoded = self._encode_prompts(prompts, request)
         results: list[Generation | None] = [None] * len(prompts)
         fits = [i for i, ids in enumerate(encoded)
                 if len(ids) + request.max_new_tokens <= self.context]
@@ -118,8 +108,44 @@ class CausalLM(TextGenerator):
             self.batch_done(len(chunk))
         return [g for g in results if g is not None]
 
-    def _generate_batch(self, rows: list[list[int]], budget: int, request: GenerationRequest
-                        ) -> list[Generation]:
+    def _encode_prompts(self, prompts: Sequence[str], request: GenerationRequest
+                        ) -> list[list[int]]:
+        """The prompts' token ids; a prompt or a budget beyond the context is an error."""
+        if request.max_new_tokens >= self.context:
+            raise ModelPredictError(
+                f"max_new_tokens {request.max_new_tokens} is beyond the model's context of "
+                f"{self.context} tokens (prompt and generation together); allowed: 1 to "
+                f"{self.context - 1}")
+        encoded = [self.prompt_tokens(p) for p in prompts]
+        for row, ids in enumerate(encoded):
+            if len(ids) > self.context:
+                raise ModelPredictError(
+                    f"prompt {row} is {len(ids)} tokens, longer than the model's context of "
+                    f"{self.context} tokens: shorten it (or keep prompts under "
+                    f"{self.context - request.max_new_tokens} tokens to generate "
+                    f"{request.max_new_tokens})")
+        return encoded
+
+    def generate_timed(self, prompt: str, request: GenerationRequest) -> TimedGeneration:
+        """One prompt generated alone under a :class:`TokenClock` streamer: the time to the
+        first generated token on the host and to the last one the answer keeps."""
+        (ids,) = self._encode_prompts([prompt], request)
+        budget = min(request.max_new_tokens, self.context - len(ids))
+        clock = TokenClock(self._synchronize())
+        clock.start()
+        (generation,) = self._generate_batch([ids], budget, request, streamer=clock)
+        return clock.timed(generation)
+
+    def _synchronize(self) -> Callable[[], None] | None:
+        """``torch.cuda.synchronize`` on a CUDA device (earlier work must not be timed)."""
+        if str(self.device).startswith("cuda"):
+            import torch
+
+            return torch.cuda.synchronize
+        return None
+
+    def _generate_batch(self, rows: list[list[int]], budget: int, request: GenerationRequest,
+                        streamer: TokenClock | None = None) -> list[Generation]:
         import torch
         from transformers import GenerationConfig
 
@@ -139,8 +165,10 @@ class CausalLM(TextGenerator):
                                   eos_token_id=sorted(self.eos_ids) or None, **sampling)
         if not request.greedy:
             torch.manual_seed(int(request.seed or 0))
-        extra = {"stopping_criteria": [self._stop_criterion(request.stop, width)]} \
+        extra: dict[str, Any] = {"stopping_criteria": [self._stop_criterion(request.stop, width)]} \
             if request.stop else {}
+        if streamer is not None:
+            extra["streamer"] = streamer
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids.to(self.device),
                                       attention_mask=mask.to(self.device),

@@ -91,11 +91,15 @@ class Generation:
     finish_reason: FinishReason
     token_ids: tuple[int, ...] = ()
     prompt_tokens: int | None = None
+    tokens: int | None = None
+    """How many tokens were generated when the adapter knows the count but not the ids (a
+    server's ``usage``); None: the length of ``token_ids``."""
 
     @property
     def new_tokens(self) -> int:
-        """Generated tokens (from ``token_ids``; 0 when the adapter gave none)."""
-        return len(self.token_ids)
+        """Generated tokens (``tokens`` when given, else from ``token_ids``; 0 when the adapter
+        gave neither)."""
+        return self.tokens if self.tokens is not None else len(self.token_ids)
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,17 @@ class TimedGeneration:
     generation: Generation
     first_token_ms: float
     total_ms: float
+    chunk_ms: tuple[float, ...] = ()
+    """When each streamed piece arrived, ms from the call (a served generator's non-empty
+    deltas, whose gaps are the inter-token latencies); empty when the adapter does not say."""
+    end_ms: float | None = None
+    """When the answer ended, ms from the call (a stream's last event: its finish and usage
+    chunks included, as vLLM's benchmark times a request); None: at the last token."""
+
+    @property
+    def e2e_ms(self) -> float:
+        """The whole request: ``end_ms`` when known, else ``total_ms``."""
+        return self.end_ms if self.end_ms is not None else self.total_ms
 
     @property
     def tpot_ms(self) -> float | None:
@@ -186,8 +201,13 @@ class TokenClock:
         """The :class:`TimedGeneration` of the call this clock watched."""
         if not self.token_ns:
             raise ModelOutputError("the streamer saw no generated token")
+        # The last token the answer keeps: not an end-of-text token or the tokens after a stop
+        # string, which the model computed but the answer does not count in its tokens (an
+        # adapter that gives no token ids: the last token streamed).
+        kept = min(generation.new_tokens or len(self.token_ns), len(self.token_ns))
+        last = self.token_ns[kept - 1]
         return TimedGeneration(generation, (self.token_ns[0] - self.started_ns) / 1e6,
-                               (self.token_ns[-1] - self.started_ns) / 1e6)
+                               (last - self.started_ns) / 1e6)
 
 
 class TextGenerator(ModelAdapter):

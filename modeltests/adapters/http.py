@@ -30,7 +30,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Literal, Mapping,
-                    NoReturn, Sequence)
+                    NoReturn, Sequence, TypeVar)
 
 from pydantic import Field, model_validator
 
@@ -53,37 +53,19 @@ EXCERPT_CHARS = 200
 RETRY_STATUSES = (429, 503)
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error page is read: enough for its excerpt in the message."""
+T = TypeVar("T")
 MESSAGE_CACHE = 1024
 """Load requests of one text: the request bytes of this many texts are built once."""
 
 
-class HttpParams(AdapterParams):
-    """Where the model is served and which protocol it speaks."""
+class HttpClientParams(AdapterParams):
+    """What every model called over HTTP shares: where it is served, secrets in headers, timeouts,
+    retries, the connection pool and the largest answer read (the ``http`` and ``openai``
+    adapters)."""
 
-    adapter: Literal["http"] = "http"
     served: ClassVar[bool] = True
     url: str = Field(pattern=r"^https?://", description="Endpoint receiving POSTed batches "
                      "('{port}' placeholders come from the suite's serve: section).")
-    labels: list[str] = Field(description="Label names, in the order of probability columns.")
-    protocol: Literal["plain", "v2"] = Field(
-        default="plain", description="'plain': {input_key: texts} -> {output_key: outputs}; "
-        "'v2': the Open Inference Protocol (KServe, Triton, MLServer), POST "
-        "/v2/models/NAME/infer with a BYTES tensor.")
-    input_key: str = "texts"
-    output_key: str = "predictions"
-    input_name: str = Field(default="text", description="v2: name of the BYTES input tensor.")
-    pair_input_name: str = Field(
-        default="text_pair", description="v2, text pairs: name of the second BYTES input "
-        "tensor (the second sides; the first sides go under input_name).")
-    probabilities_output: str = Field(default="probabilities",
-                                      description="v2: output tensor of shape [texts, labels].")
-    label_output: str = Field(default="label", description="v2: BYTES output of labels, read "
-                              "when no probabilities come back, else the cross-check of the "
-                              "probability columns' order.")
-    request_outputs: list[str] = Field(
-        default_factory=list, description="v2: the outputs to ask for (the request's "
-        "'outputs'), e.g. [predict_proba, predict] for MLServer's scikit-learn runtime "
-        "(default: none named, the server's default outputs).")
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="Extra request headers; '${NAME}' in a value reads environment variable "
@@ -107,6 +89,31 @@ class HttpParams(AdapterParams):
         description="Largest answer body read, in MB (after decompression); a larger answer "
         "fails the request without being read whole.")
 
+
+class HttpParams(HttpClientParams):
+    """Where the model is served and which protocol it speaks."""
+
+    adapter: Literal["http"] = "http"
+    labels: list[str] = Field(description="Label names, in the order of probability columns.")
+    protocol: Literal["plain", "v2"] = Field(
+        default="plain", description="'plain': {input_key: texts} -> {output_key: outputs}; "
+        "'v2': the Open Inference Protocol (KServe, Triton, MLServer), POST "
+        "/v2/models/NAME/infer with a BYTES tensor.")
+    input_key: str = "texts"
+    output_key: str = "predictions"
+    input_name: str = Field(default="text", description="v2: name of the BYTES input tensor.")
+    pair_input_name: str = Field(
+        default="text_pair", description="v2, text pairs: name of the second BYTES input "
+        "tensor (the second sides; the first sides go under input_name).")
+    probabilities_output: str = Field(default="probabilities",
+                                      description="v2: output tensor of shape [texts, labels].")
+    label_output: str = Field(default="label", description="v2: BYTES output of labels, read "
+                              "when no probabilities come back, else the cross-check of the "
+                              "probability columns' order.")
+    request_outputs: list[str] = Field(
+        default_factory=list, description="v2: the outputs to ask for (the request's "
+        "'outputs'), e.g. [predict_proba, predict] for MLServer's scikit-learn runtime "
+        "(default: none named, the server's default outputs).")
 
     @model_validator(mode="after")
     def _requested_outputs_are_read(self) -> HttpParams:
@@ -139,10 +146,12 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-class HttpEndpoint:
-    """Callable posting a batch of texts to the endpoint, with a per-check circuit breaker."""
+class HttpTransport:
+    """Requests to one URL over a pooled httpx client, with retries, a per-check time budget, a
+    circuit breaker and secrets masked in every message (shared by the ``http`` and ``openai``
+    adapters)."""
 
-    def __init__(self, params: HttpParams, headers: dict[str, str],
+    def __init__(self, params: HttpClientParams, headers: dict[str, str],
                  redactor: Redactor | None = None, url: str | None = None,
                  breaker: bool = True) -> None:
         self.params = params
@@ -164,14 +173,6 @@ class HttpEndpoint:
         budget = self.params.check_timeout_s if self.breaker else None
         self._deadline = None if budget is None else time.monotonic() + budget
 
-    def copy_without_breaker(self) -> HttpEndpoint:
-        """The same endpoint and connection pool, every request on its own."""
-        other = HttpEndpoint(self.params, {}, self.redactor, self.url, breaker=False)
-        other.headers = self.headers
-        other.notes = self.notes
-        other._client = self.client()
-        return other
-
     def client(self) -> httpx.Client:
         """The pooled client, made on first use (httpx is imported only then)."""
         with self._lock:
@@ -190,21 +191,24 @@ class HttpEndpoint:
                 self._client.close()
             self._client = None
 
-    def __call__(self, texts: Sequence[ModelInput]) -> list[Any]:
-        raw = self.post(texts)
-        return self.outputs(raw)
-
-    def post(self, texts: Sequence[ModelInput]) -> bytes:
-        """The body of the first answer that is not retried (retries on 429, 503, resets)."""
+    def exchange(self, body: bytes, read: Callable[[httpx.Response, float], T]) -> T:
+        """POST ``body`` and ``read(response, timeout)`` the first answer that is not retried
+        (retries on 429, 503, resets before an answer); an HTTP error is read only as far as
+        its excerpt needs. ``read`` may raise :class:`ModelPredictError` (a stream that stalls
+        or breaks off mid-answer), which is not retried."""
         import httpx
 
-        body = self._body(texts)
         for attempt in range(self.params.max_retries + 1):
             timeout = self._timeout()
             self._count("requests_sent")
             last = attempt == self.params.max_retries
             try:
-                status, retry_after, content = self._send(body, timeout)
+                with self.client().stream("POST", self.url, content=body,
+                                          timeout=timeout) as response:
+                    if response.status_code < 400:
+                        return read(response, timeout)
+                    status, retry_after = response.status_code, response.headers.get("Retry-After")
+                    content = _read_some(response, ERROR_BODY_BYTES)
             except httpx.TimeoutException:
                 self._open(self._timed_out(timeout))
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -217,20 +221,9 @@ class HttpEndpoint:
             if status in RETRY_STATUSES and not last:
                 self._wait_before_retry(attempt, retry_after)
                 continue
-            if status >= 400:
-                raise ModelPredictError(f"{self.url} answered HTTP {status}: "
-                                        f"{self._excerpt(content)}")
-            return content
+            raise ModelPredictError(f"{self.url} answered HTTP {status}: "
+                                    f"{self._excerpt(content)}")
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _send(self, body: bytes, timeout: float) -> tuple[int, str | None, bytes]:
-        """POST ``body``: the status, ``Retry-After`` and the answer body, read in chunks up to
-        the cap (an error page only as far as its excerpt needs)."""
-        with self.client().stream("POST", self.url, content=body, timeout=timeout) as response:
-            if response.status_code >= 400:
-                return (response.status_code, response.headers.get("Retry-After"),
-                        _read_some(response, ERROR_BODY_BYTES))
-            return response.status_code, None, self._read_capped(response)
 
     def _read_capped(self, response: httpx.Response) -> bytes:
         limit = int(self.params.max_response_mb * 1_000_000)
@@ -250,6 +243,94 @@ class HttpEndpoint:
             f"{self.url} answered a body larger than {self.params.max_response_mb:g} MB "
             f"(model.max_response_mb) ({found}); increase max_response_mb if such answers are "
             "expected")
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def _open(self, reason: str, prefix: str = "cannot reach ") -> NoReturn:
+        """The server cannot be reached (or its answer stalled): open the breaker (when it has
+        one) and raise."""
+        if self.breaker:
+            self._failure = reason
+        raise ModelPredictError(f"{prefix}{self.url}: {reason}")
+
+    def _wait_before_retry(self, attempt: int, retry_after: str | None) -> None:
+        time.sleep(self._retry_wait(attempt, retry_after))
+
+    def _retry_wait(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait before the next attempt (counted as a retry), or the error that
+        stops it: the check's budget would run out first."""
+        wait = _retry_after_seconds(retry_after)
+        if wait is None:
+            wait = self.params.retry_backoff_s * 2 ** attempt
+        wait = min(wait, self.params.max_retry_wait_s)
+        if self._deadline is not None and time.monotonic() + wait >= self._deadline:
+            self._failure = f"no retry before {self._budget_spent()}"
+            raise ModelPredictError(f"not sent to {self.url} again: {self._failure}")
+        self._count("retries")
+        return wait
+
+    def _timeout(self) -> float:
+        """Seconds the next request may wait, or the error that stops it being sent."""
+        if self._failure is not None:
+            raise ModelPredictError(f"not sent to {self.url}: it already failed in this "
+                                    f"check: {self._failure}")
+        if self._deadline is None:
+            return self.params.timeout_s
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            self._failure = self._budget_spent()
+            raise ModelPredictError(f"not sent to {self.url}: {self._failure}")
+        return min(self.params.timeout_s, remaining)
+
+    def _budget_spent(self) -> str:
+        return (f"the check's time budget of {_seconds(self.params.check_timeout_s or 0)} ran "
+                "out (model.check_timeout_s)")
+
+    def _timed_out(self, timeout: float) -> str:
+        if timeout < self.params.timeout_s:
+            return f"no answer before {self._budget_spent()}"
+        return f"no answer within {_seconds(self.params.timeout_s)} (model.timeout_s)"
+
+    def _reason(self, exc: Exception) -> str:
+        text = self._text(exc)
+        return "connection refused" if "refused" in text.lower() else text
+
+    def _text(self, exc: Exception) -> str:
+        return self.redactor.mask(str(exc) or type(exc).__name__)
+
+    def _excerpt(self, raw: bytes) -> str:
+        """The start of an answer body, secrets masked before it is cut (no half secret)."""
+        text = self.redactor.mask(raw.decode("utf-8", errors="replace"))
+        return repr(clip(text, EXCERPT_CHARS))
+
+
+class HttpEndpoint(HttpTransport):
+    """Callable posting a batch of texts to the endpoint, with a per-check circuit breaker."""
+
+    params: HttpParams
+
+    def __init__(self, params: HttpParams, headers: dict[str, str],
+                 redactor: Redactor | None = None, url: str | None = None,
+                 breaker: bool = True) -> None:
+        super().__init__(params, headers, redactor, url, breaker)
+
+    def copy_without_breaker(self) -> HttpEndpoint:
+        """The same endpoint and connection pool, every request on its own."""
+        other = HttpEndpoint(self.params, {}, self.redactor, self.url, breaker=False)
+        other.headers = self.headers
+        other.notes = self.notes
+        other._client = self.client()
+        return other
+
+    def __call__(self, texts: Sequence[ModelInput]) -> list[Any]:
+        raw = self.post(texts)
+        return self.outputs(raw)
+
+    def post(self, texts: Sequence[ModelInput]) -> bytes:
+        """The body of the first answer that is not retried (retries on 429, 503, resets)."""
+        return self.exchange(self._body(texts), lambda response, _: self._read_capped(response))
 
     def load_requests(self, read: Callable[[bytes, list[ModelInput]], object] | None,
                       batch_size: int | None = None,
@@ -327,61 +408,6 @@ class HttpEndpoint:
                                       self.params.request_outputs)).encode()
         return json.dumps(plain_body(texts, self.params.input_key)).encode()
 
-    def _count(self, name: str) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
-
-    def _open(self, reason: str) -> NoReturn:
-        """The server cannot be reached: open the breaker (when it has one) and raise."""
-        if self.breaker:
-            self._failure = reason
-        raise ModelPredictError(f"cannot reach {self.url}: {reason}")
-
-    def _wait_before_retry(self, attempt: int, retry_after: str | None) -> None:
-        time.sleep(self._retry_wait(attempt, retry_after))
-
-    def _retry_wait(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds to wait before the next attempt (counted as a retry), or the error that
-        stops it: the check's budget would run out first."""
-        wait = _retry_after_seconds(retry_after)
-        if wait is None:
-            wait = self.params.retry_backoff_s * 2 ** attempt
-        wait = min(wait, self.params.max_retry_wait_s)
-        if self._deadline is not None and time.monotonic() + wait >= self._deadline:
-            self._failure = f"no retry before {self._budget_spent()}"
-            raise ModelPredictError(f"not sent to {self.url} again: {self._failure}")
-        self._count("retries")
-        return wait
-
-    def _timeout(self) -> float:
-        """Seconds the next request may wait, or the error that stops it being sent."""
-        if self._failure is not None:
-            raise ModelPredictError(f"not sent to {self.url}: it already failed in this "
-                                    f"check: {self._failure}")
-        if self._deadline is None:
-            return self.params.timeout_s
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            self._failure = self._budget_spent()
-            raise ModelPredictError(f"not sent to {self.url}: {self._failure}")
-        return min(self.params.timeout_s, remaining)
-
-    def _budget_spent(self) -> str:
-        return (f"the check's time budget of {_seconds(self.params.check_timeout_s or 0)} ran "
-                "out (model.check_timeout_s)")
-
-    def _timed_out(self, timeout: float) -> str:
-        if timeout < self.params.timeout_s:
-            return f"no answer before {self._budget_spent()}"
-        return f"no answer within {_seconds(self.params.timeout_s)} (model.timeout_s)"
-
-    def _reason(self, exc: Exception) -> str:
-        text = self._text(exc)
-        return "connection refused" if "refused" in text.lower() else text
-
-    def _text(self, exc: Exception) -> str:
-        return self.redactor.mask(str(exc) or type(exc).__name__)
-
     def outputs(self, raw: bytes) -> list[Any]:
         """The outputs of an answer's body, one per text (by the model's protocol)."""
         try:
@@ -396,11 +422,6 @@ class HttpEndpoint:
                 self.notes.add(read.note)
             return read.values
         return plain_outputs(payload, self.params.output_key, self.url)
-
-    def _excerpt(self, raw: bytes) -> str:
-        """The start of an answer body, secrets masked before it is cut (no half secret)."""
-        text = self.redactor.mask(raw.decode("utf-8", errors="replace"))
-        return repr(clip(text, EXCERPT_CHARS))
 
 
 def _read_some(response: httpx.Response, limit: int) -> bytes:

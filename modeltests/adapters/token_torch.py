@@ -81,6 +81,10 @@ def _to(batch: Any, device: str) -> Any:
 def load(params: TorchParams, context: LoadContext) -> ModelAdapter:
     """The registered loader of ``adapter: torch``: a token classifier for
     ``task: token-classification``, else :func:`load_torch`."""
+    if params.task == "image-classification":
+        from modeltests.adapters.image_torch import load_image_torch
+
+        return load_image_torch(params, context)
     if params.task != "token-classification":
         return load_torch(params, context)
     module, collate, device = factory_module(params, context)

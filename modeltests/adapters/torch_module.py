@@ -24,14 +24,23 @@ class TorchParams(AdapterParams):
     """``factory()`` returns the module; ``collate(texts)`` returns its input batch."""
 
     adapter: Literal["torch"] = "torch"
-    task: Literal["sequence-classification", "token-classification"] = Field(
+    task: Literal["sequence-classification", "token-classification",
+                  "image-classification"] = Field(
         default="sequence-classification", description="One label per text, or one tag per "
         "word (collate then gets sentences of words and returns (batch, word_ids); see "
-        "modeltests.adapters.token_torch).")
+        "modeltests.adapters.token_torch), or one label per image (the module gets a float "
+        "batch (n, channels, height, width), normalised as the dataset's image section says; "
+        "see modeltests.adapters.image_torch).")
     factory: str = Field(description="Import path 'package.module:build_model'.")
-    collate: str = Field(description="Import path of texts -> tensor or dict of tensors. For "
-                         "a dataset of text pairs it receives TextPair tuples (first, second) "
-                         "and builds the pair encoding itself.")
+    collate: str | None = Field(
+        default=None, description="Import path of texts -> tensor or dict of tensors (required "
+        "for the text tasks). For a dataset of text pairs it receives TextPair tuples (first, "
+        "second) and builds the pair encoding itself. For image-classification it is optional: "
+        "it receives the ImageInput rows (each .pixels in [0, 1]) and returns the batch.")
+    weights: str | None = Field(
+        default=None, description="A state dict file (torch.save of module.state_dict(), read "
+        "with weights_only=True) loaded into the factory's module; relative to the suite, or "
+        "builtin:NAME for a built-in model's weights.")
     labels: list[str] = Field(description="Label names, in the order of the output logits.")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     outputs: Literal["logits", "probabilities"] = Field(
@@ -119,7 +128,12 @@ def factory_module(params: TorchParams, context: LoadContext) -> tuple[Any, Any,
     function and the device."""
     device = pick_device(params.device, context.location)
     factory = resolve_import_path(params.factory, context, "model.factory")
-    collate = resolve_import_path(params.collate, context, "model.collate")
+    if params.collate is None and params.task != "image-classification":
+        raise ModelLoadError(context.problem(
+            "collate", f"task {params.task} needs collate: the import path of the function "
+                       "that turns texts into the module's input batch"))
+    collate = (None if params.collate is None
+               else resolve_import_path(params.collate, context, "model.collate"))
     module = factory()
     name = type(module).__name__
     if not hasattr(module, "parameters") or not callable(module):
@@ -135,9 +149,36 @@ def factory_module(params: TorchParams, context: LoadContext) -> tuple[Any, Any,
         raise ModelLoadError(context.problem(
             "labels", f"{len(params.labels)} labels for a module with {width[0]} outputs "
             f"({width[1]}); list {width[0]}, in output order"))
+    if params.weights is not None:
+        load_weights(module, params.weights, context)
     module.eval()
     module.to(device)
     return module, collate, device
+
+
+def weights_file(weights: str, context: LoadContext) -> Path:
+    """``model.weights`` as a file: ``builtin:NAME`` is that built-in model's ``weights.pt``."""
+    if weights.startswith("builtin:"):
+        return context.builtin_model(weights.removeprefix("builtin:")) / "weights.pt"
+    return context.resolve(weights)
+
+
+def load_weights(module: Any, weights: str, context: LoadContext) -> None:
+    """Load the state dict ``model.weights`` names into ``module`` (tensors only: a pickle of
+    code is refused by ``weights_only``); a missing file or mismatched keys are located."""
+    import torch
+
+    path = weights_file(weights, context)
+    if not path.is_file():
+        raise ModelLoadError(context.problem("weights", f"file not found: {path}"))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        module.load_state_dict(state)
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelLoadError(context.problem(
+            "weights", f"cannot load {path.name} into the factory's module: "
+                       f"{type(exc).__name__}: {first}")) from None
 
 
 _KEEPS_WIDTH = ("Dropout", "Identity", "Softmax", "LogSoftmax", "Sigmoid", "Tanh", "ReLU",

@@ -255,4 +255,4 @@ def prepare_accuracy(context: CheckContext, params: AccuracyParams) -> None:
 
 CHECK_KINDS = [CheckKind("accuracy", AccuracyParams, run_accuracy,
                          "accuracy / precision / recall / F1 overall and per slice",
-                         prepare=prepare_accuracy, streams=streamed_refusal)]
+                         prepare=prepare_accuracy, streams=streamed_refusal, inputs="any")]

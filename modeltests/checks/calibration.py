@@ -201,4 +201,5 @@ def _confident_errors(dataset: Dataset, predictions: Predictions, rows: Calibrat
 
 
 CHECK_KINDS = [CheckKind("calibration", CalibrationParams, run_calibration,
-                         "ECE (equal-width and equal-mass), MCE, Brier, NLL, temperature")]
+                         "ECE (equal-width and equal-mass), MCE, Brier, NLL, temperature",
+                         inputs="any")]

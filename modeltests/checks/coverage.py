@@ -159,4 +159,5 @@ def _confident_errors(dataset: Dataset, predictions: Predictions, rows: RankedRo
 
 
 CHECK_KINDS = [CheckKind("coverage", CoverageParams, run_coverage,
-                         "selective prediction: coverage, accuracy when answering, AURC")]
+                         "selective prediction: coverage, accuracy when answering, AURC",
+                         inputs="any")]

@@ -11,13 +11,16 @@ Absolute limits (``min_throughput``, ``max_p99_ms``, ``min_throughput_at_slo``) 
 you own and keep quiet (a release box, a dedicated runner). On a shared or busy machine use
 ``compare_to`` and the ratio limits (``min_throughput_ratio``, ``max_p99_ratio``): see
 :mod:`modeltests.checks._load_compare`.
+
+A text generator (e.g. ``adapter: openai``) is loaded by :mod:`modeltests.checks._generator_load`
+instead: vLLM's TTFT, TPOT, inter-token latency, e2e latency, output tokens per second and
+goodput under ``slo:``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from pydantic import Field, model_validator
 
 from modeltests.context import CheckContext
 from modeltests.data.inputs import ModelInput
@@ -27,14 +30,9 @@ from modeltests.serving.loadgen import (AsyncRequests, Call, Requests, StepResul
                                         closed_loop, event_loop_name, null_endpoint,
                                         open_loop, worker_processes)
 from modeltests.extend.registry import CheckKind
-from modeltests.result import CheckResult, SeededParams, threshold
+from modeltests.checks._load_params import DEFAULT_TEXTS, LoadParams
+from modeltests.result import CheckResult
 
-DEFAULT_TEXTS = [
-    "I really enjoyed it.",
-    "It was a complete waste of time.",
-    "The service was fine and the food arrived on time.",
-    "Not bad at all, I would come back.",
-]
 NEAR_CEILING = 0.5
 """A step above this share of the generator's ceiling is flagged."""
 PRELOAD = ("modeltests.adapters.http",)
@@ -42,74 +40,14 @@ PRELOAD = ("modeltests.adapters.http",)
 P99_METHOD = "order statistic (95% upper bound; MLPerf minimum 662 requests)"
 
 
-class LoadParams(SeededParams):
-    """Closed-loop ``concurrency`` steps and open-loop Poisson ``rates``, each ``duration_s``."""
-
-    kind: str = "load"
-    concurrency: list[int] = Field(default_factory=list, description="Closed-loop steps: "
-                                   "clients sending back to back, e.g. [1, 2, 4].")
-    rates: list[float] = Field(default_factory=list, description="Open-loop steps: mean "
-                               "Poisson arrival rates, requests per second.")
-    duration_s: float = Field(default=5.0, gt=0, le=600, description="Seconds per step.")
-    dataset: str | None = Field(default=None, description="Texts to send (default: a few "
-                                "built-in sentences), cycled.")
-    batch_size: int = Field(default=1, ge=1, le=1024, description="Texts per request (a "
-                            "request is split by the model's own batch_size when larger).")
-    warmup_requests: int = Field(default=4, ge=0, le=1000,
-                                 description="Requests sent before the first step, not counted.")
-    max_requests_per_step: int = Field(default=20000, ge=1, le=1_000_000,
-                                       description="Requests sent in one step at most (a step "
-                                       "also ends after duration_s).")
-    max_in_flight: int = Field(default=32, ge=1, le=1024, description="Open loop: requests "
-                               "sent at once at most (later arrivals queue, their wait counted).")
-    ceiling_duration_s: float = Field(default=2.0, gt=0, le=60, description="Seconds spent "
-                                      "measuring the generator's ceiling.")
-    processes: int = Field(default=1, ge=1, le=64, description="Processes sending the "
-                           "requests of a served (http://) model, each with its own event "
-                           "loop: more raise the generator's ceiling, and take CPU from a "
-                           "server on the same machine.")
-    slo_p99_ms: float | None = Field(default=None, gt=0, description="The latency objective: "
-                                     "a step meets it when its p99 is at most this.")
-    min_throughput: float | None = threshold("Lowest best-step throughput, requests/s.", ge=0)
-    max_p99_ms: float | None = threshold("Highest p99 latency of any step, ms.", gt=0)
-    max_error_rate: float | None = threshold("Highest share of failed requests, all steps.",
-                                             ge=0, le=1)
-    min_throughput_at_slo: float | None = threshold(
-        "Lowest throughput of the best step meeting slo_p99_ms, requests/s.", ge=0)
-    compare_to: str | None = Field(
-        default=None, description="A model under 'models:' (e.g. the same weights in-process) "
-        "timed in the same window: each closed-loop step alternates rounds of the served model, "
-        "this model and the generator's null endpoint, so that ratios survive a busy machine.")
-    rounds: int = Field(default=4, ge=2, le=50, description="With compare_to: alternating "
-                        "rounds per closed-loop step (each duration_s / rounds).")
-    min_throughput_ratio: float | None = threshold(
-        "Lowest served / compare_to throughput at any closed-loop step.", gt=0)
-    max_p99_ratio: float | None = threshold(
-        "Highest served / compare_to p99 at any closed-loop step.", gt=0)
-
-    @model_validator(mode="after")
-    def _steps_and_slo(self) -> LoadParams:
-        if not self.concurrency and not self.rates:
-            raise ValueError("give 'concurrency' (closed-loop clients) or 'rates' (open-loop "
-                             "requests/s), or both")
-        if any(c < 1 or c > 256 for c in self.concurrency):
-            raise ValueError("'concurrency' steps must be between 1 and 256 clients")
-        if any(r <= 0 or r > 100000 for r in self.rates):
-            raise ValueError("'rates' must be above 0 and at most 100000 requests/s")
-        if self.min_throughput_at_slo is not None and self.slo_p99_ms is None:
-            raise ValueError("'min_throughput_at_slo' needs 'slo_p99_ms'")
-        ratios = self.min_throughput_ratio is not None or self.max_p99_ratio is not None
-        if ratios and self.compare_to is None:
-            raise ValueError("'min_throughput_ratio' and 'max_p99_ratio' need 'compare_to' (a "
-                             "model under 'models:' timed in the same window)")
-        if self.compare_to is not None and not self.concurrency:
-            raise ValueError("'compare_to' times closed-loop steps in alternating rounds: give "
-                             "'concurrency'")
-        return self
-
-
 def run_load(context: CheckContext, params: LoadParams) -> CheckResult:
+    from modeltests.adapters.generation import is_generator
+    from modeltests.checks._generator_load import refuse_keys, run_generator_load
+
     model = context.model()
+    refuse_keys(context, params, is_generator(model))
+    if is_generator(model):
+        return run_generator_load(context, params, model)
     client = model.load_client()
     texts: list[ModelInput] = (list(context.dataset(params.dataset).texts) if params.dataset
                                else list(DEFAULT_TEXTS))
@@ -285,4 +223,5 @@ def _warn(result: CheckResult, rows: list[dict[str, Any]], ceiling: float) -> No
 
 
 CHECK_KINDS = [CheckKind("load", LoadParams, run_load,
-                         "throughput, tail latency and errors under concurrent load")]
+                         "throughput, tail latency and errors under concurrent load (text "
+                         "generators: TTFT, TPOT, inter-token latency, goodput)", task="any")]

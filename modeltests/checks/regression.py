@@ -246,4 +246,4 @@ def _holm(entries: list[dict[str, Any]], result: CheckResult) -> None:
 
 CHECK_KINDS = [CheckKind("regression", RegressionParams, run_regression,
                          "candidate vs baseline model: accuracy drop, flips, McNemar, slices",
-                         prepare=prepare_regression)]
+                         prepare=prepare_regression, inputs="any")]

@@ -12,11 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from modeltests.support.digests import file_digest
 from modeltests.errors import DatasetError
-from modeltests.data.inputs import ModelInput, TextPair, joined
+from modeltests.data.inputs import ImageInput, ModelInput, TextPair, joined
 from modeltests.data.spec import DatasetSpec
 from modeltests.support.text import close_matches, valid_pattern
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
 
 
@@ -111,6 +113,47 @@ class PromptDataset(Dataset):
                 "with_choices": sum(bool(c) for c in self.choices)}
 
 
+@dataclass(frozen=True)
+class ImageDataset(Dataset):
+    """A labelled dataset of images: ``texts`` are :class:`ImageInput` rows (pixels in [0, 1],
+    channels x height x width), ``shape`` their common shape, ``frame`` one row per image with
+    its ``path`` (or npz index) and ``label`` (for slices on a column)."""
+
+    shape: tuple[int, int, int] = (0, 0, 0)
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+
+    @property
+    def images(self) -> list[ImageInput]:
+        """The rows as images."""
+        return [row for row in self.texts if isinstance(row, ImageInput)]
+
+    def pixels(self) -> npt.NDArray[np.float32]:
+        """All images stacked: ``(n, channels, height, width)``, in [0, 1]."""
+        import numpy as np
+
+        return np.stack([image.pixels for image in self.images])
+
+    def provenance(self) -> dict[str, Any]:
+        facts = super().provenance()
+        facts.update({"kind": "images", "shape": list(self.shape), "mean": list(self.mean),
+                      "std": list(self.std)})
+        return facts
+
+
+def _image_dataset(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
+                   ) -> ImageDataset:
+    import pandas as pd
+
+    from modeltests.data.images import read_images
+
+    read = read_images(name, spec, path, at)
+    frame = pd.DataFrame({"path": read.files, "label": read.labels})
+    return ImageDataset(name=name, path=path, texts=list(read.rows), labels=read.labels,
+                        frame=frame, sha256=read.sha256, text_columns=("image",),
+                        shape=read.shape, mean=read.mean, std=read.std)
+
+
 def _prompt_dataset(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
                     ) -> PromptDataset:
     import pandas as pd
@@ -159,6 +202,8 @@ def load_dataset(name: str, spec: DatasetSpec, base_dir: Path, location: str,
 
     path = Path(spec.path).expanduser()
     path = path if path.is_absolute() else (base_dir / path)
+    if spec.image is not None:  # pixels: modeltests.data.images
+        return _image_dataset(name, spec, path, at)
     if not path.is_file():
         raise DatasetError(f"{at('path')}: datasets.{name}.path: dataset file not found: {path}")
     from modeltests.data.token_files import is_token_spec

@@ -9,7 +9,11 @@ one side or both), :func:`as_display` (how reports show it), :func:`length_key` 
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Literal, NamedTuple, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, NamedTuple, Sequence, Union
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 class TextPair(NamedTuple):
@@ -18,6 +22,53 @@ class TextPair(NamedTuple):
 
     first: str
     second: str
+
+
+class ImageInput(str):
+    """One image given to an image classifier: ``pixels`` (float32, channels x height x width,
+    in [0, 1]) and the per-channel ``mean`` and ``std`` the model's adapter normalises with.
+
+    It is a ``str`` whose value names the image and a digest of its pixels and normalisation
+    (``digits.npz[17] #3fa2c1d0e9b7``), so images travel the one prediction path of texts
+    unchanged: the prediction cache keys on that value (other pixels, another digest), the
+    reports show it, and a ``callable`` model receives it like a text. A text edit (a text kind
+    given an image model) yields a plain ``str``, which an image adapter refuses by name."""
+
+    pixels: npt.NDArray[np.float32]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __new__(cls, source: str, pixels: Any, mean: Sequence[float] = (0.0,),
+                std: Sequence[float] = (1.0,)) -> ImageInput:
+        import hashlib
+
+        import numpy as np
+
+        array = np.ascontiguousarray(pixels, dtype=np.float32)
+        digest = hashlib.sha256(repr((array.shape, tuple(mean), tuple(std))).encode())
+        digest.update(array.tobytes())
+        value = super().__new__(cls, f"{source} #{digest.hexdigest()[:12]}")
+        value.pixels = array
+        value.mean = tuple(float(m) for m in mean)
+        value.std = tuple(float(s) for s in std)
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_image_input, (self.source, self.pixels, self.mean, self.std))
+
+    @property
+    def source(self) -> str:
+        """Where the image came from (a file, ``file.npz[i]``), without the digest."""
+        return str(self).rsplit(" #", 1)[0]
+
+    def with_pixels(self, pixels: Any, how: str) -> ImageInput:
+        """The same image with other pixels (a corruption, an attack), named ``source (how)``."""
+        return ImageInput(f"{self.source} ({how})", pixels, self.mean, self.std)
+
+
+def _image_input(source: str, pixels: Any, mean: Sequence[float], std: Sequence[float]
+                 ) -> ImageInput:
+    return ImageInput(source, pixels, mean, std)
 
 
 ModelInput = Union[str, TextPair]

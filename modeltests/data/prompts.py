@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from modeltests.data.jsonl import read_json_objects
 from modeltests.data.spec import DatasetSpec
 from modeltests.errors import DatasetError
 
@@ -128,20 +129,7 @@ def _records(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
             records.append({k: v for k, v in record.items() if k is not None})
             lines.append(reader.line_num)
         return records, lines
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"{at('path')}: datasets.{name}: {path.name} line {number} is "
-                               f"not JSON ({exc})") from None
-        if not isinstance(record, dict):
-            raise DatasetError(f"{at('path')}: datasets.{name}: {path.name} line {number} is "
-                               f"not a JSON object")
-        records.append(record)
-        lines.append(number)
-    return records, lines
+    return read_json_objects(name, path, text, at)
 
 
 def _missing(value: Any) -> bool:

@@ -35,17 +35,76 @@ class RayOptions(BaseModel):
 
 
 
+class ImageOptions(BaseModel):
+    """How a dataset's images become model inputs (``datasets.NAME.image``; see
+    docs/how-to/images.md): every image is read as ``channels`` channels, resized to ``size``
+    when set, scaled to [0, 1] and normalised per channel as ``(x - mean) / std`` by the model's
+    adapter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: Literal[1, 3] = Field(
+        default=3, description="1: grayscale files (PIL mode L or 1); 3: RGB files (mode RGB). "
+        "A file of another mode (RGBA, CMYK, palette...) is an error naming it.")
+    size: tuple[int, int] | None = Field(
+        default=None, description="[height, width] every image is resized to (bilinear); unset, "
+        "every image must already have the same size.")
+    mean: list[float] | None = Field(
+        default=None, description="Per-channel mean subtracted after scaling to [0, 1] "
+        "(one value, or one per channel); unset: 0.")
+    std: list[float] | None = Field(
+        default=None, description="Per-channel standard deviation divided by (one value, or one "
+        "per channel; each > 0); unset: 1.")
+    path_column: str = Field(
+        default="path", description="A CSV or Parquet of images: the column holding each image "
+        "file's path, relative to the table's directory.")
+    images_key: str = Field(default="images", description="An .npz file: the array of images, "
+                            "(n, height, width) or (n, height, width, channels), uint8 in "
+                            "0-255 or floats in [0, 1].")
+    labels_key: str = Field(default="labels", description="An .npz file: the array of labels.")
+
+    @field_validator("size")
+    @classmethod
+    def _positive_size(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and min(value) < 1:
+            raise ValueError(f"size is [height, width], each at least 1 (got {list(value)})")
+        return value
+
+    @model_validator(mode="after")
+    def _per_channel(self) -> ImageOptions:
+        for key in ("mean", "std"):
+            values = getattr(self, key)
+            if values is not None and len(values) not in (1, self.channels):
+                raise ValueError(f"{key} has {len(values)} values; give 1 or {self.channels} "
+                                 f"(one per channel)")
+        if self.std is not None and any(v <= 0 for v in self.std):
+            raise ValueError(f"std values must be > 0 (got {self.std})")
+        return self
+
+    def per_channel(self, key: Literal["mean", "std"]) -> tuple[float, ...]:
+        """``mean`` or ``std`` as one value per channel (defaults 0 and 1)."""
+        values = getattr(self, key) or [0.0 if key == "mean" else 1.0]
+        return tuple(values) * (self.channels // len(values) if len(values) == 1 else 1)
+
+
 class DatasetSpec(BaseModel):
-    """A labelled dataset read with pandas (CSV, JSONL or Parquet)."""
+    """A labelled dataset read with pandas (CSV, JSONL or Parquet), or a dataset of images (a
+    folder per class, a table of image paths, an .npz of arrays) when ``image`` is set."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(description="File path, relative to the suite file.")
-    format: Literal["auto", "csv", "jsonl", "parquet", "conll"] = Field(
-        default="auto", description="File format; 'auto' picks it from the file extension. "
+    format: Literal["auto", "csv", "jsonl", "parquet", "conll", "image_folder", "npz"] = Field(
+        default="auto", description="File format; 'auto' picks it from the file extension (a "
+        "directory: image_folder). "
         "'conll': a token dataset, one word per line (word first, tag last), blank lines "
-        "between sentences."
+        "between sentences. 'image_folder': a folder per class of image files (the torchvision "
+        "ImageFolder convention); 'npz': numpy arrays of images and labels (both need image)."
     )
+    image: ImageOptions | None = Field(
+        default=None, description="A dataset of images: channels, size and normalisation "
+        "(path: a folder per class, an .npz, or a CSV / Parquet whose image.path_column names "
+        "image files).")
     text_column: str | list[str] = Field(
         default="text", description="Column holding the input text, or two columns holding a "
         "pair of texts (e.g. [premise, hypothesis]) for text-pair classification.")
@@ -101,6 +160,15 @@ class DatasetSpec(BaseModel):
         if (self.answer_column or self.choices_column) and self.prompt_column is None:
             raise ValueError("answer_column and choices_column belong to a prompt dataset: "
                              "set prompt_column too")
+        return self
+
+    @model_validator(mode="after")
+    def _image_formats_need_image(self) -> DatasetSpec:
+        if self.format in ("image_folder", "npz") and self.image is None:
+            raise ValueError(f"format: {self.format} is a dataset of images: add an 'image' "
+                             "section (channels, size, mean, std)")
+        if self.image is not None and self.executor == "ray":
+            raise ValueError("a dataset of images runs with executor: local")
         return self
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from modeltests.data.jsonl import read_json_objects
 from modeltests.errors import DatasetError
 from modeltests.data.spec import DatasetSpec
 from modeltests.data.tags import bio_problems
@@ -88,25 +89,17 @@ def _read_conll(path: Path, encoding: str) -> Sentences:
 
 def _read_jsonl(name: str, spec: DatasetSpec, path: Path, at: Callable[[str], str]
                 ) -> Sentences:
-    import json
-
     tokens_column = spec.tokens_column or "tokens"
     tags_column = spec.tags_column or "tags"
     words: list[list[str]] = []
     tags: list[list[str]] = []
     lines: list[int] = []
     problems = []
-    for number, line in enumerate(path.read_text(encoding=spec.encoding).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"{at('path')}: datasets.{name}: line {number} of {path.name} is "
-                               f"not JSON: {exc}") from None
+    records, numbers = read_json_objects(name, path, path.read_text(encoding=spec.encoding), at)
+    for number, record in zip(numbers, records):
         cells = []
         for key, column in (("tokens_column", tokens_column), ("tags_column", tags_column)):
-            cell = record.get(column) if isinstance(record, dict) else None
+            cell = record.get(column)
             if not (isinstance(cell, list) and all(isinstance(x, str) for x in cell)):
                 got = "missing" if cell is None else type(cell).__name__
                 problems.append(f"{at(key)}: datasets.{name}.{key}: line {number} of "

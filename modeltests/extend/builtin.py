@@ -25,6 +25,7 @@ CHECK_MODULES = [
     "modeltests.checks.quantization",
     "modeltests.checks.regression",
     "modeltests.checks.robustness",
+    "modeltests.checks.adversarial",
     "modeltests.checks.invariance",
     "modeltests.checks.directional",
     "modeltests.checks.behavior",
@@ -44,6 +45,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.base import AdapterKind
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
+    from modeltests.adapters.openai_compat import OpenAIParams, load_openai
     from modeltests.adapters.token_torch import load as load_torch
     from modeltests.adapters.transformers_loader import load as load_transformers
     from modeltests.adapters.torch_module import TorchParams
@@ -57,6 +59,9 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
                                      "any Python function texts -> labels or probabilities"))
     registry.add_adapter(AdapterKind("http", HttpParams, load_http,
                                      "a model served over HTTP (JSON in, JSON out)"))
+    registry.add_adapter(AdapterKind("openai", OpenAIParams, load_openai,
+                                     "a text generator behind an OpenAI-compatible server "
+                                     "(streamed chat or completions)"))
     registry.add_builtin_model("sentiment-minilm", build_demo_model)
     registry.add_builtin_model("ner-tiny", build_ner_model)
     registry.add_builtin_model("bigbird-tiny", build_bigbird_tiny)
@@ -64,6 +69,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     registry.add_builtin_model("nli-tiny", build_pair_model)
     registry.add_builtin_model("gpt-tiny", build_gpt_tiny)
     registry.add_builtin_model("smollm2-135m", smollm2_gguf)
+    registry.add_builtin_model("digits-cnn", build_digits_cnn)
 
 
 def build_demo_model() -> Path:
@@ -111,6 +117,16 @@ def build_gpt_tiny() -> Path:
     from modeltests.demo.gpt_tiny import ensure_gpt_tiny
 
     return ensure_gpt_tiny(progress=True)
+
+
+def build_digits_cnn() -> Path:
+    """``builtin:digits-cnn``: a small CNN trained in seconds on scikit-learn's bundled 8x8
+    digits (:mod:`modeltests.demo.digits`); its directory holds ``weights.pt``, loaded with
+    ``adapter: torch``, ``task: image-classification``, ``factory:
+    modeltests.demo.digits:digits_cnn``, ``weights: builtin:digits-cnn``."""
+    from modeltests.demo.digits import ensure_digits_cnn
+
+    return ensure_digits_cnn()
 
 
 def smollm2_gguf() -> Path:

@@ -23,6 +23,9 @@ RunFunction = Callable[[CheckContext, C], CheckResult]
 ModelTask = Literal["classification", "generation", "any"]
 """Which models a check kind checks (see :class:`CheckKind`)."""
 
+InputKind = Literal["text", "image", "any"]
+"""Which inputs a check kind gives a model (see :class:`CheckKind`)."""
+
 BuiltinModel = Callable[[], Path]
 """Builds (once, cached) or finds a built-in model and returns its directory."""
 
@@ -41,6 +44,10 @@ class CheckKind(Generic[C]):
     ``streams``, when given, says the kind reads a streamed dataset (``stream: true``) from its
     counts (``CheckContext.streamed_counts``): it returns why these parameters cannot (they
     need rows), or None; without it, a streamed dataset is an error at setup.
+    ``inputs`` says which models' inputs the kind can give: ``text`` (the default: it reads,
+    edits or writes texts), ``image`` (it edits pixels) or ``any`` (it only passes a dataset's
+    rows through the prediction path: accuracy, calibration...); an image classifier given a
+    text kind, or a text model an image kind, is a located ERROR at setup.
     """
 
     name: str
@@ -51,6 +58,7 @@ class CheckKind(Generic[C]):
     prepare: Callable[[CheckContext, C], None] | None = None
     streams: Callable[[C], str | None] | None = None
     task: ModelTask = "classification"
+    inputs: InputKind = "text"
 
 
 class Registry:

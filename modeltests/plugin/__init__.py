@@ -232,9 +232,10 @@ def _build_plan(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
         if isinstance(item, CheckItem):
             suite = item.suite
             for params in [suite.model, *suite.models.values()]:
-                path = getattr(params, "path", None)
-                if isinstance(path, str) and path.startswith("builtin:"):
-                    names.add(path[len("builtin:"):])
+                for key in ("path", "weights"):  # a torch module's weights: builtin:digits-cnn
+                    path = getattr(params, key, None)
+                    if isinstance(path, str) and path.startswith("builtin:"):
+                        names.add(path[len("builtin:"):])
     if not names:
         return []
     from modeltests.demo.plan import plan_lines

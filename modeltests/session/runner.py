@@ -142,6 +142,7 @@ def prepare_check(runtime: Runtime, suite: Suite, entry: CheckEntry) -> None:
         dataset = runtime.datasets.dataset(suite, name)
         _check_slices(suite, entry, dataset)
         if labels is not None:
+            _check_dataset_inputs(suite, name, model)
             check_labels_known(dataset, labels, suite.location("datasets", name))
             if suite.datasets[name].executor != "local":
                 # The cluster works at setup: an unreachable cluster or a crashed worker is an
@@ -199,6 +200,7 @@ def _check_task(suite: Suite, entry: CheckEntry, kind: CheckKind[Any], model: Mo
                 ) -> None:
     """A classifier given to a generation kind, or a generator to a classification kind, is an
     ERROR in the suite at setup (before the model runs), located at the check's ``kind``."""
+    _check_inputs(suite, entry, kind, model)
     generates = is_generator(model)
     if kind.task == "any" or generates == (kind.task == "generation"):
         return
@@ -213,6 +215,48 @@ def _check_task(suite: Suite, entry: CheckEntry, kind: CheckKind[Any], model: Mo
         f"{where}: checks[{entry.index}].kind: {kind.name!r} checks a model that generates "
         f"text, and the suite's model predicts labels ({type(model).__name__}); load a "
         f"generator (e.g. adapter: transformers with task: text-generation)", entry.line)
+
+
+def _check_inputs(suite: Suite, entry: CheckEntry, kind: CheckKind[Any], model: ModelAdapter
+                  ) -> None:
+    """An image classifier given a kind that writes texts, or a text model given a kind that
+    edits pixels, is an ERROR in the suite at setup, located at the check's ``kind``."""
+    given = getattr(model, "inputs", "text")
+    if kind.inputs in ("any", given):
+        return
+    where = suite.location("checks", entry.index, "kind")
+    if given == "image":
+        raise SuiteError(
+            f"{where}: checks[{entry.index}].kind: {kind.name!r} gives the model texts, and "
+            f"the suite's model classifies images ({type(model).__name__}, task: "
+            f"image-classification); for images use accuracy, calibration, coverage, "
+            f"regression or the image kinds ({IMAGE_KINDS_HINT})", entry.line)
+    raise SuiteError(
+        f"{where}: checks[{entry.index}].kind: {kind.name!r} edits images, and the suite's "
+        f"model reads texts ({type(model).__name__}); load an image classifier (adapter: torch "
+        f"with task: image-classification)", entry.line)
+
+
+IMAGE_KINDS_HINT = "adversarial"
+
+
+def _check_dataset_inputs(suite: Suite, name: str, model: ModelAdapter) -> None:
+    """A dataset of images given to a text model (it would classify the images' names), or a
+    text dataset given to an image classifier, is an ERROR at setup, located at the dataset."""
+    images = suite.datasets[name].image is not None
+    reads_images = getattr(model, "inputs", "text") == "image"
+    if images == reads_images:
+        return
+    where = suite.location("datasets", name)
+    if images:
+        raise SuiteError(f"{where}: datasets.{name} is a dataset of images (it has an 'image' "
+                         f"section), and the suite's model reads texts "
+                         f"({type(model).__name__}); load an image classifier (adapter: torch "
+                         "with task: image-classification)", suite.line_of("datasets", name))
+    raise SuiteError(f"{where}: datasets.{name} is a dataset of texts, and the suite's model "
+                     f"classifies images ({type(model).__name__}); declare the dataset's "
+                     "images with an 'image' section (channels, size, mean, std)",
+                     suite.line_of("datasets", name))
 
 
 def _check_same_labels(runtime: Runtime, suite: Suite, entry: CheckEntry,

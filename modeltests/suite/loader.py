@@ -279,7 +279,7 @@ def _attach_missing_datasets(source: YamlSource, datasets: dict[str, DatasetSpec
     for name, spec in datasets.items():
         path = Path(spec.path).expanduser()
         full = path if path.is_absolute() else source.path.parent / path
-        if full.is_file():
+        if full.is_file() or (spec.image is not None and full.is_dir()):  # a folder per class
             continue
         problem = problem_at(source, ("datasets", name, "path"), f"dataset file not found: {full}")
         users = [entry for entry, raw in zip(checks, raw_checks)

@@ -1,7 +1,8 @@
 """One loopback HTTP server for the ``http`` adapter's tests (127.0.0.1, a thread per request).
 
 Each POST is answered by ``respond(request_number, body, headers)``: ``(status, headers, text)``,
-``RESET`` to close the connection without an answer, or ``HANG`` to wait until the test ends.
+``RESET`` to close the connection without an answer, ``HANG`` to wait until the test ends, or a
+:class:`Stream` (a chunked body written piece by piece, with pauses: server-sent events).
 The server counts the requests it received; no test asserts anything about wall-clock time.
 """
 
@@ -10,14 +11,29 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Mapping, Union
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal, Mapping, Union
 
 Answer = tuple[int, dict[str, str], str]
 RESET = "reset"
 HANG = "hang"
 ENDLESS = "endless"
 """Answer 200 with a chunked body that never ends (until the test ends)."""
-Respond = Callable[[int, dict[str, Any], Mapping[str, str]], Union[Answer, str]]
+
+
+@dataclass
+class Stream:
+    """A 200 answer streamed in HTTP/1.1 chunks: each ``pieces`` item is text written (and
+    flushed) as one chunk, or a pause in seconds. ``end``: ``"close"`` ends the body properly,
+    ``"cut"`` closes the connection mid-body, ``"hang"`` waits (body open) until the test ends."""
+
+    pieces: list[str | float]
+    content_type: str = "text/event-stream"
+    end: Literal["close", "cut", "hang"] = "close"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Respond = Callable[[int, dict[str, Any], Mapping[str, str]], Union[Answer, Stream, str]]
 
 
 class LoopbackServer:
@@ -44,6 +60,9 @@ class LoopbackServer:
                     server.requests += 1
                     number = server.requests
                 answer = server.respond(number, body, self.headers)
+                if isinstance(answer, Stream):
+                    self._stream(answer)
+                    return
                 if answer == HANG:
                     server.release.wait(60)
                     return
@@ -59,6 +78,31 @@ class LoopbackServer:
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(text.encode())
+
+            def _stream(self, stream: Stream) -> None:
+                self.send_response(200)
+                for key, value in {**stream.headers, "Content-Type": stream.content_type,
+                                   "Transfer-Encoding": "chunked"}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                try:
+                    for piece in stream.pieces:
+                        if isinstance(piece, float):
+                            if server.release.wait(piece):
+                                return
+                            continue
+                        data = piece.encode()
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                    if stream.end == "close":
+                        self.wfile.write(b"0\r\n\r\n")
+                    elif stream.end == "hang":
+                        server.release.wait(60)
+                        self.close_connection = True
+                    else:
+                        self.close_connection = True
+                except OSError:  # the client hung up
+                    self.close_connection = True
 
             def _endless(self) -> None:
                 self.protocol_version = "HTTP/1.1"  # chunked needs it

@@ -132,7 +132,8 @@ def test_every_outcome_is_represented(pytester: pytest.Pytester) -> None:
     assert by_node["suites/mixed.yaml::accuracy[dev]"].metrics["accuracy"] == 0.875
     assert by_node["suites/mixed.yaml::acuracy[dev]"].message == (
         "suites/mixed.yaml:23: checks[3].kind: unknown check kind 'acuracy'; did you mean "
-        "'accuracy'? (allowed: accuracy, availability, behavior, calibration, choice, "
+        "'accuracy'? (allowed: accuracy, adversarial, availability, behavior, calibration, "
+        "choice, "
         "completion, coverage, degeneration, directional, entities, entity_invariance, "
         "footprint, forgetful, format, generation_robustness, invariance, latency, load, "
         "perplexity, property_search, pruning, quantization, regression, robustness, skipper)")

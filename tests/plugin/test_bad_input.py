@@ -59,7 +59,7 @@ def test_unknown_check_kind_suggests_the_close_match(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines([
         lit("*_ ERROR at setup of acuracy[dev] (acuracy check) _*"),  # its id as written
         "suites/bad.yaml:9: checks[[]0].kind: unknown check kind 'acuracy'; "
-        "did you mean 'accuracy'? (allowed: *accuracy, availability*)",
+        "did you mean 'accuracy'? (allowed: *accuracy, adversarial, availability*)",
     ])
     result.assert_outcomes(passed=2, errors=1)
 
@@ -85,8 +85,8 @@ def test_unknown_key_in_model_and_in_a_dataset(pytester: pytest.Pytester) -> Non
         "(allowed: adapter, batch_size, factory, labels, target, task)",
         "suites/bad.yaml:9: datasets.dev.text_col: unknown key 'text_col'; did you mean "
         "'text_column'? (allowed: answer_column, choices_column, document_column, encoding, "
-        "executor, format, label_column, label_map, limit, path, prompt_column, ray, stream, "
-        "tags_column, text_column, tokens_column, unlabelled)",
+        "executor, format, image, label_column, label_map, limit, path, prompt_column, ray, "
+        "stream, tags_column, text_column, tokens_column, unlabelled)",
     ])
     # The dataset exists (its entry is invalid): no misleading "unknown dataset 'dev'".
     assert "unknown dataset" not in result.stdout.str()

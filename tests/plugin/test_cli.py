@@ -57,7 +57,8 @@ def test_validate_reports_every_problem_without_importing_torch(
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
         "suites/bad.yaml:9: checks[0].kind: unknown check kind 'acuracy'; did you mean "
-        "'accuracy'? (allowed: accuracy, availability, behavior, calibration, choice, "
+        "'accuracy'? (allowed: accuracy, adversarial, availability, behavior, calibration, "
+        "choice, "
         "completion, coverage, degeneration, directional, entities, entity_invariance, "
         "footprint, format, generation_robustness, invariance, latency, load, perplexity, "
         "property_search, pruning, quantization, regression, robustness)",

@@ -95,3 +95,16 @@ def test_classifier_keys_and_long_prompts_are_located_errors(pytester: pytest.Py
         "time (batch size 1)",
     ])
     result.assert_outcomes(errors=3)
+
+
+def test_a_gated_tpot_without_a_decode_step_is_undecided(pytester: pytest.Pytester) -> None:
+    # One output token has no time per output token: the gate has no figure, which is no pass.
+    sweep = SWEEP.replace("    model: {model}\n", "").replace("[1, 5]", "[1]")
+    result = run_suite(pytester, sweep.format(name="one") + "    max_tpot_p50_ms: 100000\n")
+    result.stdout.fnmatch_lines([
+        "*latency?one? FAILED*",
+        "  tpot_p50_ms n/a > 100000 (none of the 5 headline calls generated 2 or more tokens: no "
+        "time per output token (ask for output_lengths of 2 or more, with prompts the model "
+        "continues))  [[]max_tpot_p50_ms]",
+        "modeltests: 1 checks: 1 failed, 1 undecided"])
+    result.assert_outcomes(failed=1)

@@ -64,6 +64,19 @@ def test_generation_is_the_argmax_of_the_forward_pass(gpt_tiny_dir: Path) -> Non
     assert generation.prompt_tokens == 4
 
 
+def test_timed_generation_is_the_plain_generation_with_a_clock(gpt_tiny_dir: Path) -> None:
+    # generate_timed streams one prompt through a TokenClock: the answer must be the one generate
+    # gives, and the clock stamps at most one token per step of the answer (plus end-of-text).
+    model = _load(gpt_tiny_dir)
+    prompt, request = "anna went to the", GenerationRequest(max_new_tokens=6)
+    timed = model.generate_timed(prompt, request)
+    assert timed.generation == model.generate([prompt], request)[0]
+    assert 0 < timed.first_token_ms <= timed.total_ms
+    assert timed.generation.new_tokens >= 2 and timed.tpot_ms is not None
+    with pytest.raises(ModelPredictError, match="beyond the model's context"):
+        model.generate_timed(prompt, GenerationRequest(max_new_tokens=model.context))
+
+
 def test_finish_reasons_and_stop_strings(gpt_tiny_dir: Path) -> None:
     model = _load(gpt_tiny_dir)
     # "the capital of france is" -> "... ." then the end-of-text token

@@ -266,6 +266,14 @@ def _result(context: CheckContext, params: LatencyParams, configs: list[list[dic
                 t.note = f"{n} timed calls; MLPerf requires {needed} for a {label} claim"
                 result.warnings.append(f"{t.metric}: {t.note}; set min_iterations to at least "
                                        f"{needed}")
+    if not series["tpot"]:
+        for t in result.thresholds:
+            if t.metric.startswith("tpot_"):
+                # No decode to time: a missing figure is no verdict, neither pass nor fail.
+                t.passed, t.resolved = False, False
+                t.note = (f"none of the {len(head[0])} headline calls generated 2 or more "
+                          "tokens: no time per output token (ask for output_lengths of 2 or "
+                          "more, with prompts the model continues)")
     if mine["stopped_early"]:
         result.warnings.append(f"{mine['stopped_early']} of {mine['calls']} headline calls "
                                "stopped before max_new_tokens (end of text): tpot is over the "

@@ -31,8 +31,9 @@ MEMORY_CALLS = 3
 
 
 def on_device(context: CheckContext, adapter: ModelAdapter, device: str) -> ModelAdapter:
-    """The adapter itself when it already runs on ``device``, else a copy moved there."""
-    if str(adapter.device).split(":")[0] == device:
+    """The adapter itself when it already runs on ``device`` or on a server (``remote``: the
+    server decides where it runs), else a copy moved there."""
+    if str(adapter.device).split(":")[0] in (device, "remote"):
         return adapter
     import copy
 

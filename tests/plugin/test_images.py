@@ -1,0 +1,125 @@
+"""Image classifiers as a user sees them: a folder of images through a torch factory (a fixed
+two-weight "brightness" classifier), PASS and FAIL, and every mismatch between images and texts
+or a hostile dataset as a located ERROR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+# imported before pytester's in-process runs, which drop modules first imported inside them
+import torch  # noqa: F401
+
+from .helpers import assert_no_traceback, lit, make_project, read_report, write_suite
+
+BRIGHTNESS = '''
+import torch
+
+
+def build():
+    """'bright' when the mean pixel is above 0.5 (logit = 16 * (mean - 0.5)), else 'dark'."""
+    layer = torch.nn.Linear(16, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.stack([-torch.ones(16), torch.ones(16)]))
+        layer.bias.copy_(torch.tensor([8.0, -8.0]))
+    return torch.nn.Sequential(torch.nn.Flatten(), layer)
+'''
+
+MODEL = ("model:\n  adapter: torch\n  task: image-classification\n  factory: brightness:build\n"
+         "  labels: [dark, bright]\n")
+IMAGES = "datasets:\n  pics:\n    path: pics\n    image:\n      channels: 1\n"
+
+
+def _pictures(folder: Path) -> None:
+    for label, values in (("dark", (0, 40, 90, 100)), ("bright", (160, 200, 230, 255))):
+        (folder / label).mkdir(parents=True, exist_ok=True)
+        for value in values:
+            Image.new("L", (4, 4), color=value).save(folder / label / f"{value}.png")
+
+
+def _project(pytester: pytest.Pytester) -> Path:
+    make_project(pytester, suite=None)
+    pytester.makepyfile(brightness=BRIGHTNESS)
+    _pictures(pytester.path / "suites" / "pics")
+    return pytester.path / "suites"
+
+
+def test_a_folder_of_images_passes_and_fails(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    write_suite(pytester, "suites/pass.yaml", MODEL + IMAGES +
+                "checks:\n  - kind: accuracy\n    dataset: pics\n    min_accuracy: 0.5\n"
+                "  - kind: calibration\n    dataset: pics\n    max_brier: 0.5\n")
+    write_suite(pytester, "suites/fail.yaml", MODEL + IMAGES +
+                "    label_map: {dark: bright, bright: dark}\n"
+                "checks:\n  - kind: accuracy\n    dataset: pics\n    min_accuracy: 0.5\n"
+                "  - kind: coverage\n    dataset: pics\n    confidence_threshold: 0.5\n"
+                "    min_accuracy_at_coverage: 0.5\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "suites/fail.yaml  accuracy[pics]     FAIL     accuracy 0.000 < 0.500 (95% upper bound "
+        "0.324)",
+        "suites/fail.yaml  coverage[pics]     FAIL     accuracy_at_coverage 0.000 < 0.500 (95% "
+        "upper bound 0.324)",
+        "suites/pass.yaml  accuracy[pics]     PASS     accuracy 1.000 >= 0.500 (95% lower bound "
+        "0.676)",
+        "suites/pass.yaml  calibration[pics]  PASS     brier * <= 0.500 (95% CI *",
+    ]], consecutive=True)
+    checks = {c["nodeid"]: c for c in read_report(pytester)["checks"]}
+    passed = checks["suites/pass.yaml::accuracy[pics]"]
+    assert passed["details"]["per_class"]["bright"]["recall"] == 1.0
+    shown = checks["suites/fail.yaml::accuracy[pics]"]["examples"][0]["text"]
+    assert shown.startswith(("bright/", "dark/")) and " #" in shown  # the file, its digest
+
+
+def test_images_and_texts_do_not_mix_and_hostile_files_are_located(
+        pytester: pytest.Pytester) -> None:
+    suites = _project(pytester)
+    (suites / "pics" / "dark" / "notes.png").write_text("not an image")
+    Image.new("RGB", (4, 4)).save(suites / "pics" / "bright" / "colour.png")
+    write_suite(pytester, "suites/hostile.yaml", MODEL + IMAGES +
+                "checks:\n  - kind: accuracy\n    dataset: pics\n")
+    (suites / "ok").mkdir()
+    _pictures(suites / "ok")
+    ok_images = IMAGES.replace("path: pics", "path: ok")
+    write_suite(pytester, "suites/textkind.yaml", MODEL + ok_images +
+                "checks:\n  - kind: robustness\n    dataset: pics\n")
+    write_suite(pytester, "suites/textmodel.yaml",
+                "model:\n  adapter: callable\n  target: fakemodel:predict\n"
+                "  labels: [dark, bright]\n" + ok_images +
+                "checks:\n  - kind: accuracy\n    dataset: pics\n")
+    write_suite(pytester, "suites/textdata.yaml", MODEL +
+                "datasets:\n  pics:\n    path: data.csv\n"
+                "    label_map: {negative: dark, positive: bright}\n"
+                "checks:\n  - kind: accuracy\n    dataset: pics\n")
+    write_suite(pytester, "suites/weights.yaml", MODEL + "  weights: missing.pt\n" + ok_images +
+                "checks:\n  - kind: accuracy\n    dataset: pics\n")
+    write_suite(pytester, "suites/attack.yaml",
+                "model:\n  adapter: callable\n  target: fakemodel:predict\n"
+                "  labels: [negative, positive]\n"
+                "datasets:\n  dev:\n    path: data.csv\n"
+                "checks:\n  - kind: adversarial\n    dataset: dev\n"
+                "    attacks: [{attack: fgsm, eps: 0.1}]\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    output = result.stdout.str()
+    assert_no_traceback(output)
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "*suites/attack.yaml:9: checks[0].kind: 'adversarial' edits images, and the suite's "
+        "model reads texts (CallableModel); load an image classifier (adapter: torch with task: "
+        "image-classification)",
+        "*suites/hostile.yaml:8: datasets.pics: 2 of 10 image file(s) cannot be used: "
+        "bright/colour.png (mode RGB; image.channels: 1 reads L or 1), dark/notes.png (not an "
+        "image)",
+        "*suites/textdata.yaml:7: datasets.pics is a dataset of texts, and the suite's model "
+        "classifies images (ImageTorchModel); declare the dataset's images with an 'image' "
+        "section (channels, size, mean, std)",
+        "*suites/textkind.yaml:12: checks[0].kind: 'robustness' gives the model texts, and the "
+        "suite's model classifies images (ImageTorchModel, task: image-classification); for "
+        "images use accuracy, calibration, coverage, regression or the image kinds "
+        "(adversarial)",
+        "*suites/textmodel.yaml:6: datasets.pics is a dataset of images (it has an 'image' "
+        "section), and the suite's model reads texts (CallableModel); load an image "
+        "classifier (adapter: torch with task: image-classification)",
+        "*suites/weights.yaml:6: model.weights: file not found: */suites/missing.pt",
+    ]])

@@ -71,7 +71,7 @@ def test_unknown_key_suggests_the_close_match_and_lists_allowed_keys(
                                  "    dataset: dev\n    min_acuracy: 0.9\n")
     result.stdout.fnmatch_lines([
         "suites/bad.yaml:11: checks[[]0].min_acuracy: unknown key 'min_acuracy'; did you mean "
-        "'min_accuracy'? (allowed: dataset, description, gate, kind, min_accuracy, *, name, slices, xfail)",
+        "'min_accuracy'? (allowed: dataset, description, gate, history_gate, kind, min_accuracy, *, name, slices, xfail)",
     ])
 
 

@@ -55,7 +55,9 @@ DESCRIPTIONS: dict[str, str] = {
                      "and answered, and `seconds` per stage.",
     "run.interrupted": "pytest runs: whether Ctrl-C or SIGTERM stopped the run (the reports "
                        "then hold what finished).",
-    "run.interrupted_by": "pytest runs, when interrupted: `SIGINT` or `SIGTERM`.",
+    "run.interrupted_by": "pytest runs, when interrupted: `SIGINT`, `SIGTERM`, or pytest's own "
+                          "reason for stopping (`1 error during collection`, `stopping after 1 "
+                          "failures`).",
     "run.not_run": "pytest runs, when interrupted: node ids of the checks that did not run.",
     "run.undecided_policy": "What an undecided threshold meant in this run: `fail` (the "
     "default) or `gate` (`--modeltests-undecided=gate`); `modeltests compare` shows a change.",

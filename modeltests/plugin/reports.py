@@ -62,7 +62,17 @@ class ReportWriter:
         self.expected = [item.nodeid for item in session.items if ITEM_INFO_KEY in item.stash]
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        self.interrupted_by = "SIGTERM" if isinstance(excinfo.value, Terminated) else "SIGINT"
+        if isinstance(excinfo.value, pytest.Session.Interrupted):
+            # pytest stopped the run itself (collection errors, -x, --maxfail): its reason, e.g.
+            # "1 error during collection", not a signal nobody sent.
+            self.interrupted_by = str(excinfo.value) or "pytest stopped the run"
+        else:
+            self.interrupted_by = "SIGTERM" if isinstance(excinfo.value, Terminated) else "SIGINT"
+
+    def has_run(self) -> bool:
+        """Whether this run has checks to report: some ran, or some were collected and an
+        interruption kept them from running (a pytest run without suites has none)."""
+        return bool(self.collector.entries or (self.interrupted_by and self.expected))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         entry = getattr(report, "modeltests", None)
@@ -72,7 +82,7 @@ class ReportWriter:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from modeltests.reporting.terminal import write_summary
 
-        if self.is_worker or not (self.collector.entries or self.interrupted_by):
+        if self.is_worker or not self.has_run():
             return
         write_summary(terminalreporter, self.collector)
         if self.interrupted_by:
@@ -134,7 +144,7 @@ class ReportWriter:
 
         paths = self.paths()
         history = self.history_path()
-        if not (paths or history) or not (self.collector.entries or self.interrupted_by):
+        if not (paths or history) or not self.has_run():
             return []
         document = build_document(self.collector, [run_facts(self.runtime), *self.worker_facts],
                                   self.config.invocation_params.args, self.config.rootpath,

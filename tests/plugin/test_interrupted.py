@@ -83,3 +83,24 @@ def test_a_finished_run_says_it_was_not_interrupted(pytester: pytest.Pytester) -
     pytester.runpytest("suites/", "-p", "no:cacheprovider")
     document = json.loads((pytester.path / "reports" / "modeltests.json").read_text())
     assert document["run"]["interrupted"] is False and "not_run" not in document["run"]
+
+
+def test_a_collection_error_stops_the_run_and_says_why(pytester: pytest.Pytester) -> None:
+    # pytest stops before running anything when a test module cannot be imported: the checks it
+    # collected are listed as not run, under pytest's reason (not a signal nobody sent).
+    make_project(pytester)
+    pytester.makepyfile(test_broken="import no_such_module_here\n")
+    result = pytester.runpytest("suites/", "test_broken.py", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(
+        ["modeltests: run interrupted (1 error during collection): 2 checks did not run"])
+    document = json.loads((pytester.path / "reports" / "modeltests.json").read_text())
+    assert document["run"]["interrupted_by"] == "1 error during collection"
+    assert document["run"]["not_run"] == ["suites/sentiment.yaml::accuracy[dev]",
+                                          "suites/sentiment.yaml::availability[smoke]"]
+
+
+def test_a_run_without_suites_writes_nothing_of_ours(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_broken="import no_such_module_here\n")
+    result = pytester.runpytest("test_broken.py", "-p", "no:cacheprovider")
+    assert "modeltests:" not in result.stdout.str()
+    assert not (pytester.path / "reports").exists()

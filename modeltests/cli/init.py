@@ -32,9 +32,13 @@ LABEL_NAMES = ("label", "labels", "target", "class", "sentiment", "category", "y
                "answer", "output", "intent")
 MARGIN = 0.01
 """Added beyond the interval's far end, so that a rerun of the same model passes."""
-TIMING_FACTOR = 4
-"""Timed limits: this many times the measured 95% bound (a busy shared machine runs 2-3x
-slower than a quiet one)."""
+TIMING_FACTOR = 10
+"""Timed limits: this many times the measured 95% bound. A proposed limit must survive the next
+run on the same machine whatever its neighbours do: with 4x, the suite init wrote for the test
+model failed on its second run in CI (p50 103.7 ms against a limit of 71, one thread, load
+average 9.2 on 2 CPUs), so absolute limits catch a model several times slower, not a busier
+machine; a tighter gate belongs on dedicated hardware or against a second model
+(``compare_to``)."""
 WILSON_METRICS = ("accuracy",)
 """Metrics whose interval is Wilson's over the dataset's n (exact power)."""
 
@@ -452,8 +456,9 @@ def _latency(entry: dict[str, Any]) -> list[Threshold]:
         high = float((intervals.get("p50_ms") or [p50, p50])[1])
         found.append(Threshold("max_p50_ms", float(math.ceil(high * TIMING_FACTOR)),
                                f"p50 {p50:.1f} ms here (95% upper bound {high:.1f}), one thread; "
-                               f"{TIMING_FACTOR}x the bound, for a loaded CI machine (tighten "
-                               "on dedicated hardware)"))
+                               f"{TIMING_FACTOR}x the bound, to survive a loaded CI machine "
+                               "(tighten on dedicated hardware, or gate against a second model "
+                               "with compare_to)"))
     throughput = metrics.get("throughput")
     if isinstance(throughput, (int, float)) and throughput > 0:
         low = float((intervals.get("throughput") or [throughput, throughput])[0])

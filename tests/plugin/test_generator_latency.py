@@ -69,7 +69,9 @@ def test_sweep_counts_tokens_and_names_its_clock(pytester: pytest.Pytester) -> N
     head = own["details"]["configs"][-1]
     assert own["metrics"]["ttft_p50_ms"] == pytest.approx(head["total"]["p50_ms"] / 10)
     assert set(versus["details"]["compare"]) >= {"ttft_ratio", "tpot_ratio", "configs"}
-    assert versus["metrics"]["ttft_ratio"] > 0 and versus["metrics"]["tpot_ratio"] > 0
+    # The fake decodes in microseconds: on a busy machine the two-call clock's whole request can
+    # come back faster than its one-token call, a decode time of 0 (CI saw tpot_ratio 0.0).
+    assert versus["metrics"]["ttft_ratio"] > 0 and versus["metrics"]["tpot_ratio"] >= 0
     assert len(versus["details"]["compare"]["configs"]) == 4
 
 

@@ -87,9 +87,9 @@ def test_thresholds_come_from_the_measured_intervals() -> None:
     assert robustness["min_examples_attacked"] == 14
     assert "    # max_attack_success_rate: not proposed: measured 0.900 (95% upper bound 0.995, " \
            "n=20), and a\n    # maximum of 1 cannot fail; set one as the model improves\n" in text
-    # Timing on one thread, 4x beyond the measured bound.
+    # Timing on one thread, 10x beyond the measured bound (11.3 ms, 25.1 examples/s).
     latency = checks["latency[cpu]"]
-    assert (latency["threads"], latency["max_p50_ms"], latency["min_throughput"]) == (1, 46, 6.2)
+    assert (latency["threads"], latency["max_p50_ms"], latency["min_throughput"]) == (1, 113, 2.5)
     footprint = checks["footprint[size]"]
     assert (footprint["max_parameters"], footprint["max_gflops"]) == (4386, 0.014)
     assert "    # not measured here: labels only\n" in text

@@ -24,6 +24,14 @@ try:
 except ImportError:  # TextAttack (and with it datasets) not installed: nothing registers them
     pass
 import httpcore  # noqa: E402, F401  (httpx's dependency, as modeltests' is)
+# The same for torch's operator library of its inductor tests: a test whose in-process run first
+# imports it (through transformers, with some extras installed) leaves a later run that imports it
+# again failing to load any torch model ("Only a single TORCH_LIBRARY can be used to register
+# the namespace _inductor_test"). Imported once here, it stays in every snapshot.
+try:
+    import torch._inductor.test_operators  # noqa: E402, F401
+except ImportError:  # torch not installed: nothing to register
+    pass
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

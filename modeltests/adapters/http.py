@@ -130,6 +130,12 @@ class HttpParams(HttpClientParams):
         return self
 
 
+def expand_headers(params: HttpClientParams, context: LoadContext) -> dict[str, str]:
+    """The suite's ``headers`` with ``${VAR}`` read from the environment; each value read is
+    masked in everything modeltests writes."""
+    return {k: _expand(v, context) for k, v in params.headers.items()}
+
+
 def _expand(value: str, context: LoadContext) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -530,6 +536,5 @@ class HttpLoadSpec:
 
 
 def load_http(params: HttpParams, context: LoadContext) -> HttpModel:
-    headers = {k: _expand(v, context) for k, v in params.headers.items()}
-    endpoint = HttpEndpoint(params, headers, context.redactor, url=context.expand(params.url))
+    endpoint = HttpEndpoint(params, expand_headers(params, context), context.redactor, url=context.expand(params.url))
     return HttpModel(endpoint, params.labels, params.batch_size)

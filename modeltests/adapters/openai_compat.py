@@ -43,7 +43,7 @@ from modeltests.adapters.generation import (
     TextGenerator,
     TimedGeneration,
 )
-from modeltests.adapters.http import HttpClientParams, HttpTransport, _expand
+from modeltests.adapters.http import HttpClientParams, HttpTransport, expand_headers
 from modeltests.adapters.sse import EventParser
 from modeltests.errors import ModelLoadError, ModelOutputError, UnsupportedCapabilityError
 
@@ -376,9 +376,8 @@ def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
 
 
 def load_openai(params: OpenAIParams, context: LoadContext) -> OpenAIGenerator:
-    headers = {k: _expand(v, context) for k, v in params.headers.items()}
     base = context.expand(params.url).rstrip("/")
-    transport = HttpTransport(params, headers, context.redactor, url=base + PATHS[params.endpoint])
+    transport = HttpTransport(params, expand_headers(params, context), context.redactor, url=base + PATHS[params.endpoint])
     tokenizer_dir: str | None = None
     if params.tokenizer is not None:
         if params.tokenizer.startswith("builtin:"):

@@ -44,6 +44,7 @@ SELECTED = [
     "suites/pairs.yaml::latency[cpu-pairs]",
     "suites/bigbird.yaml::availability[smoke]",
     "suites/bigbird.yaml::latency[against-bert]",
+    "suites/lm_tiny.yaml::latency[tokens]",
 ]
 
 
@@ -71,11 +72,13 @@ def burners() -> Iterator[str]:
 def built_models(demo_model_dir: Path) -> None:
     """Every built-in model the selected suites use, built before the burners start."""
     from modeltests.demo.bigbird import ensure_wide_model
+    from modeltests.demo.gpt_tiny import ensure_gpt_tiny
     from modeltests.demo.pairs import ensure_pair_bert
 
     ensure_wide_model("bigbird")
     ensure_wide_model("bert")
     ensure_pair_bert()
+    ensure_gpt_tiny()
 
 
 def test_the_demo_speed_checks_pass_beside_four_cpu_burners(

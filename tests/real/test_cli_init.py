@@ -1,5 +1,5 @@
 """``modeltests init`` on real models: it measures every check once, and the suite it writes
-passes on the same model, twice (its thresholds come from that model's own 95% intervals plus a
+passes on the same model (twice on the tiny one; its thresholds come from that model's own 95% intervals plus a
 stated margin; timed ones are pinned to one thread and sit well beyond the measured bound)."""
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def test_init_measures_and_the_suite_it_writes_passes_twice(model: str, tiny_mod
     for check in suite["checks"]:  # no limit that cannot fail
         assert check.get("max_attack_success_rate", 0) < 1
         assert all(value > 0 for key, value in check.items() if key.startswith("min_"))
-    for attempt in (1, 2):
+    # Twice on the tiny model (the proposal survives its next runs); once on the wide one,
+    # which adds another tokenizer and width, not another reason to fail a second time.
+    for attempt in ((1, 2) if model == "tiny" else (1,)):
         run = subprocess.run([sys.executable, "-m", "pytest", "suites/m.yaml", "-p",
                               "no:cacheprovider", "--modeltests-no-reports"], cwd=tmp_path,
                              env=env, capture_output=True, text=True, timeout=1800)

@@ -32,13 +32,10 @@ from modeltests.adapters.generation import (
     TokenClock,
     TokenLogprobs,
 )
+from modeltests.adapters.lm_windows import Window, encode_pair, pair_window, rolling_windows
 from modeltests.adapters.torch_utils import loaded_model_facts
 from modeltests.adapters.transformers import TransformersParams, load_pretrained
 from modeltests.errors import ModelLoadError, ModelPredictError
-
-Window = tuple[list[int], int]
-"""Tokens to score and how many at their end are predicted (the rest is context)."""
-
 
 class CausalLM(TextGenerator):
     """A loaded ``AutoModelForCausalLM`` and its tokenizer."""
@@ -231,22 +228,11 @@ class CausalLM(TextGenerator):
 
     def _pair_window(self, context: str, continuation: str) -> Window:
         if self.params.chat and context:
-            context_ids = self.prompt_tokens(context)
-            continuation_ids = self._tokens(continuation)
-        elif not context:
-            context_ids, continuation_ids = [self.start_id], self._tokens(continuation)
+            context_ids, continuation_ids = self.prompt_tokens(context), self._tokens(continuation)
         else:
-            spaces = len(context) - len(context.rstrip())
-            if spaces:
-                context, continuation = context[:-spaces], context[-spaces:] + continuation
-            whole = self._tokens(context + continuation)
-            context_ids = self._tokens(context)
-            continuation_ids = whole[len(context_ids):]
-        if not continuation_ids:
-            raise ModelPredictError(f"the continuation {continuation!r} adds no tokens to its "
-                                    "context: nothing to score")
-        return (context_ids + continuation_ids)[-(self.context + 1):], \
-            min(len(continuation_ids), self.context)
+            context_ids, continuation_ids = encode_pair(self._tokens, self.start_id, context,
+                                                        continuation)
+        return pair_window(context_ids, continuation_ids, self.context, continuation)
 
     def rolling_logprob(self, texts: Sequence[str], stride: int | None = None
                         ) -> list[DocumentScore]:
@@ -254,15 +240,8 @@ class CausalLM(TextGenerator):
         tokens that each predict ``stride`` new tokens (default ``max_context``: disjoint
         windows, lm-eval's ``loglikelihood_rolling``; a smaller stride gives every predicted
         token more context)."""
-        step = min(stride or self.context, self.context)
-        plans: list[list[Window]] = []
-        for text in texts:
-            sequence = [self.start_id, *self._tokens(text)]
-            windows = []
-            for first in range(1, len(sequence), step):
-                end = min(first + step, len(sequence))
-                windows.append((sequence[max(0, end - 1 - self.context):end], end - first))
-            plans.append(windows)
+        plans = [rolling_windows(self._tokens(text), self.start_id, self.context, stride)
+                 for text in texts]
         flat = [w for windows in plans for w in windows]
         scored = iter(self._score_windows(flat))
         out = []

@@ -197,11 +197,13 @@ class HttpTransport:
                 self._client.close()
             self._client = None
 
-    def exchange(self, body: bytes, read: Callable[[httpx.Response, float], T]) -> T:
+    def exchange(self, body: bytes, read: Callable[[httpx.Response, float], T],
+                 refused: Callable[[int, str], Exception] | None = None) -> T:
         """POST ``body`` and ``read(response, timeout)`` the first answer that is not retried
         (retries on 429, 503, resets before an answer); an HTTP error is read only as far as
-        its excerpt needs. ``read`` may raise :class:`ModelPredictError` (a stream that stalls
-        or breaks off mid-answer), which is not retried."""
+        its excerpt needs, and raised as ``refused(status, excerpt)`` when given, else as
+        :class:`ModelPredictError`. ``read`` may raise :class:`ModelPredictError` (a stream that
+        stalls or breaks off mid-answer), which is not retried."""
         import httpx
 
         for attempt in range(self.params.max_retries + 1):
@@ -227,6 +229,8 @@ class HttpTransport:
             if status in RETRY_STATUSES and not last:
                 self._wait_before_retry(attempt, retry_after)
                 continue
+            if refused is not None:
+                raise refused(status, self._excerpt(content))
             raise ModelPredictError(f"{self.url} answered HTTP {status}: "
                                     f"{self._excerpt(content)}")
         raise AssertionError("unreachable: the last attempt returns or raises")

@@ -17,10 +17,12 @@ mid-answer, sends lines that are not events or events that are not JSON, an erro
 chat-template error), an answer longer than ``max_tokens``, or an HTTP error. A stream that
 stalls opens the breaker like a server that does not answer.
 
-Chat servers give no log-probabilities of a prompt (``transformers serve`` rejects
-``logprobs``), so :meth:`OpenAIGenerator.score` and ``rolling_logprob`` raise
-:class:`~modeltests.errors.UnsupportedCapabilityError`: perplexity and choice refuse the model
-with that reason, located at the check.
+Log-probabilities of given text (``score``, ``rolling_logprob``: the perplexity and choice
+kinds) come only with ``logprobs: true``, from ``POST /completions`` with ``echo: true`` and
+token-id prompts, as lm-evaluation-harness's ``local-completions`` model asks (vLLM answers it;
+see :mod:`modeltests.adapters.openai_scoring`). Without it, or from a server that answers
+without them, they raise :class:`~modeltests.errors.UnsupportedCapabilityError`: perplexity and
+choice refuse the model with that reason, located at the check.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Sequence
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from modeltests.adapters.base import LoadContext
 from modeltests.adapters.generation import (
@@ -44,6 +46,7 @@ from modeltests.adapters.generation import (
     TimedGeneration,
 )
 from modeltests.adapters.http import HttpClientParams, HttpTransport, expand_headers
+from modeltests.adapters.openai_scoring import EchoScorer
 from modeltests.adapters.sse import EventParser
 from modeltests.errors import ModelLoadError, ModelOutputError, UnsupportedCapabilityError
 
@@ -79,9 +82,28 @@ class OpenAIParams(HttpClientParams):
         "cut at the first stop string here too.")
     max_context: int | None = Field(default=None, ge=2, description="The served model's "
                                     "context in tokens, when known (prompt plus generation).")
-    extra_body: dict[str, Any] = Field(default_factory=dict, description="More request "
-                                       "fields, e.g. {top_k: 1} (they override the adapter's).")
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="More fields of the "
+                                       "generation requests, e.g. {top_k: 1} (they override the "
+                                       "adapter's; scoring requests are sent without them).")
+    logprobs: bool = Field(
+        default=False, description="Score given text (perplexity, choice) with the server's "
+        "log-probabilities: POST /completions with echo: true, logprobs: 1, max_tokens: 1 and "
+        "the text as token ids of 'tokenizer' (required), in windows of max_context - 1 tokens "
+        "(lm-eval's local-completions; vLLM answers it). Default off: such kinds refuse the "
+        "model, and no server is asked for what it may not offer.")
     served: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _scoring_has_a_tokenizer(self) -> OpenAIParams:
+        if self.logprobs and self.tokenizer is None:
+            raise ValueError("'logprobs: true' sends the scored text as token ids: it needs "
+                             "'tokenizer' (the served model's tokenizer: a directory or "
+                             "builtin:NAME)")
+        if self.logprobs and self.max_context is not None and self.max_context < 3:
+            raise ValueError(f"'logprobs: true' scores windows of max_context - 1 tokens (one "
+                             f"left for the generated token) that predict at least one: "
+                             f"max_context must be at least 3 (got {self.max_context})")
+        return self
 
 
 @dataclass
@@ -104,9 +126,11 @@ class OpenAIGenerator(TextGenerator):
     """Generation over an OpenAI-compatible server (see the module docstring)."""
 
     def __init__(self, params: OpenAIParams, transport: HttpTransport,
-                 tokenizer_dir: str | None) -> None:
+                 tokenizer_dir: str | None, scoring: HttpTransport | None = None) -> None:
         self.params = params
         self.transport = transport
+        self.scoring = scoring
+        """The transport to ``/completions`` for log-probabilities (``logprobs: true``)."""
         self.tokenizer_dir = tokenizer_dir
         self.max_context = params.max_context
         self.labels = []
@@ -134,17 +158,34 @@ class OpenAIGenerator(TextGenerator):
         return self._timed(record, started, request)
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[ContinuationScore]:
-        raise UnsupportedCapabilityError(self._no_logprobs())
+        return self._scorer().score(pairs)
 
     def rolling_logprob(self, texts: Sequence[str], stride: int | None = None
                         ) -> list[DocumentScore]:
-        raise UnsupportedCapabilityError(self._no_logprobs())
+        return self._scorer().rolling(texts, stride)
 
-    def _no_logprobs(self) -> str:
-        return (f"the openai adapter gets no log-probabilities of given text from "
-                f"{self.transport.url} (streamed generations only; transformers serve rejects "
-                "'logprobs'): score the same weights in-process (adapter: transformers, task: "
-                "text-generation)")
+    def _scorer(self) -> EchoScorer:
+        if self.scoring is None:
+            base = self.transport.url.removesuffix(PATHS[self.params.endpoint])
+            raise UnsupportedCapabilityError(
+                f"the openai adapter scores no given text without model.logprobs: true (then "
+                f"POST {base}/completions with echo: true, logprobs: 1, as lm-eval's "
+                "local-completions; vLLM answers it, transformers serve and llama.cpp's server "
+                "do not): set it, or score the same weights in-process (adapter: transformers, "
+                "task: text-generation)")
+        tokenizer = self.tokenizer()
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None \
+            else tokenizer.eos_token_id
+        if start is None:
+            raise UnsupportedCapabilityError(
+                f"tokenizer {self.params.tokenizer} has neither a start (bos) nor an "
+                "end-of-text (eos) token to begin a scored text with")
+        return EchoScorer(self.scoring, self.params.served_model, self._token_ids, int(start),
+                          self.max_context, self.batch_done)
+
+    def _token_ids(self, text: str) -> list[int]:
+        return list(self.tokenizer()(text, add_special_tokens=False)["input_ids"]) \
+            if text else []
 
     def count_tokens(self, text: str) -> int:
         tokenizer = self.tokenizer()
@@ -336,6 +377,8 @@ class OpenAIGenerator(TextGenerator):
     # -- the session's view ---------------------------------------------------------------------
     def start_check(self) -> None:
         self.transport.start_check()
+        if self.scoring is not None:
+            self.scoring.start_check()
 
     def load_client(self) -> OpenAIGenerator:
         """The same server and connection pool without breaker or budget: under load each
@@ -349,7 +392,9 @@ class OpenAIGenerator(TextGenerator):
         return copy
 
     def counters(self) -> dict[str, int]:
-        return {"requests": self.transport.requests_sent, "retries": self.transport.retries}
+        both = [t for t in (self.transport, self.scoring) if t is not None]
+        return {"requests": sum(t.requests_sent for t in both),
+                "retries": sum(t.retries for t in both)}
 
     def notes(self) -> list[str]:
         if DELTAS not in self.counted_by:
@@ -360,12 +405,15 @@ class OpenAIGenerator(TextGenerator):
     def describe(self) -> dict[str, Any]:
         return {"adapter": "openai", "url": self.transport.url, "device": self.device,
                 "endpoint": self.params.endpoint, "served_model": self.params.served_model,
+                "logprobs_from": self.scoring.url if self.scoring is not None else None,
                 "output_tokens_from": sorted(self.counted_by),
                 "streams_end_with": sorted(self.stream_ends),
                 "finish_reasons": dict(self.server_reasons), **self.counters()}
 
     def close(self) -> None:
         self.transport.close()
+        if self.scoring is not None:
+            self.scoring.close()
 
 
 def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
@@ -377,7 +425,10 @@ def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
 
 def load_openai(params: OpenAIParams, context: LoadContext) -> OpenAIGenerator:
     base = context.expand(params.url).rstrip("/")
-    transport = HttpTransport(params, expand_headers(params, context), context.redactor, url=base + PATHS[params.endpoint])
+    headers = expand_headers(params, context)
+    transport = HttpTransport(params, headers, context.redactor, url=base + PATHS[params.endpoint])
+    scoring = HttpTransport(params, headers, context.redactor, url=base + PATHS["completions"]) \
+        if params.logprobs else None
     tokenizer_dir: str | None = None
     if params.tokenizer is not None:
         if params.tokenizer.startswith("builtin:"):
@@ -388,4 +439,4 @@ def load_openai(params: OpenAIParams, context: LoadContext) -> OpenAIGenerator:
                 raise ModelLoadError(context.problem("tokenizer", f"{path} is not a directory "
                                                      "(a tokenizer's files, or builtin:NAME)"))
             tokenizer_dir = str(path)
-    return OpenAIGenerator(params, transport, tokenizer_dir)
+    return OpenAIGenerator(params, transport, tokenizer_dir, scoring)

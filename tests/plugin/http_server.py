@@ -42,6 +42,7 @@ class LoopbackServer:
     def __init__(self, respond: Respond, keep_alive: bool = True) -> None:
         self.respond = respond
         self.requests = 0
+        self.paths: list[str] = []
         self.release = threading.Event()  # a hanging request waits for this (set at close)
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(keep_alive))
@@ -57,6 +58,7 @@ class LoopbackServer:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
+                    server.paths.append(self.path)
                     server.requests += 1
                     number = server.requests
                 answer = server.respond(number, body, self.headers)

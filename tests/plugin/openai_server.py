@@ -5,6 +5,10 @@
 Answers: "The capital of X is" -> " Paris ." (the deltas are words; " London ." for Chile and
 Egypt), anything else -> " the cat sat ." Every delta follows a pause of ``gap_s`` seconds after
 ``first_s`` before the first one (known delays for the load figures' test).
+
+A scoring request (``echo: true``, a prompt of token ids) is answered in vLLM's shape with
+log-probability -1 for every token (``null`` for the first), or broken as
+:attr:`FakeOpenAI.scoring` says.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class FakeOpenAI(LoopbackServer):
         self.mode = "ok"
         self.first_s = 0.0
         self.gap_s = 0.0
+        self.scoring = "ok"
         self.bodies: list[dict[str, Any]] = []
         super().__init__(self._answer, keep_alive=True)
         self.url = self.base + "/v1"
@@ -55,6 +60,8 @@ class FakeOpenAI(LoopbackServer):
     def _answer(self, number: int, body: dict[str, Any], headers: Mapping[str, str]
                 ) -> Answer | Stream | str:
         self.bodies.append(body)
+        if body.get("echo"):
+            return self._scored(body["prompt"])
         chat = "messages" in body
         prompt = body["messages"][-1]["content"] if chat else body["prompt"]
         words = answer_words(prompt)
@@ -94,6 +101,29 @@ class FakeOpenAI(LoopbackServer):
         if mode != "no done close":
             pieces.append("data: [DONE]\n\n")
         return Stream(pieces)
+
+    def _scored(self, prompt: list[int]) -> Answer:
+        """The answer to a scoring request, as :attr:`scoring` says: ``ok``, ``no logprobs``
+        (``null``), ``no echo`` (the generated token's only), ``long`` (two more entries),
+        ``null`` / ``nan`` (the last prompt token's), ``refuse`` (HTTP 400)."""
+        mode = self.scoring
+        if mode == "refuse":
+            return 400, {}, json.dumps({"object": "error", "type": "BadRequestError",
+                                        "message": "echo is not supported", "code": 400})
+        values: list[float | None] = [None, *([-1.0] * len(prompt))]
+        if mode == "no echo":
+            values = values[-1:]
+        elif mode == "long":
+            values += [-1.0, -1.0]
+        elif mode in ("null", "nan"):
+            values[len(prompt) - 1] = None if mode == "null" else float("nan")
+        logprobs = {"token_logprobs": values, "tokens": [str(t) for t in values],
+                    "top_logprobs": [None if v is None else {"x": -1.0} for v in values]}
+        choice = {"index": 0, "text": "", "finish_reason": "length",
+                  "logprobs": None if mode == "no logprobs" else logprobs}
+        return 200, {"Content-Type": "application/json"}, json.dumps({
+            "object": "text_completion", "choices": [choice],
+            "usage": {"prompt_tokens": len(prompt), "completion_tokens": 1}})
 
     def serving(self) -> Iterator[FakeOpenAI]:
         for _ in self.serve():

@@ -4,6 +4,7 @@ hostile stream as a located result that waits at most ``timeout_s`` once per che
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Iterator
@@ -35,8 +36,9 @@ def server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def fake(server: FakeOpenAI) -> FakeOpenAI:
-    server.mode, server.first_s, server.gap_s = "ok", 0.0, 0.0
+    server.mode, server.scoring, server.first_s, server.gap_s = "ok", "ok", 0.0, 0.0
     server.bodies.clear()
+    server.paths.clear()
     return server
 
 
@@ -119,11 +121,89 @@ def test_kinds_that_need_log_probabilities_refuse_with_the_reason(
                         "    document_column: prompt\n")
     result = run(pytester, text)
     result.stdout.fnmatch_lines([lit(
-        "suites/served.yaml:14: the openai adapter gets no log-probabilities of given text from "
-        f"{fake.url}/chat/completions (streamed generations only; transformers serve rejects "
-        "'logprobs'): score the same weights in-process (adapter: transformers, task: "
-        "text-generation)")])
+        "suites/served.yaml:14: the openai adapter scores no given text without "
+        f"model.logprobs: true (then POST {fake.url}/completions with echo: true, logprobs: 1, "
+        "as lm-eval's local-completions; vLLM answers it, transformers serve and llama.cpp's "
+        "server do not): set it, or score the same weights in-process (adapter: transformers, "
+        "task: text-generation)")])
     result.assert_outcomes(failed=1)
+    assert fake.bodies == []
+
+
+PERPLEXITY = "  - kind: perplexity\n    dataset: docs\n    max_perplexity: 50\n"
+
+
+def scoring_suite(url: str, tokenizer: Path, **model: object) -> str:
+    """The capitals' prompts as documents, scored over ``url`` with ``logprobs: true``."""
+    text = suite(url, PERPLEXITY, tokenizer=str(tokenizer), logprobs="true", **model)
+    return text.replace("datasets:\n", "datasets:\n  docs:\n    path: capitals.jsonl\n"
+                        "    document_column: prompt\n")
+
+
+def test_logprobs_score_over_completions_with_echo(pytester: pytest.Pytester, fake: FakeOpenAI,
+                                                   gpt_tiny_dir: Path) -> None:
+    """``logprobs: true`` sends each document as token ids to /completions (the chat endpoint
+    serves generation only) and sums the prompt's log-probabilities: -1 per token here."""
+    from transformers import AutoTokenizer
+
+    result = run(pytester, scoring_suite(fake.url, gpt_tiny_dir))
+    result.stdout.fnmatch_lines(["suites/served.yaml  perplexity[[]docs]  PASS     perplexity "
+                                 "2.718 <= 50 (95% CI 2.718 to 2.718)"])
+    result.assert_outcomes(passed=1)
+    found = checks_by_nodeid(read_report(pytester))["suites/served.yaml::perplexity[docs]"]
+    assert found["metrics"]["perplexity"] == pytest.approx(math.e)
+    tokenizer = AutoTokenizer.from_pretrained(gpt_tiny_dir)
+    ids = tokenizer("The capital of France is", add_special_tokens=False)["input_ids"]
+    assert fake.bodies[0] == {"model": "fake", "prompt": [tokenizer.bos_token_id, *ids],
+                              "max_tokens": 1, "temperature": 0, "logprobs": 1, "echo": True}
+    assert set(fake.paths) == {"/v1/completions"} and len(fake.paths) == 4
+
+
+SCORING_HOSTILE = [
+    ("no logprobs", "{url} answered a scoring request (echo: true, logprobs: 1, max_tokens: 1) "
+                    "without log-probabilities ('logprobs': null): it scores no given text"),
+    ("no echo", "{url} answered 1 log-probability for a prompt of {n} tokens (echo: true, "
+                "logprobs: 1, max_tokens: 1): it does not echo the prompt's log-probabilities "
+                "(llama.cpp's server scores only the generated token: "
+                "ggml-org/llama.cpp#27174)"),
+    ("long", "{url} answered {n3} log-probabilities for a prompt of {n} tokens and max_tokens 1 "
+             "(expected {n1}: one per prompt token, the first null, then the generated token's)"),
+    ("null", "{url}: the log-probability of prompt token {last} (of {n}) is null, not a finite "
+             "number <= 0"),
+    ("nan", "{url}: the log-probability of prompt token {last} (of {n}) is nan, not a finite "
+            "number <= 0"),
+    ("refuse", "{url} answered HTTP 400 to a scoring request (echo: true, logprobs: 1, "
+               "max_tokens: 1, a prompt of {n} token ids): '{{\"object\": \"error\", \"type\": "
+               "\"BadRequestError\", \"message\": \"echo is not supported\", \"code\": 400}}'. "
+               "A server that scores no given text refuses so, and one whose context is shorter "
+               "than the prompt (model.max_context is unset: set it to the served model's context "
+               "to score long texts in windows)"),
+]
+
+
+@pytest.mark.parametrize(("mode", "message"), SCORING_HOSTILE,
+                         ids=[mode for mode, _ in SCORING_HOSTILE])
+def test_a_hostile_scoring_answer_is_a_located_error(
+        pytester: pytest.Pytester, fake: FakeOpenAI, gpt_tiny_dir: Path, mode: str,
+        message: str) -> None:
+    from transformers import AutoTokenizer
+
+    fake.scoring = mode
+    result = run(pytester, scoring_suite(fake.url, gpt_tiny_dir))
+    tokenizer = AutoTokenizer.from_pretrained(gpt_tiny_dir)
+    n = 1 + len(tokenizer("The capital of France is", add_special_tokens=False)["input_ids"])
+    expected = message.format(url=fake.url + "/completions", n=n, n1=n + 1, n3=n + 3,
+                              last=n - 1)
+    result.stdout.fnmatch_lines([lit("suites/served.yaml:16: " + expected)])
+    result.assert_outcomes(failed=1)
+    assert len(fake.bodies) == 1
+
+
+def test_logprobs_without_a_tokenizer_is_a_suite_error(pytester: pytest.Pytester,
+                                                       fake: FakeOpenAI) -> None:
+    result = run(pytester, suite(fake.url, PERPLEXITY, logprobs="true"))
+    result.stdout.fnmatch_lines(["*'logprobs: true' sends the scored text as token ids: it "
+                                 "needs 'tokenizer'*"])
     assert fake.bodies == []
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from .lm_suite import PERPLEXITY_AND_CHOICE
+
 pytest.importorskip("lm_eval")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,21 +45,7 @@ SUITE = """model:
   task: text-generation
   path: {model}
   batch_size: 16
-datasets:
-  stories:
-    path: {data}/lm_documents.jsonl
-    document_column: text
-  quiz:
-    path: {data}/lm_choice.jsonl
-    prompt_column: prompt
-    choices_column: choices
-    answer_column: answer
-checks:
-  - kind: perplexity
-    dataset: stories
-  - kind: choice
-    dataset: quiz
-"""
+""" + PERPLEXITY_AND_CHOICE
 
 
 def test_modeltests_equals_lm_eval(gpt_tiny_dir: Path, tmp_path: Path) -> None:
@@ -70,7 +58,7 @@ def test_modeltests_equals_lm_eval(gpt_tiny_dir: Path, tmp_path: Path) -> None:
     from modeltests.adapters.transformers import TransformersParams
 
     suite = tmp_path / "lm.yaml"
-    suite.write_text(SUITE.format(model=gpt_tiny_dir, data=DATA))
+    suite.write_text(SUITE.format(model=gpt_tiny_dir))
     run = modeltests.api.run(suite, rootdir=tmp_path, cache=False)
     ours = {c.kind: c.entry["metrics"] for c in run}
     rows = [json.loads(line) for line in (DATA / "lm_answers.jsonl").read_text().splitlines()]

@@ -21,27 +21,10 @@ from typing import Any, Iterator
 import pytest
 
 from .completions_server import CompletionsServer
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "suites" / "data"
+from .lm_suite import DATA, PERPLEXITY_AND_CHOICE
 
 pytestmark = pytest.mark.real
 
-DATASETS = """datasets:
-  stories:
-    path: {data}/lm_documents.jsonl
-    document_column: text
-  quiz:
-    path: {data}/lm_choice.jsonl
-    prompt_column: prompt
-    choices_column: choices
-    answer_column: answer
-checks:
-  - kind: perplexity
-    dataset: stories
-  - kind: choice
-    dataset: quiz
-"""
 SERVED = """model:
   adapter: openai
   url: {url}
@@ -69,7 +52,7 @@ def _metrics(model: str, tmp_path: Path, name: str) -> dict[str, dict[str, Any]]
     import modeltests.api
 
     suite = tmp_path / f"{name}.yaml"
-    suite.write_text(model + DATASETS.format(data=DATA))
+    suite.write_text(model + PERPLEXITY_AND_CHOICE)
     return {c.kind: c.entry["metrics"] for c in modeltests.api.run(suite, rootdir=tmp_path,
                                                                    cache=False)}
 

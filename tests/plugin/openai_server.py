@@ -105,7 +105,8 @@ class FakeOpenAI(LoopbackServer):
     def _scored(self, prompt: list[int]) -> Answer:
         """The answer to a scoring request, as :attr:`scoring` says: ``ok``, ``no logprobs``
         (``null``), ``no echo`` (the generated token's only), ``long`` (two more entries),
-        ``null`` / ``nan`` (the last prompt token's), ``refuse`` (HTTP 400)."""
+        ``null`` / ``nan`` (the last prompt token's), ``usage`` (three more prompt tokens counted),
+        ``refuse`` (HTTP 400)."""
         mode = self.scoring
         if mode == "refuse":
             return 400, {}, json.dumps({"object": "error", "type": "BadRequestError",
@@ -123,7 +124,8 @@ class FakeOpenAI(LoopbackServer):
                   "logprobs": None if mode == "no logprobs" else logprobs}
         return 200, {"Content-Type": "application/json"}, json.dumps({
             "object": "text_completion", "choices": [choice],
-            "usage": {"prompt_tokens": len(prompt), "completion_tokens": 1}})
+            "usage": {"prompt_tokens": len(prompt) + 3 * (mode == "usage"),
+                      "completion_tokens": 1}})
 
     def serving(self) -> Iterator[FakeOpenAI]:
         for _ in self.serve():

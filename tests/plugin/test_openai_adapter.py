@@ -172,6 +172,8 @@ SCORING_HOSTILE = [
              "number <= 0"),
     ("nan", "{url}: the log-probability of prompt token {last} (of {n}) is nan, not a finite "
             "number <= 0"),
+    ("usage", "{url} counted {n3} prompt tokens for the {n} token ids sent "
+              "(usage.prompt_tokens): it did not score them as sent"),
     ("refuse", "{url} answered HTTP 400 to a scoring request (echo: true, logprobs: 1, "
                "max_tokens: 1, a prompt of {n} token ids): '{{\"object\": \"error\", \"type\": "
                "\"BadRequestError\", \"message\": \"echo is not supported\", \"code\": 400}}'. "

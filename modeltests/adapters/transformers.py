@@ -387,6 +387,13 @@ def _explain_os_error(path: str, source: Path | str, context: LoadContext, exc: 
 GGUF_RECIPE = "gguf-v1"
 
 
+def converted_gguf_dir(file: Path, cache: Path) -> Path:
+    """Where :func:`converted_gguf` keeps ``file`` converted: named by the file's name, size and
+    modification time."""
+    stat = file.stat()
+    return cache / "gguf" / f"{file.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+
+
 def converted_gguf(file: Path, context: LoadContext) -> Path:
     """The GGUF checkpoint ``file`` as a transformers directory in the modeltests cache,
     converted once (``from_pretrained(gguf_file=...)`` dequantises it, about 20 s for 100 MB;
@@ -399,7 +406,7 @@ def converted_gguf(file: Path, context: LoadContext) -> Path:
     if not file.is_file():
         raise ModelLoadError(context.problem("path", f"GGUF file does not exist: {file}"))
     stat = file.stat()
-    target = cache_dir() / "gguf" / f"{file.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    target = converted_gguf_dir(file, cache_dir())
 
     def convert(work: Path) -> None:
         import transformers

@@ -24,13 +24,26 @@ refused with a located error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modeltests.result import CheckResult
 
 if TYPE_CHECKING:
-    from modeltests.checks.regression import RegressionParams
     from modeltests.context import CheckContext
+
+
+class RegressionParams(Protocol):
+    """What this module reads of ``regression``'s parameters (declared in
+    :mod:`modeltests.checks.regression`, which imports this module)."""
+
+    @property
+    def dataset(self) -> str: ...
+    @property
+    def baseline(self) -> str | None: ...
+    @property
+    def max_new_tokens(self) -> int: ...
+    @property
+    def stop(self) -> list[str]: ...
 
 REFUSED = {"baseline_predictions": "saved predictions are labels of a classifier",
            "max_probability_diff": "a generator's answers are texts, not class probabilities",

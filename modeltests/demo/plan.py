@@ -55,8 +55,8 @@ def plan_lines(names: Iterable[str], cache: Path) -> list[str]:
 def _smollm2_converted(cache: Path) -> bool:
     """Whether SmolLM2's GGUF file is converted in ``cache`` (True when the wheel is missing:
     the run then says how to install it, not how long a conversion takes)."""
-    from modeltests.adapters.transformers import GGUF_RECIPE, converted_gguf_dir
     from modeltests.demo.cache import is_built
+    from modeltests.support.built import GGUF_RECIPE, converted_gguf_dir
     from modeltests.demo.smollm2 import smollm2_gguf_file
     from modeltests.errors import ModelLoadError
 

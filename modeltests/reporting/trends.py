@@ -124,8 +124,7 @@ def trend_chart(trend: Trend) -> Markup:
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="none" stroke="{RED}" '
                         'stroke-width="1.5"/>')
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"/>')
-    legend = ("x: run id · dot: value (green held, red not) · whisker: 95% interval · "
-              "red ring: the check failed that run")
+    legend = "x: run · dot: value (green held, red not) · whisker: 95% interval · ring: check failed"
     body.append(_text(left, height - 6, legend, extra='fill="#6b7280" font-size="11"'))
     return _svg(WIDTH, height, f"{trend.metric} over the last {len(points)} runs",
                 "".join(body))

@@ -237,7 +237,7 @@ def _check_inputs(suite: Suite, entry: CheckEntry, kind: CheckKind[Any], model: 
         f"with task: image-classification)", entry.line)
 
 
-IMAGE_KINDS_HINT = "adversarial"
+IMAGE_KINDS_HINT = "adversarial, corruption"
 
 
 def _check_dataset_inputs(suite: Suite, name: str, model: ModelAdapter) -> None:

@@ -123,3 +123,82 @@ def test_images_and_texts_do_not_mix_and_hostile_files_are_located(
         "classifier (adapter: torch with task: image-classification)",
         "*suites/weights.yaml:6: model.weights: file not found: */suites/missing.pt",
     ]])
+
+
+CORRUPTIONS = "checks:\n  - kind: corruption\n    dataset: pics\n"
+OTHER_MODEL = ("models:\n  twin:\n    adapter: torch\n    task: image-classification\n"
+               "    factory: brightness:build\n    labels: [dark, bright]\n")
+
+
+def test_corruptions_pass_and_fail_on_a_brightness_classifier(
+        pytester: pytest.Pytester) -> None:
+    """Contrast and defocus blur leave a uniform image's mean, so the brightness classifier
+    stays right; the brightness corruption lifts every dark image at severity 5 (+0.5) over the
+    classifier's 0.5 line but the black one (0 + 127 of 255). Against itself as the baseline,
+    every corruption error is 1."""
+    _project(pytester)
+    write_suite(pytester, "suites/pass.yaml", MODEL + IMAGES + CORRUPTIONS +
+                "    corruptions: [contrast, defocus_blur]\n    min_accuracy: 0.6\n"
+                "    max_accuracy_drop: 0.4\n    max_mce: 0.1\n")
+    write_suite(pytester, "suites/fail.yaml", MODEL + OTHER_MODEL + IMAGES + CORRUPTIONS +
+                "    corruptions: [brightness]\n    severities: [5]\n    baseline: twin\n"
+                "    min_accuracy: 0.9\n    max_mce: 0.9\n")
+    write_suite(pytester, "suites/perfect.yaml", MODEL + OTHER_MODEL + IMAGES + CORRUPTIONS +
+                "    corruptions: [contrast]\n    baseline: twin\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "corruption[pics] failed (suites/fail.yaml:18, n=8)",
+        "  mce 1.000 > 0.900 (95% CI 1.000 to 1.000)  [max_mce]",
+        "  brightness@5 accuracy 0.625 < 0.900 (95% CI 0.306 to 0.863)  "
+        "[brightness@5.min_accuracy]",
+        "  failing examples (3):",
+        "    - [brightness@5] 'dark/100.png' expected dark predicted bright",
+        "*",
+        "suites/perfect.yaml:21: checks[0].baseline: model 'twin' classified all 8 images "
+        "right under contrast at every severity tested: its error cannot normalise the "
+        "corruption error (sample more images, add higher severities, or remove 'baseline' "
+        "for the unnormalised mean error)",
+        "*modeltests summary*",
+        "*",
+        "suites/fail.yaml     corruption[pics]  FAIL     mce 1.000 > 0.900 (95% CI 1.000 to "
+        "1.000); brightness@5 accuracy 0.625 < 0.900 (95% CI 0.306 to 0.863)",
+        "suites/pass.yaml     corruption[pics]  PASS     mce 0.000 <= 0.100 (95% CI 0.000 to "
+        "0.000); contrast@1 accuracy 1.000 >= 0.600 (95% lower bound 0.676)",
+        "suites/perfect.yaml  corruption[pics]  FAIL     suites/perfect.yaml:21: "
+        "checks[0].baseline: model 'twin' classified all 8 images right un…",
+    ]])
+    checks = {c["nodeid"]: c for c in read_report(pytester)["checks"]}
+    passed = checks["suites/pass.yaml::corruption[pics]"]
+    assert passed["metrics"]["mce"] == 0.0 and not passed["details"]["normalised"]
+    assert passed["details"]["resized"].startswith("4x4 images are smaller than the 32x32")
+    assert "unnormalised" in passed["details"]["mce_note"]
+    failed = checks["suites/fail.yaml::corruption[pics]"]
+    assert failed["metrics"]["brightness@5.accuracy_drop"] == 0.375
+    assert failed["details"]["baseline_errors"] == {"brightness@5": 0.375}
+    assert {e["input"] for e in failed["examples"]} == {"brightness@5"}
+
+
+def test_corruption_names_and_severities_are_checked_where_they_are_written(
+        pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    write_suite(pytester, "suites/bad.yaml", MODEL + IMAGES + CORRUPTIONS +
+                "    corruptions: [fogg, noise]\n    severities: [0, 3]\n")
+    write_suite(pytester, "suites/text.yaml",
+                "model:\n  adapter: callable\n  target: fakemodel:predict\n"
+                "  labels: [negative, positive]\n"
+                "datasets:\n  pics:\n    path: data.csv\n" + CORRUPTIONS)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "suites/bad.yaml:14: checks[0].corruptions[0]: must be one of 'gaussian_noise', "
+        "'shot_noise', 'impulse_noise', 'defocus_blur', 'glass_blur', 'motion_blur', "
+        "'zoom_blur', 'snow', 'frost', 'fog', 'brightness', 'contrast', 'elastic_transform', "
+        "'pixelate', 'jpeg_compression', 'speckle_noise', 'gaussian_blur', 'spatter', "
+        "'saturate', 'noise', 'blur', 'weather', 'digital', 'common' or 'extra' (got 'fogg'); "
+        "did you mean 'fog'?",
+        "suites/bad.yaml:15: checks[0].severities[0]: must be one of 1, 2, 3, 4 or 5 (got 0)",
+    ]], consecutive=True)
+    result.stdout.fnmatch_lines([lit(
+        "*suites/text.yaml:9: checks[0].kind: 'corruption' edits images, and the suite's model "
+        "reads texts (CallableModel); load an image classifier (adapter: torch with task: "
+        "image-classification)")])

@@ -41,18 +41,22 @@ if TYPE_CHECKING:
     from modeltests.data.inputs import ImageInput
 
 
+DEFAULT_CORRUPTIONS: tuple[CorruptionChoice, ...] = ("common",)
+SEVERITIES: tuple[Severity, ...] = (1, 2, 3, 4, 5)
+
+
 class CorruptionParams(SeededParams):
     """Common corruptions of images sampled (seeded) from a labelled dataset of images."""
 
     kind: str = "corruption"
     dataset: str = Field(description="Name of a dataset of images under 'datasets:'.")
     corruptions: list[CorruptionChoice] = Field(
-        default_factory=lambda: ["common"], min_length=1,
+        default_factory=lambda: list(DEFAULT_CORRUPTIONS), min_length=1,
         description="Corruptions, or families of them: noise (gaussian, shot, impulse), blur "
         "(defocus, glass, motion, zoom), weather (snow, frost, fog, brightness), digital "
         "(contrast, elastic_transform, pixelate, jpeg_compression), common (those 15, the "
         "default) or extra (speckle_noise, gaussian_blur, spatter, saturate).")
-    severities: list[Severity] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1,
+    severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES), min_length=1,
                                   description="Severities to apply, each 1 to 5.")
     num_examples: int = Field(default=100, ge=1, le=100_000,
                               description="Images sampled (seeded) from the dataset.")
@@ -104,7 +108,7 @@ def run_corruption(context: CheckContext, params: CorruptionParams) -> CheckResu
     indices = sample_indices(len(dataset), params.num_examples, context.seed)
     images = [dataset.images[i] for i in indices]
     truth = [dataset.labels[i] for i in indices]
-    names, severities = params.names, list(params.severities)
+    names, severities = params.names, [int(s) for s in params.severities]
     corrupted = corrupt_all(context, images, names, severities)
     clean, predicted = _predicted(context, None, images, corrupted)
     base_wrong = None
@@ -131,16 +135,15 @@ def corrupt_all(context: CheckContext, images: list[ImageInput], names: list[str
                 severities: list[int]) -> list[list[list[ImageInput]]]:
     """``[corruption][severity][image]``: every image corrupted by the package, each with its
     own seed (:func:`~modeltests.perturb.corruptions.image_seed` of its index in the sample)."""
-    from modeltests.perturb.corruptions import corrupt_pixels, image_seed
+    from modeltests.perturb.corruptions import corrupt_images, image_seed
 
     cells = [(name, severity) for name in names for severity in severities]
     done: dict[tuple[str, int], list[ImageInput]] = {}
     for name, severity in context.progress(cells, "corrupting", len(cells)):
-        done[(name, severity)] = [
-            image.with_pixels(corrupt_pixels(image.pixels, name, severity,
-                                             image_seed(context.seed, name, severity, i)),
-                              f"{name}@{severity}")
-            for i, image in enumerate(images)]
+        seeds = [image_seed(context.seed, name, severity, i) for i in range(len(images))]
+        pixels = corrupt_images([image.pixels for image in images], name, severity, seeds)
+        done[(name, severity)] = [image.with_pixels(corrupted, f"{name}@{severity}")
+                                  for image, corrupted in zip(images, pixels)]
     return [[done[(name, severity)] for severity in severities] for name in names]
 
 

@@ -27,6 +27,7 @@ numpy and the package are imported inside the functions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from typing import TYPE_CHECKING, Any, Literal
@@ -59,7 +60,6 @@ FAMILIES["common"] = FAMILIES["noise"] + FAMILIES["blur"] + FAMILIES["weather"] 
 
 MIN_SIDE = 32
 """The smallest height and width the package's ``corrupt()`` accepts."""
-SEVERITIES = (1, 2, 3, 4, 5)
 DISTRIBUTION = "imagecorruptions-imaug"
 
 
@@ -79,10 +79,25 @@ def image_seed(seed: int, corruption: str, severity: int, index: int) -> int:
     return int.from_bytes(hashlib.sha256(text).digest()[:4], "big")
 
 
+def corrupt_images(images: list[npt.NDArray[np.float32]], corruption: str, severity: int,
+                   seeds: list[int]) -> list[npt.NDArray[np.float32]]:
+    """Each of ``images`` (channels x height x width, in [0, 1]) corrupted by the package with
+    its own seed, in the same shape and range; numpy's global generator is restored after."""
+    import numpy as np
+
+    state = np.random.get_state()
+    try:
+        return [corrupt_pixels(image, corruption, severity, seed)
+                for image, seed in zip(images, seeds)]
+    finally:
+        np.random.set_state(state)
+
+
 def corrupt_pixels(pixels: npt.NDArray[np.float32], corruption: str, severity: int,
                    seed: int) -> npt.NDArray[np.float32]:
-    """``pixels`` (channels x height x width, in [0, 1]) corrupted by the package, in the same
-    shape and range; see the module's docstring for the contract kept."""
+    """``pixels`` corrupted by the package after seeding numpy's global generator with
+    ``seed`` (left seeded: :func:`corrupt_images` restores it); see the module's docstring for
+    the contract kept."""
     import numpy as np
 
     channels, height, width = pixels.shape
@@ -107,22 +122,19 @@ def enlargement(height: int, width: int) -> int:
 def library_corrupt(image: npt.NDArray[np.uint8], corruption: str, severity: int, seed: int
                     ) -> npt.NDArray[np.uint8]:
     """The package's ``corrupt()`` on a uint8 image (height x width [x 3]) after seeding numpy's
-    global generator with ``seed`` (restored after), and with ``seed=`` to the corruptions that
-    take their own; the result is height x width x 3, uint8."""
+    global generator with ``seed``, and with ``seed=`` to the corruptions that take their own;
+    the result is height x width x 3, uint8."""
     import numpy as np
     from imagecorruptions import corrupt
 
     kwargs: dict[str, Any] = {"seed": seed} if takes_seed(corruption) else {}
-    state = np.random.get_state()
-    try:
-        np.random.seed(seed)
-        out: npt.NDArray[np.uint8] = corrupt(image, severity=severity,
-                                             corruption_name=corruption, **kwargs)
-    finally:
-        np.random.set_state(state)
+    np.random.seed(seed)
+    out: npt.NDArray[np.uint8] = corrupt(image, severity=severity, corruption_name=corruption,
+                                         **kwargs)
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def takes_seed(corruption: str) -> bool:
     """Whether the package's function for ``corruption`` takes its own ``seed``."""
     from imagecorruptions import corruption_dict

@@ -202,3 +202,57 @@ def test_corruption_names_and_severities_are_checked_where_they_are_written(
         "*suites/text.yaml:9: checks[0].kind: 'corruption' edits images, and the suite's model "
         "reads texts (CallableModel); load an image classifier (adapter: torch with task: "
         "image-classification)")])
+
+
+INVARIANCE = "checks:\n  - kind: invariance\n    dataset: pics\n"
+
+
+def test_image_invariance_passes_and_fails_on_a_brightness_classifier(
+        pytester: pytest.Pytester) -> None:
+    """Flipping or turning a uniform image leaves its mean (the corners a rotation uncovers are
+    black, which keeps dark images dark and bright ones above 0.5); +-0.5 brightness moves 7 of
+    the 16 edited images across the 0.5 line (0 + 0.5 and 255 - 0.5 land on it, a tie read as
+    the first label, dark)."""
+    _project(pytester)
+    write_suite(pytester, "suites/pass.yaml", MODEL + IMAGES + INVARIANCE +
+                "    perturbations: [flip_horizontal, flip_vertical, rotate]\n"
+                "    min_pass_rate: 0.6\n")
+    write_suite(pytester, "suites/fail.yaml", MODEL + IMAGES + INVARIANCE +
+                "    perturbations: [brightness]\n    brightness_delta: 0.5\n"
+                "    min_pass_rate: 0.9\n")
+    write_suite(pytester, "suites/mixed.yaml", MODEL + IMAGES + INVARIANCE +
+                "    perturbations: [rotate, typos]\n")
+    write_suite(pytester, "suites/text.yaml",
+                "model:\n  adapter: callable\n  target: fakemodel:predict\n"
+                "  labels: [negative, positive]\n"
+                "datasets:\n  pics:\n    path: data.csv\n" + INVARIANCE +
+                "    perturbations: [crop]\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "suites/fail.yaml   invariance[pics]  FAIL     pass_rate 0.562 < 0.900 (95% CI 0.332 "
+        "to 0.769)",
+        "suites/mixed.yaml  invariance[pics]  FAIL     suites/mixed.yaml:14: "
+        "checks[0].perturbations: typos edits texts*",
+        "suites/pass.yaml   invariance[pics]  PASS     pass_rate 1.000 >= 0.600 (95% lower "
+        "bound 0.893)",
+        "suites/text.yaml   invariance[pics]  FAIL     suites/text.yaml:11: "
+        "checks[0].perturbations: crop edits images*",
+    ]], consecutive=True)
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "suites/mixed.yaml:14: checks[0].perturbations: typos edits texts, and dataset 'pics' "
+        "holds images; the perturbations of images are flip_horizontal, flip_vertical, rotate, "
+        "crop, brightness",
+        "*",
+        "suites/text.yaml:11: checks[0].perturbations: crop edits images, and dataset 'pics' "
+        "holds texts; the perturbations of texts are typos, punctuation, case, contractions, "
+        "whitespace, names, locations, numbers, append_url, append_handle, neutral_word",
+    ]])
+    checks = {c["nodeid"]: c for c in read_report(pytester)["checks"]}
+    failed = checks["suites/fail.yaml::invariance[pics]"]
+    assert failed["metrics"]["cases"] == 16.0
+    assert {e["perturbed"].split(" (")[1].split(")")[0] for e in failed["examples"]} == \
+        {"brightness +0.5", "brightness -0.5"}
+    passed = checks["suites/pass.yaml::invariance[pics]"]["details"]["per_perturbation"]
+    assert {name: entry["cases"] for name, entry in passed.items()} == \
+        {"flip_horizontal": 8, "flip_vertical": 8, "rotate": 16}

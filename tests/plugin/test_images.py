@@ -256,3 +256,81 @@ def test_image_invariance_passes_and_fails_on_a_brightness_classifier(
     passed = checks["suites/pass.yaml::invariance[pics]"]["details"]["per_perturbation"]
     assert {name: entry["cases"] for name, entry in passed.items()} == \
         {"flip_horizontal": 8, "flip_vertical": 8, "rotate": 16}
+
+
+ROBUST = '''
+import torch
+
+
+class MeanBrightness(torch.nn.Module):
+    """'bright' when the mean pixel (NaN read as 0) is above 0.5, for any size or channels."""
+
+    def forward(self, x):
+        logit = 16 * (torch.nan_to_num(x).mean(dim=(1, 2, 3)) - 0.5)
+        return torch.stack([-logit, logit], dim=1)
+
+
+def build():
+    return MeanBrightness()
+'''
+AVAILABILITY = "checks:\n  - kind: availability\n    dataset: pics\n"
+
+
+def test_image_availability_lists_each_odd_image_as_a_pass_or_a_fail(
+        pytester: pytest.Pytester) -> None:
+    """A model that reads any size and channel count and ignores NaN answers every odd image;
+    the fixed 16-input linear layer answers only the four of the dataset's own shape: NaN
+    pixels give NaN outputs, every other shape a located shape error."""
+    _project(pytester)
+    pytester.makepyfile(robust=ROBUST)
+    write_suite(pytester, "suites/pass.yaml", MODEL.replace("brightness:build", "robust:build")
+                + IMAGES + AVAILABILITY)
+    write_suite(pytester, "suites/fail.yaml", MODEL + IMAGES + AVAILABILITY)
+    write_suite(pytester, "suites/nodata.yaml", MODEL + IMAGES +
+                "checks:\n  - kind: availability\n")
+    write_suite(pytester, "suites/text.yaml",
+                "model:\n  adapter: callable\n  target: fakemodel:predict\n"
+                "  labels: [negative, positive]\n"
+                "datasets:\n  pics:\n    path: data.csv\n" + AVAILABILITY)
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    output = result.stdout.str()
+    assert "Traceback" not in output and "site-packages" not in output
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "suites/nodata.yaml:12: checks[0].kind: availability on an image classifier needs "
+        "'dataset': a dataset of images whose first images are the smoke inputs and whose "
+        "shape the odd images take",
+        "*",
+        "suites/text.yaml:10: checks[0].dataset: dataset applies to an image classifier (its "
+        "odd images take the dataset's shape); the suite's model (CallableModel) reads texts: "
+        "remove dataset",
+        "*",
+        "*",
+        "availability[pics] failed (suites/fail.yaml:12, n=53)",
+        "  edge_pass_rate 0.400 < 1.000  [min_edge_pass_rate]",
+        "  failing examples (6):",
+        "    - [NaN pixels (top quarter)] 'odd: NaN pixels (top quarter) #*' error: model "
+        "returned NaN or infinite outputs for 1 of 1 inputs (first: 'odd: NaN pixels (top "
+        "quarter) #*')",
+        "    - [3 channels (expects 1)] 'odd: 3 channels (expects 1) #*' error: model raised "
+        "RuntimeError in predict: mat1 and mat2 shapes cannot be multiplied (1x48 and 16x2)",
+        "    - [half size 2x2] 'odd: half size 2x2 #*' error: model raised RuntimeError in "
+        "predict: mat1 and mat2 shapes cannot be multiplied (1x4 and 16x2)",
+        "    - [double size 8x8] * (1x64 and 16x2)",
+        "    - [1x1 pixel] * (1x1 and 16x2)",
+        "    - [large 64x64] * (1x4096 and 16x2)",
+        "*modeltests summary*",
+        "*",
+        "suites/fail.yaml    availability[pics]  FAIL     edge_pass_rate 0.400 < 1.000",
+        "suites/nodata.yaml  availability[0]     ERROR    suites/nodata.yaml:12: *",
+        "suites/pass.yaml    availability[pics]  PASS     smoke_pass_rate 1.000 >= 1.000; "
+        "edge_pass_rate 1.000 >= 1.000",
+        "suites/text.yaml    availability[pics]  ERROR    suites/text.yaml:10: *",
+    ]], consecutive=True)
+    checks = {c["nodeid"]: c for c in read_report(pytester)["checks"]}
+    passed = checks["suites/pass.yaml::availability[pics]"]
+    assert passed["metrics"]["edge_pass_rate"] == 1.0
+    assert all(passed["details"]["edge_inputs"].values())
+    assert passed["metrics"]["generated_pass_rate"] == 1.0
+    failed = checks["suites/fail.yaml::availability[pics]"]["details"]["edge_inputs"]
+    assert [name for name, ok in failed.items() if ok] == \
+        ["all black", "all white", "mid gray", "uniform noise"]

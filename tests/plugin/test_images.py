@@ -116,8 +116,8 @@ def test_images_and_texts_do_not_mix_and_hostile_files_are_located(
         "section (channels, size, mean, std)",
         "*suites/textkind.yaml:12: checks[0].kind: 'robustness' gives the model texts, and the "
         "suite's model classifies images (ImageTorchModel, task: image-classification); for "
-        "images use accuracy, calibration, coverage, regression or the image kinds "
-        "(adversarial)",
+        "images use accuracy, calibration, coverage, regression, availability, invariance "
+        "(image edits) or the image kinds (adversarial, corruption)",
         "*suites/textmodel.yaml:6: datasets.pics is a dataset of images (it has an 'image' "
         "section), and the suite's model reads texts (CallableModel); load an image "
         "classifier (adapter: torch with task: image-classification)",

@@ -22,26 +22,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "suites" / "data" / "digits_test.npz"
-MODEL = (ROOT / "suites" / "digits.yaml").read_text().split("model:", 1)[1].split("datasets:")[0]
-"""suites/digits.yaml's model section: builtin:digits-cnn through the torch adapter."""
+from image_attacks import DATA, HEAD, MODEL, timed_check  # noqa: E402  (this folder)
+
 DEFAULT = ("gaussian_noise,shot_noise,impulse_noise,defocus_blur,motion_blur,zoom_blur,snow,"
            "frost,fog,brightness,contrast,elastic_transform,pixelate,jpeg_compression")
-SUITE = """\
-model:{model}datasets:
-  test:
-    path: {data}
-    image: {{channels: 1}}
-defaults:
-  seed: {seed}
-checks:
+SUITE = HEAD + """\
   - kind: corruption
     name: bench
     dataset: test
@@ -52,23 +41,9 @@ checks:
 
 def check_path(names: list[str], n: int, seed: int) -> tuple[float, dict[str, Any], list[int]]:
     """The whole check through ``modeltests.Session``, model and dataset loaded first."""
-    import modeltests
-
-    folder = Path(tempfile.mkdtemp(prefix="modeltests-bench-"))
-    suite_file = folder / "digits.yaml"
-    suite_file.write_text(SUITE.format(model=MODEL, data=DATA, seed=seed, n=n,
-                                       names=", ".join(names)))
-    with modeltests.Session(folder) as session:
-        suite = session.suite(suite_file)
-        session.runtime.models.model(suite)  # load outside the timing
-        session.runtime.datasets.dataset(suite, "test")
-        started = time.perf_counter()
-        run = session.run(suite_file, select="corruption")
-        seconds = time.perf_counter() - started
-    record = run["corruption[bench]"]
-    if record.result is None:
-        raise SystemExit(f"the corruption check did not run: {record.message}")
-    return seconds, record.result.metrics, record.result.details["indices"]
+    seconds, result = timed_check(SUITE.format(model=MODEL, data=DATA, seed=seed, n=n,
+                                               names=", ".join(names)), "corruption")
+    return seconds, result.metrics, result.details["indices"]
 
 
 def loop_path(names: list[str], indices: list[int], seed: int) -> tuple[float, dict[str, float]]:

@@ -41,7 +41,7 @@ models:
     adapter: torch
     task: image-classification
     factory: modeltests.demo.digits:digits_cnn
-    weights: builtin:digits-cnn
+    weights: {production}
     labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
 datasets:
   test:
@@ -111,8 +111,9 @@ def _run(pytester: pytest.Pytester, weights: str, limit: float) -> list[dict[str
     folder = pytester.path / "suites"
     folder.mkdir(exist_ok=True)
     shutil.copy(DATA, folder / "digits_test.npz")
-    (folder / "digits.yaml").write_text(SUITE.format(weights=weights, seed=SEED,
-                                                     examples=EXAMPLES, attacks=_attacks(limit)))
+    (folder / "digits.yaml").write_text(SUITE.format(
+        weights=weights, production="builtin:digits-cnn", seed=SEED, examples=EXAMPLES,
+        attacks=_attacks(limit)))
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     checks: list[dict[str, Any]] = json.loads(
         (pytester.path / "reports" / "modeltests.json").read_text())["checks"]
@@ -233,33 +234,13 @@ def test_a_noisy_digits_cnn_fails_every_kind(pytester: pytest.Pytester, noisy_we
 
 
 CORRUPTED = ["gaussian_noise", "impulse_noise", "contrast"]  # impulse_noise takes its own seed
-CORRUPTION_SUITE = """\
-model:
-  adapter: torch
-  task: image-classification
-  factory: modeltests.demo.digits:digits_cnn
-  weights: {model}
-  labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
-models:
-  other:
-    adapter: torch
-    task: image-classification
-    factory: modeltests.demo.digits:digits_cnn
-    weights: {other}
-    labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
-datasets:
-  test:
-    path: digits_test.npz
-    image:
-      channels: 1
-defaults:
-  seed: {seed}
+CORRUPTION_SUITE = SUITE.split("checks:")[0] + """\
 checks:
   - kind: corruption
     dataset: test
     num_examples: {examples}
     corruptions: [{names}]
-    baseline: other
+    baseline: production
     max_mce: 1.0
 """
 
@@ -278,7 +259,8 @@ def test_corruption_figures_equal_the_librarys_own_corruptions(
     for name, model, other in (("trained", trained, noisy_weights),
                                ("noisy", noisy_weights, trained)):
         (folder / f"{name}.yaml").write_text(CORRUPTION_SUITE.format(
-            model=model, other=other, seed=SEED, examples=40, names=", ".join(CORRUPTED)))
+            weights=model, production=other, seed=SEED, examples=40,
+            names=", ".join(CORRUPTED)))
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([
         "suites/noisy.yaml    corruption[[]test]  FAIL     mce *.* > 1.000 (95% CI *",

@@ -1,6 +1,6 @@
 """Benchmark: the load generator's own ceiling against wrk, on the same null endpoints.
 
-Run: ``python benchmarks/ceiling.py [--seconds 3] [--rounds 3] [--nginx PATH]`` (also section 1
+Run: ``python benchmarks/ceiling.py [--ceiling-seconds 3] [--ceiling-rounds 3] [--nginx PATH]`` (also section 1
 of ``benchmarks/serving.py``). Needs ``wrk`` (``apt-get install -y wrk``); nginx is optional:
 Debian's binary runs by hand without installing it (``apt-get download nginx && dpkg -x
 nginx_*.deb DIR``, then ``--nginx DIR/usr/sbin/nginx``). Everything listens on 127.0.0.1.

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "suites" / "data" / "digits_test.npz"
 MODEL = (ROOT / "suites" / "digits.yaml").read_text().split("model:", 1)[1].split("datasets:")[0]
 """suites/digits.yaml's model section: builtin:digits-cnn through the torch adapter."""
-SUITE = """\
+HEAD = """\
 model:{model}datasets:
   test:
     path: {data}
@@ -44,6 +44,9 @@ model:{model}datasets:
 defaults:
   seed: {seed}
 checks:
+"""
+"""A suite on the held-out digits up to its checks (the image benchmarks add one)."""
+SUITE = HEAD + """\
   - kind: adversarial
     name: bench
     dataset: test
@@ -61,25 +64,33 @@ def attacks(eps: float, pgd_steps: int, square_queries: int) -> list[tuple[str, 
 def check_path(settings: list[tuple[str, float, int]], n: int, seed: int, threads: int
                ) -> tuple[float, dict[str, Any], list[int]]:
     """The whole check (all attacks) through ``modeltests.Session``, model loaded first."""
+    listed = "\n".join(f"      - {{attack: {a}, eps: {e}, max_iter: {k}}}" for a, e, k in settings)
+    seconds, result = timed_check(SUITE.format(model=MODEL, data=DATA, seed=seed, n=n,
+                                               threads=threads, attacks=listed), "adversarial")
+    return seconds, result.metrics, result.details["indices"]
+
+
+def timed_check(suite_text: str, kind: str) -> tuple[float, Any]:
+    """Seconds and result of the check ``kind[bench]`` of ``suite_text`` (a suite on the
+    digits whose dataset is ``test``) run as a user runs it, ``modeltests.Session(...).run``,
+    the model and the dataset loaded outside the timing."""
     import modeltests
 
     folder = Path(tempfile.mkdtemp(prefix="modeltests-bench-"))
     suite_file = folder / "digits.yaml"
-    listed = "\n".join(f"      - {{attack: {a}, eps: {e}, max_iter: {k}}}" for a, e, k in settings)
-    suite_file.write_text(SUITE.format(model=MODEL, data=DATA, seed=seed, n=n, threads=threads,
-                                       attacks=listed))
+    suite_file.write_text(suite_text)
     with modeltests.Session(folder) as session:
         suite = session.suite(suite_file)
         session.runtime.models.model(suite)  # load outside the timing
         session.runtime.datasets.dataset(suite, "test")
         started = time.perf_counter()
-        run = session.run(suite_file, select="adversarial")
+        run = session.run(suite_file, select=kind)
         seconds = time.perf_counter() - started
-    record = run["adversarial[bench]"]
+    record = run[f"{kind}[bench]"]
     if record.result is None:
-        raise SystemExit(f"the adversarial check did not run: {record.message}")
+        raise SystemExit(f"the {kind} check did not run: {record.message}")
     print(f"(the check's own duration, setup and reports aside: {record.entry['duration_s']:.2f} s)")
-    return seconds, record.result.metrics, record.result.details["indices"]
+    return seconds, record.result
 
 
 def art_path(settings: list[tuple[str, float, int]], indices: list[int], seed: int,

@@ -52,6 +52,10 @@ DYNAMIC_METRIC = re.compile(r"(_ms|_seconds|_s)$|throughput|per_second|speedup|s
                             r"rate_at_slo|scaling|cold_start")
 
 
+PASSING_OUTCOMES = ("passed", "xfailed", "skipped")
+"""A check's outcomes that do not fail a run (nor make it a run that is no baseline)."""
+
+
 def is_dynamic(kind: str | None, metric: str) -> bool:
     """Latency, throughput and speed figures (dynamic indicators): they depend on the machine
     they ran on, and compare only between runs on the same machine kind."""

@@ -31,6 +31,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Sequence
 
 from pydantic import Field, model_validator
@@ -429,14 +430,23 @@ def load_openai(params: OpenAIParams, context: LoadContext) -> OpenAIGenerator:
     transport = HttpTransport(params, headers, context.redactor, url=base + PATHS[params.endpoint])
     scoring = HttpTransport(params, headers, context.redactor, url=base + PATHS["completions"]) \
         if params.logprobs else None
-    tokenizer_dir: str | None = None
-    if params.tokenizer is not None:
-        if params.tokenizer.startswith("builtin:"):
-            tokenizer_dir = str(context.builtin_model(params.tokenizer.removeprefix("builtin:")))
-        else:
-            path = context.resolve(params.tokenizer)
-            if not path.is_dir():
-                raise ModelLoadError(context.problem("tokenizer", f"{path} is not a directory "
-                                                     "(a tokenizer's files, or builtin:NAME)"))
-            tokenizer_dir = str(path)
+    tokenizer_dir = None if params.tokenizer is None else str(_tokenizer_dir(params.tokenizer,
+                                                                             context))
     return OpenAIGenerator(params, transport, tokenizer_dir, scoring)
+
+
+def _tokenizer_dir(tokenizer: str, context: LoadContext) -> Path:
+    """The directory of ``tokenizer:``: a built-in model, a directory, or a GGUF file
+    (converted once, as the transformers adapter does, e.g. ``builtin:smollm2-135m``)."""
+    from modeltests.adapters.transformers import converted_gguf
+
+    if tokenizer.startswith("builtin:"):
+        path = Path(context.builtin_model(tokenizer.removeprefix("builtin:")))
+    else:
+        path = context.resolve(tokenizer)
+    if path.suffix == ".gguf" and path.is_file():
+        return converted_gguf(path, context)
+    if not path.is_dir():
+        raise ModelLoadError(context.problem("tokenizer", f"{path} is not a directory (a "
+                                             "tokenizer's files), a .gguf file or builtin:NAME"))
+    return path

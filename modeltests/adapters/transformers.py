@@ -384,22 +384,19 @@ def _explain_os_error(path: str, source: Path | str, context: LoadContext, exc: 
             f"nor a hub model available offline ({type(exc).__name__}: {str(exc).splitlines()[0]})")
 
 
-GGUF_RECIPE = "gguf-v1"
-
-
 def converted_gguf(file: Path, context: LoadContext) -> Path:
     """The GGUF checkpoint ``file`` as a transformers directory in the modeltests cache,
     converted once (``from_pretrained(gguf_file=...)`` dequantises it, about 20 s for 100 MB;
     ``save_pretrained`` makes later loads take about a second). The cache entry is named by the
     file's name, size and modification time. A file transformers cannot read is a located
     :class:`ModelLoadError`."""
-    from modeltests.support.built import built_once, write_marker
+    from modeltests.support.built import GGUF_RECIPE, built_once, converted_gguf_dir, write_marker
     from modeltests.support.environment import cache_dir
 
     if not file.is_file():
         raise ModelLoadError(context.problem("path", f"GGUF file does not exist: {file}"))
     stat = file.stat()
-    target = cache_dir() / "gguf" / f"{file.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    target = converted_gguf_dir(file, cache_dir())
 
     def convert(work: Path) -> None:
         import transformers

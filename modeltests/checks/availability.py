@@ -2,7 +2,8 @@
 
 Classifiers (texts or pairs) are checked here; token classifiers in
 :mod:`modeltests.checks._tag_availability`, text generators in
-:mod:`modeltests.checks._generator_availability`."""
+:mod:`modeltests.checks._generator_availability`, image classifiers (given a ``dataset`` of
+images whose shape the odd images take) in :mod:`modeltests.checks._image_availability`."""
 
 from __future__ import annotations
 
@@ -63,7 +64,13 @@ class AvailabilityParams(SeededParams):
         description="With pairs: the sides each edge input is put on (the other side gets an "
         "ordinary sentence; both: the edge input on each side).")
     generated_examples: int = Field(default=40, ge=0, le=2000,
-                                    description="Hypothesis-generated texts to try (0 disables).")
+                                    description="Hypothesis-generated texts to try (an image "
+                                    "classifier: seeded random images; 0 disables).")
+    dataset: str | None = Field(
+        default=None, description="An image classifier: a dataset of images under "
+        "'datasets:'; its first images are the smoke inputs and the odd images (all black, all "
+        "white, NaN pixels, the other channel count, other sizes...) take its shape and "
+        "normalisation. Required for an image classifier, an error for any other model.")
     batch_tolerance: float = Field(default=1e-4, ge=0, description="Allowed probability difference "
                                    "between batched and one-by-one outputs when counting agreement.")
     max_load_seconds: float | None = threshold("Slowest acceptable load.", gt=0)
@@ -128,6 +135,8 @@ def run_availability(context: CheckContext, params: AvailabilityParams) -> Check
         return _tagger_availability(context, params, metrics, failures, facts)
     if is_generator(model):  # text generation: prompts in, text out
         return _generator_availability(context, params, metrics, failures, facts)
+    if getattr(model, "inputs", "text") == "image":  # pixels in, labels out
+        return _image_availability(context, params, metrics, failures, facts)
     predict = lambda texts: context.run_model(model, texts)  # noqa: E731
     smoke_inputs = _as_pairs(params.smoke_inputs) if params.pairs else list(params.smoke_inputs)
     smoke = _try_each(predict, {f"smoke {i}": t for i, t in enumerate(smoke_inputs)},
@@ -172,6 +181,25 @@ def _tagger_availability(context: CheckContext, params: AvailabilityParams,
     result = CheckResult(metrics=metrics, sample_size=count)
     result.interval_methods["bio_valid_rate"] = "exact"
     _decide(context, params, result, failures, bool(generated))
+    result.details = {"model": facts, **details}
+    return result
+
+
+def _image_availability(context: CheckContext, params: AvailabilityParams,
+                        metrics: dict[str, float], failures: list[dict[str, Any]],
+                        facts: dict[str, Any]) -> CheckResult:
+    """The same gates on an image classifier (:mod:`modeltests.checks._image_availability`)."""
+    from modeltests.checks._image_availability import image_validity
+    from modeltests.checks.adversarial import image_dataset
+
+    model = context.model()
+    dataset = image_dataset(context, params.dataset or "")
+    found, details, count = image_validity(
+        dataset, lambda images: context.run_model(model, images), params.generated_examples,
+        context.seed, _try_each, _repeatability, model.labels, params.batch_tolerance, failures)
+    metrics.update(found)
+    result = CheckResult(metrics=metrics, sample_size=count)
+    _decide(context, params, result, failures, params.generated_examples > 0)
     result.details = {"model": facts, **details}
     return result
 
@@ -340,6 +368,21 @@ def prepare_availability(context: CheckContext, params: AvailabilityParams) -> N
         raise context.error("edge_sides", "edge_sides applies to a text-pair model: set "
                             "pairs: true, or remove edge_sides")
     model = context.model()
+    images = getattr(model, "inputs", "text") == "image"
+    if images and params.dataset is None:
+        raise context.error("kind", "availability on an image classifier needs 'dataset': a "
+                            "dataset of images whose first images are the smoke inputs and "
+                            "whose shape the odd images take")
+    if params.dataset is not None and not images:
+        raise context.error("dataset", "dataset applies to an image classifier (its odd "
+                            f"images take the dataset's shape); the suite's model "
+                            f"({type(model).__name__}) reads texts: remove dataset")
+    if images:
+        for key in ("pairs", "smoke_inputs", "extra_edge_inputs", "edge_sides"):
+            if key in params.model_fields_set:
+                raise context.error(key, f"{key} gives the model texts; the suite's model "
+                                    "classifies images (its smoke inputs are the dataset's "
+                                    "first images)")
     if is_generator(model):
         if params.pairs:
             raise context.error("pairs", "pairs applies to a text-pair classifier; the "
@@ -353,4 +396,4 @@ def prepare_availability(context: CheckContext, params: AvailabilityParams) -> N
 
 CHECK_KINDS = [CheckKind("availability", AvailabilityParams, run_availability,
                          "loads, answers, valid outputs on odd inputs, repeatable",
-                         prepare=prepare_availability, task="any")]
+                         prepare=prepare_availability, task="any", inputs="any")]

@@ -61,7 +61,8 @@ class RegressionParams(CheckParams):
     """The suite's model (the candidate) against a baseline model on the same dataset."""
 
     kind: str = "regression"
-    dataset: str = Field(description="Name of a labelled dataset under 'datasets:'.")
+    dataset: str = Field(description="Name of a labelled dataset under 'datasets:' (for a "
+                         "text generator: a dataset of prompts, with expected answers or not).")
     baseline: str | None = Field(default=None, description="Name of the model to compare "
                                  "with (e.g. the one in production) under 'models:'.",
                                  json_schema_extra=MODEL_REFERENCE)
@@ -73,12 +74,17 @@ class RegressionParams(CheckParams):
         "Largest accuracy loss (baseline - candidate), e.g. 0.01.", ge=-1, le=1)
     max_negative_flip_rate: float | None = threshold(
         "Largest share of rows the baseline got right and the candidate gets wrong.", ge=0, le=1)
-    min_agreement: float | None = threshold("Lowest top-1 agreement with the baseline.",
-                                            ge=0, le=1)
+    min_agreement: float | None = threshold(
+        "Lowest top-1 agreement with the baseline (text generators: the share of prompts both "
+        "answer identically).", ge=0, le=1)
     max_probability_diff: float | None = threshold(
         "Largest absolute difference between the two models' class probabilities on any row "
         "(e.g. 1e-5 for the same model served over HTTP and in-process).", ge=0)
     slices: list[RegressionSlice] = Field(default_factory=list)
+    max_new_tokens: int = Field(default=32, ge=1, le=4096, description="Text generators: "
+                                "longest answer to a prompt, in tokens (both answer greedily).")
+    stop: list[str] = Field(default_factory=list, description="Text generators: strings that "
+                            "end an answer early (cut from it).")
 
     @model_validator(mode="after")
     def _one_baseline(self) -> RegressionParams:
@@ -92,7 +98,14 @@ class RegressionParams(CheckParams):
 
 
 def run_regression(context: CheckContext, params: RegressionParams) -> CheckResult:
-    """Compare the candidate with ``baseline`` row by row; gate; Holm over the gated slices."""
+    """Compare the candidate with ``baseline`` row by row; gate; Holm over the gated slices.
+    Text generators compare their greedy answers (:mod:`modeltests.checks._generator_regression`)."""
+    from modeltests.adapters.generation import is_generator
+
+    if is_generator(context.model()):
+        from modeltests.checks._generator_regression import compare_answers
+
+        return compare_answers(context, params)
     dataset = context.dataset(params.dataset)
     if not len(dataset):
         raise context.error("dataset", f"dataset {params.dataset!r} has no rows to compare on")
@@ -149,7 +162,15 @@ def _baseline_predictions(context: CheckContext, params: RegressionParams,
 
 
 def prepare_regression(context: CheckContext, params: RegressionParams) -> None:
-    """Before the check: saved baseline predictions exist and were made on this dataset."""
+    """Before the check: saved baseline predictions exist and were made on this dataset; a
+    text generator has no key that only a classifier can use."""
+    from modeltests.adapters.generation import is_generator
+
+    if is_generator(context.model()):
+        from modeltests.checks._generator_regression import refuse_inapplicable
+
+        refuse_inapplicable(context, params)
+        return
     if params.baseline_predictions is not None:
         _baseline_predictions(context, params, context.model().labels)
 
@@ -246,4 +267,4 @@ def _holm(entries: list[dict[str, Any]], result: CheckResult) -> None:
 
 CHECK_KINDS = [CheckKind("regression", RegressionParams, run_regression,
                          "candidate vs baseline model: accuracy drop, flips, McNemar, slices",
-                         prepare=prepare_regression, inputs="any")]
+                         prepare=prepare_regression, inputs="any", task="any")]

@@ -26,6 +26,7 @@ CHECK_MODULES = [
     "modeltests.checks.regression",
     "modeltests.checks.robustness",
     "modeltests.checks.adversarial",
+    "modeltests.checks.corruption",
     "modeltests.checks.invariance",
     "modeltests.checks.directional",
     "modeltests.checks.behavior",

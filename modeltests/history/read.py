@@ -174,54 +174,80 @@ def check_trends(path: Path, document: dict[str, Any], last: int, recorded_as: i
     check and this run, oldest first; a dynamic metric (latency, throughput) only over runs on
     this run's machine kind.
 
-    One indexed query per metric for its values, then one for the runs they come from: the
-    runs' rows hold whole documents, so they are read once each, never per metric."""
+    Two queries per metric read its values and whether its threshold held, one per check its
+    verdicts, all through covering indexes; the runs' rows hold whole documents, so their facts
+    (time, commit, machine) are read once each, never per metric."""
     wanted = [(entry, threshold) for entry in document.get("checks") or []
               for threshold in gated_metrics(entry)]
     with closing(connect(path, create=False)) as connection:
         values = [_values(connection, entry, threshold, last, recorded_as)
                   for entry, threshold in wanted]
-        ids = {row[0] for rows in values for row in rows}
-        found = _runs(connection, ids)
+        oldest = min((rows[-1][0] for rows, _ in values if rows), default=0)
+        outcomes = {nodeid: _outcomes(connection, nodeid, oldest)
+                    for nodeid in {str(entry.get("nodeid")) for entry, _ in wanted}}
+        runs = _runs(connection, oldest)
     machine = machine_fingerprint(document)
-    runs = {i: (str(i), *found.get(i, (None, None, None))) for i in ids}
     trends: dict[str, list[Trend]] = {}
-    for (entry, threshold), rows in zip(wanted, values):
-        points = [ReportPoint(run[0], run[1], run[2], r[1], r[2], r[3],
-                              None if r[4] is None else r[4] == 1, run[3])
-                  for r in reversed(rows) for run in (runs[r[0]],)]
-        trends.setdefault(str(entry.get("nodeid")), []).append(
-            _trend(entry, threshold, points, machine))
+    for (entry, threshold), found in zip(wanted, values):
+        nodeid = str(entry.get("nodeid"))
+        points = _points(found, runs, outcomes[nodeid])
+        trends.setdefault(nodeid, []).append(_trend(entry, threshold, points, machine))
     return trends
 
 
+HELD: dict[int | None, bool | None] = {None: None, 0: False, 1: True}
+
+
+Values = tuple[list[tuple[Any, ...]], dict[int, int]]
+"""A metric's (run id, value, low, high) rows, newest first, and its threshold's stored held
+(0 or 1) by run id."""
+
+
 def _values(connection: sqlite3.Connection, entry: dict[str, Any], threshold: dict[str, Any],
-            last: int, recorded_as: int) -> list[tuple[Any, ...]]:
-    """(run id, value, low, high, held) of the latest ``last - 1`` recorded runs, newest first."""
+            last: int, recorded_as: int) -> Values:
+    """The metric's values in the latest ``last - 1`` recorded runs of the check, and whether
+    its threshold held in each."""
     nodeid = entry.get("nodeid")
     rows = connection.execute(
         "SELECT run_id, value, low, high FROM metrics WHERE nodeid = ? AND metric = ? "
         "AND run_id != ? ORDER BY run_id DESC LIMIT ?",
         (nodeid, threshold["metric"], recorded_as, max(last - 1, 0))).fetchall()
     if not rows:
-        return []
+        return [], {}
     held = dict(connection.execute(
         "SELECT run_id, held FROM thresholds WHERE nodeid = ? AND key = ? AND run_id >= ?",
         (nodeid, threshold.get("key"), rows[-1][0])).fetchall())
-    return [(*row, held.get(row[0])) for row in rows]
+    return rows, held
 
 
-def _runs(connection: sqlite3.Connection, ids: set[int]
-          ) -> dict[int, tuple[str | None, str | None, str | None]]:
-    """(started, git commit, machine) of the runs ``ids``."""
-    if not ids:
-        return {}
+def _outcomes(connection: sqlite3.Connection, nodeid: str, oldest: int) -> dict[int, str]:
+    """The check's verdict in each run from run ``oldest`` on."""
+    rows = connection.execute("SELECT run_id, outcome FROM checks WHERE nodeid = ? "
+                              "AND run_id >= ?", (nodeid, oldest))
+    return dict(rows.fetchall())
+
+
+def _runs(connection: sqlite3.Connection, oldest: int
+          ) -> dict[int, tuple[str, str | None, str | None, str | None]]:
+    """(run id as text, started, git commit, machine) of the runs from ``oldest`` on."""
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     machine = "machines.machine" if "machines" in tables else "NULL"  # schema 1 kept none
     join = "LEFT JOIN machines ON machines.run_id = runs.id" if "machines" in tables else ""
     rows = connection.execute(f"SELECT runs.id, started, git_commit, {machine} FROM runs {join} "
-                              "WHERE runs.id BETWEEN ? AND ?", (min(ids), max(ids)))
-    return {row[0]: (row[1], row[2], row[3]) for row in rows if row[0] in ids}
+                              "WHERE runs.id >= ?", (oldest,))
+    return {row[0]: (str(row[0]), row[1], row[2], row[3]) for row in rows}
+
+
+def _points(values: Values, runs: dict[int, tuple[str, str | None, str | None, str | None]],
+            outcomes: dict[int, str]) -> list[ReportPoint]:
+    """The points of ``values``, oldest first; the named tuples are made through
+    ``tuple.__new__``: a trend over 1,000 runs x 80 metrics makes 80,000 of them."""
+    rows, held = values
+    new, unknown, state = tuple.__new__, (None, None, None, None), held.get
+    rows.reverse()
+    return [new(ReportPoint, (run[0] or str(i), run[1], run[2], value, low, high,
+                              HELD[state(i)], run[3], outcomes.get(i)))
+            for i, value, low, high in rows for run in (runs.get(i, unknown),)]
 
 
 def _trend(entry: dict[str, Any], threshold: dict[str, Any], points: list[ReportPoint],
@@ -229,7 +255,8 @@ def _trend(entry: dict[str, Any], threshold: dict[str, Any], points: list[Report
     metric = str(threshold["metric"])
     interval = (entry.get("intervals") or {}).get(metric) or (None, None)
     points.append(ReportPoint("this run", None, None, float(entry["metrics"][metric]),
-                              interval[0], interval[1], threshold.get("held"), machine))
+                              interval[0], interval[1], threshold.get("held"), machine,
+                              entry.get("outcome")))
     dynamic = is_dynamic(entry.get("kind"), metric)
     note = ""
     if dynamic:

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from modeltests.errors import ModelTestsError
+from modeltests.result import PASSING_OUTCOMES
 from modeltests.reporting.json_report import document_text
 from modeltests.support.environment import machine_digest
 
 APPLICATION_ID = 0x4D544854
 """``PRAGMA application_id`` of a modeltests history ("MTHT"): a foreign SQLite file is told
 apart before anything is written into it."""
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
-PASSING = ("passed", "xfailed", "skipped")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS thresholds (
 -- Covering indexes: a metric's trend over 1,000 runs reads them alone, never the tables.
 CREATE INDEX IF NOT EXISTS metrics_trend ON metrics (nodeid, metric, run_id, value, low, high);
 CREATE INDEX IF NOT EXISTS thresholds_trend ON thresholds (nodeid, key, run_id, held);
+CREATE INDEX IF NOT EXISTS checks_trend ON checks (nodeid, run_id, outcome);
 """
 
 
@@ -121,7 +122,8 @@ def record_run(path: Path, document: dict[str, Any], git: dict[str, str | None])
 
 
 def _create_schema(connection: sqlite3.Connection) -> None:
-    # Version 1 lacks the machines table and the covering indexes: IF NOT EXISTS adds them.
+    # Version 1 lacks the machines table and the covering indexes, version 2 the checks'
+    # covering index: IF NOT EXISTS adds them.
     if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
     for statement in SCHEMA.split(";"):
@@ -136,7 +138,7 @@ def _insert_run(connection: sqlite3.Connection, document: dict[str, Any], text: 
     run = document.get("run") or {}
     checks = document.get("checks") or []
     interrupted = bool(run.get("interrupted"))
-    passing = bool(checks) and not interrupted and all(c.get("outcome") in PASSING
+    passing = bool(checks) and not interrupted and all(c.get("outcome") in PASSING_OUTCOMES
                                                        for c in checks)
     models = [(m.get("fingerprint") or {}).get("sha256") for m in run.get("models") or []]
     cursor = connection.execute(

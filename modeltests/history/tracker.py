@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from modeltests.errors import ModelTestsError
+from modeltests.result import PASSING_OUTCOMES
 
 DEFAULT_URI = "mlruns"
 DEFAULT_EXPERIMENT = "modeltests"
 INSTALL_HINT = ("pip install 'modeltests[mlflow]' (or pip install 'mlflow-skinny==3.18.*', "
                 "enough to log to a folder or a tracking server)")
-PASSING = ("passed", "xfailed", "skipped")
 MAX_BATCH = 1000  # MLflow's limit of metrics in one log_batch call
 
 
@@ -98,7 +98,7 @@ def run_metrics(document: dict[str, Any]) -> dict[str, float]:
 def run_tags(document: dict[str, Any], git: dict[str, str | None]) -> dict[str, str]:
     checks = document.get("checks") or []
     tags = {f"verdict/{check_key(entry)}": str(entry.get("outcome")) for entry in checks}
-    passing = bool(checks) and all(entry.get("outcome") in PASSING for entry in checks)
+    passing = bool(checks) and all(entry.get("outcome") in PASSING_OUTCOMES for entry in checks)
     tags["modeltests.passing"] = "true" if passing else "false"
     for outcome, count in (document.get("summary") or {}).items():
         tags[f"modeltests.{key(outcome)}"] = str(count)
@@ -120,7 +120,7 @@ def log_run(document: dict[str, Any], uri: str, experiment: str, artifacts: list
         raise TrackerError(f"--modeltests-mlflow needs MLflow, which is not installed: "
                            f"{INSTALL_HINT}") from None
     try:
-        with _file_store_allowed(uri):
+        with _environment(logging_environment(uri)):
             return _log(MlflowClient(tracking_uri=uri), document, experiment, artifacts, git,
                         Metric, Param, RunTag)
     except ModelTestsError:
@@ -139,18 +139,36 @@ def tracking_uri(value: str, rootdir: Path) -> str:
     return (rootdir / value).resolve().as_uri()
 
 
+QUICK_GIVE_UP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+"""MLflow's HTTP settings while a run is logged to a tracking server, where the user set none:
+by default MLflow retries a refused or timed-out request 7 times with a backoff of 2 s, 4 s,
+... (about 4 minutes) before it gives up; a release gate's run should warn in seconds."""
+
+
+def logging_environment(uri: str) -> dict[str, str]:
+    """The environment variables :func:`log_run` sets for its call (those the user has not
+    set): ``MLFLOW_ALLOW_FILE_STORE`` for a folder (MLflow 3 refuses its folder store unless
+    asked: the user named a folder), :data:`QUICK_GIVE_UP` for a tracking server."""
+    if uri.startswith("file:"):
+        wanted = {"MLFLOW_ALLOW_FILE_STORE": "true"}
+    elif uri.startswith(("http:", "https:")):
+        wanted = QUICK_GIVE_UP
+    else:
+        wanted = {}
+    return {name: value for name, value in wanted.items() if name not in os.environ}
+
+
 @contextmanager
-def _file_store_allowed(uri: str) -> Iterator[None]:
-    """MLflow 3 refuses its folder store unless ``MLFLOW_ALLOW_FILE_STORE`` is set (it asks
-    for a database): the user named a folder, so it is allowed for this call only."""
-    if not uri.startswith("file:") or "MLFLOW_ALLOW_FILE_STORE" in os.environ:
-        yield
-        return
-    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` set for this call only."""
+    os.environ.update(variables)
     try:
         yield
     finally:
-        os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+        for name in variables:
+            os.environ.pop(name, None)
 
 
 def _log(client: Any, document: dict[str, Any], experiment: str, artifacts: list[Path],

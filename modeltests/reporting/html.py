@@ -20,10 +20,10 @@ from modeltests.support.atomic import atomic_path
 from modeltests.reporting.figures import figures
 from modeltests.reporting.gate_changes import gate_changes
 from modeltests.reporting.trends import Trend, trend_chart
+from modeltests.result import PASSING_OUTCOMES
 from modeltests.support.text import format_number, visible_strings
 
 Entry = dict[str, Any]
-PASSING = ("passed", "skipped", "xfailed")
 
 
 def render_html(document: dict[str, Any], previous: dict[str, Any] | None = None,
@@ -53,7 +53,7 @@ def render_html(document: dict[str, Any], previous: dict[str, Any] | None = None
         kinds=sorted({str(c.get("kind")) for c in checks}),
         outcomes=[o for o in ("failed", "error", "xpassed", "passed", "xfailed", "skipped")
                   if any(c.get("outcome") == o for c in checks)],
-        gate_ok=all(c.get("outcome") in PASSING for c in checks),
+        gate_ok=all(c.get("outcome") in PASSING_OUTCOMES for c in checks),
         changes=gate_changes(previous, document) if previous is not None else None,
         previous_name=previous_name or "the previous run", trends=trends or {})
 

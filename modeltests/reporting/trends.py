@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Sequence
 
 from markupsafe import Markup
 
-from modeltests.result import is_dynamic
+from modeltests.result import PASSING_OUTCOMES, is_dynamic
 from modeltests.reporting.charts import (BLUE, GREEN, GREY, RED, WIDTH, _line, _number, _scale,
                                          _svg, _text, _ticks, _zoom)
 
@@ -34,6 +34,9 @@ class TrendPoint(NamedTuple):
     high: float | None
     held: bool | None
     machine: str | None
+    outcome: str | None = None
+    """The check's verdict in that run (``passed``, ``failed``...): a run whose threshold
+    held may still have failed on another (a history gate)."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,11 @@ def trend_chart(trend: Trend) -> Markup:
     body.append(f'<polyline points="{path}" fill="none" stroke="{BLUE}" stroke-width="1.5"/>')
     for (x, y), point in zip(coords, points):
         color = GREY if point.held is None else GREEN if point.held else RED
+        if point.outcome not in (None, *PASSING_OUTCOMES):
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="none" stroke="{RED}" '
+                        'stroke-width="1.5"/>')
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"/>')
-    legend = "x: run id · dot: value (green held, red not) · whisker: 95% interval"
+    legend = "x: run · dot: value (green held, red not) · whisker: 95% interval · ring: check failed"
     body.append(_text(left, height - 6, legend, extra='fill="#6b7280" font-size="11"'))
     return _svg(WIDTH, height, f"{trend.metric} over the last {len(points)} runs",
                 "".join(body))

@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 MARKER = "BUILD_OK.json"
+GGUF_RECIPE = "gguf-v1"
+"""The recipe of a GGUF checkpoint converted into a transformers directory."""
+
+
+def converted_gguf_dir(file: Path, cache: Path) -> Path:
+    """Where a GGUF checkpoint ``file`` is kept converted under ``cache``: named by the file's
+    name, size and modification time (a changed file is converted again)."""
+    stat = file.stat()
+    return cache / "gguf" / f"{file.stem}-{stat.st_size}-{int(stat.st_mtime)}"
 
 
 def read_marker(directory: Path) -> dict[str, Any] | None:

@@ -134,7 +134,7 @@ def test_every_outcome_is_represented(pytester: pytest.Pytester) -> None:
         "suites/mixed.yaml:23: checks[3].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? (allowed: accuracy, adversarial, availability, behavior, calibration, "
         "choice, "
-        "completion, coverage, degeneration, directional, entities, entity_invariance, "
+        "completion, corruption, coverage, degeneration, directional, entities, entity_invariance, "
         "footprint, forgetful, format, generation_robustness, invariance, latency, load, "
         "perplexity, property_search, pruning, quantization, regression, robustness, skipper)")
     assert by_node["suites/broken_model.yaml::accuracy[dev]"].message == (

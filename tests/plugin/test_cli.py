@@ -59,7 +59,7 @@ def test_validate_reports_every_problem_without_importing_torch(
         "suites/bad.yaml:9: checks[0].kind: unknown check kind 'acuracy'; did you mean "
         "'accuracy'? (allowed: accuracy, adversarial, availability, behavior, calibration, "
         "choice, "
-        "completion, coverage, degeneration, directional, entities, entity_invariance, "
+        "completion, corruption, coverage, degeneration, directional, entities, entity_invariance, "
         "footprint, format, generation_robustness, invariance, latency, load, perplexity, "
         "property_search, pruning, quantization, regression, robustness)",
         "suites/bad.yaml:18: checks[2].min_pass_rate: must be a number in [0, 1] (got 1.5)",

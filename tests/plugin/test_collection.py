@@ -227,16 +227,17 @@ def test_a_run_says_first_which_builtin_models_it_builds_and_about_how_long(
     built.mkdir(parents=True)
     (built / "BUILD_OK.json").write_text('{"recipe": "ner-tiny-v3"}')
     pytester.mkdir("suites")
-    for name in ("sentiment-minilm", "nli-tiny", "ner-tiny"):
+    for name in ("sentiment-minilm", "nli-tiny", "ner-tiny", "gpt-tiny"):
         (pytester.path / "suites" / f"{name}.yaml").write_text(
             f"model:\n  adapter: transformers\n  path: builtin:{name}\nchecks:\n"
             "  - kind: availability\n")
     result = pytester.runpytest("suites/", "--collect-only", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([
-        "collected 3 items",
-        f"modeltests: this run first builds 2 built-in model(s) into {cache}/models (once; "
+        "collected 4 items",
+        f"modeltests: this run first builds 3 built-in model(s) into {cache}/models (once; "
         "later runs reuse them; times are for two quiet cores; on a busy machine a build can "
         "take 5x longer):",
+        "  builtin:gpt-tiny          about 1 min (trains a GPT-2 on one thread)",
         "  builtin:nli-tiny          under a minute",
         "  builtin:sentiment-minilm  about 2-3 min (fine-tunes MiniLM-L6)",
     ])

@@ -89,11 +89,20 @@ def test_no_baseline_is_undecided_the_same_model_passes_a_worse_one_fails(
             "run 2 (*): accuracy 0.975 -> 0.880; paired on the same 200 examples (dataset "
             "unchanged))",
             "modeltests: 1 checks: 1 failed"])
+    write(pytester)  # the same model again: gated against run 2, not the failed runs 3 and 4
+    back = run(pytester)
+    back.assert_outcomes(passed=1)
+    back.stdout.fnmatch_lines(["*accuracy_drop 0.000 <= 0.050 (95% CI -0.020 to 0.020) (against "
+                               "run 2 (*): accuracy 0.975 -> 0.975; paired *"])
     html = (pytester.path / "reports/modeltests.html").read_text()
     [trend] = re.findall(r'<div class="trend" data-metric="accuracy">.*?</table></div>', html,
                          re.S)
-    assert "accuracy over the last 4 run(s) of this check" in trend
-    assert re.findall(r"<tr><td>(this run|\d+)</td>", trend) == ["this run", "3", "2", "1"]
+    assert "accuracy over the last 5 run(s) of this check" in trend
+    # the runs' table says each run's verdict; the chart rings the two failed worse runs and run 1
+    assert re.findall(r'<tr><td>(this run|\d+)</td>.*?<span class="pill (\w+)">', trend,
+                      re.S) == [("this run", "passed"), ("4", "failed"), ("3", "failed"),
+                                ("2", "passed"), ("1", "failed")]
+    assert trend.count('r="6.5" fill="none"') == 3
 
 
 def test_a_changed_dataset_is_compared_unpaired_against_a_run_id(

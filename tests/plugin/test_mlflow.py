@@ -158,3 +158,24 @@ def test_a_run_is_logged_into_a_tracking_server(pytester: pytest.Pytester, mlflo
     result.stdout.fnmatch_lines([f"modeltests: logged to MLflow {mlflow_server}: experiment "
                                  "'modeltests' (*), run *"])
     assert_run_logged(client_class, mlflow_server, read_report(pytester))
+
+
+@needs_mlflow
+def test_an_unreachable_server_is_a_warning_in_seconds_and_the_verdicts_stand(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow retries a refused request 7 times over about 4 minutes by default; the run sets
+    MLflow's retries and timeout for its call where the user set none."""
+    for name in tracker.QUICK_GIVE_UP:
+        monkeypatch.delenv(name, raising=False)
+    make_project(pytester)
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider", "--modeltests-mlflow", uri)
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines([f"*could not log the run to MLflow at {uri}: MlflowException: "
+                                 "API request to * failed with exception *; the verdicts above "
+                                 "stand"])
+    assert_no_traceback(result.stdout.str())
+    assert tracker.logging_environment(uri) == tracker.QUICK_GIVE_UP
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")  # the user's own setting wins
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in tracker.logging_environment(uri)

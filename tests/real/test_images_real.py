@@ -41,7 +41,7 @@ models:
     adapter: torch
     task: image-classification
     factory: modeltests.demo.digits:digits_cnn
-    weights: builtin:digits-cnn
+    weights: {production}
     labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
 datasets:
   test:
@@ -111,8 +111,9 @@ def _run(pytester: pytest.Pytester, weights: str, limit: float) -> list[dict[str
     folder = pytester.path / "suites"
     folder.mkdir(exist_ok=True)
     shutil.copy(DATA, folder / "digits_test.npz")
-    (folder / "digits.yaml").write_text(SUITE.format(weights=weights, seed=SEED,
-                                                     examples=EXAMPLES, attacks=_attacks(limit)))
+    (folder / "digits.yaml").write_text(SUITE.format(
+        weights=weights, production="builtin:digits-cnn", seed=SEED, examples=EXAMPLES,
+        attacks=_attacks(limit)))
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     checks: list[dict[str, Any]] = json.loads(
         (pytester.path / "reports" / "modeltests.json").read_text())["checks"]
@@ -230,3 +231,82 @@ def test_a_noisy_digits_cnn_fails_every_kind(pytester: pytest.Pytester, noisy_we
         "suites/digits.yaml  adversarial[[]test]*FAIL     *attack_success_rate 0.* > 0.050 *",
         "modeltests: 5 checks: 5 failed"])
     assert all(check["outcome"] == "failed" for check in checks)
+
+
+CORRUPTED = ["gaussian_noise", "impulse_noise", "contrast"]  # impulse_noise takes its own seed
+CORRUPTION_SUITE = SUITE.split("checks:")[0] + """\
+checks:
+  - kind: corruption
+    dataset: test
+    num_examples: {examples}
+    corruptions: [{names}]
+    baseline: production
+    max_mce: 1.0
+"""
+
+
+def test_corruption_figures_equal_the_librarys_own_corruptions(
+        pytester: pytest.Pytester, digits_model_dir: Path, noisy_weights: Path) -> None:
+    """The trained CNN against the noisy one as its baseline passes max_mce: 1 (it errs less
+    under every corruption), the noisy one against the trained one fails it; every accuracy and
+    the mCE equal an independent loop of imagecorruptions' own ``corrupt()`` on the same images
+    (enlarged 4x to the 32x32 it requires, its centre pixels kept), seeded per image as
+    documented."""
+    folder = pytester.path / "suites"
+    folder.mkdir()
+    shutil.copy(DATA, folder / "digits_test.npz")
+    trained = str(digits_model_dir / "weights.pt")
+    for name, model, other in (("trained", trained, noisy_weights),
+                               ("noisy", noisy_weights, trained)):
+        (folder / f"{name}.yaml").write_text(CORRUPTION_SUITE.format(
+            weights=model, production=other, seed=SEED, examples=40,
+            names=", ".join(CORRUPTED)))
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "suites/noisy.yaml    corruption[[]test]  FAIL     mce *.* > 1.000 (95% CI *",
+        "suites/trained.yaml  corruption[[]test]  PASS     mce 0.* <= 1.000 (95% CI *"])
+    checks = {c["suite"].rsplit("/", 1)[-1]: c for c in json.loads(
+        (pytester.path / "reports" / "modeltests.json").read_text())["checks"]}
+    indices = checks["trained.yaml"]["details"]["indices"]
+    assert checks["noisy.yaml"]["details"]["indices"] == indices and len(indices) == 40
+    with np.load(DATA) as arrays:
+        pixels, labels = arrays["images"][indices], arrays["labels"][indices]
+    right = {path: _library_right(_module(Path(path)), pixels, labels)
+             for path in (trained, str(noisy_weights))}
+    for suite, model, other in (("trained.yaml", trained, str(noisy_weights)),
+                                ("noisy.yaml", str(noisy_weights), trained)):
+        metrics = checks[suite]["metrics"]
+        for (name, severity), hits in right[model].items():
+            assert metrics[f"{name}@{severity}.accuracy"] == hits.mean(), (suite, name, severity)
+        errors = {name: sum((~right[model][(name, s)]).sum() for s in range(1, 6))
+                  / sum((~right[other][(name, s)]).sum() for s in range(1, 6))
+                  for name in CORRUPTED}
+        for name, error in errors.items():
+            assert metrics[f"{name}.corruption_error"] == pytest.approx(error, abs=1e-12)
+        assert metrics["mce"] == pytest.approx(np.mean(list(errors.values())), abs=1e-12)
+
+
+def _library_right(module: Any, pixels: np.ndarray, labels: np.ndarray
+                   ) -> dict[tuple[str, int], np.ndarray]:
+    """Per corruption and severity, which images ``module`` gets right after imagecorruptions'
+    ``corrupt()``, each image seeded with sha256("seed:name:severity:position")[:4]."""
+    import hashlib
+
+    from imagecorruptions import corrupt
+
+    right = {}
+    for name in CORRUPTED:
+        for severity in range(1, 6):
+            batch = []
+            for position, image in enumerate(pixels):
+                text = f"{SEED}:{name}:{severity}:{position}".encode()
+                seed = int.from_bytes(hashlib.sha256(text).digest()[:4], "big")
+                np.random.seed(seed)
+                own = {"seed": seed} if name == "impulse_noise" else {}
+                out = corrupt(np.kron(image, np.ones((4, 4), np.uint8)), severity=severity,
+                              corruption_name=name, **own)
+                batch.append(out[2::4, 2::4, 0].astype(np.float32) / 255.0)
+            with torch.inference_mode():
+                predicted = module(torch.from_numpy(np.stack(batch)[:, None])).argmax(1)
+            right[(name, severity)] = predicted.numpy() == labels
+    return right

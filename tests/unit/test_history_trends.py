@@ -94,7 +94,7 @@ def test_a_schema_1_history_gains_the_machines_table(tmp_path: Path) -> None:
     try:
         assert connection.execute("SELECT run_id, machine FROM machines").fetchall() == [
             (1, machine_fingerprint(now))]
-        assert connection.execute("PRAGMA user_version").fetchone() == (2,)
+        assert connection.execute("PRAGMA user_version").fetchone() == (3,)
     finally:
         connection.close()
 
@@ -117,3 +117,42 @@ def test_a_latency_gate_compares_only_with_a_baseline_on_the_same_machine() -> N
     low, high = unpaired_difference_interval(44.0, (44.0, 46.0), 40.0, (40.0, 41.0))
     assert (same.metric, same.value, same.interval, same.state) == (
         "p95_ms_rise", 4.0, (low, high), "undecided")  # 95% interval 2.9 to 6.2 contains 5
+
+
+def reference_points(recorded: list[dict[str, Any]], commits: list[str], nodeid: str,
+                     metric: str, key: str, last: int) -> list[tuple[Any, ...]]:
+    """The trend's recorded points read straight from the documents, the slow obvious way."""
+    points = []
+    for run_id, (run, commit) in enumerate(zip(recorded, commits), start=1):
+        entry = next((c for c in run["checks"] if c["nodeid"] == nodeid), None)
+        if entry is None or metric not in entry["metrics"]:
+            continue
+        low, high = (entry.get("intervals") or {}).get(metric) or (None, None)
+        held = next((t["held"] for t in entry["thresholds"] if t["key"] == key), None)
+        points.append((str(run_id), run["run"]["started"], commit, entry["metrics"][metric],
+                       low, high, held, machine_fingerprint(run), entry["outcome"]))
+    return points[-(last - 1):]
+
+
+def test_trends_read_from_the_history_equal_those_read_from_the_documents(
+        tmp_path: Path) -> None:
+    history = tmp_path / "history.sqlite"
+    recorded, commits = [], []
+    for index in range(9):
+        run = document(40.0 + index, 0.75 + index / 50, MACHINE_A if index % 3 else MACHINE_B)
+        run["run"]["started"] = f"2026-12-07T10:0{index}:00+00:00"
+        if index == 4:  # a run without the accuracy check
+            run["checks"] = run["checks"][:1]
+        if index == 6:  # the check failed although min_accuracy held: another threshold broke
+            run["checks"][1]["outcome"] = "failed"
+            del run["checks"][1]["intervals"]
+        recorded.append(run)
+        commits.append(f"{index:040x}")
+        record_run(history, run, {"commit": commits[-1], "branch": "main"})
+    now = document(44.0, 0.9, MACHINE_A)
+    accuracy = "suites/s.yaml::accuracy[dev]"
+    for last in (3, 6, 100):
+        [trend] = check_trends(history, now, last=last)[accuracy]
+        assert [tuple(p) for p in trend.points[:-1]] == reference_points(
+            recorded, commits, accuracy, "accuracy", "min_accuracy", last)
+        assert trend.points[-1].run == "this run" and trend.points[-1].outcome == "passed"

@@ -61,12 +61,12 @@ def refuse_inapplicable(context: CheckContext, params: RegressionParams) -> None
 
 
 def compare_answers(context: CheckContext, params: RegressionParams) -> CheckResult:
-    """The table above for the suite's model (candidate) against ``models.<baseline>``."""
+    """The table above for the suite's model (candidate) against ``models.<baseline>`` (the
+    keys it cannot use were refused at setup: :func:`refuse_inapplicable`)."""
     from modeltests.adapters.generation import GenerationRequest
     from modeltests.checks._generation import read_prompts
     from modeltests.stats.proportions import wilson_interval
 
-    refuse_inapplicable(context, params)
     prompts = read_prompts(context, params.dataset, None)
     request = GenerationRequest(max_new_tokens=params.max_new_tokens, stop=tuple(params.stop))
     context.generator(params.baseline, key="baseline")

@@ -25,6 +25,7 @@ and the mCE a bootstrap over the images.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
@@ -294,14 +295,11 @@ def _resize_note(shape: tuple[int, int, int]) -> str | None:
 def _examples(images: list[ImageInput], truth: list[str], predicted: Any, names: list[str],
               severities: list[int], limit: int) -> list[dict[str, Any]]:
     """The first images a corruption made the model get wrong, lowest severities first."""
-    shown: list[dict[str, Any]] = []
-    for s, severity in enumerate(severities):
-        for c, name in enumerate(names):
-            for i, image in enumerate(images):
-                if predicted[c, s, i] != truth[i] and len(shown) < limit:
-                    shown.append({"text": image.source, "input": f"{name}@{severity}",
-                                  "expected": truth[i], "predicted": str(predicted[c, s, i])})
-    return shown
+    wrong = ((s, c, i) for s in range(len(severities)) for c in range(len(names))
+             for i in range(len(images)) if predicted[c, s, i] != truth[i])
+    return [{"text": images[i].source, "input": f"{names[c]}@{severities[s]}",
+             "expected": truth[i], "predicted": str(predicted[c, s, i])}
+            for s, c, i in islice(wrong, limit)]
 
 
 def prepare_corruption(context: CheckContext, params: CorruptionParams) -> None:

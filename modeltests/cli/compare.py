@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modeltests.reporting.gate_changes import GateChanges, gate_changes
+from modeltests.result import PASSING_OUTCOMES
 from modeltests.support.text import format_number
 
 Document = dict[str, Any]
 UNTESTED_CHANGE = 0.10
 SETUP_MODEL_KEYS = ("adapter", "source", "architecture", "parameters", "dtype", "device")
-PASSING = ("passed", "xfailed", "skipped")
 EXIT_REGRESSED = 1
 """A check that passed in A fails or errors in B."""
 EXIT_WEAKENED = 3
@@ -165,7 +165,7 @@ def _shown(value: Any) -> str:
 def _compare_check(nodeid: str, a: dict[str, Any], b: dict[str, Any], out: Comparison) -> None:
     if a.get("outcome") != b.get("outcome"):
         out.verdicts.append(f"{nodeid}: {a.get('outcome')} -> {b.get('outcome')}")
-        if a.get("outcome") in PASSING and b.get("outcome") not in PASSING:
+        if a.get("outcome") in PASSING_OUTCOMES and b.get("outcome") not in PASSING_OUTCOMES:
             out.regressed = True
     held_a = {t["key"]: t for t in a.get("thresholds", [])}
     for t in b.get("thresholds", []):

@@ -13,7 +13,7 @@ same on every machine. numpy and Pillow are imported inside the functions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal, get_args
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 ImageEditName = Literal["flip_horizontal", "flip_vertical", "rotate", "crop", "brightness"]
-IMAGE_EDITS: tuple[str, ...] = ("flip_horizontal", "flip_vertical", "rotate", "crop",
-                                "brightness")
+IMAGE_EDITS: tuple[str, ...] = get_args(ImageEditName)
 
 
 @dataclass(frozen=True)

@@ -540,5 +540,6 @@ class HttpLoadSpec:
 
 
 def load_http(params: HttpParams, context: LoadContext) -> HttpModel:
-    endpoint = HttpEndpoint(params, expand_headers(params, context), context.redactor, url=context.expand(params.url))
+    endpoint = HttpEndpoint(params, expand_headers(params, context), context.redactor,
+                            url=context.expand(params.url))
     return HttpModel(endpoint, params.labels, params.batch_size)

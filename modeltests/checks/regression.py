@@ -99,7 +99,8 @@ class RegressionParams(CheckParams):
 
 def run_regression(context: CheckContext, params: RegressionParams) -> CheckResult:
     """Compare the candidate with ``baseline`` row by row; gate; Holm over the gated slices.
-    Text generators compare their greedy answers (:mod:`modeltests.checks._generator_regression`)."""
+    Text generators compare their greedy answers
+    (:mod:`modeltests.checks._generator_regression`)."""
     from modeltests.adapters.generation import is_generator
 
     if is_generator(context.model()):

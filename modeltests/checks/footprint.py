@@ -187,4 +187,4 @@ def _methods() -> dict[str, str]:
 
 CHECK_KINDS = [CheckKind("footprint", FootprintParams, run_footprint,
                          "FLOPs per input, parameters, weight sparsity, weight and activation "
-                         "bytes")]
+                         "bytes", inputs="any")]

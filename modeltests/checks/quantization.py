@@ -6,7 +6,11 @@ Both kinds compare a *candidate* with the suite's reference model on the same ex
 * ``quantization`` with ``scheme:`` compresses a copy of the reference's torch module
   (:mod:`modeltests.measure.compress`); with ``compare_to:`` the candidate is another model of the suite's
   ``models:`` (an already-quantized export, a remote endpoint), which works for any adapter.
-* ``pruning`` zeroes the smallest-magnitude ``nn.Linear`` weights of a copy at ``sparsity``.
+* ``pruning`` zeroes the smallest-magnitude weights of every ``nn.Linear`` and convolution of a
+  copy at ``sparsity``.
+
+The int8 schemes quantize ``nn.Linear`` layers only: an image model's convolutions stay float
+(the share of parameters reached, and a warning when convolutions were left, are in the result).
 
 A text generator (:mod:`modeltests.checks._generator_compression`) is compared token by token
 on documents instead: per-token KL, top-1 next-token agreement, the perplexity ratio (bootstrap
@@ -83,10 +87,12 @@ class QuantizationParams(CompressionParams):
 
 
 class PruningParams(CompressionParams):
-    """L1 unstructured magnitude pruning of every ``nn.Linear`` weight of a copy of the model."""
+    """L1 unstructured magnitude pruning of every ``nn.Linear`` and convolution weight of a copy
+    of the model."""
 
     kind: str = "pruning"
-    sparsity: float = Field(gt=0, lt=1, description="Fraction of Linear weights set to zero.")
+    sparsity: float = Field(gt=0, lt=1, description="Fraction of the weights of every Linear and "
+                            "convolution layer set to zero.")
     method: Literal["l1_unstructured"] = Field(default="l1_unstructured")
     # Off by default, unlike quantization: a pruned copy keeps fp32 arithmetic, so the batching
     # moves its probabilities only by rounding (4.8e-7 on the demo model, no prediction), as it
@@ -119,8 +125,31 @@ def run_quantization(context: CheckContext, params: QuantizationParams) -> Check
         return compare(context, params, candidate)
     assert params.scheme is not None
     scheme = params.scheme
-    return _with_copy(context, params, params.recipe(),
-                      lambda module: _quantize(context, module, scheme, params.float_head))
+    result = _with_copy(context, params, params.recipe(),
+                        lambda module: _quantize(context, module, scheme, params.float_head))
+    if scheme not in ("bf16", "fp16") and result.skip_reason is None:
+        _note_coverage(result, context.model(), scheme)
+    return result
+
+
+def _note_coverage(result: CheckResult, reference: ModelAdapter, scheme: str) -> None:
+    """Which share of the parameters the int8 scheme reached: these schemes quantize Linear
+    layers only, so a convolutional network keeps most of its arithmetic in float, and the
+    result says so instead of letting ``int8`` suggest the whole model."""
+    from modeltests.measure.compress import quantized_coverage
+
+    counts = quantized_coverage(reference.torch_module())
+    result.details["quantized_parameters"] = {
+        **counts, "share": counts["linear"] / counts["total"] if counts["total"] else 0.0,
+        "note": f"{scheme} quantizes nn.Linear layers only (weights to int8; activations per "
+                "batch); convolutions stay float: quantizing them needs static quantization "
+                "with calibration inputs, which this kind does not offer"}
+    if counts["convolution"]:
+        result.warnings.append(
+            f"{scheme} quantized the Linear layers only ({counts['linear']:,} of "
+            f"{counts['total']:,} parameters); the {counts['convolution']:,} convolution "
+            "parameters stayed float (dynamic int8 covers Linear only), so these figures are "
+            "those of a partly quantized model")
 
 
 def run_pruning(context: CheckContext, params: PruningParams) -> CheckResult:
@@ -240,8 +269,8 @@ CHECK_KINDS = [
     CheckKind("quantization", QuantizationParams, run_quantization,
               "accuracy drop, agreement, KL, size and speed-up of a quantized model (text "
               "generators: per-token KL, next-token agreement, perplexity ratio)", task="any",
-              prepare=prepare_compression),
+              prepare=prepare_compression, inputs="any"),
     CheckKind("pruning", PruningParams, run_pruning,
               "accuracy drop, agreement and KL of an L1-pruned copy of the model", task="any",
-              prepare=prepare_compression),
+              prepare=prepare_compression, inputs="any"),
 ]

@@ -162,34 +162,60 @@ def torchao_quantize(module: torch.nn.Module, mode: Literal["int8_weight_only", 
     return copied
 
 
+def prunable_layers(module: torch.nn.Module) -> list[torch.nn.Module]:
+    """The layers :func:`prune_l1_unstructured` prunes: every ``nn.Linear`` and every
+    convolution (``nn.Conv1d``, ``nn.Conv2d``, ``nn.Conv3d``), in module order."""
+    import torch
+
+    kinds = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+    return [layer for layer in module.modules() if isinstance(layer, kinds)]
+
+
 def prune_l1_unstructured(module: torch.nn.Module, sparsity: float) -> torch.nn.Module:
     """A copy with the ``sparsity`` fraction of smallest-magnitude weights of every ``nn.Linear``
-    (GPT-2's ``Conv1D`` included, see :func:`linear_layers`) set to zero (``torch.nn.utils.prune.l1_unstructured``, per layer), made permanent with
-    ``prune.remove`` so the copy is a plain module again."""
-    import torch
+    (GPT-2's ``Conv1D`` included, see :func:`linear_layers`) and every convolution (an image
+    model's ``Conv2d``) set to zero (``torch.nn.utils.prune.l1_unstructured``, per layer), made
+    permanent with ``prune.remove`` so the copy is a plain module again. Biases stay."""
     from torch.nn.utils import prune
 
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1) (got {sparsity!r})")
     copied = linear_layers(copy.deepcopy(module))
-    for layer in copied.modules():
-        if isinstance(layer, torch.nn.Linear):
-            # torch leaves these two untyped
-            prune.l1_unstructured(layer, "weight", sparsity)
-            prune.remove(layer, "weight")
+    for layer in prunable_layers(copied):
+        prune.l1_unstructured(layer, "weight", sparsity)
+        prune.remove(layer, "weight")
     return copied
 
 
 def linear_sparsity(module: torch.nn.Module) -> float:
-    """Fraction of exactly-zero weights over all ``nn.Linear`` weights of ``module``."""
+    """Fraction of exactly-zero weights over the weights :func:`prune_l1_unstructured` prunes
+    (every ``nn.Linear`` and convolution) of ``module``."""
+    zeros = total = 0
+    for layer in prunable_layers(module):
+        weight = layer.weight
+        zeros += int((weight == 0).sum())
+        total += weight.numel()
+    return zeros / total if total else 0.0
+
+
+def quantized_coverage(module: torch.nn.Module) -> dict[str, int]:
+    """Parameters of ``module`` (a float model, not copied) in the layers a Linear-only int8
+    scheme quantizes (``linear``: ``nn.Linear`` and GPT-2's ``Conv1D``, weights and biases), in
+    the convolutions it leaves in float (``convolution``: ``nn.Conv1d/2d/3d``; only a static
+    scheme with calibration inputs would quantize them), and in all (``total``)."""
     import torch
 
-    zeros = total = 0
+    convolutions = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+    counts = {"linear": 0, "convolution": 0, "total": 0}
     for layer in module.modules():
-        if isinstance(layer, torch.nn.Linear):
-            zeros += int((layer.weight == 0).sum())
-            total += layer.weight.numel()
-    return zeros / total if total else 0.0
+        own = sum(p.numel() for p in layer.parameters(recurse=False))
+        counts["total"] += own
+        # transformers' Conv1D is a Linear to these schemes (see linear_layers)
+        if isinstance(layer, torch.nn.Linear) or type(layer).__name__ == "Conv1D":
+            counts["linear"] += own
+        elif isinstance(layer, convolutions):
+            counts["convolution"] += own
+    return counts
 
 
 def parameter_bytes(module: torch.nn.Module) -> int:

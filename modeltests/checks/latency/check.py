@@ -65,4 +65,4 @@ def prepare_latency(context: CheckContext, params: LatencyParams) -> None:
 CHECK_KINDS = [CheckKind("latency", LatencyParams, run_latency,
                          "latency percentiles, throughput, cold start, scaling and memory (text "
                          "generators: time to first token and per output token)",
-                         prepare=prepare_latency, task="any")]
+                         prepare=prepare_latency, task="any", inputs="any")]

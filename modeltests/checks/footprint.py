@@ -1,5 +1,6 @@
 """``footprint``: what the model costs to compute and to hold. FLOPs per input at each sequence
-length (counted by torch's ``FlopCounterMode``, not by hand), parameters, weight sparsity (exact
+length, or for an image classifier at each image size (counted by torch's ``FlopCounterMode``,
+not by hand: convolutions and matrix products), parameters, weight sparsity (exact
 zeros, overall and per layer type), bytes of the weights and peak bytes of the activations of one
 forward call, and the FLOP rate the timed forward calls reached. Definitions and methods in
 :mod:`modeltests.measure.footprint`.
@@ -25,6 +26,7 @@ from modeltests.suite.loader import MODEL_REFERENCE_MARK
 
 if TYPE_CHECKING:
     from modeltests.adapters.base import ModelAdapter
+    from modeltests.data.inputs import ModelInput
 
 EXACT = ("gflops", "parameters", "weight_sparsity", "weight_bytes", "activation_peak_bytes")
 
@@ -41,12 +43,19 @@ class FootprintParams(CheckParams):
         default_factory=lambda: [128], min_length=1,
         description="Token lengths (special tokens included) of the synthetic inputs; the "
         "longest is gated.")
+    dataset: str | None = Field(
+        default=None, description="Image classifiers: a dataset of images; its first image "
+        "(resized to each of image_sizes) is the input measured.")
+    image_sizes: list[int] | None = Field(
+        default=None, min_length=1, description="Image classifiers: square sides in pixels to "
+        "measure at (default: the dataset's own size); the largest is gated. A size the model "
+        "cannot take is an error.")
     batch_size: int = Field(default=1, ge=1, le=1024, description="Inputs per forward call; "
                             "FLOPs are reported per input.")
     timed_calls: int = Field(default=5, ge=0, le=1000, description="Forward calls timed per "
                              "length for the achieved FLOP rate (0: no timing).")
-    max_gflops: float | None = threshold("Highest GFLOPs per input at the longest length.",
-                                         ge=0)
+    max_gflops: float | None = threshold("Highest GFLOPs per input at the longest length (or "
+                                         "largest image size).", ge=0)
     min_weight_sparsity: float | None = threshold("Lowest share of parameter entries that are "
                                                   "exactly zero.", ge=0, le=1)
     max_weight_bytes: float | None = threshold("Highest bytes of parameters and buffers.", ge=0)
@@ -66,6 +75,13 @@ class FootprintParams(CheckParams):
             raise ValueError("sequence lengths must be positive integers")
         return sorted(set(value))
 
+    @field_validator("image_sizes")
+    @classmethod
+    def _sides(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(n < 1 or n > 8192 for n in value):
+            raise ValueError("each image size must be an integer in [1, 8192]")
+        return value
+
 
 def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult:
     """Count the weights once, then FLOPs and activations at each length."""
@@ -78,8 +94,7 @@ def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult
         return CheckResult(skip_reason=f"footprint needs the model's torch module ({exc})")
     facts = weight_facts(module)
     try:
-        configs = [_measure(adapter, params, n, text)
-                   for n, text in _inputs(context, params, adapter)]
+        configs = _measured_configs(context, params, adapter)
     except UnsupportedCapabilityError as exc:
         return CheckResult(skip_reason=f"footprint needs separate encode and forward steps "
                                        f"({exc})")
@@ -90,7 +105,8 @@ def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult
     if head.get("achieved_gflops_per_s") is not None:
         metrics["achieved_gflops_per_s"] = head["achieved_gflops_per_s"]
     for c in configs:
-        metrics[f"l{c['sequence_length']}.gflops"] = c["gflops_per_input"]
+        key = f"l{c['sequence_length']}" if "image_size" not in c else f"s{c['image_size']}"
+        metrics[f"{key}.gflops"] = c["gflops_per_input"]
     methods = {name: "exact" for name in EXACT}
     result = CheckResult(metrics=metrics, sample_size=len(configs), interval_methods=methods)
     result.thresholds = context.evaluate(metrics, methods=methods)
@@ -100,13 +116,40 @@ def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult
         "bytes": facts.weight_bytes,
         "by_layer_type": {k: v.to_json() for k, v in facts.by_type.items()}},
         "methods": _methods(), "peak_flops": None}
+    at = (f"{head['sequence_length']} tokens" if "image_size" not in head
+          else f"{head['image_size']} images")
     result.headline = (f"{head['gflops_per_input']:.3g} GFLOPs/input at "
-                       f"{head['sequence_length']} tokens; {facts.parameters:,} parameters, "
+                       f"{at}; {facts.parameters:,} parameters, "
                        f"{facts.sparsity:.1%} zeros, {facts.weight_bytes / 1e6:.1f} MB weights")
     failed = result.failed_thresholds()
     if failed:
         result.headline = "; ".join(t.describe() for t in failed[:2])
     return result
+
+
+def _measured_configs(context: CheckContext, params: FootprintParams, adapter: ModelAdapter
+                      ) -> list[dict[str, Any]]:
+    """One entry per sequence length, or for an image classifier per image size (each size
+    probed first: one the model cannot take is a located error)."""
+    from modeltests.checks._image_sizes import probe_sizes, reads_images, sized_images
+
+    if not reads_images(adapter):
+        if params.image_sizes is not None:
+            raise context.error("image_sizes", "image sizes apply to an image classifier; "
+                                "this model reads texts (use sequence_lengths)")
+        return [_measure(adapter, params, n, text)
+                for n, text in _inputs(context, params, adapter)]
+    if "sequence_lengths" in params.model_fields_set:
+        raise context.error("sequence_lengths", "this model classifies images: measure it at "
+                            "image_sizes over a dataset of images, not at token lengths")
+    sized = sized_images(context, params.dataset, params.image_sizes, 1)
+    probe_sizes(context, adapter, sized)
+    configs = []
+    for entry in sized:
+        measured = _measure(adapter, params, entry.height, entry.images[0])
+        measured.pop("sequence_length")
+        configs.append({"image_size": entry.label, "image_side": entry.height, **measured})
+    return configs
 
 
 def _inputs(context: CheckContext, params: FootprintParams, adapter: ModelAdapter
@@ -133,9 +176,10 @@ def _inputs(context: CheckContext, params: FootprintParams, adapter: ModelAdapte
     return found
 
 
-def _measure(adapter: ModelAdapter, params: FootprintParams, length: int, text: str
+def _measure(adapter: ModelAdapter, params: FootprintParams, length: int, text: ModelInput
              ) -> dict[str, Any]:
-    """FLOPs, activation peak and (optionally) the FLOP rate of one batch of ``text``."""
+    """FLOPs, activation peak and (optionally) the FLOP rate of one batch of ``text`` (or of an
+    image)."""
     from modeltests.measure.footprint import activation_peak_bytes, count_flops
 
     batch = adapter.encode([text] * params.batch_size)
@@ -172,8 +216,9 @@ def _synchronizer(device: str) -> Callable[[], None]:
 def _methods() -> dict[str, str]:
     return {
         "flops": "torch.utils.flop_counter.FlopCounterMode over one forward call: matrix "
-                 "products only (2 per multiply-add); softmax, normalisation, activations and "
-                 "embeddings count 0",
+                 "products and convolutions only (2 per multiply-add); softmax, "
+                 "normalisation, activations, pooling, biases of convolutions and embeddings "
+                 "count 0",
         "weight_sparsity": "share of parameter entries exactly 0 (each tensor once)",
         "weight_bytes": "numel x element size of parameters and buffers in memory",
         "activation_peak_bytes": "peak total of the tensors one forward call creates and "

@@ -295,3 +295,15 @@ def _shown(items: list[Any]) -> str:
     shown = ", ".join(map(str, items[:MAX_FILES_SHOWN]))
     return shown + (f" and {len(items) - MAX_FILES_SHOWN} more" if len(items) > MAX_FILES_SHOWN
                     else "")
+
+
+def resized_input(image: ImageInput, height: int, width: int) -> ImageInput:
+    """``image`` resized (bilinear, per channel, in float) to ``height`` x ``width``, named
+    ``source (HxW)``; the image itself when it already has that size."""
+    import numpy as np
+
+    if image.pixels.shape[1:] == (height, width):
+        return image
+    channels_last = np.moveaxis(image.pixels, 0, -1)[None]
+    resized = np.moveaxis(_resized(channels_last, (height, width))[0], -1, 0)
+    return image.with_pixels(resized, f"{height}x{width}")

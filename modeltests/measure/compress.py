@@ -190,9 +190,12 @@ def prune_l1_unstructured(module: torch.nn.Module, sparsity: float) -> torch.nn.
 def linear_sparsity(module: torch.nn.Module) -> float:
     """Fraction of exactly-zero weights over the weights :func:`prune_l1_unstructured` prunes
     (every ``nn.Linear`` and convolution) of ``module``."""
+    import torch
+
     zeros = total = 0
     for layer in prunable_layers(module):
         weight = layer.weight
+        assert isinstance(weight, torch.Tensor)
         zeros += int((weight == 0).sum())
         total += weight.numel()
     return zeros / total if total else 0.0

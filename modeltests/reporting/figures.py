@@ -287,6 +287,8 @@ def _accuracy_drop(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
 
 
 def _flops_by_length(entry: Entry, configs: list[dict[str, Any]]) -> Figure | None:
+    if configs and "image_side" in configs[0]:
+        return _flops_by_image_size(entry, configs)
     points = sorted((float(c["sequence_length"]), float(c["gflops_per_input"]))
                     for c in configs if c.get("gflops_per_input"))
     if not points:
@@ -298,3 +300,17 @@ def _flops_by_length(entry: Entry, configs: list[dict[str, Any]]) -> Figure | No
         "GFLOPs (log scale)", limit=limit),
         "Counted by torch's FlopCounterMode (matrix products only). Linear layers grow with "
         "the length (slope 1 on log-log axes), attention with its square; red: max_gflops.")
+
+
+def _flops_by_image_size(entry: Entry, configs: list[dict[str, Any]]) -> Figure | None:
+    points = sorted((float(c["image_side"]), float(c["gflops_per_input"]))
+                    for c in configs if c.get("gflops_per_input"))
+    if len(points) < 2:
+        return None
+    limit, _ = _limit(entry, "max_gflops")
+    title = "GFLOPs per image against image size"
+    return Figure(title, charts.log_log_lines(
+        [Series("GFLOPs / image", points)], title, "image side (pixels, log scale)",
+        "GFLOPs (log scale)", limit=limit),
+        "Counted by torch's FlopCounterMode (convolutions and matrix products). A "
+        "convolution grows with the pixels (slope 2 against the side); red: max_gflops.")

@@ -41,6 +41,9 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
         metrics["scaling_exponent"] = scaling["exponent"]
         metrics["scaling_ratio"] = scaling["ratio"]
     metrics.update(run.memory.metrics())
+    batching = batch_speedup(run.timings, head)
+    if batching is not None:
+        metrics["batch_speedup"] = batching["speedup"]
     comparison = compare(run, context.seed)
     methods = _comparison_metrics(comparison, metrics, intervals)
     result = CheckResult(metrics=metrics, sample_size=head.n, intervals=intervals,
@@ -62,6 +65,7 @@ def build_result(context: CheckContext, params: LatencyParams, run: LatencyRun |
         "model": params.model, "device": run.device, "threads": run.threads,
         "modes": list(run.modes),
         "headline": current, "cold_start": run.cold_start.to_json(), "scaling": scaling,
+        "batch_speedup": batching,
         "memory": run.memory.to_json(), "baseline": against_baseline,
         "configs": [t.to_json() for t in run.timings],
         "distribution": {"config": head.label, "mode": head.mode,
@@ -110,6 +114,25 @@ def _scaling(timings: list[TimedConfig], batch: int, mode: TimedMode) -> dict[st
     if found is not None:
         found.update(batch_size=batch, mode=mode)
     return found
+
+
+def batch_speedup(timings: list[TimedConfig], head: TimedConfig) -> dict[str, Any] | None:
+    """The per-example speed-up of the largest batch over the smallest, at the headline's
+    length or image size and mode: ``(p50_small / small) / (p50_large / large)``; both
+    measured in this run, so the ratio does not carry the machine's absolute speed. None with
+    one batch size."""
+    same = [t for t in timings if t.mode == head.mode
+            and t.config.sequence_length == head.config.sequence_length
+            and t.config.image_size == head.config.image_size]
+    if len({t.config.batch_size for t in same}) < 2:
+        return None
+    small = min(same, key=lambda t: t.config.batch_size)
+    large = max(same, key=lambda t: t.config.batch_size)
+    per_small = small.ms("p50_ms") / small.config.batch_size
+    per_large = large.ms("p50_ms") / large.config.batch_size
+    return {"speedup": per_small / per_large if per_large > 0 else float("inf"),
+            "smallest": small.label, "largest": large.label, "mode": head.mode,
+            "per_example_p50_ms": {small.label: per_small, large.label: per_large}}
 
 
 def _comparison_metrics(comparison: Comparison | None, metrics: dict[str, float],

@@ -42,7 +42,7 @@ FILLER = "the cat sat on the mat and".split()
 GENERATOR_ONLY = ("prompt_lengths", "output_lengths", "max_ttft_p50_ms", "max_ttft_p90_ms",
                   "max_ttft_p99_ms", "max_tpot_p50_ms", "max_tpot_p90_ms", "max_tpot_p99_ms",
                   "min_tokens_per_second", "max_ttft_ratio", "max_tpot_ratio")
-CLASSIFIER_ONLY = ("sequence_lengths", "pairs", "dataset", "samples", "mode", "baseline",
+CLASSIFIER_ONLY = ("sequence_lengths", "image_sizes", "min_batch_speedup", "pairs", "dataset", "samples", "mode", "baseline",
                    "max_p50_ms", "max_p90_ms", "max_p95_ms", "max_p99_ms", "max_mean_ms",
                    "min_throughput", "max_cold_start_ms", "max_scaling_exponent",
                    "max_scaling_ratio", "max_ratio_at_longest", "min_ratio_at_longest")

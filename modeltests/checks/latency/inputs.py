@@ -26,12 +26,16 @@ class Tokenizer(Protocol):
 
 @dataclass(frozen=True)
 class Config:
-    """One timed configuration: its batches of texts (cycled through while timing)."""
+    """One timed configuration: its batches of texts or images (cycled through while timing);
+    ``image_size`` (``16x16``) for images resized to ``image_sizes``, whose every size was
+    ``probed`` on one image before timing."""
 
     label: str
     batch_size: int
     sequence_length: int | None
     batches: list[list[ModelInput]]
+    image_size: str | None = None
+    probed: bool = False
 
 
 def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAdapter,
@@ -41,6 +45,8 @@ def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAd
     ``role`` names the model in errors (``the compare_to model 'bert'``). A length beyond what
     the model takes is an error in the suite, raised before anything runs."""
     sizes = sorted(set(params.batch_sizes))
+    if params.image_sizes is not None:
+        return _image_configs(context, params, adapter, sizes, role)
     if params.dataset is not None:
         texts = list(context.dataset(params.dataset).texts[: params.samples])
         if not texts:
@@ -64,6 +70,22 @@ def build_configs(context: CheckContext, params: LatencyParams, adapter: ModelAd
         except ValueError as exc:
             raise context.error("sequence_lengths", str(exc)) from None
     return [Config(f"b{b}_l{n}", b, n, [[by_length[n]] * b]) for b in sizes for n in lengths]
+
+
+def _image_configs(context: CheckContext, params: LatencyParams, adapter: ModelAdapter,
+                   batch_sizes: list[int], role: str) -> list[Config]:
+    """The dataset's images resized to each of ``image_sizes``, each size probed on one image
+    (a size the model cannot take is a located error); sorted by (batch size, image size)."""
+    from modeltests.checks._image_sizes import probe_sizes, reads_images, sized_images
+
+    if not reads_images(adapter):
+        raise context.error("image_sizes", f"image sizes apply to an image classifier; {role} "
+                            "reads texts (use sequence_lengths)")
+    sized = sized_images(context, params.dataset, params.image_sizes, params.samples)
+    probe_sizes(context, adapter, sized, role)
+    return [Config(f"b{b}_{entry.label}", b, None, _cycled_batches(entry.images, b),
+                   image_size=entry.label, probed=True)
+            for b in batch_sizes for entry in sized]
 
 
 def _cycled_batches(texts: Sequence[ModelInput], size: int) -> list[list[ModelInput]]:

@@ -83,7 +83,9 @@ def measure_all(context: CheckContext, params: LatencyParams, adapter: ModelAdap
     with captured_bigbird_warnings() as held_back, restored(list(switches.values())):
         # A tagger is called directly by the token checks, not through the session: it counts
         # its own calls (``tagged``), so that a first call here is not taken for a cold one.
-        was_used = context.model_was_used(adapter) or bool(getattr(adapter, "tagged", 0))
+        # Image sizes were probed on one image each before timing: not a cold first call.
+        was_used = (context.model_was_used(adapter) or bool(getattr(adapter, "tagged", 0))
+                    or configs[0].probed)
         first = configs[0].batches[0]
         cold_ms = timer.time_call(
             (lambda: context.run_tagger(adapter, [str(t).split() for t in first]))

@@ -29,6 +29,11 @@ class LatencyParams(CheckParams):
     sequence_lengths: list[int] | None = Field(
         default=None, min_length=1,
         description="Exact token lengths of synthetic inputs (special tokens included).")
+    image_sizes: list[int] | None = Field(
+        default=None, min_length=1,
+        description="Image classifiers: square sides in pixels the dataset's images are "
+        "resized to; every batch size is timed at every size (the largest is the headline). A "
+        "size the model cannot take is an error.")
     pairs: bool = Field(
         default=False, description="Synthetic inputs are text pairs (for a pair classifier): "
         "each sequence length counts the whole encoded pair, special tokens included, and its "
@@ -71,6 +76,10 @@ class LatencyParams(CheckParams):
     max_peak_cuda_mb: float | None = threshold("Highest peak CUDA memory allocated (MiB).", ge=0)
     max_scaling_exponent: float | None = threshold("Highest log-log slope of p50 on length.")
     max_scaling_ratio: float | None = threshold("Highest p50 ratio longest/shortest length.")
+    min_batch_speedup: float | None = threshold(
+        "Lowest per-example speed-up of the largest batch size over the smallest (per-example "
+        "p50 at the smallest batch / at the largest), at the headline length or image size; "
+        "both timed in this check, so the gate holds on any machine.", ge=0)
     max_ratio_at_longest: float | None = threshold(
         "Highest p50 ratio of this model to the compare_to model at the headline configuration "
         "(largest batch, longest length); 1 is as fast.", gt=0)
@@ -123,6 +132,13 @@ class LatencyParams(CheckParams):
             raise ValueError(f"each batch size must be an integer in [1, {MAX_BATCH}]")
         return value
 
+    @field_validator("image_sizes")
+    @classmethod
+    def _side_range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(n < 1 or n > 8192 for n in value):
+            raise ValueError("each image size must be an integer in [1, 8192]")
+        return value
+
     @field_validator("sequence_lengths")
     @classmethod
     def _length_range(cls, value: list[int] | None) -> list[int] | None:
@@ -147,6 +163,9 @@ class LatencyParams(CheckParams):
         if self.sequence_lengths is not None and self.dataset is not None:
             raise ValueError("give either 'sequence_lengths' (synthetic inputs) or 'dataset', "
                              "not both")
+        if self.image_sizes is not None and self.dataset is None:
+            raise ValueError("'image_sizes' resizes the images of a dataset: set 'dataset' to a "
+                             "dataset of images")
         if self.min_iterations > self.max_iterations:
             raise ValueError(f"'min_iterations' ({self.min_iterations}) is above "
                              f"'max_iterations' ({self.max_iterations})")
@@ -161,6 +180,9 @@ class LatencyParams(CheckParams):
         if scaling and len(set(self.sequence_lengths or [])) < 2:
             raise ValueError("'max_scaling_exponent' and 'max_scaling_ratio' need at least two "
                              "different 'sequence_lengths'")
+        if self.min_batch_speedup is not None and len(set(self.batch_sizes)) < 2:
+            raise ValueError("'min_batch_speedup' needs at least two different 'batch_sizes' "
+                             "(it compares the largest with the smallest)")
         ratio = self.max_ratio_at_longest is not None or self.min_ratio_at_longest is not None
         if ratio and self.compare_to is None:
             raise ValueError("'max_ratio_at_longest' and 'min_ratio_at_longest' need "

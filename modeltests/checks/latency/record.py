@@ -71,7 +71,8 @@ class TimedConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {"config": self.label, "batch_size": self.config.batch_size,
-                "sequence_length": self.config.sequence_length, "mode": self.mode,
+                "sequence_length": self.config.sequence_length,
+                "image_size": self.config.image_size, "mode": self.mode,
                 "threads": self.threads, "device": self.device, **self.summary,
                 "warmup_iterations": self.warmup_iterations, "warmup_stable": self.warmup_stable,
                 "seconds": self.seconds, "stop_reason": self.stop_reason,

@@ -13,12 +13,21 @@ corruption error (mCE)::
       max_accuracy_drop: 0.4      # clean - corrupted, on the same images
       max_corruption_error: 1.2   # every corruption
       max_mce: 1.0
+      max_relative_mce: 1.2       # needs baseline
 
 As in Hendrycks & Dietterich (ICLR 2019), the corruption error of corruption ``c`` is the
 model's error summed over the severities, divided by the baseline model's on the same corrupted
 images (``CE_c = sum_s E_s,c / sum_s E_s,c(baseline)``), and ``mce`` their mean over the
 corruptions. Without ``baseline`` there is nothing to normalise by: ``corruption_error`` is the
 model's mean error over the severities and ``mce`` the mean of those (the result says so).
+
+The *relative* mCE (same paper) measures the degradation instead of the error: for each
+corruption, the model's error above its own clean error summed over the severities, divided by
+the baseline's (``relative CE_c = sum_s (E_s,c - E_clean) / sum_s (E_s,c(baseline) -
+E_clean(baseline))``), and ``relative_mce`` their mean. It needs ``baseline``; a baseline whose
+corrupted errors do not exceed its clean error under a corruption cannot normalise it (a located
+error when ``max_relative_mce`` is set; otherwise the metric is left out, and the result says
+why).
 Accuracies carry Wilson intervals, accuracy drops Newcombe's paired interval, corruption errors
 and the mCE a bootstrap over the images.
 """
@@ -28,7 +37,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from modeltests.checks._sources import sample_indices
 from modeltests.checks.adversarial import image_dataset
@@ -78,6 +87,18 @@ class CorruptionParams(SeededParams):
         "'baseline' is set, else the mean error over the severities).", ge=0)
     max_mce: float | None = threshold(
         "Largest mean corruption error over the corruptions.", ge=0)
+    max_relative_mce: float | None = threshold(
+        "Largest relative mCE (Hendrycks & Dietterich): per corruption, the error added by the "
+        "corruption (corrupted - clean, summed over the severities) divided by the baseline's, "
+        "averaged over the corruptions; needs 'baseline'.", ge=0)
+
+    @model_validator(mode="after")
+    def _relative_needs_baseline(self) -> CorruptionParams:
+        if self.max_relative_mce is not None and self.baseline is None:
+            raise ValueError("'max_relative_mce' divides by a baseline model's degradation: set "
+                             "'baseline' to a model under 'models:' (max_mce without baseline "
+                             "gates the unnormalised mean error)")
+        return self
 
     @field_validator("severities")
     @classmethod
@@ -96,7 +117,8 @@ class CorruptionParams(SeededParams):
 
 CELL_LIMITS = (("accuracy", "min_accuracy"), ("accuracy_drop", "max_accuracy_drop"))
 CORRUPTION_LIMITS = (("corruption_error", "max_corruption_error"),)
-TOP_LIMITS = (("clean_accuracy", "min_clean_accuracy"), ("mce", "max_mce"))
+TOP_LIMITS = (("clean_accuracy", "min_clean_accuracy"), ("mce", "max_mce"),
+              ("relative_mce", "max_relative_mce"))
 
 
 def run_corruption(context: CheckContext, params: CorruptionParams) -> CheckResult:
@@ -112,13 +134,17 @@ def run_corruption(context: CheckContext, params: CorruptionParams) -> CheckResu
     names, severities = params.names, [int(s) for s in params.severities]
     corrupted = corrupt_all(context, images, names, severities)
     clean, predicted = _predicted(context, None, images, corrupted)
-    base_wrong = None
+    base_wrong = base_clean_wrong = None
     if params.baseline is not None:
-        base_wrong = ~_right(_predicted(context, params.baseline, images, corrupted)[1], truth)
+        base_clean, base_predicted = _predicted(context, params.baseline, images, corrupted)
+        base_wrong, base_clean_wrong = ~_right(base_predicted, truth), ~_right(base_clean, truth)
         _check_baseline_errs(context, params.baseline, base_wrong, names, len(images))
     right = _right(predicted, truth)
     result = _scored(context, params, _right(clean, truth), right, base_wrong, names,
                      severities)
+    if base_wrong is not None:
+        _add_relative(context, params, result, (~_right(clean, truth), ~right),
+                      (base_clean_wrong, base_wrong), names)
     result.details.update({"library": library_version(), "seed": context.seed,
                            "indices": indices, "corruptions": names,
                            "severities": severities, "baseline": params.baseline,
@@ -228,6 +254,75 @@ def _scored(context: CheckContext, params: CorruptionParams, clean: Any, right: 
             f"{name}@{severity}": float(base_wrong[c, s].mean())
             for c, name in enumerate(names) for s, severity in enumerate(severities)}
     return result
+
+
+def _add_relative(context: CheckContext, params: CorruptionParams, result: CheckResult,
+                  model: tuple[Any, Any], baseline: tuple[Any, Any], names: list[str]) -> None:
+    """The relative corruption errors and ``relative_mce`` (with ``max_relative_mce`` gated
+    first among the thresholds); ``model`` and ``baseline`` are ``(clean_wrong (n,),
+    wrong (corruptions, severities, n))``."""
+    import numpy as np
+
+    base_drop = (baseline[1].sum(axis=(1, 2)) - baseline[1].shape[1] * baseline[0].sum())
+    flat = [name for c, name in enumerate(names) if base_drop[c] <= 0]
+    if flat:
+        message = (f"model {params.baseline!r} lost no accuracy to {', '.join(flat)} (its "
+                   f"corrupted errors summed over the severities do not exceed its clean "
+                   f"error on these {len(baseline[0])} images): its degradation cannot "
+                   "normalise the relative corruption error")
+        if params.max_relative_mce is not None:
+            raise context.error("baseline", message + " (sample more images, add higher "
+                                "severities, or remove 'max_relative_mce')")
+        result.details["relative_mce_note"] = message + "; relative_mce is not reported"
+        return
+    values, intervals = relative_corruption_errors(model, baseline, names, context.seed)
+    for name in names:
+        key = f"{name}.relative_corruption_error"
+        result.metrics[key] = values[name]
+        result.interval_methods[key] = "bootstrap-percentile"
+        if name in intervals:
+            result.intervals[key] = intervals[name]
+    result.metrics["relative_mce"] = values["mce"]
+    result.interval_methods["relative_mce"] = "bootstrap-percentile"
+    if "mce" in intervals:
+        result.intervals["relative_mce"] = intervals["mce"]
+    result.details["baseline_clean_error"] = float(np.mean(baseline[0]))
+    if params.max_relative_mce is None:
+        return
+    gated = _gate(context, params, (("relative_mce", "max_relative_mce"),), result.metrics,
+                  result.intervals, result.interval_methods, "")
+    result.thresholds = gated + result.thresholds
+    result.warn_unresolved(gated, len(baseline[0]))
+
+
+def relative_corruption_errors(model: tuple[Any, Any], baseline: tuple[Any, Any],
+                               names: list[str], seed: int
+                               ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Each corruption's relative error and their mean (keyed ``mce``), with bootstrap
+    intervals over the images (model and baseline resampled together: the same images).
+    ``relative CE_c = sum_s (E_s,c - E_clean) / sum_s (E_s,c(base) - E_clean(base))``; a
+    resample where the baseline lost nothing under a corruption leaves it undefined (NaN)."""
+    import numpy as np
+
+    from modeltests.stats.intervals import bootstrap_rows
+
+    n, severities = model[1].shape[2], model[1].shape[1]
+
+    def degradation(weights: Any, clean_wrong: Any, wrong: Any) -> Any:
+        corrupted = np.einsum("mn,csn->mc", weights, wrong.astype(np.float64))
+        clean = weights @ clean_wrong.astype(np.float64)
+        return corrupted - severities * clean[:, None]
+
+    def statistic(weights: Any) -> dict[str, Any]:
+        mine, theirs = degradation(weights, *model), degradation(weights, *baseline)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ce = np.where(theirs > 0, mine / np.where(theirs > 0, theirs, 1.0), np.nan)
+        out = {name: ce[:, c] for c, name in enumerate(names)}
+        out["mce"] = ce.mean(axis=1)
+        return out
+
+    values = {name: float(v[0]) for name, v in statistic(np.ones((1, n))).items()}
+    return values, bootstrap_rows(n, statistic, seed)
 
 
 def corruption_errors(wrong: Any, base_wrong: Any, names: list[str], seed: int

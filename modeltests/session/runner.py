@@ -230,8 +230,8 @@ def _check_inputs(suite: Suite, entry: CheckEntry, kind: CheckKind[Any], model: 
             f"{where}: checks[{entry.index}].kind: {kind.name!r} gives the model texts, and "
             f"the suite's model classifies images ({type(model).__name__}, task: "
             f"image-classification); for images use accuracy, calibration, coverage, "
-            f"regression, availability, invariance (image edits) or the image kinds "
-            f"({IMAGE_KINDS_HINT})", entry.line)
+            f"regression, availability, invariance (image edits), quantization, pruning, "
+            f"footprint, latency or the image kinds ({IMAGE_KINDS_HINT})", entry.line)
     raise SuiteError(
         f"{where}: checks[{entry.index}].kind: {kind.name!r} edits images, and the suite's "
         f"model reads texts ({type(model).__name__}); load an image classifier (adapter: torch "

@@ -39,7 +39,7 @@ def _pictures(folder: Path) -> None:
             Image.new("L", (4, 4), color=value).save(folder / label / f"{value}.png")
 
 
-def _project(pytester: pytest.Pytester) -> Path:
+def image_project(pytester: pytest.Pytester) -> Path:
     make_project(pytester, suite=None)
     pytester.makepyfile(brightness=BRIGHTNESS)
     _pictures(pytester.path / "suites" / "pics")
@@ -47,7 +47,7 @@ def _project(pytester: pytest.Pytester) -> Path:
 
 
 def test_a_folder_of_images_passes_and_fails(pytester: pytest.Pytester) -> None:
-    _project(pytester)
+    image_project(pytester)
     write_suite(pytester, "suites/pass.yaml", MODEL + IMAGES +
                 "checks:\n  - kind: accuracy\n    dataset: pics\n    min_accuracy: 0.5\n"
                 "  - kind: calibration\n    dataset: pics\n    max_brier: 0.5\n")
@@ -75,7 +75,7 @@ def test_a_folder_of_images_passes_and_fails(pytester: pytest.Pytester) -> None:
 
 def test_images_and_texts_do_not_mix_and_hostile_files_are_located(
         pytester: pytest.Pytester) -> None:
-    suites = _project(pytester)
+    suites = image_project(pytester)
     (suites / "pics" / "dark" / "notes.png").write_text("not an image")
     Image.new("RGB", (4, 4)).save(suites / "pics" / "bright" / "colour.png")
     write_suite(pytester, "suites/hostile.yaml", MODEL + IMAGES +
@@ -117,7 +117,8 @@ def test_images_and_texts_do_not_mix_and_hostile_files_are_located(
         "*suites/textkind.yaml:12: checks[0].kind: 'robustness' gives the model texts, and the "
         "suite's model classifies images (ImageTorchModel, task: image-classification); for "
         "images use accuracy, calibration, coverage, regression, availability, invariance "
-        "(image edits) or the image kinds (adversarial, corruption)",
+        "(image edits), quantization, pruning, footprint, latency or the image kinds "
+        "(adversarial, corruption)",
         "*suites/textmodel.yaml:6: datasets.pics is a dataset of images (it has an 'image' "
         "section), and the suite's model reads texts (CallableModel); load an image "
         "classifier (adapter: torch with task: image-classification)",
@@ -136,7 +137,7 @@ def test_corruptions_pass_and_fail_on_a_brightness_classifier(
     stays right; the brightness corruption lifts every dark image at severity 5 (+0.5) over the
     classifier's 0.5 line but the black one (0 + 127 of 255). Against itself as the baseline,
     every corruption error is 1."""
-    _project(pytester)
+    image_project(pytester)
     write_suite(pytester, "suites/pass.yaml", MODEL + IMAGES + CORRUPTIONS +
                 "    corruptions: [contrast, defocus_blur]\n    min_accuracy: 0.6\n"
                 "    max_accuracy_drop: 0.4\n    max_mce: 0.1\n")
@@ -180,7 +181,7 @@ def test_corruptions_pass_and_fail_on_a_brightness_classifier(
 
 def test_corruption_names_and_severities_are_checked_where_they_are_written(
         pytester: pytest.Pytester) -> None:
-    _project(pytester)
+    image_project(pytester)
     write_suite(pytester, "suites/bad.yaml", MODEL + IMAGES + CORRUPTIONS +
                 "    corruptions: [fogg, noise]\n    severities: [0, 3]\n")
     write_suite(pytester, "suites/text.yaml",
@@ -213,7 +214,7 @@ def test_image_invariance_passes_and_fails_on_a_brightness_classifier(
     black, which keeps dark images dark and bright ones above 0.5); +-0.5 brightness moves 7 of
     the 16 edited images across the 0.5 line (0 + 0.5 and 255 - 0.5 land on it, a tie read as
     the first label, dark)."""
-    _project(pytester)
+    image_project(pytester)
     write_suite(pytester, "suites/pass.yaml", MODEL + IMAGES + INVARIANCE +
                 "    perturbations: [flip_horizontal, flip_vertical, rotate]\n"
                 "    min_pass_rate: 0.6\n")
@@ -281,7 +282,7 @@ def test_image_availability_lists_each_odd_image_as_a_pass_or_a_fail(
     """A model that reads any size and channel count and ignores NaN answers every odd image;
     the fixed 16-input linear layer answers only the four of the dataset's own shape: NaN
     pixels give NaN outputs, every other shape a located shape error."""
-    _project(pytester)
+    image_project(pytester)
     pytester.makepyfile(robust=ROBUST)
     write_suite(pytester, "suites/pass.yaml", MODEL.replace("brightness:build", "robust:build")
                 + IMAGES + AVAILABILITY)

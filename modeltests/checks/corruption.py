@@ -117,8 +117,7 @@ class CorruptionParams(SeededParams):
 
 CELL_LIMITS = (("accuracy", "min_accuracy"), ("accuracy_drop", "max_accuracy_drop"))
 CORRUPTION_LIMITS = (("corruption_error", "max_corruption_error"),)
-TOP_LIMITS = (("clean_accuracy", "min_clean_accuracy"), ("mce", "max_mce"),
-              ("relative_mce", "max_relative_mce"))
+TOP_LIMITS = (("clean_accuracy", "min_clean_accuracy"), ("mce", "max_mce"))
 
 
 def run_corruption(context: CheckContext, params: CorruptionParams) -> CheckResult:

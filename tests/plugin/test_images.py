@@ -5,6 +5,7 @@ or a hostile dataset as a located ERROR."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -25,6 +26,14 @@ def build():
         layer.weight.copy_(torch.stack([-torch.ones(16), torch.ones(16)]))
         layer.bias.copy_(torch.tensor([8.0, -8.0]))
     return torch.nn.Sequential(torch.nn.Flatten(), layer)
+
+
+def shifted():
+    """The line at 0.3 instead of 0.5: the 90 and 100 dark pictures (0.35, 0.39) read bright."""
+    model = build()
+    with torch.no_grad():
+        model[1].bias.copy_(torch.tensor([4.8, -4.8]))
+    return model
 '''
 
 MODEL = ("model:\n  adapter: torch\n  task: image-classification\n  factory: brightness:build\n"
@@ -335,3 +344,72 @@ def test_image_availability_lists_each_odd_image_as_a_pass_or_a_fail(
     failed = checks["suites/fail.yaml::availability[pics]"]["details"]["edge_inputs"]
     assert [name for name, ok in failed.items() if ok] == \
         ["all black", "all white", "mid gray", "uniform noise"]
+
+
+SHIFTED = ("models:\n  shifted:\n    adapter: torch\n    task: image-classification\n"
+           "    factory: brightness:shifted\n    labels: [dark, bright]\n")
+BRIGHT = SHIFTED.replace("shifted:\n", "bright:\n").replace("brightness:shifted",
+                                                            "brightness:build")
+
+
+def test_relative_mce_equals_the_hand_computation_from_the_reports_cells(
+        pytester: pytest.Pytester) -> None:
+    """The relative mCE divides the error each corruption adds to the model's clean error by
+    the error it adds to the baseline's. Brightness +0.5 (severity 5) lifts three dark pictures
+    over the brightness classifier's 0.5 line (+3 errors) and all four over the shifted
+    model's 0.3 line, two of which it already got wrong (+2): 3 / 2 = 1.5 with the shifted
+    model as the baseline, 2 / 3 the other way round; over 8 pictures the bootstrap intervals
+    are wide (0.25 to 5, 0 to 2.8), so the limits that decide are 0.2 (FAIL) and 3 (PASS). Contrast
+    leaves a uniform picture as it is: the shifted baseline loses nothing to it, which cannot
+    normalise; and without a baseline the gate is refused where it is written."""
+    image_project(pytester)
+    relative = CORRUPTIONS + "    corruptions: [brightness]\n    severities: [4, 5]\n"
+    write_suite(pytester, "suites/fail.yaml", MODEL + SHIFTED + IMAGES + relative +
+                "    baseline: shifted\n    max_relative_mce: 0.2\n")
+    write_suite(pytester, "suites/pass.yaml", MODEL.replace("brightness:build",
+                                                            "brightness:shifted") +
+                BRIGHT + IMAGES + relative + "    baseline: bright\n    max_relative_mce: 3.0\n")
+    write_suite(pytester, "suites/flat.yaml", MODEL + SHIFTED + IMAGES + CORRUPTIONS +
+                "    corruptions: [contrast]\n    severities: [5]\n    baseline: shifted\n"
+                "    max_relative_mce: 1.0\n")
+    write_suite(pytester, "suites/alone.yaml", MODEL + IMAGES + relative +
+                "    max_relative_mce: 1.0\n")
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "suites/alone.yaml:12: checks[0]: 'max_relative_mce' divides by a baseline model's "
+        "degradation: set 'baseline' to a model under 'models:' (max_mce without baseline "
+        "gates the unnormalised mean error)",
+        "*",
+        "suites/flat.yaml:22: checks[0].baseline: model 'shifted' lost no accuracy to contrast "
+        "(its corrupted errors summed over the severities do not exceed its clean error on "
+        "these 8 images): its degradation cannot normalise the relative corruption error "
+        "(sample more images, add higher severities, or remove 'max_relative_mce')",
+    ]])
+    result.stdout.fnmatch_lines([lit(line) for line in [
+        "suites/fail.yaml   corruption[pics]  FAIL     relative_mce 1.500 > 0.200 (95% CI 0.250 to 5.000)",
+        "suites/flat.yaml   corruption[pics]  FAIL     suites/flat.yaml:22: checks[0].baseline*",
+        "suites/pass.yaml   corruption[pics]  PASS     relative_mce 0.667 <= 3.000 (95% CI 0.000 to 2.787)",
+    ]])
+    checks = {c["nodeid"]: c for c in read_report(pytester)["checks"]}
+    for name in ("fail", "pass"):
+        check = checks[f"suites/{name}.yaml::corruption[pics]"]
+        assert check["metrics"]["relative_mce"] == pytest.approx(_hand_relative_mce(check),
+                                                                 abs=1e-12)
+        assert check["metrics"]["brightness.relative_corruption_error"] == \
+            check["metrics"]["relative_mce"]  # one corruption: its mean is itself
+
+
+def _hand_relative_mce(check: dict[str, Any]) -> float:
+    """sum_s (E_s - E_clean) / sum_s (E_s(base) - E_clean(base)), averaged over corruptions,
+    from the per-cell accuracies and the baseline's errors the report lists."""
+    clean_error = 1 - check["metrics"]["clean_accuracy"]
+    base_clean = check["details"]["baseline_clean_error"]
+    ratios = []
+    for name in check["details"]["corruptions"]:
+        cells = [c for c in check["details"]["cells"] if c["corruption"] == name]
+        mine = sum((1 - c["accuracy"]) - clean_error for c in cells)
+        theirs = sum(check["details"]["baseline_errors"][f"{name}@{c['severity']}"] - base_clean
+                     for c in cells)
+        ratios.append(mine / theirs)
+    return sum(ratios) / len(ratios)

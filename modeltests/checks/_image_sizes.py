@@ -27,6 +27,16 @@ class SizedImages:
     images: list[ImageInput]
 
 
+MAX_SIDE = 8192
+
+
+def valid_sides(value: list[int] | None) -> list[int] | None:
+    """The ``image_sizes`` validator of the kinds that take them: each side in [1, 8192]."""
+    if value is not None and any(n < 1 or n > MAX_SIDE for n in value):
+        raise ValueError(f"each image size must be an integer in [1, {MAX_SIDE}]")
+    return value
+
+
 def reads_images(adapter: ModelAdapter) -> bool:
     """Whether the adapter classifies images (``task: image-classification``)."""
     return getattr(adapter, "inputs", "text") == "image"

@@ -35,7 +35,7 @@ and the mCE a bootstrap over the images.
 from __future__ import annotations
 
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import Field, field_validator, model_validator
 
@@ -303,8 +303,6 @@ def relative_corruption_errors(model: tuple[Any, Any], baseline: tuple[Any, Any]
     resample where the baseline lost nothing under a corruption leaves it undefined (NaN)."""
     import numpy as np
 
-    from modeltests.stats.intervals import bootstrap_rows
-
     n, severities = model[1].shape[2], model[1].shape[1]
 
     def degradation(weights: Any, clean_wrong: Any, wrong: Any) -> Any:
@@ -313,15 +311,10 @@ def relative_corruption_errors(model: tuple[Any, Any], baseline: tuple[Any, Any]
         return corrupted - severities * clean[:, None]
 
     def statistic(weights: Any) -> dict[str, Any]:
-        mine, theirs = degradation(weights, *model), degradation(weights, *baseline)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ce = np.where(theirs > 0, mine / np.where(theirs > 0, theirs, 1.0), np.nan)
-        out = {name: ce[:, c] for c, name in enumerate(names)}
-        out["mce"] = ce.mean(axis=1)
-        return out
+        ce = _ratio(degradation(weights, *model), degradation(weights, *baseline))
+        return _per_corruption(ce, names)
 
-    values = {name: float(v[0]) for name, v in statistic(np.ones((1, n))).items()}
-    return values, bootstrap_rows(n, statistic, seed)
+    return _bootstrapped(statistic, n, seed)
 
 
 def corruption_errors(wrong: Any, base_wrong: Any, names: list[str], seed: int
@@ -331,8 +324,6 @@ def corruption_errors(wrong: Any, base_wrong: Any, names: list[str], seed: int
     normalised, ``CE_c = sum_s E_s,c / sum_s E_s,c(baseline)``; else ``mean_s E_s,c``."""
     import numpy as np
 
-    from modeltests.stats.intervals import bootstrap_rows
-
     n = wrong.shape[2]
 
     def statistic(weights: Any) -> dict[str, Any]:
@@ -340,12 +331,33 @@ def corruption_errors(wrong: Any, base_wrong: Any, names: list[str], seed: int
         if base_wrong is None:
             ce = per / (n * wrong.shape[1])
         else:
-            base = np.einsum("mn,csn->mc", weights, base_wrong.astype(np.float64))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ce = np.where(base > 0, per / np.where(base > 0, base, 1.0), np.nan)
-        out = {name: ce[:, c] for c, name in enumerate(names)}
-        out["mce"] = ce.mean(axis=1)
-        return out
+            ce = _ratio(per, np.einsum("mn,csn->mc", weights, base_wrong.astype(np.float64)))
+        return _per_corruption(ce, names)
+
+    return _bootstrapped(statistic, n, seed)
+
+
+def _ratio(mine: Any, theirs: Any) -> Any:
+    """``mine / theirs`` where ``theirs`` is positive, NaN elsewhere (undefined, not made up)."""
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(theirs > 0, mine / np.where(theirs > 0, theirs, 1.0), np.nan)
+
+
+def _per_corruption(ce: Any, names: list[str]) -> dict[str, Any]:
+    """``(resamples, corruptions)`` values by corruption name, and their mean as ``mce``."""
+    out = {name: ce[:, c] for c, name in enumerate(names)}
+    out["mce"] = ce.mean(axis=1)
+    return out
+
+
+def _bootstrapped(statistic: Callable[[Any], dict[str, Any]], n: int, seed: int
+                  ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """The statistic on the images as drawn, and its bootstrap intervals over them."""
+    import numpy as np
+
+    from modeltests.stats.intervals import bootstrap_rows
 
     values = {name: float(v[0]) for name, v in statistic(np.ones((1, n))).items()}
     return values, bootstrap_rows(n, statistic, seed)

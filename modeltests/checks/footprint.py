@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 from modeltests.context import CheckContext
 from modeltests.errors import UnsupportedCapabilityError
 from modeltests.extend.registry import CheckKind
+from modeltests.checks._image_sizes import valid_sides
 from modeltests.result import CheckParams, CheckResult, threshold
 from modeltests.suite.loader import MODEL_REFERENCE_MARK
 
@@ -78,9 +79,7 @@ class FootprintParams(CheckParams):
     @field_validator("image_sizes")
     @classmethod
     def _sides(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and any(n < 1 or n > 8192 for n in value):
-            raise ValueError("each image size must be an integer in [1, 8192]")
-        return value
+        return valid_sides(value)
 
 
 def run_footprint(context: CheckContext, params: FootprintParams) -> CheckResult:

@@ -287,30 +287,24 @@ def _accuracy_drop(entry: Entry, slices: list[dict[str, Any]]) -> Figure:
 
 
 def _flops_by_length(entry: Entry, configs: list[dict[str, Any]]) -> Figure | None:
-    if configs and "image_side" in configs[0]:
-        return _flops_by_image_size(entry, configs)
-    points = sorted((float(c["sequence_length"]), float(c["gflops_per_input"]))
+    """GFLOPs per input against the sequence length, or for an image model the image side."""
+    images = bool(configs) and "image_side" in configs[0]
+    axis = "image_side" if images else "sequence_length"
+    points = sorted((float(c[axis]), float(c["gflops_per_input"]))
                     for c in configs if c.get("gflops_per_input"))
-    if not points:
+    if len(points) < (2 if images else 1):
         return None
     limit, _ = _limit(entry, "max_gflops")
-    title = "GFLOPs per input against sequence length"
-    return Figure(title, charts.log_log_lines(
-        [Series("GFLOPs / input", points)], title, "sequence length (tokens, log scale)",
-        "GFLOPs (log scale)", limit=limit),
-        "Counted by torch's FlopCounterMode (matrix products only). Linear layers grow with "
-        "the length (slope 1 on log-log axes), attention with its square; red: max_gflops.")
-
-
-def _flops_by_image_size(entry: Entry, configs: list[dict[str, Any]]) -> Figure | None:
-    points = sorted((float(c["image_side"]), float(c["gflops_per_input"]))
-                    for c in configs if c.get("gflops_per_input"))
-    if len(points) < 2:
-        return None
-    limit, _ = _limit(entry, "max_gflops")
-    title = "GFLOPs per image against image size"
-    return Figure(title, charts.log_log_lines(
-        [Series("GFLOPs / image", points)], title, "image side (pixels, log scale)",
-        "GFLOPs (log scale)", limit=limit),
-        "Counted by torch's FlopCounterMode (convolutions and matrix products). A "
-        "convolution grows with the pixels (slope 2 against the side); red: max_gflops.")
+    if images:
+        title, series, x_label = ("GFLOPs per image against image size", "GFLOPs / image",
+                                  "image side (pixels, log scale)")
+        note = ("Counted by torch's FlopCounterMode (convolutions and matrix products). A "
+                "convolution grows with the pixels (slope 2 against the side); red: max_gflops.")
+    else:
+        title, series, x_label = ("GFLOPs per input against sequence length", "GFLOPs / input",
+                                  "sequence length (tokens, log scale)")
+        note = ("Counted by torch's FlopCounterMode (matrix products only). Linear layers grow "
+                "with the length (slope 1 on log-log axes), attention with its square; red: "
+                "max_gflops.")
+    return Figure(title, charts.log_log_lines([Series(series, points)], title, x_label,
+                                              "GFLOPs (log scale)", limit=limit), note)

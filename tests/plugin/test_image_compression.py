@@ -46,6 +46,10 @@ SHIFTED = ("models:\n  shifted:\n    adapter: torch\n    task: image-classificat
 ESTIMATE = "defaults:\n  gate: estimate\n"
 QUIET = "    speed_examples: 0\n"  # no speed-up timing: these verdicts do not depend on it
 TIMING = "    warmup: 1\n    min_iterations: 5\n    min_seconds: 0\n    max_seconds: 1\n"
+# The brightness classifier's Linear(16, 2) given 8x8 pictures, at the first check of a suite
+REFUSED_8X8 = ("suites/linear.yaml:16: checks[0].image_sizes: the model cannot take 8x8 images: "
+               "RuntimeError: mat1 and mat2 shapes cannot be multiplied (1x64 and 16x2) (a model "
+               "with a fixed-size layer reads one size only; list the sizes it takes)")
 
 
 def _project(pytester: pytest.Pytester) -> None:
@@ -116,9 +120,7 @@ def test_footprint_counts_flops_at_each_image_size_and_locates_a_size_the_model_
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     assert_no_traceback(result.stdout.str())
     result.stdout.fnmatch_lines([lit(line) for line in [
-        "suites/linear.yaml:16: checks[0].image_sizes: the model cannot take 8x8 images: "
-        "RuntimeError: mat1 and mat2 shapes cannot be multiplied (1x64 and 16x2) (a model "
-        "with a fixed-size layer reads one size only; list the sizes it takes)",
+        REFUSED_8X8,
         "*",
         "suites/linear.yaml:20: checks[1].sequence_lengths: this model classifies images: "
         "measure it at image_sizes over a dataset of images, not at token lengths",
@@ -160,9 +162,7 @@ def test_latency_over_image_sizes_and_batch_sizes_gates_the_batch_speedup(
     result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
     assert_no_traceback(result.stdout.str())
     result.stdout.fnmatch_lines([lit(line) for line in [
-        "suites/linear.yaml:16: checks[0].image_sizes: the model cannot take 8x8 images: "
-        "RuntimeError: mat1 and mat2 shapes cannot be multiplied (1x64 and 16x2) (a model "
-        "with a fixed-size layer reads one size only; list the sizes it takes)",
+        REFUSED_8X8,
     ]])
     result.stdout.fnmatch_lines([lit(line) for line in [
         "suites/linear.yaml:21: checks[1]: 'min_batch_speedup' needs at least two different "

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from modeltests.checks._image_sizes import valid_sides
 from modeltests.result import CheckParams, threshold
 from modeltests.suite.loader import MODEL_REFERENCE_MARK
 from modeltests.measure.timing import TimingPlan
@@ -134,10 +135,8 @@ class LatencyParams(CheckParams):
 
     @field_validator("image_sizes")
     @classmethod
-    def _side_range(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and any(n < 1 or n > 8192 for n in value):
-            raise ValueError("each image size must be an integer in [1, 8192]")
-        return value
+    def _sides(cls, value: list[int] | None) -> list[int] | None:
+        return valid_sides(value)
 
     @field_validator("sequence_lengths")
     @classmethod

@@ -133,9 +133,10 @@ def _measured_configs(context: CheckContext, params: FootprintParams, adapter: M
     from modeltests.checks._image_sizes import probe_sizes, reads_images, sized_images
 
     if not reads_images(adapter):
-        if params.image_sizes is not None:
-            raise context.error("image_sizes", "image sizes apply to an image classifier; "
-                                "this model reads texts (use sequence_lengths)")
+        for key in ("image_sizes", "dataset"):
+            if getattr(params, key) is not None:
+                raise context.error(key, f"{key} applies to an image classifier; this model "
+                                    "reads texts, measured at sequence_lengths")
         return [_measure(adapter, params, n, text)
                 for n, text in _inputs(context, params, adapter)]
     if "sequence_lengths" in params.model_fields_set:

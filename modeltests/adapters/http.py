@@ -1,5 +1,8 @@
 """A model served over HTTP, called with httpx: POST a batch of texts, read labels or
 probabilities back (``protocol: plain`` or ``v2``, see :mod:`modeltests.adapters.protocols`).
+With ``task: image-classification`` a batch of images goes as one V2 tensor (FP32 or UINT8,
+NCHW or NHWC: ``image_input``), and the adapter declares image inputs (``inputs = "image"``),
+so a text dataset or a text kind is refused at setup as for ``adapter: torch`` images.
 
 One pooled ``httpx.Client`` per model keeps connections alive across requests and threads.
 Header values may name environment variables as ``${NAME}`` so that tokens stay out of suites;

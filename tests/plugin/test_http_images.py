@@ -151,9 +151,15 @@ def test_wrong_answers_are_located_errors_naming_the_answer(
         "protocol: v2", "protocol: plain"))
     write_suite(pytester, "suites/misplaced.yaml", _suite(servers[0].base).replace(
         "  task: image-classification\n", "  image_input: {datatype: UINT8}\n"))
+    write_suite(pytester, "suites/attack.yaml", _suite(servers[0].base).replace(
+        "kind: accuracy", "kind: adversarial").replace(
+        "min_accuracy: 0.5", "attacks: [{attack: fgsm, eps: 0.1}]"))
     result = _run(pytester)
     rows, datatype, columns = (server.base + "/infer" for server in servers)
     result.stdout.fnmatch_lines_random([lit(line) for line in [
+        "*suites/attack.yaml:13: checks[0].kind: adversarial attacks run the model's torch "
+        "module in this process (ART's gradients and queries), and the suite's model "
+        "(HttpModel, remote) exposes none: attack the same weights loaded with adapter: torch",
         f"*suites/columns.yaml:1: {columns} answered output 'probabilities' with shape [3, 3] "
         "for 3 images sent; expected [3, 2] (one row per image, one column per label of "
         "model.labels)",

@@ -13,22 +13,24 @@ the preprocessing. On images that already have the model's input size (no resize
 exactly the library's transform; a resize interpolates in float (antialiased), where PIL
 resizes 8-bit images, so resized pixels may differ slightly.
 
-This module imports torch at module level: adapters import it inside their loaders.
+torch is imported on first use (the wrapper's class is defined then).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Sequence
-
-import torch
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from modeltests.adapters.base import Batching, ModelAdapter, Predictions
 from modeltests.adapters.image_torch import as_images
 from modeltests.adapters.torch_utils import module_facts, probabilities_from_logits
 from modeltests.data.inputs import ImageInput, ModelInput
 from modeltests.errors import ModelPredictError
+
+if TYPE_CHECKING:
+    import torch
 
 Interpolation = Literal["nearest", "bilinear", "bicubic"]
 
@@ -56,45 +58,67 @@ class Preprocessing:
                 "resize": self.resize}
 
 
-class PreprocessedClassifier(torch.nn.Module):
-    """``model`` behind its own preprocessing: pixels in [0, 1] in, logits out."""
+def preprocessed_classifier(model: Any, preprocessing: Preprocessing) -> Any:
+    """``model`` behind ``preprocessing``: a ``torch.nn.Module`` (:data:`PreprocessedClassifier`)
+    taking pixels in [0, 1], returning logits."""
+    return _classifier_class()(model, preprocessing)
 
-    def __init__(self, model: torch.nn.Module, preprocessing: Preprocessing) -> None:
-        super().__init__()
-        self.model = model
-        self.preprocessing = preprocessing
-        shape = (1, preprocessing.channels, 1, 1)
-        self.register_buffer("mean", torch.tensor(preprocessing.mean).reshape(shape))
-        self.register_buffer("std", torch.tensor(preprocessing.std).reshape(shape))
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        prep = self.preprocessing
-        if pixels.shape[1] == 1 and prep.channels == 3:
-            pixels = pixels.expand(-1, 3, -1, -1)
-        pixels = self._resized(pixels)
-        output = self.model((pixels - self.mean) / self.std)
-        logits: torch.Tensor = getattr(output, "logits", output)
-        return logits
+def __getattr__(name: str) -> Any:
+    """``PreprocessedClassifier``, defined on first use (torch loads then, not at collection);
+    pickle finds it here as well."""
+    if name == "PreprocessedClassifier":
+        return _classifier_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def _resized(self, pixels: torch.Tensor) -> torch.Tensor:
-        prep = self.preprocessing
-        if not prep.resize:
-            return pixels
-        height, width = int(pixels.shape[-2]), int(pixels.shape[-1])
-        if prep.scale is None:
-            target = prep.size
-        else:  # the shorter side to scale, keeping the aspect ratio (torchvision's Resize(int))
-            short, long = sorted((height, width))
-            other = int(prep.scale * long / short)
-            target = (prep.scale, other) if height <= width else (other, prep.scale)
-        if target != (height, width):
-            smooth = prep.interpolation != "nearest"
-            pixels = torch.nn.functional.interpolate(
-                pixels, size=target, mode=prep.interpolation,
-                align_corners=False if smooth else None, antialias=smooth)
-            if prep.interpolation == "bicubic":  # PIL's 8-bit bicubic clips its overshoot
-                pixels = pixels.clamp(0.0, 1.0)
-        return _center_crop(pixels, prep.size)
+
+@functools.cache
+def _classifier_class() -> type[Any]:
+    import torch
+
+    class PreprocessedClassifier(torch.nn.Module):
+        """``model`` behind its own preprocessing: pixels in [0, 1] in, logits out."""
+
+        def __init__(self, model: torch.nn.Module, preprocessing: Preprocessing) -> None:
+            super().__init__()
+            self.model = model
+            self.preprocessing = preprocessing
+            shape = (1, preprocessing.channels, 1, 1)
+            self.register_buffer("mean", torch.tensor(preprocessing.mean).reshape(shape))
+            self.register_buffer("std", torch.tensor(preprocessing.std).reshape(shape))
+
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            prep = self.preprocessing
+            if pixels.shape[1] == 1 and prep.channels == 3:
+                pixels = pixels.expand(-1, 3, -1, -1)
+            pixels = self._resized(pixels)
+            output = self.model((pixels - self.get_buffer("mean")) / self.get_buffer("std"))
+            logits: torch.Tensor = getattr(output, "logits", output)
+            return logits
+
+        def _resized(self, pixels: torch.Tensor) -> torch.Tensor:
+            prep = self.preprocessing
+            if not prep.resize:
+                return pixels
+            height, width = int(pixels.shape[-2]), int(pixels.shape[-1])
+            if prep.scale is None:
+                target = prep.size
+            else:  # the shorter side to scale, keeping the aspect ratio (torchvision's Resize(int))
+                short, long = sorted((height, width))
+                other = int(prep.scale * long / short)
+                target = (prep.scale, other) if height <= width else (other, prep.scale)
+            if target != (height, width):
+                smooth = prep.interpolation != "nearest"
+                pixels = torch.nn.functional.interpolate(
+                    pixels, size=target, mode=prep.interpolation,
+                    align_corners=False if smooth else None, antialias=smooth)
+                if prep.interpolation == "bicubic":  # PIL's 8-bit bicubic clips its overshoot
+                    pixels = pixels.clamp(0.0, 1.0)
+            return _center_crop(pixels, prep.size)
+
+    PreprocessedClassifier.__module__ = __name__
+    PreprocessedClassifier.__qualname__ = "PreprocessedClassifier"
+    return PreprocessedClassifier
 
 
 def _center_crop(pixels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -118,7 +142,7 @@ class PreprocessedImageModel(ModelAdapter):
     #: Outputs depend only on the weights (:meth:`source_files`), the parameters and batching.
     cache_predictions = True
 
-    def __init__(self, module: PreprocessedClassifier, labels: Sequence[str], batch_size: int,
+    def __init__(self, module: Any, labels: Sequence[str], batch_size: int,
                  device: str, sources: Sequence[Path], facts: dict[str, Any]) -> None:
         self.module = module
         self.labels = list(labels)
@@ -129,6 +153,7 @@ class PreprocessedImageModel(ModelAdapter):
 
     def encode(self, texts: Sequence[ModelInput]) -> Any:
         import numpy as np
+        import torch
 
         images = as_images(texts)
         if not images:
@@ -147,6 +172,8 @@ class PreprocessedImageModel(ModelAdapter):
         return torch.from_numpy(stacked).to(self.device)
 
     def forward(self, batch: Any) -> Any:
+        import torch
+
         with torch.inference_mode():
             return self.module(batch)
 
@@ -184,7 +211,7 @@ class PreprocessedImageModel(ModelAdapter):
                 **module_facts(self.module.model)}
 
     def close(self) -> None:
-        self.module = None  # type: ignore[assignment]
+        self.module = None
 
 
 def _refuse_dataset_normalisation(image: ImageInput, prep: Preprocessing) -> None:

@@ -97,7 +97,10 @@ def weights_path(params: TimmParams, context: LoadContext) -> Path:
 
 def load_timm(params: TimmParams, context: LoadContext) -> PreprocessedImageModel:
     """Create the architecture, load the weights strictly, resolve the data config."""
-    from modeltests.adapters.image_preprocess import PreprocessedClassifier, PreprocessedImageModel
+    from modeltests.adapters.image_preprocess import (
+        PreprocessedImageModel,
+        preprocessed_classifier,
+    )
     from modeltests.adapters.torch_utils import pick_device
 
     timm = _import_timm(context)
@@ -107,7 +110,7 @@ def load_timm(params: TimmParams, context: LoadContext) -> PreprocessedImageMode
     _load_weights(timm, model, path, params, context)
     prep = _preprocessing(timm, model, params, context)
     model.eval()
-    wrapper = PreprocessedClassifier(model, prep)
+    wrapper = preprocessed_classifier(model, prep)
     wrapper.to(device)
     facts = {"adapter": "timm", "architecture": params.architecture, "weights": str(path),
              "timm": timm.__version__}

@@ -32,14 +32,17 @@ def load_image_transformers(params: TransformersParams, context: LoadContext
                             ) -> PreprocessedImageModel:
     """The classifier and its processor from the directory, behind the processor's
     preprocessing; labels checked against ``config.id2label``."""
-    from modeltests.adapters.image_preprocess import PreprocessedClassifier, PreprocessedImageModel
+    from modeltests.adapters.image_preprocess import (
+        PreprocessedImageModel,
+        preprocessed_classifier,
+    )
     from modeltests.adapters.torch_utils import loaded_model_facts
 
     processor, model, source = load_pretrained(params, context, "AutoModelForImageClassification",
                                                preprocessor="AutoImageProcessor")
     labels = image_labels(params, model.config, context)
     prep = processor_preprocessing(processor, model.config, context)
-    wrapper = PreprocessedClassifier(model, prep)
+    wrapper = preprocessed_classifier(model, prep)
     device = str(next(model.parameters()).device)
     facts = {"adapter": "transformers", **loaded_model_facts(model, source, device),
              "image_processor": type(processor).__name__}

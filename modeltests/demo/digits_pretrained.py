@@ -132,4 +132,12 @@ def ensure_digits_vit() -> Path:
 
 def ensure_digits_timm() -> Path:
     """The directory of :func:`build_digits_timm` (needs timm), built once into the cache."""
+    from modeltests.errors import ModelLoadError
+
+    try:
+        import timm  # noqa: F401
+    except Exception as exc:  # PyPI's torchvision beside a CPU torch fails with RuntimeError
+        raise ModelLoadError(f"builtin:digits-timm is trained with timm, which cannot be "
+                             f"imported here ({type(exc).__name__}: {exc}); pip install "
+                             "'modeltests[timm]' (see pyproject.toml)") from None
     return _ensure(TIMM_RECIPE, build_digits_timm, "builtin:digits-timm")

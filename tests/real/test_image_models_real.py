@@ -28,7 +28,8 @@ from modeltests.measure.timing import torch_threads
 
 pytestmark = pytest.mark.real
 
-DATA = Path(__file__).resolve().parents[2] / "suites" / "data" / "digits_test.npz"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "suites" / "data" / "digits_test.npz"
 CHECKS = """datasets:
   test:
     path: digits_test.npz
@@ -60,13 +61,19 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
         return arrays["images"], arrays["labels"]
 
 
-def _run(pytester: pytest.Pytester, suites: dict[str, str]) -> tuple[Any, dict[str, Any]]:
+def _run(pytester: pytest.Pytester, suites: dict[str, str], *more: str
+         ) -> tuple[Any, dict[str, Any]]:
     folder = pytester.path / "suites"
-    folder.mkdir(exist_ok=True)
+    (folder / "data").mkdir(parents=True, exist_ok=True)
     shutil.copy(DATA, folder / "digits_test.npz")
+    shutil.copy(DATA, folder / "data" / "digits_test.npz")  # where examples/ read it
     for name, text in suites.items():
         (folder / f"{name}.yaml").write_text(text)
-    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    for example in more:
+        (pytester.path / "examples").mkdir(exist_ok=True)
+        shutil.copy(ROOT / "examples" / example, pytester.path / "examples" / example)
+    result = pytester.runpytest("suites/", *(f"examples/{name}" for name in more),
+                                "-p", "no:cacheprovider")
     report = json.loads((pytester.path / "reports" / "modeltests.json").read_text())
     return result, report
 
@@ -97,10 +104,16 @@ def test_transformers_directory_equals_the_pipeline(pytester: pytest.Pytester,
     model = (f"model:\n  adapter: transformers\n  task: image-classification\n"
              f"  path: {digits_vit_dir}\n")
     renamed = model + f"  labels: {json.dumps(['zero'] + LABELS[1:])}\n"
-    result, report = _run(pytester, {"vit": model + CHECKS, "renamed": renamed + CHECKS})
+    result, report = _run(pytester, {"vit": model + CHECKS, "renamed": renamed + CHECKS},
+                          "digits_vit.yaml")
     result.stdout.fnmatch_lines([
-        "suites/vit.yaml      accuracy[[]test]    PASS     accuracy 0.* >= 0.600 (95% CI *",
-        "suites/vit.yaml      accuracy[[]test-2]  FAIL     accuracy 0.* < 0.990 (95% CI *",
+        "suites/vit.yaml *accuracy[[]test] *PASS     accuracy 0.* >= 0.600 (95% CI *",
+        "suites/vit.yaml *accuracy[[]test-2] *FAIL     accuracy 0.* < 0.990 (95% CI *",
+        "examples/digits_vit.yaml *accuracy[[]test] *PASS     accuracy 0.* >= 0.750 (95% CI *",
+        "examples/digits_vit.yaml *calibration[[]test] *PASS     ece 0.0* <= 0.150 *",
+        "examples/digits_vit.yaml *adversarial[[]test] *PASS     fgsm@0.05 attack_success_rate *",
+        "examples/digits_vit.yaml *corruption[[]test] *PASS     mce 0.* <= 0.700 *",
+        "examples/digits_vit.yaml *invariance[[]test] *PASS     pass_rate 0.* >= 0.700 *",
     ], consecutive=False)
     result.stdout.fnmatch_lines([
         "suites/renamed.yaml:5: model.labels: the suite's labels differ from the model's "
@@ -118,7 +131,8 @@ def test_transformers_directory_equals_the_pipeline(pytester: pytest.Pytester,
         ours = _modeltests_labels(adapter)
     theirs = [answer[0]["label"] for answer in answers]
     assert sum(a == b for a, b in zip(ours, theirs)) == len(images) == 360
-    assert _accuracy(report, "vit.yaml") == accuracy_score([str(t) for t in truth], theirs)
+    assert _accuracy(report, "suites/vit.yaml") == accuracy_score([str(t) for t in truth], theirs)
+    assert _accuracy(report, "digits_vit.yaml") == _accuracy(report, "suites/vit.yaml")
 
 
 def test_timm_architecture_with_weights_equals_timms_own_transform(
@@ -137,8 +151,8 @@ def test_timm_architecture_with_weights_equals_timms_own_transform(
     result, report = _run(pytester, {"net": good + CHECKS, "unknown": unknown + CHECKS,
                                      "rgb": three_channels + CHECKS})
     result.stdout.fnmatch_lines([
-        "suites/net.yaml      accuracy[[]test]    PASS     accuracy 0.* >= 0.600 (95% CI *",
-        "suites/net.yaml      accuracy[[]test-2]  FAIL     accuracy 0.* < 0.990 (95% CI *",
+        "suites/net.yaml *accuracy[[]test] *PASS     accuracy 0.* >= 0.600 (95% CI *",
+        "suites/net.yaml *accuracy[[]test-2] *FAIL     accuracy 0.* < 0.990 (95% CI *",
     ], consecutive=False)
     result.stdout.fnmatch_lines([
         f"suites/rgb.yaml:4: model.weights: model.safetensors does not fit timm's "
@@ -164,4 +178,4 @@ def test_timm_architecture_with_weights_equals_timms_own_transform(
         theirs = [LABELS[i] for i in model(batch).argmax(1).tolist()]
         ours = _modeltests_labels(adapter)
     assert sum(a == b for a, b in zip(ours, theirs)) == len(images) == 360
-    assert _accuracy(report, "net.yaml") == accuracy_score([str(t) for t in truth], theirs)
+    assert _accuracy(report, "suites/net.yaml") == accuracy_score([str(t) for t in truth], theirs)

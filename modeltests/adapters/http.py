@@ -1,5 +1,8 @@
 """A model served over HTTP, called with httpx: POST a batch of texts, read labels or
 probabilities back (``protocol: plain`` or ``v2``, see :mod:`modeltests.adapters.protocols`).
+With ``task: image-classification`` a batch of images goes as one V2 tensor (FP32 or UINT8,
+NCHW or NHWC: ``image_input``), and the adapter declares image inputs (``inputs = "image"``),
+so a text dataset or a text kind is refused at setup as for ``adapter: torch`` images.
 
 One pooled ``httpx.Client`` per model keeps connections alive across requests and threads.
 Header values may name environment variables as ``${NAME}`` so that tokens stay out of suites;
@@ -32,12 +35,13 @@ from email.utils import parsedate_to_datetime
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Literal, Mapping,
                     NoReturn, Sequence, TypeVar)
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from modeltests.adapters.base import AdapterParams, LoadContext
 from modeltests.adapters.callable import CallableModel
-from modeltests.adapters.protocols import plain_body, plain_outputs, v2_body, v2_outputs
-from modeltests.errors import ModelLoadError, ModelPredictError
+from modeltests.adapters.protocols import (plain_body, plain_outputs, v2_body, v2_image_body,
+                                           v2_outputs)
+from modeltests.errors import ModelLoadError, ModelOutputError, ModelPredictError
 from modeltests.data.inputs import ModelInput
 from modeltests.support.redaction import Redactor
 from modeltests.support.text import clip
@@ -90,6 +94,22 @@ class HttpClientParams(AdapterParams):
         "fails the request without being read whole.")
 
 
+class ImageTensor(BaseModel):
+    """How a batch of images goes over ``protocol: v2`` (``model.image_input``; see
+    docs/how-to/images.md, "Served image models")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="images", description="Name of the input tensor.")
+    datatype: Literal["FP32", "UINT8"] = Field(
+        default="FP32", description="FP32: the pixels normalised with the dataset's mean and "
+        "std (what adapter: torch feeds its module); UINT8: the pixels as integers 0-255 "
+        "(round(pixel * 255)), which the server scales and normalises itself.")
+    layout: Literal["NCHW", "NHWC"] = Field(
+        default="NCHW", description="Shape of the tensor: [n, channels, height, width] or [n, "
+        "height, width, channels]; data flattened row-major.")
+
+
 class HttpParams(HttpClientParams):
     """Where the model is served and which protocol it speaks."""
 
@@ -114,6 +134,23 @@ class HttpParams(HttpClientParams):
         default_factory=list, description="v2: the outputs to ask for (the request's "
         "'outputs'), e.g. [predict_proba, predict] for MLServer's scikit-learn runtime "
         "(default: none named, the server's default outputs).")
+    task: Literal["classification", "image-classification"] = Field(
+        default="classification", description="classification: texts in (a BYTES tensor, or "
+        "plain JSON); image-classification: images in, as the numeric tensor image_input "
+        "describes (needs protocol: v2 and a dataset of images).")
+    image_input: ImageTensor = Field(
+        default_factory=ImageTensor, description="task: image-classification: the input "
+        "tensor's name, datatype (FP32 or UINT8) and layout (NCHW or NHWC).")
+
+    @model_validator(mode="after")
+    def _images_go_as_v2_tensors(self) -> HttpParams:
+        if self.task == "image-classification" and self.protocol != "v2":
+            raise ValueError("task: image-classification sends images as V2 tensors: it needs "
+                             "protocol: v2")
+        if "image_input" in self.model_fields_set and self.task != "image-classification":
+            raise ValueError("'image_input' describes the tensor of images: it needs task: "
+                             "image-classification")
+        return self
 
     @model_validator(mode="after")
     def _requested_outputs_are_read(self) -> HttpParams:
@@ -336,7 +373,7 @@ class HttpEndpoint(HttpTransport):
 
     def __call__(self, texts: Sequence[ModelInput]) -> list[Any]:
         raw = self.post(texts)
-        return self.outputs(raw)
+        return self.outputs(raw, len(texts))
 
     def post(self, texts: Sequence[ModelInput]) -> bytes:
         """The body of the first answer that is not retried (retries on 429, 503, resets)."""
@@ -412,14 +449,24 @@ class HttpEndpoint(HttpTransport):
             return answer.body
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    @property
+    def images(self) -> bool:
+        """Whether this endpoint classifies images (``task: image-classification``)."""
+        return self.params.task == "image-classification"
+
     def _body(self, texts: Sequence[ModelInput]) -> bytes:
+        if self.images:
+            tensor = self.params.image_input
+            return json.dumps(v2_image_body(texts, tensor.name, tensor.datatype, tensor.layout,
+                                            self.params.request_outputs)).encode()
         if self.params.protocol == "v2":
             return json.dumps(v2_body(texts, self.params.input_name, self.params.pair_input_name,
                                       self.params.request_outputs)).encode()
         return json.dumps(plain_body(texts, self.params.input_key)).encode()
 
-    def outputs(self, raw: bytes) -> list[Any]:
-        """The outputs of an answer's body, one per text (by the model's protocol)."""
+    def outputs(self, raw: bytes, sent: int | None = None) -> list[Any]:
+        """The outputs of an answer's body, one per text (by the model's protocol); for
+        images, a probability tensor must have one row per image ``sent``."""
         try:
             payload = json.loads(raw.decode("utf-8"))
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -427,7 +474,8 @@ class HttpEndpoint(HttpTransport):
                                     f"starts {self._excerpt(raw)}") from None
         if self.params.protocol == "v2":
             read = v2_outputs(payload, self.url, self.params.probabilities_output,
-                              self.params.label_output, self.params.labels)
+                              self.params.label_output, self.params.labels,
+                              sent if self.images else None)
             if read.note is not None:
                 self.notes.add(read.note)
             return read.values
@@ -466,6 +514,15 @@ class HttpModel(CallableModel):
         super().__init__(endpoint, labels, batch_size, name=endpoint.url)
         self.endpoint = endpoint
         self.device = "remote"
+        if endpoint.images:
+            self.inputs = "image"
+
+    def _validated(self, answer: Any, chunk: Sequence[ModelInput]) -> list[Any]:
+        outputs = list(answer)
+        if self.endpoint.images and len(outputs) != len(chunk):
+            raise ModelOutputError(f"{self.name} answered {len(outputs)} labels for "
+                                   f"{len(chunk)} images sent")
+        return super()._validated(outputs, chunk)
 
     def start_check(self) -> None:
         self.endpoint.start_check()
@@ -488,7 +545,7 @@ class HttpModel(CallableModel):
                             read, endpoint.redactor)
 
     def _check_answer(self, raw: bytes, texts: list[ModelInput]) -> None:
-        self._to_predictions(self._validated(self.endpoint.outputs(raw), texts))
+        self._to_predictions(self._validated(self.endpoint.outputs(raw, len(texts)), texts))
 
     def null_twin(self, url: str) -> Requests:
         twin = HttpEndpoint(self.endpoint.params, {}, self.endpoint.redactor, url, breaker=False)
@@ -507,8 +564,13 @@ class HttpModel(CallableModel):
         return sorted(self.endpoint.notes)
 
     def describe(self) -> dict[str, Any]:
-        return {"adapter": "http", "url": self.endpoint.url, "device": self.device,
-                "protocol": self.endpoint.params.protocol, **self.counters()}
+        facts: dict[str, Any] = {"adapter": "http", "url": self.endpoint.url,
+                                 "device": self.device, "protocol": self.endpoint.params.protocol}
+        if self.endpoint.images:
+            tensor = self.endpoint.params.image_input
+            facts.update({"task": "image-classification", "input": tensor.name,
+                          "datatype": tensor.datatype, "layout": tensor.layout})
+        return {**facts, **self.counters()}
 
     def close(self) -> None:
         self.endpoint.close()

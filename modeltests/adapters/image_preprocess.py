@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from modeltests.adapters.base import Batching, ModelAdapter, Predictions
 from modeltests.adapters.image_torch import as_images
+from modeltests.adapters.pixels import stacked_pixels
 from modeltests.adapters.torch_utils import module_facts, probabilities_from_logits
 from modeltests.data.inputs import ImageInput, ModelInput
 from modeltests.errors import ModelPredictError
@@ -152,23 +153,18 @@ class PreprocessedImageModel(ModelAdapter):
         self.facts = facts
 
     def encode(self, texts: Sequence[ModelInput]) -> Any:
-        import numpy as np
         import torch
 
         images = as_images(texts)
         if not images:
             return torch.zeros((0, self.module.preprocessing.channels, 1, 1))
         _refuse_dataset_normalisation(images[0], self.module.preprocessing)
-        shapes = {image.pixels.shape for image in images}
-        if len(shapes) > 1:
-            raise ModelPredictError(f"a batch mixes image shapes {sorted(shapes)}; declare "
-                                    "image.size in the dataset to resize them alike")
-        channels = images[0].pixels.shape[0]
+        stacked = stacked_pixels(images)
+        channels = stacked.shape[1]
         wanted = self.module.preprocessing.channels
         if channels != wanted and not (channels == 1 and wanted == 3):
             raise ModelPredictError(f"the model takes {wanted}-channel images and was given "
                                     f"{channels}-channel ones ({images[0].source})")
-        stacked = np.stack([image.pixels for image in images])
         return torch.from_numpy(stacked).to(self.device)
 
     def forward(self, batch: Any) -> Any:

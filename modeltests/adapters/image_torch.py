@@ -13,27 +13,20 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from modeltests.adapters.base import LoadContext
+from modeltests.adapters.pixels import normalised_batch
 from modeltests.adapters.torch_module import TorchModel, TorchParams, factory_module, weights_file
 from modeltests.data.inputs import ImageInput, ModelInput, as_display
 from modeltests.errors import ModelPredictError
 
 
 def image_batch(images: Sequence[ImageInput]) -> Any:
-    """The default collate: pixels stacked and normalised per channel, as a float32 tensor."""
-    import numpy as np
+    """The default collate: pixels stacked and normalised per channel, as a float32 tensor
+    (:func:`~modeltests.adapters.pixels.normalised_batch`, what a V2 FP32 tensor carries)."""
     import torch
 
     if not images:
         return torch.zeros((0,))
-    first = images[0]
-    mean = np.asarray(first.mean, dtype=np.float32)[:, None, None]
-    std = np.asarray(first.std, dtype=np.float32)[:, None, None]
-    shapes = {image.pixels.shape for image in images}
-    if len(shapes) > 1:
-        raise ModelPredictError(f"a batch mixes image shapes {sorted(shapes)}; declare "
-                                "image.size in the dataset to resize them alike")
-    stacked = np.stack([image.pixels for image in images])
-    return torch.from_numpy((stacked - mean) / std)
+    return torch.from_numpy(normalised_batch(images))
 
 
 class ImageTorchModel(TorchModel):

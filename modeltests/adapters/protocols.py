@@ -21,6 +21,13 @@ the answer's ``outputs`` are read in this order of preference:
    score is the top label's only, so the probabilities of the other labels are unknown and
    checks that need probabilities skip or fail for want of them.
 
+Images (``task: image-classification``, ``image_input``) go as one numeric tensor of shape
+``[n, channels, height, width]`` (``layout: NHWC``: ``[n, height, width, channels]``), data
+flattened row-major: ``FP32`` carries what ``adapter: torch`` feeds its module (the pixels
+normalised with the dataset's ``mean`` and ``std``), ``UINT8`` the pixels as integers 0-255
+(``round(pixel * 255)``; the server scales and normalises). The answer is read as for texts,
+and its probability tensor must have one row per image sent and one column per label.
+
 ``request_outputs`` names the outputs the request asks for (the body's ``outputs``): a stock
 runtime may answer only some by default (MLServer's scikit-learn runtime answers ``predict``
 unless ``predict_proba`` is asked for).
@@ -76,6 +83,27 @@ def v2_body(texts: Sequence[ModelInput], input_name: str, pair_input_name: str =
     return body
 
 
+def v2_image_body(images: Sequence[ModelInput], name: str, datatype: str, layout: str,
+                  request_outputs: Sequence[str] = ()) -> dict[str, Any]:
+    """One tensor of images, ``[n, c, h, w]`` (or ``[n, h, w, c]`` for ``layout: NHWC``),
+    ``FP32`` normalised pixels or ``UINT8`` integers 0-255, flattened row-major."""
+    from modeltests.adapters.image_torch import as_images
+    from modeltests.adapters.pixels import as_uint8, normalised_batch, stacked_pixels
+
+    batch = as_images(images)
+    values: Any = as_uint8(stacked_pixels(batch)) if datatype == "UINT8" \
+        else normalised_batch(batch)
+    if layout == "NHWC":
+        values = values.transpose(0, 2, 3, 1)
+    # tolist(): float32 values become the Python floats equal to them, whose JSON text parses
+    # back to the same float32 on the server.
+    body: dict[str, Any] = {"inputs": [{"name": name, "shape": list(values.shape),
+                                        "datatype": datatype, "data": values.ravel().tolist()}]}
+    if request_outputs:
+        body["outputs"] = [{"name": output} for output in request_outputs]
+    return body
+
+
 @dataclass(frozen=True)
 class V2Outputs:
     """Per text a probability row in ``labels`` order, or a label name; ``note`` says how the
@@ -87,9 +115,10 @@ class V2Outputs:
 
 
 def v2_outputs(payload: Any, url: str, probabilities_output: str, label_output: str,
-               labels: Sequence[str]) -> V2Outputs:
+               labels: Sequence[str], images_sent: int | None = None) -> V2Outputs:
     """Per text, a probability row in ``labels`` order (cross-checked with the label output
-    when the columns are not named), or a label name."""
+    when the columns are not named), or a label name. With ``images_sent``, the probability
+    tensor must be ``[images_sent, len(labels)]``."""
     outputs = payload.get("outputs") if isinstance(payload, dict) else None
     if not isinstance(outputs, list):
         raise ModelPredictError(f"{url} answered without 'outputs' (the Open Inference "
@@ -97,7 +126,7 @@ def v2_outputs(payload: Any, url: str, probabilities_output: str, label_output: 
     by_name = {str(o.get("name")): o for o in outputs if isinstance(o, dict)}
     if probabilities_output in by_name:
         output = by_name[probabilities_output]
-        rows = _rows(output, url, labels)
+        rows = _rows(output, url, labels, images_sent)
         if _column_labels(output) is not None:
             return V2Outputs(rows)
         if label_output in by_name:
@@ -124,8 +153,10 @@ def _data(output: dict[str, Any], url: str) -> list[Any]:
     return data
 
 
-def _rows(output: dict[str, Any], url: str, labels: Sequence[str]) -> list[list[float]]:
+def _rows(output: dict[str, Any], url: str, labels: Sequence[str],
+          images_sent: int | None = None) -> list[list[float]]:
     name = output.get("name")
+    unit = "texts" if images_sent is None else "images"
     if output.get("datatype") not in NUMERIC:
         raise ModelPredictError(f"{url} answered output {name!r} as {output.get('datatype')!r}, "
                                 "not a numeric tensor")
@@ -133,7 +164,12 @@ def _rows(output: dict[str, Any], url: str, labels: Sequence[str]) -> list[list[
     shape = output.get("shape")
     if not (isinstance(shape, list) and len(shape) == 2 and shape[0] * shape[1] == len(data)):
         raise ModelPredictError(f"{url} answered output {name!r} with shape {shape!r} and "
-                                f"{len(data)} values; expected [texts, labels]")
+                                f"{len(data)} values; expected [{unit}, labels]")
+    if images_sent is not None and list(shape) != [images_sent, len(labels)]:
+        raise ModelPredictError(f"{url} answered output {name!r} with shape {shape!r} for "
+                                f"{images_sent} images sent; expected [{images_sent}, "
+                                f"{len(labels)}] (one row per image, one column per label of "
+                                "model.labels)")
     width = int(shape[1])
     rows = [[float(x) for x in data[i * width:(i + 1) * width]] for i in range(int(shape[0]))]
     return _in_label_order(rows, output, url, labels)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modeltests.checks._sources import sample_indices
 from modeltests.context import CheckContext
+from modeltests.errors import UnsupportedCapabilityError
 from modeltests.extend.registry import CheckKind
 from modeltests.perturb.art_attacks import AttackName
 from modeltests.result import CheckResult, SeededParams, ThresholdResult, threshold
@@ -97,7 +98,13 @@ def _attack_all(context: CheckContext, params: AdversarialParams) -> CheckResult
 
     dataset = image_dataset(context, params.dataset)
     adapter = context.model()
-    module = adapter.torch_module()
+    try:
+        module = adapter.torch_module()
+    except UnsupportedCapabilityError:
+        raise context.error("kind", f"adversarial attacks run the model's torch module in this "
+                            f"process (ART's gradients and queries), and the suite's model "
+                            f"({type(adapter).__name__}, {adapter.device}) exposes none: attack "
+                            "the same weights loaded with adapter: torch") from None
     if getattr(adapter, "collate", None) is not None:
         raise context.error("kind", "adversarial attacks feed the module the dataset's "
                             "normalised pixels; a model with its own collate cannot be attacked "

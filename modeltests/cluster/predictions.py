@@ -1,6 +1,8 @@
 """Whole-dataset predictions on a Ray cluster (``executor: ray`` on a dataset).
 
-The texts go through Ray Data ``map_batches`` to a pool of actors; each actor rebuilds the
+The texts (or images: each an :class:`~modeltests.data.inputs.ImageInput`, pickled whole into
+an ``image`` column, so its pixels and normalisation travel with it) go through Ray Data
+``map_batches`` to a pool of actors; each actor rebuilds the
 model ONCE from the suite's own ``model:`` parameters with the same adapter kind (so the same
 tokenizer, truncation and token-aware batching), and every row carries its index so the
 answer comes back in dataset order, whatever order the actors finish in. A row missing or
@@ -26,7 +28,7 @@ from modeltests.adapters.base import (
     Predictions,
 )
 from modeltests.errors import ModelLoadError, ModelTestsError, RayExecutorError
-from modeltests.data.inputs import ModelInput
+from modeltests.data.inputs import ImageInput, ModelInput
 from modeltests.data.spec import RayOptions
 
 if TYPE_CHECKING:
@@ -158,7 +160,7 @@ class _Predictor:
         error = self.error
         if not error:
             try:
-                predictions = self.adapter.predict([str(t) for t in batch["text"]])
+                predictions = self.adapter.predict(_inputs(batch))
                 labels = list(predictions.labels)
                 if predictions.probabilities is not None:
                     probs = np.asarray(predictions.probabilities, dtype=np.float64)
@@ -174,6 +176,26 @@ class _Predictor:
         if "expected" in batch:  # streamed metrics: the dataset's label rides along
             out["expected"] = batch["expected"]
         return out
+
+
+def _inputs(batch: dict[str, np.ndarray]) -> list[ModelInput]:
+    """A batch's model inputs: the texts, or the images unpickled from the ``image`` column
+    (Arrow would keep only the text of an ImageInput, its name)."""
+    import pickle
+
+    if "image" in batch:
+        return [pickle.loads(raw) for raw in batch["image"]]
+    return [str(t) for t in batch["text"]]
+
+
+def _item(row: int, text: ModelInput) -> dict[str, Any]:
+    """One Ray Data row: its number, the text, and an image pickled whole."""
+    import pickle
+
+    item: dict[str, Any] = {"row": row, "text": str(text)}
+    if isinstance(text, ImageInput):
+        item["image"] = pickle.dumps(text, protocol=pickle.HIGHEST_PROTOCOL)
+    return item
 
 
 def predict(recipe: ModelRecipe, texts: Sequence[ModelInput], options: RayOptions, location: str,
@@ -192,7 +214,7 @@ def predict(recipe: ModelRecipe, texts: Sequence[ModelInput], options: RayOption
     with warnings.catch_warnings():  # Ray's own deprecations, raised on first use
         warnings.simplefilter("ignore", DeprecationWarning)
         ray.data.DataContext.get_current().enable_progress_bars = False
-    items = [{"row": row, "text": text} for row, text in enumerate(texts)]
+    items = [_item(row, text) for row, text in enumerate(texts)]
     blocks = max(options.workers, -(-len(items) // options.batch_rows))
     source = ray.data.from_items(items, override_num_blocks=blocks)
     stages["dataset"] = time.perf_counter() - mark

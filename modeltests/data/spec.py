@@ -167,8 +167,10 @@ class DatasetSpec(BaseModel):
         if self.format in ("image_folder", "npz") and self.image is None:
             raise ValueError(f"format: {self.format} is a dataset of images: add an 'image' "
                              "section (channels, size, mean, std)")
-        if self.image is not None and self.executor == "ray":
-            raise ValueError("a dataset of images runs with executor: local")
+        if self.image is not None and self.stream:
+            raise ValueError("'stream: true' reads a text column in blocks on the Ray workers; "
+                             "a dataset of images is read here and its images sent to the "
+                             "workers: leave stream unset (executor: ray still applies)")
         return self
 
     @model_validator(mode="after")

@@ -81,6 +81,18 @@ def test_stream_without_the_ray_executor(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(errors=1)
 
 
+def test_a_streamed_dataset_of_images_is_refused_at_its_line(pytester: pytest.Pytester) -> None:
+    result = run_suite_text(pytester, "suites/big.yaml", CALLABLE_MODEL.replace(
+        "data.csv", "digits.npz\n    image: {channels: 1}")
+        + "    executor: ray\n    stream: true\n"
+        + "checks:\n  - kind: accuracy\n    dataset: dev\n")
+    result.stdout.fnmatch_lines([lit(
+        "suites/big.yaml:6: datasets.dev: 'stream: true' reads a text column in blocks on the "
+        "Ray workers; a dataset of images is read here and its images sent to the workers: "
+        "leave stream unset (executor: ray still applies)")])
+    result.assert_outcomes(errors=1)
+
+
 def test_a_check_that_reads_rows_refuses_a_streamed_dataset_at_setup(
         pytester: pytest.Pytester) -> None:
     result = run_suite_text(pytester, "suites/big.yaml", STREAMED

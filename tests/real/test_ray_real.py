@@ -331,3 +331,34 @@ def _rounded(value: object) -> object:
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     return value
+
+
+DIGITS = Path(__file__).resolve().parents[2] / "suites" / "data" / "digits_test.npz"
+
+
+def test_digits_images_on_ray_workers_equal_the_local_run(tmp_path: Path,
+                                                         digits_model_dir: Path) -> None:
+    """Images travel whole (pixels and normalisation) to the actors, which load the CNN from
+    builtin:digits-cnn as this process did."""
+    model = ("  adapter: torch\n  task: image-classification\n"
+             "  factory: modeltests.demo.digits:digits_cnn\n  weights: builtin:digits-cnn\n"
+             '  labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]\n  batch_size: 64\n')
+    for name, executor in (("local", ""), ("on_ray", RAY)):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"model:\n{model}datasets:\n  eval:\n    path: {DIGITS}\n    image: {{channels: 1}}\n"
+            f"{executor}checks:\n  - kind: accuracy\n    dataset: eval\n    min_accuracy: 0.9\n")
+    with Session(rootdir=tmp_path, cache=False) as session:
+        local_run, ray_run = session.run(tmp_path / "local.yaml"), session.run(
+            tmp_path / "on_ray.yaml")
+        runtime = session.runtime
+        mine = runtime.predictor.predictions(runtime.suite(tmp_path / "local.yaml"), "eval")
+        theirs = runtime.predictor.predictions(runtime.suite(tmp_path / "on_ray.yaml"), "eval")
+        [fact] = runtime.predictor.executor_facts
+    assert local_run.ok and ray_run.ok, ray_run.checks[0].message
+    assert theirs.labels == mine.labels
+    assert mine.probabilities is not None and theirs.probabilities is not None
+    print(f"digits on Ray: max |p_ray - p_local| = "
+          f"{np.abs(theirs.probabilities - mine.probabilities).max():.2e}")
+    np.testing.assert_allclose(theirs.probabilities, mine.probabilities, rtol=0, atol=1e-6)
+    assert ray_run.checks[0].metrics == local_run.checks[0].metrics
+    assert (fact["rows"], fact["blocks"], fact["workers_requested"]) == (360, 3, 2)

@@ -5,6 +5,9 @@
 * ``sklearn-text``: MLServer's stock scikit-learn runtime (``mlserver-sklearn``) serving a
   TF-IDF + logistic regression pipeline trained here: it answers ``predict_proba`` only when
   asked (``request_outputs``), with unnamed columns that the ``predict`` output cross-checks.
+* ``digits``: the project's image runtime (``ImageClassifier``) over ``builtin:digits-cnn``:
+  images sent as FP32 and as UINT8 tensors answer what the in-process CNN answers, and an
+  accuracy check over HTTP passes and fails as the in-process one does.
 The accuracy read over HTTP equals the pipeline's own ``score`` on the same rows.
 """
 
@@ -49,8 +52,10 @@ def trained_pipeline() -> Any:
 
 
 @pytest.fixture(scope="module")
-def mlserver(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[str]:
-    """MLServer on 127.0.0.1 serving both models: its base URL."""
+def mlserver(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path,
+             digits_model_dir: Path) -> Iterator[str]:
+    """MLServer on 127.0.0.1 serving the three models: its base URL (digits_model_dir: the
+    CNN is built here, so that the server only loads it)."""
     pytest.importorskip("mlserver", reason="pip install 'modeltests[serve]'")
     pytest.importorskip("mlserver_sklearn", reason="pip install mlserver-sklearn")
     import httpx
@@ -63,7 +68,9 @@ def mlserver(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
             ("classifier", {"implementation": "modeltests.mlserver_runtime.TextClassifier",
                             "parameters": {"uri": str(tiny_model_dir)}}),
             ("sklearn-text", {"implementation": "mlserver_sklearn.SKLearnModel",
-                              "parameters": {"uri": "./model.joblib"}})):
+                              "parameters": {"uri": "./model.joblib"}}),
+            ("digits", {"implementation": "modeltests.mlserver_runtime.ImageClassifier",
+                        "parameters": {"uri": "builtin:digits-cnn"}})):
         (folder / name).mkdir()
         (folder / name / "model-settings.json").write_text(json.dumps({"name": name,
                                                                         **settings}))
@@ -79,7 +86,7 @@ def mlserver(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
     try:
         deadline = time.monotonic() + 180
         while not all(_ready(httpx, f"{base}/v2/models/{name}/ready")
-                      for name in ("classifier", "sklearn-text")):
+                      for name in ("classifier", "sklearn-text", "digits")):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"MLServer did not start: {(folder / 'server.log').read_text()[-2000:]}")
             time.sleep(0.2)
@@ -182,3 +189,94 @@ def test_probabilities_alone_are_read_in_suite_order_with_a_warning(
                             "model.labels (negative, positive), unchecked: the server names no "
                             "column labels (parameters.labels) and answered no 'predict' output "
                             "to cross-check them (ask for one with model.request_outputs)")
+
+
+DIGITS = ROOT / "suites" / "data" / "digits_test.npz"
+DIGIT_LABELS = '["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]'
+
+
+def digits_suite(base: str, datatype: str, min_accuracy: float = 0.9) -> str:
+    """The digits CNN served (``datatype``), the same CNN in-process as ``local``."""
+    return f"""model:
+  adapter: http
+  protocol: v2
+  task: image-classification
+  image_input: {{datatype: {datatype}}}
+  url: {base}/v2/models/digits/infer
+  labels: {DIGIT_LABELS}
+  batch_size: 64
+models:
+  local:
+    adapter: torch
+    task: image-classification
+    factory: modeltests.demo.digits:digits_cnn
+    weights: builtin:digits-cnn
+    labels: {DIGIT_LABELS}
+    batch_size: 64
+datasets:
+  test:
+    path: {DIGITS}
+    image: {{channels: 1}}
+checks:
+  - kind: accuracy
+    dataset: test
+    min_accuracy: {min_accuracy}
+"""
+
+
+def test_served_digits_answer_what_the_in_process_cnn_answers(mlserver: str,
+                                                              tmp_path: Path) -> None:
+    """FP32 (the module's input, sent exactly): the same probabilities up to float rounding;
+    UINT8 (0-255): the test images are uint8 files, so exactly the same pixels; on rotated
+    images (bilinear: pixels between the 255 steps) rounding moves a few top-1 answers."""
+    import numpy as np
+
+    from modeltests.api import Session
+    from modeltests.perturb.image_edits import EditStrengths, edit
+
+    for datatype in ("FP32", "UINT8"):
+        (tmp_path / f"{datatype}.yaml").write_text(digits_suite(mlserver, datatype))
+    with Session(rootdir=tmp_path, cache=False, progress=False) as session:
+        runtime = session.runtime
+        fp32, uint8 = (runtime.suite(tmp_path / f"{d}.yaml") for d in ("FP32", "UINT8"))
+        local = runtime.predictor.predictions(fp32, "test", "local")
+        served = {name: runtime.predictor.predictions(suite, "test")
+                  for name, suite in (("FP32", fp32), ("UINT8", uint8))}
+        images = runtime.datasets.dataset(fp32, "test").texts
+        rotated = [image.with_pixels(edit(image.pixels, variant, EditStrengths()), variant)
+                   for image in images for variant in ("rotate +10deg", "rotate -10deg")]
+        local_rotated = runtime.models.model(fp32, "local").predict(rotated)
+        uint8_rotated = runtime.models.model(uint8).predict(rotated)
+    assert local.probabilities is not None
+    for name, answer in served.items():
+        assert answer.probabilities is not None
+        difference = float(np.abs(answer.probabilities - local.probabilities).max())
+        print(f"{name}: max |p_served - p_local| = {difference:.2e}, top-1 equal "
+              f"{sum(a == b for a, b in zip(answer.labels, local.labels))}/{len(images)}")
+        assert difference < 1e-5 and answer.labels == local.labels
+    agree = sum(a == b for a, b in zip(uint8_rotated.labels, local_rotated.labels))
+    assert uint8_rotated.probabilities is not None and local_rotated.probabilities is not None
+    moved = float(np.abs(uint8_rotated.probabilities - local_rotated.probabilities).max())
+    print(f"UINT8 on {len(rotated)} rotated images: top-1 equal {agree}/{len(rotated)}, "
+          f"max |p_served - p_local| = {moved:.2e}")
+    assert agree >= 0.98 * len(rotated)
+
+
+def test_an_accuracy_check_over_http_passes_and_fails_as_in_process(
+        pytester: pytest.Pytester, mlserver: str, digits_model_dir: Path) -> None:
+    (pytester.mkdir("suites") / "served.yaml").write_text(digits_suite(mlserver, "UINT8"))
+    (pytester.path / "suites" / "strict.yaml").write_text(
+        digits_suite(mlserver, "FP32", min_accuracy=0.999))
+    result = pytester.runpytest("suites/", "-p", "no:cacheprovider")
+    assert_no_traceback(result.stdout.str())
+    result.stdout.fnmatch_lines([
+        "suites/served.yaml  accuracy[[]test]  PASS     accuracy 0.9* >= 0.900 (95% CI 0.9* to "
+        "0.9*)",
+        "suites/strict.yaml  accuracy[[]test]  FAIL     accuracy 0.9* < 0.999 (95% CI 0.9* to "
+        "0.9*)"])
+    from modeltests.demo.cache import read_marker
+
+    served, strict = read_report(pytester)["checks"]
+    built = read_marker(digits_model_dir)  # the accuracy the build measured in-process
+    assert built is not None
+    assert served["metrics"]["accuracy"] == strict["metrics"]["accuracy"] == built["accuracy"]

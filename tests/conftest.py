@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas.io.parquet
 import pytest
@@ -45,7 +46,8 @@ hypothesis_settings.load_profile("modeltests")
 
 # Fixtures that train or load a real model: a test that uses one is in the real tier.
 MODEL_FIXTURES = {"tiny_model_dir", "demo_model_dir", "tiny_dir", "default_dir", "pair_model_dir",
-                  "ner_model_dir", "gpt_tiny_dir", "digits_model_dir"}
+                  "ner_model_dir", "gpt_tiny_dir", "digits_model_dir", "digits_vit_dir",
+                  "digits_timm_dir"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -76,6 +78,38 @@ def digits_model_dir() -> Path:
     from modeltests.demo.digits import ensure_digits_cnn
 
     return ensure_digits_cnn()
+
+
+@pytest.fixture(scope="session")
+def digits_vit_dir() -> Path:
+    """``builtin:digits-vit``: a tiny transformers ViT on the same digits, saved with
+    ``save_pretrained`` beside its ``ViTImageProcessor`` (about 10 s, once, one thread)."""
+    from modeltests.demo.digits_pretrained import ensure_digits_vit
+
+    return ensure_digits_vit()
+
+
+@pytest.fixture(scope="session")
+def timm_lib() -> Any:
+    """timm, or a skip saying why it cannot be imported here (it is not in the dev extra: see
+    pyproject.toml's ``timm`` extra; PyPI's torchvision fails to import beside the CPU torch)."""
+    try:
+        import timm
+        import timm.data
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        pytest.skip(f"timm is not importable here ({type(exc).__name__}: {first}); "
+                    "pip install 'modeltests[timm]' with a CPU torchvision")
+    return timm
+
+
+@pytest.fixture(scope="session")
+def digits_timm_dir(timm_lib: Any) -> Path:
+    """``builtin:digits-timm``: timm's ``test_efficientnet`` (one channel) trained on the digits,
+    ``model.safetensors`` (about 10 s, once, one thread); skipped where timm is not importable."""
+    from modeltests.demo.digits_pretrained import ensure_digits_timm
+
+    return ensure_digits_timm()
 
 
 @pytest.fixture(scope="session")

@@ -35,11 +35,14 @@ class TransformersParams(AdapterParams):
     """``AutoModelForSequenceClassification`` + ``AutoTokenizer``."""
 
     adapter: Literal["transformers"] = "transformers"
-    task: Literal["sequence-classification", "token-classification", "text-generation"] = Field(
+    task: Literal["sequence-classification", "token-classification", "text-generation",
+                  "image-classification"] = Field(
         default="sequence-classification", description="What the model's head predicts: one "
         "label per text (AutoModelForSequenceClassification), one tag per word "
-        "(AutoModelForTokenClassification; see docs/how-to/ner.md), or the next token "
-        "(AutoModelForCausalLM: a generator for the generative kinds).")
+        "(AutoModelForTokenClassification; see docs/how-to/ner.md), the next token "
+        "(AutoModelForCausalLM: a generator for the generative kinds), or one label per image "
+        "(AutoModelForImageClassification with the directory's AutoImageProcessor; see "
+        "docs/how-to/images.md).")
     path: str = Field(
         description="Local model directory (relative to the suite), a hub id, a '.gguf' file "
         "(task: text-generation; converted once into the modeltests cache), or "
@@ -240,13 +243,14 @@ def load_transformers(params: TransformersParams, context: LoadContext) -> Trans
     return TransformersModel(model, tokenizer, params, source)
 
 
-def load_pretrained(params: TransformersParams, context: LoadContext, auto_class: str
-                    ) -> tuple[Any, Any, Path | str]:
+def load_pretrained(params: TransformersParams, context: LoadContext, auto_class: str,
+                    preprocessor: str = "AutoTokenizer") -> tuple[Any, Any, Path | str]:
     """``(tokenizer, model, source)`` for every task: the source resolved (a built-in model
     built, a GGUF file converted once), the checkpoint's head checked against ``task``, the
-    tokenizer and ``transformers.<auto_class>`` loaded from it (``trust_remote_code`` stays off
-    unless the suite opts in), the model in eval mode on the chosen device; a load failure is
-    a located :class:`ModelLoadError`."""
+    tokenizer (or another ``preprocessor``: ``AutoImageProcessor`` for images) and
+    ``transformers.<auto_class>`` loaded from it (``trust_remote_code`` stays off unless the
+    suite opts in), the model in eval mode on the chosen device; a load failure is a located
+    :class:`ModelLoadError`."""
     import transformers
 
     source = _resolve_source(params, context)
@@ -256,7 +260,7 @@ def load_pretrained(params: TransformersParams, context: LoadContext, auto_class
         kwargs["revision"] = params.revision
     try:
         check_task(params, source, kwargs, context)
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(source), **kwargs)
+        tokenizer = getattr(transformers, preprocessor).from_pretrained(str(source), **kwargs)
         model = getattr(transformers, auto_class).from_pretrained(str(source), **kwargs)
     except OSError as exc:
         raise ModelLoadError(_explain_os_error(params.path, source, context, exc)) from None
@@ -267,9 +271,11 @@ def load_pretrained(params: TransformersParams, context: LoadContext, auto_class
 
 _HEADS = {"sequence-classification": ("ForSequenceClassification",),
           "token-classification": ("ForTokenClassification",),
-          "text-generation": ("ForCausalLM", "LMHeadModel")}
+          "text-generation": ("ForCausalLM", "LMHeadModel"),
+          "image-classification": ("ForImageClassification",)}
 _HEAD_NAMES = {"sequence-classification": "SequenceClassification",
                "token-classification": "TokenClassification",
+               "image-classification": "ImageClassification",
                "text-generation": "causal language modelling (CausalLM)"}
 
 

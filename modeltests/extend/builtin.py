@@ -47,6 +47,7 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     from modeltests.adapters.callable import CallableParams, load_callable
     from modeltests.adapters.http import HttpParams, load_http
     from modeltests.adapters.openai_compat import OpenAIParams, load_openai
+    from modeltests.adapters.timm_model import TimmParams, load_timm
     from modeltests.adapters.token_torch import load as load_torch
     from modeltests.adapters.transformers_loader import load as load_transformers
     from modeltests.adapters.torch_module import TorchParams
@@ -70,7 +71,12 @@ def pytest_modeltests_register_adapters(registry: Registry) -> None:
     registry.add_builtin_model("nli-tiny", build_pair_model)
     registry.add_builtin_model("gpt-tiny", build_gpt_tiny)
     registry.add_builtin_model("smollm2-135m", smollm2_gguf)
+    registry.add_adapter(AdapterKind("timm", TimmParams, load_timm,
+                                     "a timm image classifier by architecture name, with a "
+                                     "local weights file"))
     registry.add_builtin_model("digits-cnn", build_digits_cnn)
+    registry.add_builtin_model("digits-vit", build_digits_vit)
+    registry.add_builtin_model("digits-timm", build_digits_timm)
 
 
 def build_demo_model() -> Path:
@@ -118,6 +124,24 @@ def build_gpt_tiny() -> Path:
     from modeltests.demo.gpt_tiny import ensure_gpt_tiny
 
     return ensure_gpt_tiny(progress=True)
+
+
+def build_digits_vit() -> Path:
+    """``builtin:digits-vit``: a tiny transformers ViT trained in seconds on the same digits
+    (:mod:`modeltests.demo.digits_pretrained`), saved with its image processor; load it with
+    ``adapter: transformers``, ``task: image-classification``, ``path: builtin:digits-vit``."""
+    from modeltests.demo.digits_pretrained import ensure_digits_vit
+
+    return ensure_digits_vit()
+
+
+def build_digits_timm() -> Path:
+    """``builtin:digits-timm``: timm's ``test_efficientnet`` with one input channel, trained in
+    seconds on the digits (needs timm); ``model.safetensors``, loaded with ``adapter: timm``,
+    ``weights: builtin:digits-timm``."""
+    from modeltests.demo.digits_pretrained import ensure_digits_timm
+
+    return ensure_digits_timm()
 
 
 def build_digits_cnn() -> Path:

@@ -9,7 +9,8 @@ is a sha256 over everything the predictions depend on:
 * the adapter's batching (:meth:`ModelAdapter.batching`) and label names;
 * the dataset: its file's sha256, its ``datasets:`` entry (columns, label map, limit...), and a
   digest of the texts and labels it produced;
-* the versions of modeltests, torch, transformers and tokenizers, the digest of the adapter's
+* the versions of modeltests, torch, transformers, tokenizers, numpy and timm (an
+  architecture's code is timm's), the digest of the adapter's
   own module file, the device, and :data:`FORMAT_VERSION`.
 
 A copy of the model made by a deterministic recipe (the ``quantization`` and ``pruning``
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 """Bump when the stored layout or the key's meaning changes: older entries are then missed."""
 FOLDER_NAME = "modeltests-predictions"
-KEYED_VERSIONS = ("modeltests", "torch", "transformers", "tokenizers", "numpy")
+KEYED_VERSIONS = ("modeltests", "torch", "transformers", "tokenizers", "numpy", "timm")
 
 
 def standalone_folder() -> Path:

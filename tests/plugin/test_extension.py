@@ -119,7 +119,7 @@ def test_user_adapter_parameters_are_validated(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("suites/")
     result.stdout.fnmatch_lines([
         "suites/sentiment.yaml:2: model.adapter: unknown model adapter 'constnt'; did you mean "
-        "'constant'? (allowed: callable, constant, http, openai, torch, transformers)",
+        "'constant'? (allowed: callable, constant, http, openai, timm, torch, transformers)",
     ])
 
 

@@ -247,8 +247,8 @@ def test_build_demo_names_the_built_in_models(pytester: pytest.Pytester) -> None
                           env=dict(os.environ, PYTHONPATH=str(repository)))
     assert done.returncode == 2
     assert done.stderr == ("modeltests: error: unknown built-in model(s) 'ner-tny' (allowed: "
-                           "bert-wide-tiny, bigbird-tiny, digits-cnn, gpt-tiny, ner-tiny, nli-tiny, "
-                           "sentiment-minilm, smollm2-135m)\n")
+                           "bert-wide-tiny, bigbird-tiny, digits-cnn, digits-timm, digits-vit, "
+                           "gpt-tiny, ner-tiny, nli-tiny, sentiment-minilm, smollm2-135m)\n")
 
 
 def test_label_map_renames_dataset_tags(pytester: pytest.Pytester) -> None:

@@ -255,37 +255,39 @@ class HttpTransport:
                     status, retry_after = response.status_code, response.headers.get("Retry-After")
                     content = _read_some(response, ERROR_BODY_BYTES)
             except httpx.TimeoutException:
-                self._open(self._timed_out(timeout))
+                self.open_breaker(self._timed_out(timeout))
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 if last:
-                    self._open(f"the connection was reset ({self._text(exc)})")
+                    self.open_breaker(f"the connection was reset ({self.masked_error(exc)})")
                 self._wait_before_retry(attempt, None)
                 continue
             except httpx.HTTPError as exc:  # ConnectError and the like: the server is gone
-                self._open(self._reason(exc))
+                self.open_breaker(self._reason(exc))
             if status in RETRY_STATUSES and not last:
                 self._wait_before_retry(attempt, retry_after)
                 continue
             if refused is not None:
-                raise refused(status, self._excerpt(content))
+                raise refused(status, self.excerpt(content))
             raise ModelPredictError(f"{self.url} answered HTTP {status}: "
-                                    f"{self._excerpt(content)}")
+                                    f"{self.excerpt(content)}")
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _read_capped(self, response: httpx.Response) -> bytes:
+    def read_capped(self, response: httpx.Response) -> bytes:
+        """A response body read whole, refused once it passes ``model.max_response_mb``."""
         limit = int(self.params.max_response_mb * 1_000_000)
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            self._too_large(f"Content-Length {int(declared):,} bytes")
+            self.fail_too_large(f"Content-Length {int(declared):,} bytes")
         chunks, size = [], 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > limit:
-                self._too_large(f"more than {limit:,} bytes read, the rest left unread")
+                self.fail_too_large(f"more than {limit:,} bytes read, the rest left unread")
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _too_large(self, found: str) -> NoReturn:
+    def fail_too_large(self, found: str) -> NoReturn:
+        """Raise that an answer passed ``model.max_response_mb`` (``found``: what showed it)."""
         raise ModelPredictError(
             f"{self.url} answered a body larger than {self.params.max_response_mb:g} MB "
             f"(model.max_response_mb) ({found}); increase max_response_mb if such answers are "
@@ -295,7 +297,7 @@ class HttpTransport:
         with self._lock:
             setattr(self, name, getattr(self, name) + 1)
 
-    def _open(self, reason: str, prefix: str = "cannot reach ") -> NoReturn:
+    def open_breaker(self, reason: str, prefix: str = "cannot reach ") -> NoReturn:
         """The server cannot be reached (or its answer stalled): open the breaker (when it has
         one) and raise."""
         if self.breaker:
@@ -341,13 +343,14 @@ class HttpTransport:
         return f"no answer within {_seconds(self.params.timeout_s)} (model.timeout_s)"
 
     def _reason(self, exc: Exception) -> str:
-        text = self._text(exc)
+        text = self.masked_error(exc)
         return "connection refused" if "refused" in text.lower() else text
 
-    def _text(self, exc: Exception) -> str:
+    def masked_error(self, exc: Exception) -> str:
+        """An exception's text for a message, with the model's secrets masked."""
         return self.redactor.mask(str(exc) or type(exc).__name__)
 
-    def _excerpt(self, raw: bytes) -> str:
+    def excerpt(self, raw: bytes) -> str:
         """The start of an answer body, secrets masked before it is cut (no half secret)."""
         text = self.redactor.mask(raw.decode("utf-8", errors="replace"))
         return repr(clip(text, EXCERPT_CHARS))
@@ -377,7 +380,7 @@ class HttpEndpoint(HttpTransport):
 
     def post(self, texts: Sequence[ModelInput]) -> bytes:
         """The body of the first answer that is not retried (retries on 429, 503, resets)."""
-        return self.exchange(self._body(texts), lambda response, _: self._read_capped(response))
+        return self.exchange(self._body(texts), lambda response, _: self.read_capped(response))
 
     def load_requests(self, read: Callable[[bytes, list[ModelInput]], object] | None,
                       batch_size: int | None = None,
@@ -430,22 +433,22 @@ class HttpEndpoint(HttpTransport):
             try:
                 answer = await pool.send(message, timeout)
             except (TimeoutError, asyncio.TimeoutError):
-                self._open(self._timed_out(timeout))
+                self.open_breaker(self._timed_out(timeout))
             except ConnectionResetError as exc:
                 if last:
-                    self._open(f"the connection was reset ({self._text(exc)})")
+                    self.open_breaker(f"the connection was reset ({self.masked_error(exc)})")
                 await asyncio.sleep(self._retry_wait(attempt, None))
                 continue
             except ConnectionRefusedError:
-                self._open("connection refused")
+                self.open_breaker("connection refused")
             except OSError as exc:
-                self._open(self._text(exc))
+                self.open_breaker(self.masked_error(exc))
             if answer.status in RETRY_STATUSES and not last:
                 await asyncio.sleep(self._retry_wait(attempt, answer.headers.get("retry-after")))
                 continue
             if answer.status >= 400:
                 raise ModelPredictError(f"{self.url} answered HTTP {answer.status}: "
-                                        f"{self._excerpt(answer.body)}")
+                                        f"{self.excerpt(answer.body)}")
             return answer.body
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -471,7 +474,7 @@ class HttpEndpoint(HttpTransport):
             payload = json.loads(raw.decode("utf-8"))
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             raise ModelPredictError(f"{self.url} did not answer JSON ({exc}); the answer "
-                                    f"starts {self._excerpt(raw)}") from None
+                                    f"starts {self.excerpt(raw)}") from None
         if self.params.protocol == "v2":
             read = v2_outputs(payload, self.url, self.params.probabilities_output,
                               self.params.label_output, self.params.labels,

@@ -234,7 +234,7 @@ class OpenAIGenerator(TextGenerator):
             first = next(response.iter_bytes(), b"")
             raise ModelOutputError(f"{url} answered Content-Type {kind or 'none'!r}, not a "
                                    f"stream of events (text/event-stream): it starts "
-                                   f"{self.transport._excerpt(first)}")
+                                   f"{self.transport.excerpt(first)}")
         parser, record = EventParser(), StreamRecord()
         deadline = started + int(timeout * 1e9)
         limit, size = int(self.params.max_response_mb * 1_000_000), 0
@@ -242,7 +242,7 @@ class OpenAIGenerator(TextGenerator):
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > limit:
-                    self.transport._too_large(f"more than {limit:,} bytes streamed")
+                    self.transport.fail_too_large(f"more than {limit:,} bytes streamed")
                 for event in parser.feed(chunk):
                     self._event(event.data, record)
                     if record.done:
@@ -255,7 +255,7 @@ class OpenAIGenerator(TextGenerator):
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise ModelOutputError(f"{url}: the stream broke off mid-answer "
                                    f"({self._so_far(record)}): "
-                                   f"{self.transport._text(exc)}") from None
+                                   f"{self.transport.masked_error(exc)}") from None
         unfinished = parser.close()
         if unfinished is not None:
             self._event(unfinished.data, record)
@@ -282,16 +282,16 @@ class OpenAIGenerator(TextGenerator):
             payload = json.loads(data)
         except ValueError:
             raise ModelOutputError(f"{url}: event {record.events} is not JSON: "
-                                   f"{self.transport._excerpt(data.encode())}") from None
+                                   f"{self.transport.excerpt(data.encode())}") from None
         record.last_ns = time.perf_counter_ns()
         if not isinstance(payload, dict):
             raise ModelOutputError(f"{url}: event {record.events} is not a JSON object: "
-                                   f"{self.transport._excerpt(data.encode())}")
+                                   f"{self.transport.excerpt(data.encode())}")
         if "error" in payload:
             error = payload["error"]
             message = error.get("message", error) if isinstance(error, dict) else error
             raise ModelOutputError(f"{url} streamed an error: "
-                                   f"{self.transport._excerpt(str(message).encode())}")
+                                   f"{self.transport.excerpt(str(message).encode())}")
         usage = payload.get("usage")
         if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
             record.usage_tokens = usage["completion_tokens"]
@@ -300,7 +300,7 @@ class OpenAIGenerator(TextGenerator):
         choices = payload.get("choices")
         if not isinstance(choices, list):
             raise ModelOutputError(f"{url}: event {record.events} has no 'choices' list: "
-                                   f"{self.transport._excerpt(data.encode())}")
+                                   f"{self.transport.excerpt(data.encode())}")
         if not choices:  # the usage chunk
             return
         choice = choices[0]
@@ -353,7 +353,7 @@ class OpenAIGenerator(TextGenerator):
 
     # -- failures -------------------------------------------------------------------------------
     def _stalled(self, reason: str) -> None:
-        self.transport._open(reason, prefix="")
+        self.transport.open_breaker(reason, prefix="")
 
     def _silence(self, record: StreamRecord, timeout: float) -> str:
         if not record.events:

@@ -96,12 +96,12 @@ class EchoScorer:
         return self.read_logprobs(payload, len(tokens), count)
 
     def _read(self, response: httpx.Response, timeout: float) -> Any:
-        raw = self.transport._read_capped(response)
+        raw = self.transport.read_capped(response)
         try:
             return json.loads(raw)
         except ValueError:
             raise ModelOutputError(f"{self.url} answered a scoring request with a body that is "
-                                   f"not JSON: {self.transport._excerpt(raw)}") from None
+                                   f"not JSON: {self.transport.excerpt(raw)}") from None
 
     def _refused(self, prompt: int) -> Callable[[int, str], Exception]:
         def error(status: int, excerpt: str) -> Exception:
@@ -161,7 +161,7 @@ class EchoScorer:
         choices = payload.get("choices") if isinstance(payload, dict) else None
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ModelOutputError(f"{self.url} answered a scoring request without a choice: "
-                                   f"{self.transport._excerpt(json.dumps(payload).encode())}")
+                                   f"{self.transport.excerpt(json.dumps(payload).encode())}")
         logprobs = choices[0].get("logprobs")
         if logprobs is None:
             raise UnsupportedCapabilityError(

@@ -214,7 +214,8 @@ def summarize(samples_ms: Sequence[float], batch_size: int) -> dict[str, Any]:
     """Latency statistics of one configuration, in milliseconds.
 
     Keys: ``n``, ``p50_ms`` ... ``p99_ms``, ``mean_ms``, ``std_ms``, ``iqr_ms``, ``min_ms``,
-    ``max_ms``, ``throughput`` (examples/s: ``batch_size / mean``), ``throughput_interval``
+    ``max_ms``, ``throughput`` (examples/s: ``batch_size / mean``; None when the mean is 0 ms),
+    ``throughput_interval``
     (from a normal 95% interval of the mean), and per percentile ``<p>_upper_ms`` (the
     order-statistic 95% upper bound, None when ``n`` is too small for one),
     ``<p>_supported`` and ``<p>_min_samples`` (MLPerf's minimum count: 64 for p90, 662 for p99).
@@ -235,8 +236,12 @@ def summarize(samples_ms: Sequence[float], batch_size: int) -> dict[str, Any]:
         needed = min_samples_for_percentile(q)
         out[f"{name}_min_samples"] = needed
         out[f"{name}_supported"] = n >= needed
-    out["throughput"] = batch_size * 1000.0 / stats["mean"]
-    out["throughput_interval"] = _throughput_interval(stats["mean"], stats["std"], n, batch_size)
+    # Every call under the clock's resolution (a fake's decode step between two calls can take
+    # 0 ms) has no throughput to state: None, not a division by zero.
+    mean = stats["mean"]
+    out["throughput"] = batch_size * 1000.0 / mean if mean > 0 else None
+    out["throughput_interval"] = (_throughput_interval(mean, stats["std"], n, batch_size)
+                                  if mean > 0 else None)
     return out
 
 

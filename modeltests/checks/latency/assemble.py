@@ -209,9 +209,10 @@ def _headline_text(result: CheckResult, head: TimedConfig, run: LatencyRun,
     from modeltests.support.text import format_number as fmt
 
     shown = result.failed_thresholds() or result.thresholds
+    throughput = head.value("throughput")  # None: every call under the clock's resolution
     text = "; ".join(t.describe() for t in shown[:2]) if shown else (
         f"p50 {fmt(head.ms('p50_ms'))} ms, p95 {fmt(head.ms('p95_ms'))} ms, "
-        f"{fmt(head.ms('throughput'))} ex/s")
+        f"{'no measurable' if throughput is None else fmt(throughput)} ex/s")
     if comparison is not None:
         if not any(t.metric == "ratio_at_longest" for t in shown[:2]):
             text += f"; {fmt(comparison.ratio)}x the p50 of {comparison.details['model']}"

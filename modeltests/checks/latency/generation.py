@@ -318,6 +318,10 @@ def _compare(head: list[list[TimedGeneration]], seed: int, metrics: dict[str, fl
             continue
         mine = np.asarray([a for a, _ in kept], dtype=np.float64)
         theirs = np.asarray([b for _, b in kept], dtype=np.float64)
+        if not np.median(theirs) > 0:  # under the clock's resolution: no ratio, and a gate on
+            out[f"{name}_ratio_note"] = (  # it fails as not measured (never inf or NaN)
+                "the compare_to model's median is 0 ms, under the clock's resolution")
+            continue
         ratio = float(np.median(mine) / np.median(theirs))
         metrics[f"{name}_ratio"] = ratio
         methods[f"{name}_ratio"] = RATIO_METHOD

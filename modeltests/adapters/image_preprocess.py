@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 from modeltests.adapters.base import Batching, ModelAdapter, Predictions
 from modeltests.adapters.image_torch import as_images
 from modeltests.adapters.pixels import stacked_pixels
-from modeltests.adapters.torch_utils import module_facts, probabilities_from_logits
+from modeltests.adapters.torch_utils import classified_in_batches, module_facts
 from modeltests.data.inputs import ImageInput, ModelInput
 from modeltests.errors import ModelPredictError
 
@@ -174,15 +174,7 @@ class PreprocessedImageModel(ModelAdapter):
             return self.module(batch)
 
     def predict(self, texts: Sequence[ModelInput]) -> Predictions:
-        import numpy as np
-
-        rows = []
-        for start in range(0, len(texts), self.batch_size):
-            logits = self.forward(self.encode(texts[start:start + self.batch_size]))
-            rows.append(probabilities_from_logits(logits))
-            self.batch_done(len(rows[-1]))
-        matrix = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
-        return Predictions.from_probabilities(matrix, self.labels)
+        return classified_in_batches(self, texts, self.batch_size, self.labels)
 
     def batching(self) -> Batching:
         return Batching(self.batch_size, sorted_by_length=False)

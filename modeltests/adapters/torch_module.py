@@ -15,7 +15,12 @@ from modeltests.adapters.base import (
     Predictions,
 )
 from modeltests.adapters.imports import defining_file, project_sources, resolve_import_path
-from modeltests.adapters.torch_utils import module_facts, pick_device, probabilities_from_logits
+from modeltests.adapters.torch_utils import (
+    classified_in_batches,
+    module_facts,
+    pick_device,
+    probabilities_from_logits,
+)
 from modeltests.errors import ModelLoadError
 from modeltests.data.inputs import ModelInput
 
@@ -76,18 +81,9 @@ class TorchModel(ModelAdapter):
         return getattr(out, "logits", out)
 
     def predict(self, texts: Sequence[ModelInput]) -> Predictions:
-        import numpy as np
-
-        rows = []
-        for start in range(0, len(texts), self.params.batch_size):
-            output = self.forward(self.encode(texts[start:start + self.params.batch_size]))
-            if self.params.outputs == "logits":
-                rows.append(probabilities_from_logits(output))
-            else:
-                rows.append(output.detach().double().cpu().numpy())
-            self.batch_done(len(rows[-1]))
-        matrix = np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
-        return Predictions.from_probabilities(matrix, self.labels)
+        rows = (probabilities_from_logits if self.params.outputs == "logits"
+                else _probability_rows)
+        return classified_in_batches(self, texts, self.params.batch_size, self.labels, rows)
 
     def batching(self) -> Batching:
         return Batching(self.params.batch_size, sorted_by_length=False)
@@ -108,6 +104,11 @@ class TorchModel(ModelAdapter):
     def describe(self) -> dict[str, Any]:
         return {"adapter": "torch", "factory": self.params.factory, "device": self.device,
                 **module_facts(self.module)}
+
+
+def _probability_rows(output: Any) -> Any:
+    """A module that answers probabilities (``outputs: probabilities``): them, float64 on CPU."""
+    return output.detach().double().cpu().numpy()
 
 
 def load_torch(params: TorchParams, context: LoadContext) -> TorchModel:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from modeltests.errors import ModelLoadError, UnsupportedCapabilityError
 
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import torch
 
-    from modeltests.adapters.base import ModelAdapter
+    from modeltests.adapters.base import ModelAdapter, Predictions
+    from modeltests.data.inputs import ModelInput
 
 CUDA_MISSING = "CUDA is not available on this machine (torch.cuda.is_available() is False)"
 
@@ -49,6 +50,25 @@ def probabilities_from_logits(logits: torch.Tensor) -> npt.NDArray[np.float64]:
     probabilities: npt.NDArray[np.float64] = (
         torch.softmax(logits.detach().to(torch.float64), dim=-1).cpu().numpy())
     return probabilities
+
+
+def classified_in_batches(adapter: ModelAdapter, texts: Sequence[ModelInput], batch_size: int,
+                          labels: Sequence[str],
+                          rows: Callable[[Any], Any] = probabilities_from_logits
+                          ) -> Predictions:
+    """``adapter.forward(adapter.encode(batch))`` over ``texts`` in batches of ``batch_size``,
+    each output made probability rows by ``rows`` (a softmax of logits by default) and counted
+    with ``batch_done``: the prediction loop of the torch adapters."""
+    import numpy as np
+
+    from modeltests.adapters.base import Predictions
+
+    found = []
+    for start in range(0, len(texts), batch_size):
+        found.append(rows(adapter.forward(adapter.encode(texts[start:start + batch_size]))))
+        adapter.batch_done(len(found[-1]))
+    matrix = np.concatenate(found) if found else np.zeros((0, len(labels)))
+    return Predictions.from_probabilities(matrix, labels)
 
 
 def module_facts(module: torch.nn.Module) -> dict[str, Any]:

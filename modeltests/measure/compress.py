@@ -167,8 +167,15 @@ def prunable_layers(module: torch.nn.Module) -> list[torch.nn.Module]:
     convolution (``nn.Conv1d``, ``nn.Conv2d``, ``nn.Conv3d``), in module order."""
     import torch
 
-    kinds = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+    kinds: tuple[type[torch.nn.Module], ...] = (torch.nn.Linear, *_convolution_types())
     return [layer for layer in module.modules() if isinstance(layer, kinds)]
+
+
+def _convolution_types() -> tuple[type[torch.nn.Module], ...]:
+    """torch's convolution layers (``nn.Conv1d``, ``nn.Conv2d``, ``nn.Conv3d``)."""
+    import torch
+
+    return (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
 
 
 def prune_l1_unstructured(module: torch.nn.Module, sparsity: float) -> torch.nn.Module:
@@ -208,7 +215,7 @@ def quantized_coverage(module: torch.nn.Module) -> dict[str, int]:
     scheme with calibration inputs would quantize them), and in all (``total``)."""
     import torch
 
-    convolutions = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+    convolutions = _convolution_types()
     counts = {"linear": 0, "convolution": 0, "total": 0}
     for layer in module.modules():
         own = sum(p.numel() for p in layer.parameters(recurse=False))
